@@ -1,1 +1,5 @@
-//! tests support
+//! Support for Liên Thông's multi-node tests and benchmarks: the UDP link
+//! emulator and the benchmark workload of `../shared/bench/WORKLOAD.md`.
+
+pub mod linkemu;
+pub mod workload;
