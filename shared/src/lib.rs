@@ -6,10 +6,13 @@
 pub mod builtin;
 pub mod calendar;
 pub mod catalogue;
+pub mod code;
 pub mod config_error;
+pub mod dossier;
 pub mod office_id;
 pub mod offices;
 pub mod rule_set;
+pub mod scope;
 
 pub use config_error::ConfigError;
 pub use office_id::OfficeId;

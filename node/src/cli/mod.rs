@@ -1,0 +1,58 @@
+//! The `lienthong` command line (clap). Each command group has its own
+//! module; this one only dispatches.
+
+pub mod args;
+pub mod catalogue;
+pub mod init;
+pub mod officer;
+pub mod render;
+pub mod view;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Liên Thông: offline-first dossier exchange between commune, district and
+/// provincial offices.
+#[derive(Debug, Parser)]
+#[command(name = "lienthong", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a node's data directory: identity, store, network and catalogue.
+    Init(init::InitArgs),
+    /// Print this node's id (give it to peers to pin).
+    Id(args::DataArgs),
+    /// Pin, unpin and list peers.
+    #[command(subcommand)]
+    Peer(init::PeerCommand),
+    /// List the procedure catalogue.
+    Procedures(catalogue::ProceduresArgs),
+    /// List the office tree.
+    Offices(catalogue::OfficesArgs),
+    /// Receive a dossier at the desk (Form 01).
+    Receive(officer::ReceiveArgs),
+    #[command(flatten)]
+    Dossier(officer::DossierCommand),
+    /// Show one dossier: facts, state, timeline, conflicts.
+    Show(view::ShowArgs),
+    /// List dossiers on this node.
+    List(view::ListArgs),
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Init(args) => init::init(args),
+        Command::Id(args) => init::id(args),
+        Command::Peer(command) => init::peer(command),
+        Command::Procedures(args) => catalogue::procedures(args),
+        Command::Offices(args) => catalogue::offices(args),
+        Command::Receive(args) => officer::receive(args),
+        Command::Dossier(command) => officer::run(command),
+        Command::Show(args) => view::show(args),
+        Command::List(args) => view::list(args),
+    }
+}

@@ -1,0 +1,268 @@
+//! The node's own configuration: `DIR/node.toml`.
+//!
+//! ```toml
+//! office = "commune:dien-ban/dien-phuong"   # the office this node serves
+//! network = "network.toml"                  # office tree, calendar, rule sets (relative to DIR)
+//! catalogue = "catalogue.toml"              # procedure catalogue (relative to DIR)
+//! listen = "0.0.0.0:7400"                   # QUIC listen address
+//!
+//! [[peer]]                                  # pinned peers: parent, children, extra
+//! role = "parent"
+//! office = "district:dien-ban"
+//! node_id = "lt1-…"
+//! address = "10.0.0.2:7400"                 # needed to dial (parent, extra)
+//! ```
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use lienthong_shared::{ConfigError, OfficeId};
+use lienthong_sync::transport::identity::NodeId;
+use serde::{Deserialize, Serialize};
+
+/// The data directory's layout.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        DataDir { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.root.join("node.toml")
+    }
+
+    pub fn store_file(&self) -> PathBuf {
+        self.root.join("store.db")
+    }
+
+    pub fn identity_dir(&self) -> PathBuf {
+        self.root.join("identity")
+    }
+
+    pub fn blob_dir(&self) -> PathBuf {
+        self.root.join("blobs")
+    }
+
+    pub fn resolve(&self, relative: &Path) -> PathBuf {
+        if relative.is_absolute() {
+            relative.to_path_buf()
+        } else {
+            self.root.join(relative)
+        }
+    }
+}
+
+/// How a peer relates to this node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerRole {
+    /// The office above: this node dials it.
+    Parent,
+    /// An office below: it dials this node.
+    Child,
+    /// Any other pinned peer (a commune that can also reach the province); dialled if it has an address.
+    Extra,
+}
+
+impl fmt::Display for PeerRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PeerRole::Parent => "parent",
+            PeerRole::Child => "child",
+            PeerRole::Extra => "extra",
+        })
+    }
+}
+
+/// A pinned peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerConfig {
+    pub role: PeerRole,
+    /// The office the peer's node serves (decides what it may receive).
+    pub office: OfficeId,
+    pub node_id: NodeId,
+    /// `host:port` to dial; children usually have none.
+    pub address: Option<String>,
+}
+
+/// `node.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeConfig {
+    pub office: OfficeId,
+    pub network: PathBuf,
+    pub catalogue: PathBuf,
+    pub listen: SocketAddr,
+    pub peers: Vec<PeerConfig>,
+}
+
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:7400";
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    office: OfficeId,
+    #[serde(default = "default_network")]
+    network: PathBuf,
+    #[serde(default = "default_catalogue")]
+    catalogue: PathBuf,
+    #[serde(default = "default_listen")]
+    listen: String,
+    #[serde(default, rename = "peer")]
+    peers: Vec<RawPeer>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawPeer {
+    role: PeerRole,
+    office: OfficeId,
+    node_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    address: Option<String>,
+}
+
+fn default_network() -> PathBuf {
+    "network.toml".into()
+}
+fn default_catalogue() -> PathBuf {
+    "catalogue.toml".into()
+}
+fn default_listen() -> String {
+    DEFAULT_LISTEN.into()
+}
+
+impl NodeConfig {
+    pub fn new(office: OfficeId) -> Self {
+        NodeConfig {
+            office,
+            network: default_network(),
+            catalogue: default_catalogue(),
+            listen: DEFAULT_LISTEN.parse().expect("constant address"),
+            peers: Vec::new(),
+        }
+    }
+
+    pub fn parse(file: &Path, source: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(source).map_err(|e| ConfigError::from_toml(file, source, &e))?;
+        let listen = raw.listen.parse().map_err(|_| {
+            ConfigError::at_text(
+                file,
+                source,
+                &raw.listen,
+                format!("listen = {:?} is not an address like 0.0.0.0:7400", raw.listen),
+            )
+        })?;
+        let mut peers = Vec::new();
+        for peer in raw.peers {
+            let node_id = peer.node_id.parse::<NodeId>().map_err(|e| {
+                ConfigError::at_text(file, source, &peer.node_id, format!("peer {}: {e}", peer.office))
+            })?;
+            if peers.iter().any(|p: &PeerConfig| p.node_id == node_id) {
+                return Err(ConfigError::at_text(
+                    file,
+                    source,
+                    &peer.node_id,
+                    format!("node id {node_id} is listed twice; keep one [[peer]] per node"),
+                ));
+            }
+            if peer.role == PeerRole::Parent && peers.iter().any(|p: &PeerConfig| p.role == PeerRole::Parent) {
+                return Err(ConfigError::at_text(
+                    file,
+                    source,
+                    &peer.node_id,
+                    "a node has at most one parent; make the other an `extra` peer",
+                ));
+            }
+            peers.push(PeerConfig {
+                role: peer.role,
+                office: peer.office,
+                node_id,
+                address: peer.address,
+            });
+        }
+        Ok(NodeConfig {
+            office: raw.office,
+            network: raw.network,
+            catalogue: raw.catalogue,
+            listen,
+            peers,
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let source = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::whole_file(
+                path,
+                format!("cannot read the node configuration ({e}); is --data the directory made by `lienthong init`?"),
+            )
+        })?;
+        Self::parse(path, &source)
+    }
+
+    pub fn to_toml(&self) -> String {
+        let raw = RawConfig {
+            office: self.office.clone(),
+            network: self.network.clone(),
+            catalogue: self.catalogue.clone(),
+            listen: self.listen.to_string(),
+            peers: self
+                .peers
+                .iter()
+                .map(|p| RawPeer {
+                    role: p.role,
+                    office: p.office.clone(),
+                    node_id: p.node_id.to_string(),
+                    address: p.address.clone(),
+                })
+                .collect(),
+        };
+        let body = toml::to_string_pretty(&raw).unwrap_or_default();
+        format!("# Liên Thông node configuration (see `lienthong peer --help` to add peers)\n{body}")
+    }
+
+    /// Write atomically (temp file + rename) so a crash never leaves half a config.
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        let tmp = path.with_extension("toml.tmp");
+        std::fs::write(&tmp, self.to_toml())?;
+        std::fs::rename(&tmp, path)
+    }
+
+    pub fn peer(&self, id: &NodeId) -> Option<&PeerConfig> {
+        self.peers.iter().find(|p| &p.node_id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_locates_errors() {
+        let id = lienthong_sync::transport::identity::NodeIdentity::generate("t").unwrap().node_id();
+        let mut config = NodeConfig::new("commune:a/b".parse().unwrap());
+        config.peers.push(PeerConfig {
+            role: PeerRole::Parent,
+            office: "district:a".parse().unwrap(),
+            node_id: id,
+            address: Some("127.0.0.1:7400".into()),
+        });
+        let text = config.to_toml();
+        assert_eq!(NodeConfig::parse(Path::new("node.toml"), &text).unwrap(), config);
+
+        let bad = "office = \"commune:a/b\"\nlisten = \"nowhere\"\n";
+        let error = NodeConfig::parse(Path::new("node.toml"), bad).unwrap_err();
+        assert_eq!(error.line, Some(2), "{error}");
+        let typo = "office = \"commune:a/b\"\nlisen = \"0.0.0.0:1\"\n";
+        let error = NodeConfig::parse(Path::new("node.toml"), typo).unwrap_err();
+        assert_eq!(error.line, Some(2), "{error}");
+    }
+}

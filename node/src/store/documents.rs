@@ -1,0 +1,183 @@
+//! Automerge documents: a compacted snapshot plus incremental chunks.
+
+use automerge::{Automerge, ChangeHash};
+use rusqlite::{params, OptionalExtension};
+
+use super::{Reader, Result, StoreError, Writer};
+
+/// A document's key in the store (a dossier id, or a well-known id for the
+/// catalogue and the office tree).
+pub type DocKey = [u8; 16];
+
+/// What a document holds; decides how it is indexed and scoped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocKind {
+    Dossier,
+    /// Configuration that flows down from the province to every node.
+    Config,
+}
+
+impl DocKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocKind::Dossier => "dossier",
+            DocKind::Config => "config",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "dossier" => Some(DocKind::Dossier),
+            "config" => Some(DocKind::Config),
+            _ => None,
+        }
+    }
+}
+
+pub fn hex(key: &DocKey) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Heads as stored: the 32-byte hashes, sorted, concatenated.
+pub fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    let mut sorted = heads.to_vec();
+    sorted.sort();
+    sorted.iter().flat_map(|h| h.0).collect()
+}
+
+pub fn decode_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
+    if bytes.len() % 32 != 0 {
+        return None;
+    }
+    bytes
+        .chunks_exact(32)
+        .map(|chunk| <[u8; 32]>::try_from(chunk).ok().map(ChangeHash))
+        .collect()
+}
+
+impl Reader<'_> {
+    /// Load a document (snapshot, then its chunks in order).
+    pub fn load_document(&self, key: &DocKey) -> Result<Option<(DocKind, Automerge)>> {
+        load(self.conn(), key)
+    }
+
+    /// The heads the store holds for a document, without loading it.
+    pub fn document_heads(&self, key: &DocKey) -> Result<Option<Vec<ChangeHash>>> {
+        let bytes: Option<Vec<u8>> = self
+            .conn()
+            .prepare_cached("SELECT heads FROM documents WHERE doc_id = ?1")?
+            .query_row([&key[..]], |row| row.get(0))
+            .optional()?;
+        match bytes {
+            None => Ok(None),
+            Some(bytes) => decode_heads(&bytes).map(Some).ok_or_else(|| StoreError::CorruptDocument {
+                doc: hex(key),
+                problem: "stored heads are not a list of 32-byte hashes".into(),
+            }),
+        }
+    }
+
+    pub fn document_count(&self, kind: DocKind) -> Result<u64> {
+        let count: i64 = self.conn().query_row(
+            "SELECT count(*) FROM documents WHERE kind = ?1",
+            [kind.as_str()],
+            |row| row.get(0),
+        )?;
+        Ok(count as u64)
+    }
+
+    /// Bytes stored for documents of a kind (snapshots + chunks).
+    pub fn document_bytes(&self, kind: DocKind) -> Result<u64> {
+        let bytes: i64 = self.conn().query_row(
+            "SELECT coalesce(sum(snapshot_bytes + chunk_bytes), 0) FROM documents WHERE kind = ?1",
+            [kind.as_str()],
+            |row| row.get(0),
+        )?;
+        Ok(bytes as u64)
+    }
+}
+
+fn load(conn: &rusqlite::Connection, key: &DocKey) -> Result<Option<(DocKind, Automerge)>> {
+    let row: Option<(String, Vec<u8>, i64)> = conn
+        .prepare_cached("SELECT kind, snapshot, chunk_count FROM documents WHERE doc_id = ?1")?
+        .query_row([&key[..]], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()?;
+    let Some((kind, snapshot, chunk_count)) = row else {
+        return Ok(None);
+    };
+    let corrupt = |problem: String| StoreError::CorruptDocument {
+        doc: hex(key),
+        problem,
+    };
+    let kind = DocKind::parse(&kind).ok_or_else(|| corrupt(format!("unknown kind {kind:?}")))?;
+    let mut doc = Automerge::load(&snapshot).map_err(|e| corrupt(format!("snapshot: {e}")))?;
+    if chunk_count > 0 {
+        let mut statement = conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY n")?;
+        let mut rows = statement.query([&key[..]])?;
+        while let Some(row) = rows.next()? {
+            let data: Vec<u8> = row.get(0)?;
+            doc.load_incremental(&data)
+                .map_err(|e| corrupt(format!("change chunk: {e}")))?;
+        }
+    }
+    Ok(Some((kind, doc)))
+}
+
+impl Writer<'_> {
+    /// Persist what `doc` holds beyond `before` (the heads the store had, or
+    /// `[]` for a new document) and bump the feed. Returns the document's new
+    /// feed sequence, or `None` when there was nothing new.
+    pub fn save_document(
+        &self,
+        key: &DocKey,
+        kind: DocKind,
+        doc: &Automerge,
+        before: &[ChangeHash],
+    ) -> Result<Option<i64>> {
+        let heads = doc.get_heads();
+        let mut sorted_before = before.to_vec();
+        sorted_before.sort();
+        let mut sorted_heads = heads.clone();
+        sorted_heads.sort();
+        if sorted_before == sorted_heads {
+            return Ok(None);
+        }
+        let conn = self.conn();
+        let existing: Option<(i64, i64, i64)> = conn
+            .prepare_cached("SELECT snapshot_bytes, chunk_bytes, chunk_count FROM documents WHERE doc_id = ?1")?
+            .query_row([&key[..]], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .optional()?;
+        let encoded_heads = encode_heads(&heads);
+        match existing {
+            None => {
+                let snapshot = doc.save();
+                conn.prepare_cached(
+                    "INSERT INTO documents (doc_id, kind, snapshot, snapshot_bytes, heads) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![&key[..], kind.as_str(), snapshot, snapshot.len() as i64, encoded_heads])?;
+            }
+            Some((snapshot_bytes, chunk_bytes, chunk_count)) => {
+                let chunk = doc.save_after(before);
+                if chunk_bytes + chunk.len() as i64 > snapshot_bytes {
+                    // Compact: the chunks would outgrow the snapshot.
+                    let snapshot = doc.save();
+                    conn.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?
+                        .execute([&key[..]])?;
+                    conn.prepare_cached(
+                        "UPDATE documents SET snapshot = ?2, snapshot_bytes = ?3, chunk_bytes = 0, chunk_count = 0, heads = ?4 WHERE doc_id = ?1",
+                    )?
+                    .execute(params![&key[..], snapshot, snapshot.len() as i64, encoded_heads])?;
+                } else {
+                    conn.prepare_cached("INSERT INTO doc_chunks (doc_id, n, data) VALUES (?1, ?2, ?3)")?
+                        .execute(params![&key[..], chunk_count, chunk])?;
+                    conn.prepare_cached(
+                        "UPDATE documents SET chunk_bytes = chunk_bytes + ?2, chunk_count = chunk_count + 1, heads = ?3 WHERE doc_id = ?1",
+                    )?
+                    .execute(params![&key[..], chunk.len() as i64, encoded_heads])?;
+                }
+            }
+        }
+        let seq = self.bump_feed(key)?;
+        Ok(Some(seq))
+    }
+}

@@ -1,0 +1,107 @@
+//! Schema migrations, tracked with `PRAGMA user_version`.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::{Result, StoreError};
+
+/// Each entry moves the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: documents, feed, scope, index, dossier codes.
+    r#"
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value ANY
+    ) STRICT;
+    INSERT INTO meta (key, value) VALUES ('last_seq', 0);
+
+    CREATE TABLE documents (
+        doc_id         BLOB PRIMARY KEY,
+        kind           TEXT NOT NULL,
+        snapshot       BLOB NOT NULL,
+        snapshot_bytes INTEGER NOT NULL,
+        chunk_bytes    INTEGER NOT NULL DEFAULT 0,
+        chunk_count    INTEGER NOT NULL DEFAULT 0,
+        heads          BLOB NOT NULL
+    ) STRICT;
+
+    CREATE TABLE doc_chunks (
+        doc_id BLOB NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        n      INTEGER NOT NULL,
+        data   BLOB NOT NULL,
+        PRIMARY KEY (doc_id, n)
+    ) STRICT;
+
+    CREATE TABLE feed (
+        doc_id BLOB PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
+        seq    INTEGER NOT NULL UNIQUE
+    ) STRICT;
+
+    -- Which nodes (by the office each serves as) a document goes to; '*' = every node.
+    CREATE TABLE doc_scope (
+        node   TEXT NOT NULL,
+        doc_id BLOB NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        PRIMARY KEY (node, doc_id)
+    ) STRICT;
+    CREATE INDEX doc_scope_by_doc ON doc_scope (doc_id);
+
+    CREATE TABLE dossiers (
+        doc_id         BLOB PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
+        code           TEXT NOT NULL,
+        procedure_code TEXT NOT NULL,
+        procedure_name TEXT NOT NULL,
+        applicant      TEXT NOT NULL,
+        origin         TEXT NOT NULL,
+        holder         TEXT,
+        transfer_to    TEXT,
+        status         INTEGER,
+        received_at    INTEGER,
+        due_at         INTEGER,
+        ended_at       INTEGER,
+        returned_at    INTEGER,
+        timeliness     TEXT,
+        conflicts      INTEGER NOT NULL,
+        supplement_requests INTEGER NOT NULL,
+        open_consultations  INTEGER NOT NULL,
+        rules          TEXT NOT NULL,
+        updated_seq    INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX dossiers_code ON dossiers (code);
+    CREATE INDEX dossiers_status ON dossiers (status, due_at);
+    CREATE INDEX dossiers_holder ON dossiers (holder, status);
+    CREATE INDEX dossiers_origin ON dossiers (origin);
+    CREATE INDEX dossiers_due ON dossiers (due_at);
+
+    CREATE TABLE code_counters (
+        agency_code TEXT NOT NULL,
+        day         TEXT NOT NULL,
+        last        INTEGER NOT NULL,
+        PRIMARY KEY (agency_code, day)
+    ) STRICT;
+    "#,
+];
+
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let known = MIGRATIONS.len() as i64;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if version > known {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found: version,
+            known,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if current > index as i64 {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! The node's SQLite store (WAL, `synchronous=FULL`).
+//!
+//! - `documents` + `doc_chunks`: per Automerge document a compacted snapshot
+//!   plus the incremental change chunks appended since; compacted when the
+//!   chunks outgrow the snapshot ([`documents`]).
+//! - `feed`: a node-local sequence bumped whenever a document changes, one
+//!   row per document with its latest sequence ([`feed`]).
+//! - `doc_scope`: which nodes each document goes to ([`feed`]).
+//! - `dossiers`: the index of derived fields for lists and reports ([`index`]).
+//! - `code_counters`: dossier code sequences per office per day ([`codes`]).
+//!
+//! Every officer action and every received batch is one transaction
+//! ([`Store::write`]): nothing is half-written, whatever kills the process.
+//! Documents are loaded on demand, one at a time.
+
+pub mod codes;
+pub mod documents;
+pub mod feed;
+pub mod index;
+mod migrations;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "no node store at {0}: run `lienthong init --data DIR --office OFFICE --network FILE` first, or check --data"
+    )]
+    Missing(PathBuf),
+    #[error(
+        "database {path} was written by a newer Liên Thông (schema {found}, this build knows up to {known}); upgrade this binary"
+    )]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored document {doc} is corrupt: {problem}")]
+    CorruptDocument { doc: String, problem: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An open store. One per process; SQLite serialises writers across
+/// processes (the daemon and officer commands share a data dir).
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Create a new, empty store (fails if one exists).
+    pub fn create(path: &Path) -> Result<Self> {
+        if path.exists() {
+            return Err(StoreError::Invalid(format!(
+                "{} already exists; refusing to overwrite a node store",
+                path.display()
+            )));
+        }
+        Self::open_with(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)
+    }
+
+    /// Open an existing store.
+    pub fn open(path: &Path) -> Result<Self> {
+        if !path.exists() {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        Self::open_with(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+    }
+
+    fn open_with(path: &Path, flags: OpenFlags) -> Result<Self> {
+        let open_error = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(open_error)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(open_error)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_error)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(open_error)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_error)?;
+        // Keep the page cache modest: documents are loaded on demand.
+        conn.pragma_update(None, "cache_size", -16_000).map_err(open_error)?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        migrations::migrate(&mut store.conn, path)?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Run `f` in one write transaction (`BEGIN IMMEDIATE`), committed only
+    /// if `f` succeeds: a refused or failed command writes nothing.
+    pub fn write<T, E>(&mut self, f: impl FnOnce(&Writer<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let writer = Writer { tx };
+        let value = f(&writer)?;
+        writer.tx.commit().map_err(StoreError::from)?;
+        Ok(value)
+    }
+
+    /// Read in one snapshot-consistent transaction.
+    pub fn read<T, E>(&mut self, f: impl FnOnce(&Reader<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(StoreError::from)?;
+        let reader = Reader { conn: &tx };
+        let value = f(&reader)?;
+        drop(reader);
+        tx.finish().map_err(StoreError::from)?;
+        Ok(value)
+    }
+
+    /// Raw connection, for the few statements that do not need a transaction.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// SQLite's own consistency check; `Ok(())` when the file is sound.
+    pub fn integrity_check(&self) -> Result<()> {
+        let result: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+        if result == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Invalid(format!("integrity check failed: {result}")))
+        }
+    }
+}
+
+/// A write transaction. Derefs to a [`Reader`] for reads inside it.
+pub struct Writer<'c> {
+    tx: rusqlite::Transaction<'c>,
+}
+
+impl Writer<'_> {
+    pub fn conn(&self) -> &Connection {
+        &self.tx
+    }
+
+    pub fn reader(&self) -> Reader<'_> {
+        Reader { conn: &self.tx }
+    }
+}
+
+/// Reads, inside a transaction or a write.
+pub struct Reader<'c> {
+    conn: &'c Connection,
+}
+
+impl Reader<'_> {
+    pub fn conn(&self) -> &Connection {
+        self.conn
+    }
+}

@@ -1,0 +1,955 @@
+//! The fold: a dossier's state derived from its event log (Principle 3).
+//!
+//! Events are applied in log order. Appending always inserts after the last
+//! event a node has seen, so log order extends causal order, and every node
+//! holding the same changes sees the same order and derives the same state.
+//! An event that breaks a rule when its turn comes (an office that is not
+//! the holder, a second apology, a transition out of a final state…) is kept
+//! but changes nothing: it becomes a [`Conflict`] with its reason.
+//!
+//! Time rules use the working calendar and the dossier's rule set; `now`
+//! is a parameter, never read from the clock.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use chrono::{DateTime, NaiveTime, Utc};
+use serde::Serialize;
+
+use super::event::{Action, ActionKind, AttachmentRef, Event, EventId};
+use super::schema::{Dossier, StoredEvent};
+use super::status::{Status, Timeliness};
+use crate::calendar::{CalendarError, WorkingCalendar};
+use crate::rule_set::{RuleSet, RuleSets, SupplementClock};
+use crate::OfficeId;
+
+/// What the fold needs besides the log.
+#[derive(Clone, Copy)]
+pub struct FoldContext<'a> {
+    pub calendar: &'a WorkingCalendar,
+    pub rule_sets: &'a RuleSets,
+    /// The moment "overdue" and "due soon" are judged at.
+    pub now: DateTime<Utc>,
+}
+
+/// Custody in transfer: forwarded, not yet accepted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Transfer {
+    pub event: EventId,
+    pub from: OfficeId,
+    pub to: OfficeId,
+    pub task: String,
+    pub days: u32,
+    pub at: DateTime<Utc>,
+}
+
+/// An interval during which the clock was stopped for the applicant (D3).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pause {
+    pub from: DateTime<Utc>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A consultation (lấy ý kiến) and its answer (D5).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Consultation {
+    pub event: EventId,
+    pub to: OfficeId,
+    pub question: String,
+    pub deadline: DateTime<Utc>,
+    pub opened_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub answer: Option<String>,
+}
+
+impl Consultation {
+    pub fn is_open(&self) -> bool {
+        self.answered_at.is_none()
+    }
+}
+
+/// The apology (Form 04) in force.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Apology {
+    pub event: EventId,
+    pub at: DateTime<Utc>,
+    pub previous_due: DateTime<Utc>,
+    pub new_due: DateTime<Utc>,
+    pub reason: String,
+    /// Issued less than the rule set's minimum before the due time (D4).
+    pub late: bool,
+}
+
+/// The result (kết quả) once issued.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResultInfo {
+    pub event: EventId,
+    pub result: String,
+    pub attachment: Option<AttachmentRef>,
+    pub issued_at: DateTime<Utc>,
+    pub issued_by: OfficeId,
+    pub return_office: OfficeId,
+}
+
+/// Things an officer or the Center should notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "flag", rename_all = "snake_case")]
+pub enum Flag {
+    /// The first supplement request went out later than the rule set allows after receipt (D3).
+    SupplementRequestLate,
+    /// More than one supplement request: the dossier counts as late (D3).
+    RepeatedSupplementRequest,
+    /// The apology went out less than the required time before the due time (D4).
+    ApologyLate,
+    /// Overdue (or finished late) with no apology issued (D4).
+    ApologyMissing,
+    /// Due within one working day: an apology must go out now if it will be late (D4).
+    DueSoon,
+    /// A consultation past its deadline without an answer (D5).
+    ConsultationOverdue { consultation: EventId, to: OfficeId },
+    /// The current holder's own allowance, written on the transfer, has passed.
+    StepOverdue { office: OfficeId },
+    /// The due time could not be computed (date outside the shipped calendars).
+    DueTimeUnknown { problem: String },
+}
+
+/// Why an event did not change the state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum ConflictReason {
+    NotHolder { holder: Option<OfficeId> },
+    NotOrigin { origin: OfficeId },
+    NotAllowedInStatus { status: Option<Status>, allowed: Vec<Status> },
+    FinalStatus { status: Status },
+    InTransfer { to: OfficeId },
+    NotInTransfer,
+    NotTransferRecipient { to: OfficeId },
+    NotTransferSender { from: OfficeId },
+    AlreadyApologized,
+    ApologyAfterDue { due: DateTime<Utc> },
+    ApologyNotLater { due: DateTime<Utc> },
+    NoDueTime,
+    NotApproved,
+    UnknownConsultation { consultation: EventId },
+    ConsultationClosed { consultation: EventId },
+    NotConsultedOffice { to: OfficeId },
+    NotReturnOffice { return_office: OfficeId },
+    DuplicateEventId,
+    UnknownKind { name: String },
+    Malformed { problem: String },
+}
+
+fn statuses(list: &[Status]) -> String {
+    list.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+impl fmt::Display for ConflictReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConflictReason::NotHolder { holder: Some(h) } => {
+                write!(f, "only the holder ({h}) may do this")
+            }
+            ConflictReason::NotHolder { holder: None } => write!(f, "nobody holds this dossier yet"),
+            ConflictReason::NotOrigin { origin } => {
+                write!(f, "only the receiving office's desk ({origin}) may do this")
+            }
+            ConflictReason::NotAllowedInStatus { status, allowed } => write!(
+                f,
+                "not allowed while the dossier is {}; allowed only when {}",
+                status.map_or("not yet received", |s| s.as_str()),
+                if allowed.is_empty() {
+                    "it is new".to_string()
+                } else {
+                    statuses(allowed)
+                }
+            ),
+            ConflictReason::FinalStatus { status } => {
+                write!(f, "the dossier is {status}, a final status: only notes may be added")
+            }
+            ConflictReason::InTransfer { to } => write!(
+                f,
+                "the dossier is in transfer to {to}: nobody may process it until {to} accepts (or the sender cancels)"
+            ),
+            ConflictReason::NotInTransfer => write!(f, "the dossier is not in transfer"),
+            ConflictReason::NotTransferRecipient { to } => {
+                write!(f, "only {to}, the office it was forwarded to, may accept it")
+            }
+            ConflictReason::NotTransferSender { from } => {
+                write!(f, "only {from}, the sender, may cancel the transfer")
+            }
+            ConflictReason::AlreadyApologized => {
+                write!(f, "an apology (Form 04) was already issued; at most one per dossier (D4)")
+            }
+            ConflictReason::ApologyAfterDue { due } => write!(
+                f,
+                "the due time {due} has passed; an apology must be issued before it (D4)"
+            ),
+            ConflictReason::ApologyNotLater { due } => {
+                write!(f, "the new due time must be after the current one ({due})")
+            }
+            ConflictReason::NoDueTime => write!(f, "the dossier has no due time"),
+            ConflictReason::NotApproved => {
+                write!(f, "the decision must be approved by the holder before the result is issued")
+            }
+            ConflictReason::UnknownConsultation { consultation } => {
+                write!(f, "no consultation {consultation} in this dossier")
+            }
+            ConflictReason::ConsultationClosed { consultation } => {
+                write!(f, "consultation {consultation} was already answered")
+            }
+            ConflictReason::NotConsultedOffice { to } => {
+                write!(f, "only the consulted office ({to}) may answer")
+            }
+            ConflictReason::NotReturnOffice { return_office } => {
+                write!(f, "the result is returned by {return_office}'s desk (R1/R2)")
+            }
+            ConflictReason::DuplicateEventId => write!(f, "an earlier event has the same id"),
+            ConflictReason::UnknownKind { name } => write!(
+                f,
+                "unknown event kind `{name}` (written by a newer version?); kept but not applied"
+            ),
+            ConflictReason::Malformed { problem } => write!(f, "unreadable event: {problem}"),
+        }
+    }
+}
+
+/// An event that was kept but did not change the state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conflict {
+    /// Position in the log.
+    pub index: usize,
+    pub event: Option<EventId>,
+    pub kind: String,
+    pub office: Option<OfficeId>,
+    pub officer: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+    pub reason: ConflictReason,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "event #{} `{}`", self.index + 1, self.kind)?;
+        if let Some(office) = &self.office {
+            write!(f, " by {office}")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// The derived state of a dossier.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DossierState {
+    /// None until the first effective event.
+    pub status: Option<Status>,
+    /// The office holding custody (after a result is issued: the return office).
+    pub holder: Option<OfficeId>,
+    pub transfer: Option<Transfer>,
+    pub received_at: Option<DateTime<Utc>>,
+    /// The due time in force (after restarts, extensions and a valid apology).
+    pub due_at: Option<DateTime<Utc>>,
+    /// The due time set at receipt (Form 01).
+    pub original_due_at: Option<DateTime<Utc>>,
+    /// The current holder's own deadline, from the allowance on its transfer.
+    pub step_due_at: Option<DateTime<Utc>>,
+    pub apology: Option<Apology>,
+    pub pauses: Vec<Pause>,
+    pub supplement_requests: u32,
+    pub consultations: Vec<Consultation>,
+    pub approved: bool,
+    pub result: Option<ResultInfo>,
+    /// The first of resolved, returned, stopped, refused (D6).
+    pub ended_at: Option<DateTime<Utc>>,
+    pub returned_at: Option<DateTime<Utc>>,
+    pub timeliness: Option<Timeliness>,
+    pub flags: Vec<Flag>,
+    pub conflicts: Vec<Conflict>,
+    /// Per log entry: whether it was applied.
+    pub applied: Vec<bool>,
+    /// Status to go back to when a pause or payment ends.
+    #[serde(skip)]
+    resume_status: Option<Status>,
+    #[serde(skip)]
+    seen_ids: HashSet<EventId>,
+}
+
+impl DossierState {
+    fn new() -> Self {
+        DossierState {
+            status: None,
+            holder: None,
+            transfer: None,
+            received_at: None,
+            due_at: None,
+            original_due_at: None,
+            step_due_at: None,
+            apology: None,
+            pauses: Vec::new(),
+            supplement_requests: 0,
+            consultations: Vec::new(),
+            approved: false,
+            result: None,
+            ended_at: None,
+            returned_at: None,
+            timeliness: None,
+            flags: Vec::new(),
+            conflicts: Vec::new(),
+            applied: Vec::new(),
+            resume_status: None,
+            seen_ids: HashSet::new(),
+        }
+    }
+
+    /// Not finished and past its due time, clock not paused.
+    pub fn is_overdue(&self) -> bool {
+        self.timeliness == Some(Timeliness::Overdue)
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.status == Some(Status::AwaitingSupplement)
+    }
+
+    pub fn open_consultations(&self) -> impl Iterator<Item = &Consultation> {
+        self.consultations.iter().filter(|c| c.is_open())
+    }
+}
+
+/// Derive the state of a dossier.
+pub fn fold(dossier: &Dossier, ctx: &FoldContext<'_>) -> DossierState {
+    let mut folder = Folder::new(dossier, ctx);
+    for (index, stored) in dossier.events.iter().enumerate() {
+        folder.step(index, stored);
+    }
+    folder.finish()
+}
+
+/// Would `candidate` be applied if appended now? Used before writing an
+/// officer's command: a refused command writes nothing.
+pub fn check(dossier: &Dossier, candidate: &Event, ctx: &FoldContext<'_>) -> Result<DossierState, ConflictReason> {
+    let mut folder = Folder::new(dossier, ctx);
+    for (index, stored) in dossier.events.iter().enumerate() {
+        folder.step(index, stored);
+    }
+    folder.try_apply(candidate)?;
+    folder.state.applied.push(true);
+    Ok(folder.finish())
+}
+
+/// The actions `office` may take now, for messages and for the console.
+pub fn allowed_actions(dossier: &Dossier, office: &OfficeId, ctx: &FoldContext<'_>) -> Vec<ActionKind> {
+    let mut folder = Folder::new(dossier, ctx);
+    for (index, stored) in dossier.events.iter().enumerate() {
+        folder.step(index, stored);
+    }
+    ActionKind::KNOWN
+        .into_iter()
+        .filter(|kind| folder.permits(*kind, office).is_ok())
+        .collect()
+}
+
+/// The processing time as recorded on the dossier.
+#[derive(Debug, Clone, Copy)]
+enum ProcessingTime {
+    WorkingDays(u32),
+    SameDay(NaiveTime),
+}
+
+struct Folder<'a> {
+    dossier: &'a Dossier,
+    ctx: &'a FoldContext<'a>,
+    rules: RuleSet,
+    processing: Option<ProcessingTime>,
+    state: DossierState,
+    due_problem: Option<String>,
+}
+
+/// Defaults when a dossier names a rule set this node does not know: the
+/// 2018 and 2025 defaults agree on these values.
+fn fallback_rule_set(id: &str) -> RuleSet {
+    RuleSet {
+        id: id.to_string(),
+        effective_from: chrono::NaiveDate::MIN,
+        supplement_clock: SupplementClock::Restart,
+        supplement_request_within_days: 3,
+        apology_min_working_days_before_due: 1,
+    }
+}
+
+impl<'a> Folder<'a> {
+    fn new(dossier: &'a Dossier, ctx: &'a FoldContext<'a>) -> Self {
+        let facts = &dossier.facts;
+        let rules = ctx
+            .rule_sets
+            .get(&facts.rules)
+            .cloned()
+            .unwrap_or_else(|| fallback_rule_set(&facts.rules));
+        let processing = match (&facts.procedure.same_day_cutoff, facts.procedure.processing_days) {
+            (Some(cutoff), _) => NaiveTime::parse_from_str(cutoff, "%H:%M")
+                .ok()
+                .map(ProcessingTime::SameDay),
+            (None, Some(days)) => u32::try_from(days).ok().map(ProcessingTime::WorkingDays),
+            (None, None) => None,
+        };
+        Folder {
+            dossier,
+            ctx,
+            rules,
+            processing,
+            state: DossierState::new(),
+            due_problem: None,
+        }
+    }
+
+    fn origin(&self) -> &OfficeId {
+        &self.dossier.facts.origin
+    }
+
+    fn step(&mut self, index: usize, stored: &StoredEvent) {
+        let outcome = match stored {
+            StoredEvent::Valid(event) => self.try_apply(event).map_err(|reason| Conflict {
+                index,
+                event: Some(event.id.clone()),
+                kind: match &event.action {
+                    Action::Unknown { name } => name.clone(),
+                    action => action.kind().as_str().to_string(),
+                },
+                office: Some(event.office.clone()),
+                officer: Some(event.officer.clone()),
+                at: Some(event.at),
+                reason,
+            }),
+            StoredEvent::Malformed { problem, .. } => Err(Conflict {
+                index,
+                event: None,
+                kind: "?".into(),
+                office: None,
+                officer: None,
+                at: None,
+                reason: ConflictReason::Malformed {
+                    problem: problem.clone(),
+                },
+            }),
+        };
+        match outcome {
+            Ok(()) => self.state.applied.push(true),
+            Err(conflict) => {
+                self.state.applied.push(false);
+                self.state.conflicts.push(conflict);
+            }
+        }
+    }
+
+    fn due_from(&mut self, start: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let result = match self.processing {
+            Some(ProcessingTime::SameDay(cutoff)) => self.ctx.calendar.same_day_due(start, cutoff),
+            Some(ProcessingTime::WorkingDays(days)) => self.ctx.calendar.add_working_days(start, days),
+            None => {
+                self.due_problem = Some("the dossier records no processing time".into());
+                return None;
+            }
+        };
+        self.calendar_result(result)
+    }
+
+    fn calendar_result<T>(&mut self, result: Result<T, CalendarError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.due_problem = Some(e.to_string());
+                None
+            }
+        }
+    }
+
+    fn working_minutes(&mut self, from: DateTime<Utc>, to: DateTime<Utc>) -> Option<i64> {
+        let result = self.ctx.calendar.working_minutes_between(from, to);
+        self.calendar_result(result)
+    }
+
+    /// Permission rules common to every event of a kind, for `office`, now.
+    fn permits(&self, kind: ActionKind, office: &OfficeId) -> Result<(), ConflictReason> {
+        use Status::*;
+        let status = self.state.status;
+        let require_status = |allowed: &[Status]| -> Result<(), ConflictReason> {
+            match status {
+                Some(s) if allowed.contains(&s) => Ok(()),
+                Some(s) if s.is_final() => Err(ConflictReason::FinalStatus { status: s }),
+                _ => Err(ConflictReason::NotAllowedInStatus {
+                    status,
+                    allowed: allowed.to_vec(),
+                }),
+            }
+        };
+        let require_new = || -> Result<(), ConflictReason> {
+            match status {
+                None | Some(Submitted) => Ok(()),
+                Some(s) if s.is_final() => Err(ConflictReason::FinalStatus { status: s }),
+                _ => Err(ConflictReason::NotAllowedInStatus {
+                    status,
+                    allowed: vec![Submitted],
+                }),
+            }
+        };
+        let require_origin = || -> Result<(), ConflictReason> {
+            if office == self.origin() {
+                Ok(())
+            } else {
+                Err(ConflictReason::NotOrigin {
+                    origin: self.origin().clone(),
+                })
+            }
+        };
+        let require_holder = || -> Result<(), ConflictReason> {
+            if self.state.holder.as_ref() == Some(office) {
+                Ok(())
+            } else {
+                Err(ConflictReason::NotHolder {
+                    holder: self.state.holder.clone(),
+                })
+            }
+        };
+        let require_not_in_transfer = || -> Result<(), ConflictReason> {
+            match &self.state.transfer {
+                Some(t) => Err(ConflictReason::InTransfer { to: t.to.clone() }),
+                None => Ok(()),
+            }
+        };
+        match kind {
+            ActionKind::Submitted => {
+                if status.is_some() {
+                    return Err(ConflictReason::NotAllowedInStatus {
+                        status,
+                        allowed: vec![],
+                    });
+                }
+                require_origin()
+            }
+            ActionKind::Received | ActionKind::Refused => {
+                require_new()?;
+                require_origin()
+            }
+            ActionKind::Forwarded => {
+                require_status(&[Received, Processing])?;
+                require_not_in_transfer()?;
+                require_holder()
+            }
+            ActionKind::ForwardCancelled => {
+                if let Some(s) = status.filter(|s| s.is_final()) {
+                    return Err(ConflictReason::FinalStatus { status: s });
+                }
+                match &self.state.transfer {
+                    None => Err(ConflictReason::NotInTransfer),
+                    Some(t) if &t.from != office => Err(ConflictReason::NotTransferSender {
+                        from: t.from.clone(),
+                    }),
+                    Some(_) => Ok(()),
+                }
+            }
+            ActionKind::Accepted => {
+                if let Some(s) = status.filter(|s| s.is_final()) {
+                    return Err(ConflictReason::FinalStatus { status: s });
+                }
+                match &self.state.transfer {
+                    None => Err(ConflictReason::NotInTransfer),
+                    Some(t) if &t.to != office => {
+                        Err(ConflictReason::NotTransferRecipient { to: t.to.clone() })
+                    }
+                    Some(_) => Ok(()),
+                }
+            }
+            ActionKind::Appraised
+            | ActionKind::VerificationScheduled
+            | ActionKind::Consulted
+            | ActionKind::PaymentRequested
+            | ActionKind::Approved => {
+                require_status(&[Processing])?;
+                require_not_in_transfer()?;
+                require_holder()
+            }
+            ActionKind::ResultIssued => {
+                require_status(&[Processing])?;
+                require_not_in_transfer()?;
+                require_holder()?;
+                if self.state.approved {
+                    Ok(())
+                } else {
+                    Err(ConflictReason::NotApproved)
+                }
+            }
+            ActionKind::ConsultationAnswered => {
+                if let Some(s) = status.filter(|s| s.is_final()) {
+                    return Err(ConflictReason::FinalStatus { status: s });
+                }
+                // Which consultation is checked with the payload.
+                if self.state.consultations.iter().any(|c| c.is_open() && &c.to == office) {
+                    Ok(())
+                } else {
+                    match self.state.open_consultations().next() {
+                        Some(c) => Err(ConflictReason::NotConsultedOffice { to: c.to.clone() }),
+                        None => Err(ConflictReason::NotAllowedInStatus {
+                            status,
+                            allowed: vec![],
+                        }),
+                    }
+                }
+            }
+            ActionKind::SupplementRequested => {
+                require_status(&[Received, Processing])?;
+                require_not_in_transfer()?;
+                require_holder()
+            }
+            ActionKind::SupplementReceived => {
+                require_status(&[AwaitingSupplement])?;
+                require_origin()
+            }
+            ActionKind::Paid => {
+                require_status(&[AwaitingPayment])?;
+                if office == self.origin() || self.state.holder.as_ref() == Some(office) {
+                    Ok(())
+                } else {
+                    Err(ConflictReason::NotOrigin {
+                        origin: self.origin().clone(),
+                    })
+                }
+            }
+            ActionKind::Apologized => {
+                require_status(&[Received, Processing, AwaitingSupplement, AwaitingPayment])?;
+                require_holder()?;
+                if self.state.apology.is_some() {
+                    return Err(ConflictReason::AlreadyApologized);
+                }
+                if self.state.due_at.is_none() {
+                    return Err(ConflictReason::NoDueTime);
+                }
+                Ok(())
+            }
+            ActionKind::WithdrawalRequested => {
+                require_status(&[
+                    Submitted,
+                    Received,
+                    Processing,
+                    AwaitingSupplement,
+                    AwaitingPayment,
+                ])?;
+                require_origin()
+            }
+            ActionKind::Stopped => {
+                require_status(&[Processing, WithdrawalRequested])?;
+                require_not_in_transfer()?;
+                require_holder()
+            }
+            ActionKind::Returned => {
+                require_status(&[Resolved])?;
+                match &self.state.result {
+                    Some(r) if &r.return_office != office => Err(ConflictReason::NotReturnOffice {
+                        return_office: r.return_office.clone(),
+                    }),
+                    _ => Ok(()),
+                }
+            }
+            ActionKind::Note => Ok(()),
+            ActionKind::Unknown => Err(ConflictReason::UnknownKind {
+                name: String::new(),
+            }),
+        }
+    }
+
+    /// Validate then apply one event; on error the state is untouched.
+    fn try_apply(&mut self, event: &Event) -> Result<(), ConflictReason> {
+        if let Action::Unknown { name } = &event.action {
+            return Err(ConflictReason::UnknownKind { name: name.clone() });
+        }
+        if self.state.seen_ids.contains(&event.id) {
+            return Err(ConflictReason::DuplicateEventId);
+        }
+        self.permits(event.action.kind(), &event.office)?;
+        self.check_payload(event)?;
+        self.state.seen_ids.insert(event.id.clone());
+        self.apply(event);
+        Ok(())
+    }
+
+    /// Rules that depend on the event's payload or time.
+    fn check_payload(&self, event: &Event) -> Result<(), ConflictReason> {
+        match &event.action {
+            Action::Apologized { new_due, .. } => {
+                let due = self.state.due_at.ok_or(ConflictReason::NoDueTime)?;
+                if event.at >= due {
+                    return Err(ConflictReason::ApologyAfterDue { due });
+                }
+                if *new_due <= due {
+                    return Err(ConflictReason::ApologyNotLater { due });
+                }
+                Ok(())
+            }
+            Action::ConsultationAnswered { consultation, .. } => {
+                match self
+                    .state
+                    .consultations
+                    .iter()
+                    .find(|c| &c.event == consultation)
+                {
+                    None => Err(ConflictReason::UnknownConsultation {
+                        consultation: consultation.clone(),
+                    }),
+                    Some(c) if !c.is_open() => Err(ConflictReason::ConsultationClosed {
+                        consultation: consultation.clone(),
+                    }),
+                    Some(c) if c.to != event.office => {
+                        Err(ConflictReason::NotConsultedOffice { to: c.to.clone() })
+                    }
+                    Some(_) => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn end(&mut self, at: DateTime<Utc>) {
+        if self.state.ended_at.is_none() {
+            self.state.ended_at = Some(at);
+        }
+    }
+
+    fn apply(&mut self, event: &Event) {
+        let at = event.at;
+        match &event.action {
+            Action::Submitted => {
+                self.state.status = Some(Status::Submitted);
+                self.state.holder = Some(event.office.clone());
+            }
+            Action::Received => {
+                self.state.status = Some(Status::Received);
+                self.state.holder = Some(event.office.clone());
+                self.state.received_at = Some(at);
+                let due = self.due_from(at);
+                self.state.due_at = due;
+                self.state.original_due_at = due;
+            }
+            Action::Refused { .. } => {
+                self.state.status = Some(Status::Refused);
+                self.state.holder = Some(event.office.clone());
+                self.end(at);
+            }
+            Action::Forwarded { to, task, days } => {
+                self.state.transfer = Some(Transfer {
+                    event: event.id.clone(),
+                    from: event.office.clone(),
+                    to: to.clone(),
+                    task: task.clone(),
+                    days: *days,
+                    at,
+                });
+            }
+            Action::ForwardCancelled { .. } => {
+                self.state.transfer = None;
+            }
+            Action::Accepted => {
+                if let Some(transfer) = self.state.transfer.take() {
+                    self.state.holder = Some(transfer.to.clone());
+                    self.state.approved = false;
+                    self.state.step_due_at = if transfer.days > 0 {
+                        let result = self.ctx.calendar.add_working_days(transfer.at, transfer.days);
+                        self.calendar_result(result)
+                    } else {
+                        None
+                    };
+                    if self.state.status == Some(Status::Received) {
+                        self.state.status = Some(Status::Processing);
+                    }
+                }
+            }
+            Action::Appraised { .. } | Action::VerificationScheduled { .. } | Action::Note { .. } => {}
+            Action::Consulted { to, question, deadline } => {
+                self.state.consultations.push(Consultation {
+                    event: event.id.clone(),
+                    to: to.clone(),
+                    question: question.clone(),
+                    deadline: *deadline,
+                    opened_at: at,
+                    answered_at: None,
+                    answer: None,
+                });
+            }
+            Action::ConsultationAnswered {
+                consultation,
+                answer,
+            } => {
+                if let Some(c) = self
+                    .state
+                    .consultations
+                    .iter_mut()
+                    .find(|c| &c.event == consultation)
+                {
+                    c.answered_at = Some(at);
+                    c.answer = Some(answer.clone());
+                }
+            }
+            Action::SupplementRequested { .. } => {
+                self.state.supplement_requests += 1;
+                if self.state.supplement_requests == 1 {
+                    if let Some(received) = self.state.received_at {
+                        let limit = i64::from(self.rules.supplement_request_within_days)
+                            * self.ctx.calendar.hours().minutes_per_day();
+                        if self.working_minutes(received, at).is_some_and(|m| m > limit) {
+                            self.state.flags.push(Flag::SupplementRequestLate);
+                        }
+                    }
+                } else if !self.state.flags.contains(&Flag::RepeatedSupplementRequest) {
+                    self.state.flags.push(Flag::RepeatedSupplementRequest);
+                }
+                self.state.resume_status = self.state.status;
+                self.state.status = Some(Status::AwaitingSupplement);
+                self.state.pauses.push(Pause {
+                    from: at,
+                    until: None,
+                });
+            }
+            Action::SupplementReceived { .. } => {
+                let paused_from = self.state.pauses.last().map(|p| p.from);
+                if let Some(pause) = self.state.pauses.last_mut() {
+                    pause.until = Some(at);
+                }
+                self.state.status = self.state.resume_status.take().or(Some(Status::Processing));
+                match self.rules.supplement_clock {
+                    SupplementClock::Restart => {
+                        // D3: the clock restarts from zero; an earlier apology's date is superseded.
+                        self.state.due_at = self.due_from(at);
+                    }
+                    SupplementClock::Extend => {
+                        if let (Some(due), Some(from)) = (self.state.due_at, paused_from) {
+                            let waited = self.working_minutes(from, at);
+                            self.state.due_at = waited.and_then(|minutes| {
+                                let result = self.ctx.calendar.add_working_minutes(due, minutes);
+                                self.calendar_result(result)
+                            });
+                        }
+                    }
+                }
+            }
+            Action::PaymentRequested { .. } => {
+                self.state.resume_status = self.state.status;
+                self.state.status = Some(Status::AwaitingPayment);
+            }
+            Action::Paid { .. } => {
+                self.state.status = self.state.resume_status.take().or(Some(Status::Processing));
+            }
+            Action::Apologized { reason, new_due } => {
+                if let Some(due) = self.state.due_at {
+                    let required = i64::from(self.rules.apology_min_working_days_before_due)
+                        * self.ctx.calendar.hours().minutes_per_day();
+                    let late = self
+                        .working_minutes(at, due)
+                        .is_some_and(|left| left < required);
+                    self.state.apology = Some(Apology {
+                        event: event.id.clone(),
+                        at,
+                        previous_due: due,
+                        new_due: *new_due,
+                        reason: reason.clone(),
+                        late,
+                    });
+                    self.state.due_at = Some(*new_due);
+                }
+            }
+            Action::WithdrawalRequested { .. } => {
+                self.state.status = Some(Status::WithdrawalRequested);
+            }
+            Action::Stopped { .. } => {
+                self.state.status = Some(Status::Stopped);
+                if let Some(pause) = self.state.pauses.last_mut().filter(|p| p.until.is_none()) {
+                    pause.until = Some(at);
+                }
+                self.end(at);
+            }
+            Action::Approved { .. } => {
+                self.state.approved = true;
+            }
+            Action::ResultIssued {
+                result,
+                attachment,
+                return_office,
+            } => {
+                self.state.status = Some(Status::Resolved);
+                self.state.result = Some(ResultInfo {
+                    event: event.id.clone(),
+                    result: result.clone(),
+                    attachment: attachment.clone(),
+                    issued_at: at,
+                    issued_by: event.office.clone(),
+                    return_office: return_office.clone(),
+                });
+                self.state.holder = Some(return_office.clone());
+                self.state.step_due_at = None;
+                self.end(at);
+            }
+            Action::Returned { .. } => {
+                self.state.status = Some(Status::Returned);
+                self.state.returned_at = Some(at);
+                self.end(at);
+            }
+            Action::Unknown { .. } => {}
+        }
+    }
+
+    fn finish(mut self) -> DossierState {
+        let now = self.ctx.now;
+        let calendar = self.ctx.calendar;
+        let state = &mut self.state;
+        // D6: timeliness.
+        if let Some(due) = state.due_at {
+            state.timeliness = match state.ended_at {
+                Some(ended) => Some(
+                    if ended > due || state.flags.contains(&Flag::RepeatedSupplementRequest) {
+                        Timeliness::Late
+                    } else if calendar.local_date(ended) == calendar.local_date(due) {
+                        Timeliness::OnTime
+                    } else {
+                        Timeliness::Early
+                    },
+                ),
+                None if !state.is_paused() && now > due => Some(Timeliness::Overdue),
+                None => None,
+            };
+        }
+        let late_or_overdue = matches!(state.timeliness, Some(Timeliness::Late | Timeliness::Overdue));
+        if let Some(apology) = &state.apology {
+            if apology.late {
+                state.flags.push(Flag::ApologyLate);
+            }
+        } else if late_or_overdue && state.due_at.is_some() {
+            state.flags.push(Flag::ApologyMissing);
+        }
+        // D4: an apology must go out at least a working day before the due time.
+        if let (Some(due), None, None) = (state.due_at, state.ended_at, &state.apology) {
+            if !state.is_paused() && now <= due {
+                let window = i64::from(self.rules.apology_min_working_days_before_due.max(1))
+                    * calendar.hours().minutes_per_day();
+                if calendar
+                    .working_minutes_between(now, due)
+                    .is_ok_and(|left| left <= window)
+                {
+                    state.flags.push(Flag::DueSoon);
+                }
+            }
+        }
+        if state.ended_at.is_none() {
+            for c in state.consultations.iter().filter(|c| c.is_open() && now > c.deadline) {
+                state.flags.push(Flag::ConsultationOverdue {
+                    consultation: c.event.clone(),
+                    to: c.to.clone(),
+                });
+            }
+            if let (Some(step_due), Some(holder)) = (state.step_due_at, &state.holder) {
+                if now > step_due && state.transfer.is_none() {
+                    state.flags.push(Flag::StepOverdue {
+                        office: holder.clone(),
+                    });
+                }
+            }
+        }
+        if let Some(problem) = self.due_problem.take() {
+            state.flags.push(Flag::DueTimeUnknown { problem });
+        }
+        self.state
+    }
+}

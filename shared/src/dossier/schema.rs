@@ -1,0 +1,629 @@
+//! The layout of a dossier's Automerge document, and reading and writing it.
+//!
+//! ```text
+//! ROOT
+//! ├── schema: "lienthong.dossier/1"
+//! ├── facts: { id, code, rules, origin, channel, result_delivery,
+//! │            procedure {code, name, catalogue_version, processing_days,
+//! │                       same_day_cutoff, fee_vnd},
+//! │            applicant {name, id_number, address, phone, email, organisation},
+//! │            route [ {office, task, days, lead} ],
+//! │            documents [ {name, copies, attachments [ {hash, size, media_type, name} ]} ] }
+//! └── events: [ {id, kind, at, office, officer, …payload} ]   (append-only)
+//! ```
+//!
+//! The facts are mapped with autosurgeon. Events are flat maps tagged by
+//! `kind`, read one by one and leniently: a malformed or unknown event (from
+//! a buggy or newer peer) never makes the dossier unreadable; it is kept and
+//! reported as a conflict by the fold.
+
+use std::fmt;
+use std::str::FromStr;
+
+use automerge::transaction::{Transactable, Transaction};
+use automerge::{Automerge, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use autosurgeon::{Hydrate, HydrateError, Reconcile, Reconciler};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::event::{Action, ActionKind, AppraisalOutcome, AttachmentRef, Channel, Event, EventId};
+use crate::OfficeId;
+
+/// The `schema` value of a dossier document of this version.
+pub const DOSSIER_SCHEMA: &str = "lienthong.dossier/1";
+
+/// A dossier's stable random identity (16 bytes, shown as 32 hex digits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DossierId(pub [u8; 16]);
+
+impl DossierId {
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl fmt::Display for DossierId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for byte in self.0 {
+            write!(f, "{byte:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Not a dossier id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a dossier id (32 hexadecimal digits)")]
+pub struct DossierIdError(pub String);
+
+impl FromStr for DossierId {
+    type Err = DossierIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.len() != 32 || !s.is_ascii() {
+            return Err(DossierIdError(s.to_string()));
+        }
+        let mut bytes = [0u8; 16];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16)
+                .map_err(|_| DossierIdError(s.to_string()))?;
+        }
+        Ok(DossierId(bytes))
+    }
+}
+
+impl Serialize for DossierId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for DossierId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The procedure as it stood in the catalogue when the dossier was received:
+/// a dossier is judged by the version it was received under.
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct ProcedureSnapshot {
+    pub code: String,
+    pub name: String,
+    pub catalogue_version: String,
+    /// Processing time in working days (None for same-day procedures).
+    pub processing_days: Option<u64>,
+    /// Same-day cut-off, local `HH:MM` (D2), for same-day procedures.
+    pub same_day_cutoff: Option<String>,
+    pub fee_vnd: u64,
+}
+
+/// The applicant (tổ chức, cá nhân).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct Applicant {
+    pub name: String,
+    pub id_number: String,
+    pub address: String,
+    pub phone: String,
+    pub email: String,
+    /// Organisation name, when an organisation applies.
+    pub organisation: String,
+}
+
+/// One step of the dossier's route (liên thông).
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct RouteStep {
+    #[autosurgeon(with = "office_id_codec")]
+    pub office: OfficeId,
+    pub task: String,
+    pub days: u64,
+    pub lead: bool,
+}
+
+/// A submitted component (thành phần hồ sơ) and its scanned files.
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct Component {
+    pub name: String,
+    pub copies: u64,
+    pub attachments: Vec<StoredAttachment>,
+}
+
+/// [`AttachmentRef`] as stored in the document.
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct StoredAttachment {
+    pub hash: String,
+    pub size: u64,
+    pub media_type: String,
+    pub name: String,
+}
+
+impl From<&AttachmentRef> for StoredAttachment {
+    fn from(a: &AttachmentRef) -> Self {
+        StoredAttachment {
+            hash: a.hash.clone(),
+            size: a.size,
+            media_type: a.media_type.clone(),
+            name: a.name.clone(),
+        }
+    }
+}
+
+impl From<&StoredAttachment> for AttachmentRef {
+    fn from(a: &StoredAttachment) -> Self {
+        AttachmentRef {
+            hash: a.hash.clone(),
+            size: a.size,
+            media_type: a.media_type.clone(),
+            name: a.name.clone(),
+        }
+    }
+}
+
+/// What is known about a dossier from the moment it is received.
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
+pub struct DossierFacts {
+    pub id: String,
+    /// The dossier code printed on Form 01 (mã hồ sơ).
+    pub code: String,
+    /// The rule set in force when it was received ("2018", "2025").
+    pub rules: String,
+    /// The receiving office.
+    #[autosurgeon(with = "office_id_codec")]
+    pub origin: OfficeId,
+    #[autosurgeon(with = "channel_codec")]
+    pub channel: Channel,
+    /// How the applicant wants the result: at the desk or by post (R3).
+    #[autosurgeon(with = "channel_codec")]
+    pub result_delivery: Channel,
+    pub procedure: ProcedureSnapshot,
+    pub applicant: Applicant,
+    pub route: Vec<RouteStep>,
+    pub documents: Vec<Component>,
+}
+
+impl DossierFacts {
+    pub fn dossier_id(&self) -> Result<DossierId, DossierIdError> {
+        self.id.parse()
+    }
+}
+
+/// An event as read from a document: either well-formed or not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredEvent {
+    Valid(Event),
+    /// Present in the log but not readable by this version; never dropped.
+    Malformed { index: usize, problem: String },
+}
+
+/// A dossier as read from its document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dossier {
+    pub facts: DossierFacts,
+    pub events: Vec<StoredEvent>,
+}
+
+impl Dossier {
+    /// The well-formed events, in log order.
+    pub fn valid_events(&self) -> impl Iterator<Item = &Event> {
+        self.events.iter().filter_map(|e| match e {
+            StoredEvent::Valid(event) => Some(event),
+            StoredEvent::Malformed { .. } => None,
+        })
+    }
+}
+
+/// A document that is not a readable dossier.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("not a dossier document (schema is {found:?}, expected {DOSSIER_SCHEMA:?})")]
+    WrongSchema { found: Option<String> },
+    #[error("dossier facts unreadable: {0}")]
+    Facts(#[from] HydrateError),
+    #[error("dossier has no event log")]
+    NoEvents,
+    #[error(transparent)]
+    Automerge(#[from] automerge::AutomergeError),
+    #[error("autosurgeon: {0}")]
+    Reconcile(#[from] autosurgeon::ReconcileError),
+}
+
+/// Write a new dossier: the schema tag, its facts and its first event, in
+/// the caller's transaction (one Automerge change, one SQLite transaction).
+pub fn create(
+    tx: &mut Transaction<'_>,
+    facts: &DossierFacts,
+    first: &Event,
+) -> Result<(), SchemaError> {
+    tx.put(ROOT, "schema", DOSSIER_SCHEMA)?;
+    autosurgeon::reconcile_prop(tx, ROOT, "facts", facts)?;
+    let events = tx.put_object(ROOT, "events", ObjType::List)?;
+    write_event(tx, &events, 0, first)?;
+    Ok(())
+}
+
+/// Append an event at the end of the log.
+pub fn append_event(tx: &mut Transaction<'_>, event: &Event) -> Result<(), SchemaError> {
+    let events = match tx.get(ROOT, "events")? {
+        Some((Value::Object(ObjType::List), id)) => id,
+        _ => return Err(SchemaError::NoEvents),
+    };
+    let len = tx.length(&events);
+    write_event(tx, &events, len, event)
+}
+
+/// Add a scanned file to component `component` (by index in `documents`);
+/// a new component is created when the index is past the end.
+pub fn add_attachment(
+    tx: &mut Transaction<'_>,
+    component_name: &str,
+    attachment: &AttachmentRef,
+) -> Result<(), SchemaError> {
+    let facts = match tx.get(ROOT, "facts")? {
+        Some((Value::Object(ObjType::Map), id)) => id,
+        _ => return Err(SchemaError::WrongSchema { found: None }),
+    };
+    let documents = match tx.get(&facts, "documents")? {
+        Some((Value::Object(ObjType::List), id)) => id,
+        _ => return Err(SchemaError::WrongSchema { found: None }),
+    };
+    let count = tx.length(&documents);
+    let mut target = None;
+    for index in 0..count {
+        if let Some((Value::Object(ObjType::Map), component)) = tx.get(&documents, index)? {
+            if read_str(tx, &component, "name").ok().as_deref() == Some(component_name) {
+                target = Some(component);
+                break;
+            }
+        }
+    }
+    let stored = StoredAttachment::from(attachment);
+    match target {
+        Some(component) => {
+            let attachments = match tx.get(&component, "attachments")? {
+                Some((Value::Object(ObjType::List), id)) => id,
+                _ => tx.put_object(&component, "attachments", ObjType::List)?,
+            };
+            let len = tx.length(&attachments);
+            autosurgeon::reconcile_insert(tx, attachments, len, &stored)?;
+        }
+        None => {
+            let component = Component {
+                name: component_name.to_string(),
+                copies: 1,
+                attachments: vec![stored],
+            };
+            autosurgeon::reconcile_insert(tx, documents, count, &component)?;
+        }
+    }
+    Ok(())
+}
+
+/// Read a dossier document.
+pub fn read(doc: &Automerge) -> Result<Dossier, SchemaError> {
+    let schema = match doc.get(ROOT, "schema")? {
+        Some((Value::Scalar(s), _)) => match s.as_ref() {
+            ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        },
+        _ => None,
+    };
+    if schema.as_deref() != Some(DOSSIER_SCHEMA) {
+        return Err(SchemaError::WrongSchema { found: schema });
+    }
+    let facts: DossierFacts = autosurgeon::hydrate_prop(doc, ROOT, "facts")?;
+    let events = match doc.get(ROOT, "events")? {
+        Some((Value::Object(ObjType::List), id)) => id,
+        _ => return Err(SchemaError::NoEvents),
+    };
+    let events = (0..doc.length(&events))
+        .map(|index| read_event(doc, &events, index))
+        .collect();
+    Ok(Dossier { facts, events })
+}
+
+fn write_event(
+    tx: &mut Transaction<'_>,
+    events: &ObjId,
+    index: usize,
+    event: &Event,
+) -> Result<(), SchemaError> {
+    let map = tx.insert_object(events, index, ObjType::Map)?;
+    tx.put(&map, "id", event.id.0.as_str())?;
+    tx.put(&map, "kind", event.action.kind().as_str())?;
+    tx.put(&map, "at", ScalarValue::Timestamp(event.at.timestamp_millis()))?;
+    tx.put(&map, "office", event.office.as_str())?;
+    tx.put(&map, "officer", event.officer.as_str())?;
+    match &event.action {
+        Action::Submitted | Action::Received | Action::Accepted => {}
+        Action::Refused { reason }
+        | Action::ForwardCancelled { reason }
+        | Action::WithdrawalRequested { reason }
+        | Action::Stopped { reason } => {
+            tx.put(&map, "reason", reason.as_str())?;
+        }
+        Action::Forwarded { to, task, days } => {
+            tx.put(&map, "to", to.as_str())?;
+            tx.put(&map, "task", task.as_str())?;
+            tx.put(&map, "days", u64::from(*days))?;
+        }
+        Action::Appraised { outcome, note } => {
+            tx.put(&map, "outcome", outcome.as_str())?;
+            tx.put(&map, "note", note.as_str())?;
+        }
+        Action::VerificationScheduled { when, place, who } => {
+            tx.put(&map, "when", ScalarValue::Timestamp(when.timestamp_millis()))?;
+            tx.put(&map, "place", place.as_str())?;
+            tx.put(&map, "who", who.as_str())?;
+        }
+        Action::Consulted { to, question, deadline } => {
+            tx.put(&map, "to", to.as_str())?;
+            tx.put(&map, "question", question.as_str())?;
+            tx.put(&map, "deadline", ScalarValue::Timestamp(deadline.timestamp_millis()))?;
+        }
+        Action::ConsultationAnswered {
+            consultation,
+            answer,
+        } => {
+            tx.put(&map, "consultation", consultation.0.as_str())?;
+            tx.put(&map, "answer", answer.as_str())?;
+        }
+        Action::SupplementRequested { items, reason } => {
+            let list = tx.put_object(&map, "items", ObjType::List)?;
+            for (i, item) in items.iter().enumerate() {
+                tx.insert(&list, i, item.as_str())?;
+            }
+            tx.put(&map, "reason", reason.as_str())?;
+        }
+        Action::SupplementReceived { note } | Action::Approved { note } => {
+            tx.put(&map, "note", note.as_str())?;
+        }
+        Action::PaymentRequested { amount_vnd, note } => {
+            tx.put(&map, "amount_vnd", *amount_vnd)?;
+            tx.put(&map, "note", note.as_str())?;
+        }
+        Action::Paid {
+            amount_vnd,
+            receipt,
+        } => {
+            tx.put(&map, "amount_vnd", *amount_vnd)?;
+            tx.put(&map, "receipt", receipt.as_str())?;
+        }
+        Action::Apologized { reason, new_due } => {
+            tx.put(&map, "reason", reason.as_str())?;
+            tx.put(&map, "new_due", ScalarValue::Timestamp(new_due.timestamp_millis()))?;
+        }
+        Action::ResultIssued {
+            result,
+            attachment,
+            return_office,
+        } => {
+            tx.put(&map, "result", result.as_str())?;
+            tx.put(&map, "return_office", return_office.as_str())?;
+            if let Some(a) = attachment {
+                let obj = tx.put_object(&map, "attachment", ObjType::Map)?;
+                tx.put(&obj, "hash", a.hash.as_str())?;
+                tx.put(&obj, "size", a.size)?;
+                tx.put(&obj, "media_type", a.media_type.as_str())?;
+                tx.put(&obj, "name", a.name.as_str())?;
+            }
+        }
+        Action::Returned { channel } => {
+            tx.put(&map, "channel", channel.as_str())?;
+        }
+        Action::Note { text } => {
+            tx.put(&map, "text", text.as_str())?;
+        }
+        Action::Unknown { name } => {
+            // Only ever read, never written by this version; keep the name.
+            tx.put(&map, "kind", name.as_str())?;
+        }
+    }
+    Ok(())
+}
+
+fn read_event<D: ReadDoc>(doc: &D, events: &ObjId, index: usize) -> StoredEvent {
+    match try_read_event(doc, events, index) {
+        Ok(event) => StoredEvent::Valid(event),
+        Err(problem) => StoredEvent::Malformed { index, problem },
+    }
+}
+
+fn try_read_event<D: ReadDoc>(doc: &D, events: &ObjId, index: usize) -> Result<Event, String> {
+    let map = match doc.get(events, index) {
+        Ok(Some((Value::Object(ObjType::Map), id))) => id,
+        Ok(_) => return Err("not a map".into()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let id = EventId(read_str(doc, &map, "id")?);
+    let kind_name = read_str(doc, &map, "kind")?;
+    let at = read_time(doc, &map, "at")?;
+    let office = read_office(doc, &map, "office")?;
+    let officer = read_str(doc, &map, "officer")?;
+    let text = |key: &str| read_str(doc, &map, key);
+    let action = match ActionKind::from_name(&kind_name) {
+        None => Action::Unknown { name: kind_name },
+        Some(kind) => match kind {
+            ActionKind::Submitted => Action::Submitted,
+            ActionKind::Received => Action::Received,
+            ActionKind::Accepted => Action::Accepted,
+            ActionKind::Refused => Action::Refused {
+                reason: text("reason")?,
+            },
+            ActionKind::ForwardCancelled => Action::ForwardCancelled {
+                reason: text("reason")?,
+            },
+            ActionKind::WithdrawalRequested => Action::WithdrawalRequested {
+                reason: text("reason")?,
+            },
+            ActionKind::Stopped => Action::Stopped {
+                reason: text("reason")?,
+            },
+            ActionKind::Forwarded => Action::Forwarded {
+                to: read_office(doc, &map, "to")?,
+                task: text("task")?,
+                days: u32::try_from(read_u64(doc, &map, "days")?)
+                    .map_err(|_| "field `days` is too large".to_string())?,
+            },
+            ActionKind::Appraised => Action::Appraised {
+                outcome: AppraisalOutcome::parse(&text("outcome")?)
+                    .ok_or_else(|| "field `outcome` is not ok/needs_supplement/not_eligible")?,
+                note: text("note")?,
+            },
+            ActionKind::VerificationScheduled => Action::VerificationScheduled {
+                when: read_time(doc, &map, "when")?,
+                place: text("place")?,
+                who: text("who")?,
+            },
+            ActionKind::Consulted => Action::Consulted {
+                to: read_office(doc, &map, "to")?,
+                question: text("question")?,
+                deadline: read_time(doc, &map, "deadline")?,
+            },
+            ActionKind::ConsultationAnswered => Action::ConsultationAnswered {
+                consultation: EventId(text("consultation")?),
+                answer: text("answer")?,
+            },
+            ActionKind::SupplementRequested => Action::SupplementRequested {
+                items: read_str_list(doc, &map, "items")?,
+                reason: text("reason")?,
+            },
+            ActionKind::SupplementReceived => Action::SupplementReceived { note: text("note")? },
+            ActionKind::Approved => Action::Approved { note: text("note")? },
+            ActionKind::PaymentRequested => Action::PaymentRequested {
+                amount_vnd: read_u64(doc, &map, "amount_vnd")?,
+                note: text("note")?,
+            },
+            ActionKind::Paid => Action::Paid {
+                amount_vnd: read_u64(doc, &map, "amount_vnd")?,
+                receipt: text("receipt")?,
+            },
+            ActionKind::Apologized => Action::Apologized {
+                reason: text("reason")?,
+                new_due: read_time(doc, &map, "new_due")?,
+            },
+            ActionKind::ResultIssued => Action::ResultIssued {
+                result: text("result")?,
+                return_office: read_office(doc, &map, "return_office")?,
+                attachment: match doc.get(&map, "attachment") {
+                    Ok(Some((Value::Object(ObjType::Map), obj))) => Some(AttachmentRef {
+                        hash: read_str(doc, &obj, "hash")?,
+                        size: read_u64(doc, &obj, "size")?,
+                        media_type: read_str(doc, &obj, "media_type")?,
+                        name: read_str(doc, &obj, "name")?,
+                    }),
+                    Ok(None) => None,
+                    Ok(Some(_)) => return Err("field `attachment` is not a map".into()),
+                    Err(e) => return Err(e.to_string()),
+                },
+            },
+            ActionKind::Returned => Action::Returned {
+                channel: Channel::parse(&text("channel")?)
+                    .ok_or_else(|| "field `channel` is not direct/postal/online".to_string())?,
+            },
+            ActionKind::Note => Action::Note { text: text("text")? },
+            ActionKind::Unknown => Action::Unknown { name: kind_name },
+        },
+    };
+    Ok(Event {
+        id,
+        at,
+        office,
+        officer,
+        action,
+    })
+}
+
+fn read_scalar<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Result<ScalarValue, String> {
+    match doc.get(obj, key) {
+        Ok(Some((Value::Scalar(s), _))) => Ok(s.into_owned()),
+        Ok(Some(_)) => Err(format!("field `{key}` is an object, expected a value")),
+        Ok(None) => Err(format!("field `{key}` is missing")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn read_str<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Result<String, String> {
+    match read_scalar(doc, obj, key)? {
+        ScalarValue::Str(s) => Ok(s.to_string()),
+        other => Err(format!("field `{key}` is {other:?}, expected a string")),
+    }
+}
+
+fn read_u64<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Result<u64, String> {
+    match read_scalar(doc, obj, key)? {
+        ScalarValue::Uint(n) => Ok(n),
+        ScalarValue::Int(n) if n >= 0 => Ok(n as u64),
+        other => Err(format!("field `{key}` is {other:?}, expected a whole number")),
+    }
+}
+
+fn read_time<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Result<DateTime<Utc>, String> {
+    match read_scalar(doc, obj, key)? {
+        ScalarValue::Timestamp(ms) => DateTime::from_timestamp_millis(ms)
+            .ok_or_else(|| format!("field `{key}` is a timestamp out of range")),
+        other => Err(format!("field `{key}` is {other:?}, expected a timestamp")),
+    }
+}
+
+fn read_office<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Result<OfficeId, String> {
+    read_str(doc, obj, key)?
+        .parse()
+        .map_err(|e| format!("field `{key}`: {e}"))
+}
+
+fn read_str_list<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Result<Vec<String>, String> {
+    let list = match doc.get(obj, key) {
+        Ok(Some((Value::Object(ObjType::List), id))) => id,
+        Ok(_) => return Err(format!("field `{key}` is missing or not a list")),
+        Err(e) => return Err(e.to_string()),
+    };
+    (0..doc.length(&list))
+        .map(|i| match doc.get(&list, i) {
+            Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+                ScalarValue::Str(s) => Ok(s.to_string()),
+                other => Err(format!("`{key}[{i}]` is {other:?}, expected a string")),
+            },
+            _ => Err(format!("`{key}[{i}]` is not a string")),
+        })
+        .collect()
+}
+
+/// autosurgeon codec storing an [`OfficeId`] as a string.
+mod office_id_codec {
+    use super::*;
+
+    pub(super) fn reconcile<R: Reconciler>(id: &OfficeId, mut reconciler: R) -> Result<(), R::Error> {
+        reconciler.str(id.as_str())
+    }
+
+    pub(super) fn hydrate<D: autosurgeon::ReadDoc>(
+        doc: &D,
+        obj: &automerge::ObjId,
+        prop: autosurgeon::Prop<'_>,
+    ) -> Result<OfficeId, HydrateError> {
+        let text = String::hydrate(doc, obj, prop)?;
+        text.parse().map_err(|e: crate::office_id::OfficeIdError| {
+            HydrateError::unexpected("an office id", e.to_string())
+        })
+    }
+}
+
+/// autosurgeon codec storing a [`Channel`] as its name.
+mod channel_codec {
+    use super::*;
+
+    pub(super) fn reconcile<R: Reconciler>(channel: &Channel, mut reconciler: R) -> Result<(), R::Error> {
+        reconciler.str(channel.as_str())
+    }
+
+    pub(super) fn hydrate<D: autosurgeon::ReadDoc>(
+        doc: &D,
+        obj: &automerge::ObjId,
+        prop: autosurgeon::Prop<'_>,
+    ) -> Result<Channel, HydrateError> {
+        let text = String::hydrate(doc, obj, prop)?;
+        Channel::parse(&text)
+            .ok_or_else(|| HydrateError::unexpected("direct, postal or online", text))
+    }
+}
