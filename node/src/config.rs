@@ -152,19 +152,28 @@ impl NodeConfig {
     }
 
     pub fn parse(file: &Path, source: &str) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(source).map_err(|e| ConfigError::from_toml(file, source, &e))?;
+        let raw: RawConfig =
+            toml::from_str(source).map_err(|e| ConfigError::from_toml(file, source, &e))?;
         let listen = raw.listen.parse().map_err(|_| {
             ConfigError::at_text(
                 file,
                 source,
                 &raw.listen,
-                format!("listen = {:?} is not an address like 0.0.0.0:7400", raw.listen),
+                format!(
+                    "listen = {:?} is not an address like 0.0.0.0:7400",
+                    raw.listen
+                ),
             )
         })?;
         let mut peers = Vec::new();
         for peer in raw.peers {
             let node_id = peer.node_id.parse::<NodeId>().map_err(|e| {
-                ConfigError::at_text(file, source, &peer.node_id, format!("peer {}: {e}", peer.office))
+                ConfigError::at_text(
+                    file,
+                    source,
+                    &peer.node_id,
+                    format!("peer {}: {e}", peer.office),
+                )
             })?;
             if peers.iter().any(|p: &PeerConfig| p.node_id == node_id) {
                 return Err(ConfigError::at_text(
@@ -174,7 +183,11 @@ impl NodeConfig {
                     format!("node id {node_id} is listed twice; keep one [[peer]] per node"),
                 ));
             }
-            if peer.role == PeerRole::Parent && peers.iter().any(|p: &PeerConfig| p.role == PeerRole::Parent) {
+            if peer.role == PeerRole::Parent
+                && peers
+                    .iter()
+                    .any(|p: &PeerConfig| p.role == PeerRole::Parent)
+            {
                 return Err(ConfigError::at_text(
                     file,
                     source,
@@ -226,7 +239,9 @@ impl NodeConfig {
                 .collect(),
         };
         let body = toml::to_string_pretty(&raw).unwrap_or_default();
-        format!("# Liên Thông node configuration (see `lienthong peer --help` to add peers)\n{body}")
+        format!(
+            "# Liên Thông node configuration (see `lienthong peer --help` to add peers)\n{body}"
+        )
     }
 
     /// Write atomically (temp file + rename) so a crash never leaves half a config.
@@ -247,7 +262,9 @@ mod tests {
 
     #[test]
     fn round_trips_and_locates_errors() {
-        let id = lienthong_sync::transport::identity::NodeIdentity::generate("t").unwrap().node_id();
+        let id = lienthong_sync::transport::identity::NodeIdentity::generate("t")
+            .unwrap()
+            .node_id();
         let mut config = NodeConfig::new("commune:a/b".parse().unwrap());
         config.peers.push(PeerConfig {
             role: PeerRole::Parent,
@@ -256,7 +273,10 @@ mod tests {
             address: Some("127.0.0.1:7400".into()),
         });
         let text = config.to_toml();
-        assert_eq!(NodeConfig::parse(Path::new("node.toml"), &text).unwrap(), config);
+        assert_eq!(
+            NodeConfig::parse(Path::new("node.toml"), &text).unwrap(),
+            config
+        );
 
         let bad = "office = \"commune:a/b\"\nlisten = \"nowhere\"\n";
         let error = NodeConfig::parse(Path::new("node.toml"), bad).unwrap_err();

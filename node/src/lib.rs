@@ -1,8 +1,8 @@
 //! The Liên Thông node: the store, the officer commands, the sync daemon,
 //! reports and the demo. `main.rs` is the thin command-line shell.
 
+pub mod cli;
 pub mod config;
 pub mod node;
 pub mod officer;
 pub mod store;
-pub mod cli;

@@ -42,7 +42,10 @@ pub enum NodeError {
     #[error(
         "office {office} is served by the node of {served_by}, not by a node of its own; initialise the node for {served_by}"
     )]
-    NotANodeOffice { office: OfficeId, served_by: OfficeId },
+    NotANodeOffice {
+        office: OfficeId,
+        served_by: OfficeId,
+    },
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -84,10 +87,13 @@ impl Node {
         let (catalogue_text, catalogue_name) = sources.catalogue;
         let network = NetworkConfig::parse(network_name, network_text)?;
         Catalogue::parse(catalogue_name, catalogue_text)?;
-        let office_entry = network.offices.get(office).ok_or_else(|| NodeError::UnknownOffice {
-            office: office.clone(),
-            network: network_name.display().to_string(),
-        })?;
+        let office_entry = network
+            .offices
+            .get(office)
+            .ok_or_else(|| NodeError::UnknownOffice {
+                office: office.clone(),
+                network: network_name.display().to_string(),
+            })?;
         if office_entry.served_by != office_entry.id {
             return Err(NodeError::NotANodeOffice {
                 office: office.clone(),
@@ -180,7 +186,14 @@ fn calendar_for(data: &DataDir, network: &NetworkConfig) -> Result<WorkingCalend
     let hours = WorkingHours::parse(&network.calendar.working_hours)?;
     let custom = data.root().join("calendar");
     if custom.is_dir() {
-        return Ok(WorkingCalendar::load_dir(&custom, network.calendar.timezone, hours)?);
+        return Ok(WorkingCalendar::load_dir(
+            &custom,
+            network.calendar.timezone,
+            hours,
+        )?);
     }
-    Ok(WorkingCalendar::builtin_with(network.calendar.timezone, hours))
+    Ok(WorkingCalendar::builtin_with(
+        network.calendar.timezone,
+        hours,
+    ))
 }

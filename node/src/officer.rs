@@ -6,14 +6,16 @@ use std::collections::BTreeSet;
 
 use automerge::{ActorId, Automerge};
 use chrono::{DateTime, Utc};
+use lienthong_shared::OfficeId;
 use lienthong_shared::calendar::CalendarError;
-use lienthong_shared::catalogue::{resolve_route, ProcessingTime};
+use lienthong_shared::catalogue::{ProcessingTime, resolve_route};
 use lienthong_shared::code::DossierCode;
 use lienthong_shared::dossier::fold::{self, ConflictReason, DossierState};
-use lienthong_shared::dossier::schema::{self, Applicant, Component, DossierFacts, ProcedureSnapshot, RouteStep, SchemaError};
+use lienthong_shared::dossier::schema::{
+    self, Applicant, Component, DossierFacts, ProcedureSnapshot, RouteStep, SchemaError,
+};
 use lienthong_shared::dossier::{Action, ActionKind, Channel, Dossier, Event, EventId, Status};
 use lienthong_shared::scope;
-use lienthong_shared::OfficeId;
 use rand::RngCore;
 
 use crate::node::Node;
@@ -26,19 +28,14 @@ use crate::store::{StoreError, Writer};
 pub enum ActionError {
     #[error("unknown procedure `{code}`; {hint}")]
     UnknownProcedure { code: String, hint: String },
-    #[error("no dossier `{0}` on this node; check the code (lienthong list shows the dossiers here)")]
+    #[error(
+        "no dossier `{0}` on this node; check the code (lienthong list shows the dossiers here)"
+    )]
     UnknownDossier(String),
     #[error("`{query}` matches several dossiers ({matches}); use the full id")]
     AmbiguousDossier { query: String, matches: String },
-    #[error("`{}` refused: {reason}. The dossier {code} is {status}{holder}; {allowed}", action.command())]
-    NotAllowed {
-        action: ActionKind,
-        code: String,
-        status: String,
-        holder: String,
-        reason: ConflictReason,
-        allowed: String,
-    },
+    #[error("{0}")]
+    NotAllowed(Box<Refusal>),
     #[error("{0}; dates outside the shipped calendars cannot be used")]
     Calendar(#[from] CalendarError),
     #[error("office {0} is not in this network's office tree")]
@@ -50,12 +47,37 @@ pub enum ActionError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("dossier document: {0}")]
-    Schema(#[from] SchemaError),
+    Schema(Box<SchemaError>),
     #[error("automerge: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(Box<automerge::AutomergeError>),
+}
+
+impl From<SchemaError> for ActionError {
+    fn from(e: SchemaError) -> Self {
+        ActionError::Schema(Box::new(e))
+    }
+}
+
+impl From<automerge::AutomergeError> for ActionError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        ActionError::Automerge(Box::new(e))
+    }
 }
 
 pub type Result<T, E = ActionError> = std::result::Result<T, E>;
+
+/// A command the workflow rules refuse now, with what is allowed instead.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("`{}` refused: {reason}. The dossier {code} is {status}{holder}{allowed}", action.command())]
+pub struct Refusal {
+    pub action: ActionKind,
+    pub code: String,
+    pub status: String,
+    pub holder: String,
+    pub reason: ConflictReason,
+    /// "; allowed here now: …", or empty.
+    pub allowed: String,
+}
 
 /// A new dossier at the desk.
 #[derive(Debug, Clone)]
@@ -98,20 +120,33 @@ fn key_hex(key: &DocKey) -> String {
 
 /// Receive a dossier at the desk of `office` (one of this node's offices):
 /// assign its code, write Form 01's facts and the `received` event.
-pub fn receive(node: &mut Node, office: &OfficeId, officer: &str, at: DateTime<Utc>, new: &NewDossier) -> Result<Recorded> {
+pub fn receive(
+    node: &mut Node,
+    office: &OfficeId,
+    officer: &str,
+    at: DateTime<Utc>,
+    new: &NewDossier,
+) -> Result<Recorded> {
     check_officer(officer)?;
     check_served(node, office)?;
     let local_date = node.calendar.local_date(at);
     node.calendar.is_working_day(local_date)?;
-    let procedure = node.catalogue.get(&new.procedure).ok_or_else(|| ActionError::UnknownProcedure {
-        code: new.procedure.clone(),
-        hint: procedure_hint(node, &new.procedure),
-    })?;
+    let procedure =
+        node.catalogue
+            .get(&new.procedure)
+            .ok_or_else(|| ActionError::UnknownProcedure {
+                code: new.procedure.clone(),
+                hint: procedure_hint(node, &new.procedure),
+            })?;
     let rule_set = node
         .network
         .rule_sets
         .in_force_on(local_date)
-        .ok_or_else(|| ActionError::Invalid(format!("no rule set in force on {local_date} in the network file")))?
+        .ok_or_else(|| {
+            ActionError::Invalid(format!(
+                "no rule set in force on {local_date} in the network file"
+            ))
+        })?
         .id
         .clone();
     let route = resolve_route(&node.network.offices, procedure, office)
@@ -231,7 +266,9 @@ fn dossier_conflict(state: &DossierState) -> Option<String> {
 
 fn due_problem(state: &DossierState) -> Option<String> {
     state.flags.iter().find_map(|f| match f {
-        fold::Flag::DueTimeUnknown { problem } => Some(format!("the due time cannot be computed: {problem}")),
+        fold::Flag::DueTimeUnknown { problem } => {
+            Some(format!("the due time cannot be computed: {problem}"))
+        }
         _ => None,
     })
 }
@@ -254,7 +291,9 @@ fn procedure_hint(node: &Node, code: &str) -> String {
 
 fn check_officer(officer: &str) -> Result<()> {
     if officer.trim().is_empty() {
-        return Err(ActionError::Invalid("--officer must name the officer doing this".into()));
+        return Err(ActionError::Invalid(
+            "--officer must name the officer doing this".into(),
+        ));
     }
     Ok(())
 }
@@ -302,7 +341,9 @@ pub fn resolve(node: &mut Node, query: &str) -> Result<IndexRow> {
 
 /// Load and read a dossier.
 pub fn load(node: &mut Node, key: &DocKey) -> Result<(Automerge, Dossier)> {
-    let loaded = node.store.read(|r| r.load_document(key).map_err(ActionError::from))?;
+    let loaded = node
+        .store
+        .read(|r| r.load_document(key).map_err(ActionError::from))?;
     let Some((_, doc)) = loaded else {
         return Err(ActionError::UnknownDossier(key_hex(key)));
     };
@@ -312,7 +353,12 @@ pub fn load(node: &mut Node, key: &DocKey) -> Result<(Automerge, Dossier)> {
 
 /// The office this node acts as for `kind` on a dossier, when the officer
 /// did not say (`--as`): the office the rule needs, if this node serves it.
-pub fn default_office(node: &Node, dossier: &Dossier, state: &DossierState, kind: ActionKind) -> OfficeId {
+pub fn default_office(
+    node: &Node,
+    dossier: &Dossier,
+    state: &DossierState,
+    kind: ActionKind,
+) -> OfficeId {
     let candidates: Vec<Option<&OfficeId>> = match kind {
         ActionKind::Accepted => vec![state.transfer.as_ref().map(|t| &t.to)],
         ActionKind::ForwardCancelled => vec![state.transfer.as_ref().map(|t| &t.from)],
@@ -320,7 +366,9 @@ pub fn default_office(node: &Node, dossier: &Dossier, state: &DossierState, kind
             vec![Some(&dossier.facts.origin)]
         }
         ActionKind::Returned => vec![state.result.as_ref().map(|r| &r.return_office)],
-        ActionKind::ConsultationAnswered => state.open_consultations().map(|c| Some(&c.to)).collect(),
+        ActionKind::ConsultationAnswered => {
+            state.open_consultations().map(|c| Some(&c.to)).collect()
+        }
         ActionKind::Paid => vec![Some(&dossier.facts.origin), state.holder.as_ref()],
         _ => vec![state.holder.as_ref()],
     };
@@ -344,7 +392,8 @@ pub fn record(
     check_officer(officer)?;
     node.calendar.is_working_day(node.calendar.local_date(at))?;
     if let Action::Apologized { new_due, .. } = &action {
-        node.calendar.is_working_day(node.calendar.local_date(*new_due))?;
+        node.calendar
+            .is_working_day(node.calendar.local_date(*new_due))?;
     }
     let row = resolve(node, query)?;
     let key = row.key;
@@ -390,14 +439,14 @@ pub fn record(
         let current = schema::read(&doc)?;
         if let Err(reason) = fold::check(&current, &event, &ctx) {
             let state = fold::fold(&current, &ctx);
-            return Err(ActionError::NotAllowed {
+            return Err(ActionError::NotAllowed(Box::new(Refusal {
                 action: event.action.kind(),
                 code: current.facts.code.clone(),
                 status: describe_status(&state),
                 holder: describe_holder(&state),
                 reason,
                 allowed: String::new(),
-            });
+            })));
         }
         let mut tx = doc.transaction();
         schema::append_event(&mut tx, &event)?;
@@ -466,21 +515,21 @@ fn refusal(
         }
     }
     let allowed = if allowed.is_empty() {
-        "this node may only add notes to it now".to_string()
+        "; this node may only add notes to it now".to_string()
     } else {
         format!(
-            "allowed here now: {}",
+            "; allowed here now: {}",
             allowed.into_iter().collect::<Vec<_>>().join(", ")
         )
     };
-    ActionError::NotAllowed {
+    ActionError::NotAllowed(Box::new(Refusal {
         action: event.action.kind(),
         code: dossier.facts.code.clone(),
         status: describe_status(state),
         holder: describe_holder(state),
         reason,
         allowed,
-    }
+    }))
 }
 
 /// Persist a dossier's new changes and everything derived from it (index,
@@ -525,7 +574,10 @@ pub fn actor_of(node: &Node) -> ActorId {
 
 /// Status filter helper used by the CLI.
 pub fn parse_status(s: &str) -> Result<Status> {
-    s.parse().map_err(|e: lienthong_shared::dossier::status::UnknownStatus| ActionError::Invalid(e.to_string()))
+    s.parse()
+        .map_err(|e: lienthong_shared::dossier::status::UnknownStatus| {
+            ActionError::Invalid(e.to_string())
+        })
 }
 
 /// Dossier code parse check used by the CLI for friendlier errors.

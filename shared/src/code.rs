@@ -25,9 +25,13 @@ pub struct DossierCode {
 /// Why a code cannot be made or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DossierCodeError {
-    #[error("`{0}` is not a dossier code (expected AGENCY-yyMMdd-NNNN, e.g. 000.00.06.H56-231027-0361)")]
+    #[error(
+        "`{0}` is not a dossier code (expected AGENCY-yyMMdd-NNNN, e.g. 000.00.06.H56-231027-0361)"
+    )]
     Malformed(String),
-    #[error("agency code `{0}` cannot be used in a dossier code: use letters, digits and dots only")]
+    #[error(
+        "agency code `{0}` cannot be used in a dossier code: use letters, digits and dots only"
+    )]
     BadAgencyCode(String),
     #[error("sequence {0} is out of range 1–{MAX_SEQUENCE}")]
     SequenceOutOfRange(u32),
@@ -36,7 +40,11 @@ pub enum DossierCodeError {
 }
 
 impl DossierCode {
-    pub fn new(agency_code: &str, date: NaiveDate, sequence: u32) -> Result<Self, DossierCodeError> {
+    pub fn new(
+        agency_code: &str,
+        date: NaiveDate,
+        sequence: u32,
+    ) -> Result<Self, DossierCodeError> {
         if agency_code.is_empty()
             || !agency_code
                 .chars()
@@ -82,11 +90,14 @@ impl FromStr for DossierCode {
         if sequence.len() != 4 || date.len() != 6 {
             return Err(malformed());
         }
-        if !sequence.bytes().all(|b| b.is_ascii_digit()) || !date.bytes().all(|b| b.is_ascii_digit()) {
+        if !sequence.bytes().all(|b| b.is_ascii_digit())
+            || !date.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(malformed());
         }
         let sequence: u32 = sequence.parse().map_err(|_| malformed())?;
-        let date = NaiveDate::parse_from_str(&format!("20{date}"), "%Y%m%d").map_err(|_| malformed())?;
+        let date =
+            NaiveDate::parse_from_str(&format!("20{date}"), "%Y%m%d").map_err(|_| malformed())?;
         DossierCode::new(agency, date, sequence)
     }
 }
@@ -101,7 +112,10 @@ mod tests {
         let date = NaiveDate::from_ymd_opt(2023, 10, 27).unwrap();
         let code = DossierCode::new("000.00.06.H56", date, 361).unwrap();
         assert_eq!(code.to_string(), "000.00.06.H56-231027-0361");
-        assert_eq!("000.00.06.H56-231027-0361".parse::<DossierCode>().unwrap(), code);
+        assert_eq!(
+            "000.00.06.H56-231027-0361".parse::<DossierCode>().unwrap(),
+            code
+        );
     }
 
     #[test]

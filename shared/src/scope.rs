@@ -10,11 +10,11 @@
 
 use std::collections::BTreeSet;
 
+use crate::OfficeId;
+use crate::dossier::Action;
 use crate::dossier::fold::DossierState;
 use crate::dossier::schema::{Dossier, StoredEvent};
-use crate::dossier::Action;
 use crate::offices::OfficeTree;
-use crate::OfficeId;
 
 /// The offices a dossier names directly (without their ancestors).
 pub fn named_offices(dossier: &Dossier, state: &DossierState) -> BTreeSet<OfficeId> {
@@ -44,7 +44,11 @@ pub fn named_offices(dossier: &Dossier, state: &DossierState) -> BTreeSet<Office
 /// Every office in the dossier's scope: the named offices and their ancestors.
 /// Offices the tree does not know are kept as named (they have no known
 /// ancestors); the node refuses to forward to unknown offices in the first place.
-pub fn offices_in_scope(dossier: &Dossier, state: &DossierState, tree: &OfficeTree) -> BTreeSet<OfficeId> {
+pub fn offices_in_scope(
+    dossier: &Dossier,
+    state: &DossierState,
+    tree: &OfficeTree,
+) -> BTreeSet<OfficeId> {
     let mut scope = BTreeSet::new();
     for office in named_offices(dossier, state) {
         scope.extend(tree.ancestors(&office).into_iter().map(|o| o.id.clone()));
@@ -54,7 +58,11 @@ pub fn offices_in_scope(dossier: &Dossier, state: &DossierState, tree: &OfficeTr
 }
 
 /// The nodes (identified by the office each serves as) that hold a copy.
-pub fn nodes_in_scope(dossier: &Dossier, state: &DossierState, tree: &OfficeTree) -> BTreeSet<OfficeId> {
+pub fn nodes_in_scope(
+    dossier: &Dossier,
+    state: &DossierState,
+    tree: &OfficeTree,
+) -> BTreeSet<OfficeId> {
     offices_in_scope(dossier, state, tree)
         .into_iter()
         .map(|office| tree.served_by(&office).cloned().unwrap_or(office))

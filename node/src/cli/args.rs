@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use clap::Args;
@@ -54,7 +54,12 @@ pub fn parse_time(text: &str, tz: Tz) -> Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
-    for format in ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"] {
+    for format in [
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+    ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
             return local_to_utc(naive, tz, text);
         }
@@ -63,7 +68,9 @@ pub fn parse_time(text: &str, tz: Tz) -> Result<DateTime<Utc>> {
         let naive = date.and_hms_opt(0, 0, 0).context("midnight")?;
         return local_to_utc(naive, tz, text);
     }
-    bail!("`{text}` is not a time: use local `YYYY-MM-DD HH:MM` (e.g. 2026-02-13 09:30) or RFC 3339 (2026-02-13T09:30:00+07:00)")
+    bail!(
+        "`{text}` is not a time: use local `YYYY-MM-DD HH:MM` (e.g. 2026-02-13 09:30) or RFC 3339 (2026-02-13T09:30:00+07:00)"
+    )
 }
 
 fn local_to_utc(naive: NaiveDateTime, tz: Tz, text: &str) -> Result<DateTime<Utc>> {

@@ -21,7 +21,12 @@ pub struct ProceduresArgs {
 #[derive(Debug, Args)]
 pub struct OfficesArgs {
     /// A node's data directory.
-    #[arg(long, value_name = "DIR", env = "LIENTHONG_DATA", conflicts_with = "network")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "LIENTHONG_DATA",
+        conflicts_with = "network"
+    )]
     pub data: Option<PathBuf>,
     /// A network file (or builtin:quang-nam-3tier, builtin:da-nang-2tier).
     #[arg(long, value_name = "FILE")]
@@ -62,7 +67,11 @@ pub fn procedures(args: &ProceduresArgs) -> Result<()> {
             p.field.clone(),
             time,
             p.fee_vnd.to_string(),
-            if p.route.is_empty() { "—".into() } else { format!("{} steps", p.route.len()) },
+            if p.route.is_empty() {
+                "—".into()
+            } else {
+                format!("{} steps", p.route.len())
+            },
         ]);
     }
     println!("{table}");
@@ -72,10 +81,12 @@ pub fn procedures(args: &ProceduresArgs) -> Result<()> {
 pub fn offices(args: &OfficesArgs) -> Result<()> {
     let network = match (&args.data, &args.network) {
         (Some(dir), _) => Node::open(dir)?.network,
-        (None, Some(name)) => match lienthong_shared::builtin::network(name.trim_start_matches("builtin:")) {
-            Some(network) if name.starts_with("builtin:") => network,
-            _ => lienthong_shared::offices::NetworkConfig::load(std::path::Path::new(name))?,
-        },
+        (None, Some(name)) => {
+            match lienthong_shared::builtin::network(name.trim_start_matches("builtin:")) {
+                Some(network) if name.starts_with("builtin:") => network,
+                _ => lienthong_shared::offices::NetworkConfig::load(std::path::Path::new(name))?,
+            }
+        }
         (None, None) => lienthong_shared::builtin::quang_nam_3tier(),
     };
     println!("{}", network.name);

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use lienthong_shared::{builtin, OfficeId};
+use lienthong_shared::{OfficeId, builtin};
 use lienthong_sync::transport::identity::NodeId;
 
 use super::args::DataArgs;
@@ -33,10 +33,13 @@ pub struct InitArgs {
 
 fn read_source(name: &str) -> Result<(String, PathBuf)> {
     match name {
-        "builtin:quang-nam-3tier" => Ok((builtin::QUANG_NAM_3TIER.to_string(), PathBuf::from(name))),
+        "builtin:quang-nam-3tier" => {
+            Ok((builtin::QUANG_NAM_3TIER.to_string(), PathBuf::from(name)))
+        }
         "builtin:da-nang-2tier" => Ok((builtin::DA_NANG_2TIER.to_string(), PathBuf::from(name))),
         path => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the network file {path}"))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the network file {path}"))?;
             Ok((text, PathBuf::from(path)))
         }
     }
@@ -46,10 +49,14 @@ pub fn init(args: &InitArgs) -> Result<()> {
     let (network, network_name) = read_source(&args.network)?;
     let (catalogue, catalogue_name) = match &args.catalogue {
         Some(path) => (
-            std::fs::read_to_string(path).with_context(|| format!("cannot read the catalogue {}", path.display()))?,
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the catalogue {}", path.display()))?,
             path.clone(),
         ),
-        None => (builtin::CATALOGUE.to_string(), PathBuf::from("builtin:catalogue")),
+        None => (
+            builtin::CATALOGUE.to_string(),
+            PathBuf::from("builtin:catalogue"),
+        ),
     };
     let mut node = Node::init(
         &args.data,
@@ -63,8 +70,17 @@ pub fn init(args: &InitArgs) -> Result<()> {
         node.config.listen = listen;
         node.config.save(&node.dir.config_file())?;
     }
-    let office = node.network.offices.get(node.office()).map(|o| o.name.clone()).unwrap_or_default();
-    println!("Initialised {} for {} ({office})", args.data.display(), node.office());
+    let office = node
+        .network
+        .offices
+        .get(node.office())
+        .map(|o| o.name.clone())
+        .unwrap_or_default();
+    println!(
+        "Initialised {} for {} ({office})",
+        args.data.display(),
+        node.office()
+    );
     println!("node id {}", node.node_id());
     println!("Give this id to the operators of the peers that must accept this node.");
     Ok(())
@@ -136,14 +152,16 @@ pub fn peer(command: &PeerCommand) -> Result<()> {
             if node.config.peer(node_id).is_some() {
                 bail!("{node_id} is already pinned; remove it first to change it");
             }
-            if *role == PeerRole::Parent && node.config.peers.iter().any(|p| p.role == PeerRole::Parent) {
+            if *role == PeerRole::Parent
+                && node.config.peers.iter().any(|p| p.role == PeerRole::Parent)
+            {
                 bail!("this node already has a parent; add the other as an `extra` peer");
             }
             if let Some(address) = address {
                 use std::net::ToSocketAddrs;
-                address
-                    .to_socket_addrs()
-                    .with_context(|| format!("`{address}` is not a host:port this machine can resolve"))?;
+                address.to_socket_addrs().with_context(|| {
+                    format!("`{address}` is not a host:port this machine can resolve")
+                })?;
             }
             node.config.peers.push(PeerConfig {
                 role: *role,

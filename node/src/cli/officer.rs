@@ -1,15 +1,15 @@
 //! The officer commands: one event each, one transaction each.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
+use lienthong_shared::OfficeId;
 use lienthong_shared::dossier::fold::DossierState;
 use lienthong_shared::dossier::schema::Applicant;
 use lienthong_shared::dossier::{Action, AppraisalOutcome, AttachmentRef, Channel, EventId};
-use lienthong_shared::OfficeId;
 use serde::Serialize;
 
-use super::args::{parse_time, DataArgs, OfficerArgs, WhoArgs};
+use super::args::{DataArgs, OfficerArgs, WhoArgs, parse_time};
 use super::render;
 use crate::node::Node;
 use crate::officer::{self, NewDossier, Recorded};
@@ -62,7 +62,8 @@ fn parse_channel(s: &str) -> Result<Channel, String> {
 }
 
 fn parse_outcome(s: &str) -> Result<AppraisalOutcome, String> {
-    AppraisalOutcome::parse(s).ok_or_else(|| format!("`{s}` is not an outcome: use ok, needs-supplement or not-eligible"))
+    AppraisalOutcome::parse(s)
+        .ok_or_else(|| format!("`{s}` is not an outcome: use ok, needs-supplement or not-eligible"))
 }
 
 /// The officer commands that act on an existing dossier.
@@ -287,7 +288,9 @@ fn report(node: &Node, recorded: &Recorded, json: bool) -> Result<()> {
     }
     let tz = node.calendar.timezone();
     let state = &recorded.state;
-    let status = state.status.map_or("—".to_string(), |s| format!("{s} ({})", s.label_vi()));
+    let status = state
+        .status
+        .map_or("—".to_string(), |s| format!("{s} ({})", s.label_vi()));
     println!("{}: {}", recorded.code, recorded.event.action.summary());
     print!("  status {status}");
     if let Some(holder) = &state.holder {
@@ -359,8 +362,15 @@ fn build_action(node: &mut Node, command: &DossierCommand, at: DateTime<Utc>) ->
     let tz = node.calendar.timezone();
     Ok(match command {
         DossierCommand::AcceptSubmission(_) => Action::Received,
-        DossierCommand::Refuse { reason, .. } => Action::Refused { reason: reason.clone() },
-        DossierCommand::Forward { common, to, task, days } => {
+        DossierCommand::Refuse { reason, .. } => Action::Refused {
+            reason: reason.clone(),
+        },
+        DossierCommand::Forward {
+            common,
+            to,
+            task,
+            days,
+        } => {
             let row = officer::resolve(node, &common.dossier)?;
             let (_, dossier) = officer::load(node, &row.key)?;
             let route = &dossier.facts.route;
@@ -394,18 +404,24 @@ fn build_action(node: &mut Node, command: &DossierCommand, at: DateTime<Utc>) ->
                 to,
             }
         }
-        DossierCommand::CancelForward { reason, .. } => Action::ForwardCancelled { reason: reason.clone() },
+        DossierCommand::CancelForward { reason, .. } => Action::ForwardCancelled {
+            reason: reason.clone(),
+        },
         DossierCommand::Accept(_) => Action::Accepted,
         DossierCommand::Appraise { outcome, note, .. } => Action::Appraised {
             outcome: *outcome,
             note: note.clone(),
         },
-        DossierCommand::Verify { when, place, who, .. } => Action::VerificationScheduled {
+        DossierCommand::Verify {
+            when, place, who, ..
+        } => Action::VerificationScheduled {
             when: parse_time(when, tz)?,
             place: place.clone(),
             who: who.clone(),
         },
-        DossierCommand::Consult { to, question, days, .. } => Action::Consulted {
+        DossierCommand::Consult {
+            to, question, days, ..
+        } => Action::Consulted {
             to: to.clone(),
             question: question.clone(),
             deadline: node
@@ -423,19 +439,26 @@ fn build_action(node: &mut Node, command: &DossierCommand, at: DateTime<Utc>) ->
                 None => {
                     let row = officer::resolve(node, &common.dossier)?;
                     let (_, dossier) = officer::load(node, &row.key)?;
-                    let state = lienthong_shared::dossier::fold::fold(&dossier, &node.fold_context(at));
+                    let state =
+                        lienthong_shared::dossier::fold::fold(&dossier, &node.fold_context(at));
                     let mine: Vec<_> = state
                         .open_consultations()
                         .filter(|c| node.serves(&c.to))
                         .collect();
                     match mine.as_slice() {
                         [one] => one.event.clone(),
-                        [] => bail!("{} has no open consultation addressed to this node", row.code),
+                        [] => bail!(
+                            "{} has no open consultation addressed to this node",
+                            row.code
+                        ),
                         many => bail!(
                             "{} has {} open consultations for this node; choose with --consultation ({})",
                             row.code,
                             many.len(),
-                            many.iter().map(|c| c.event.0.clone()).collect::<Vec<_>>().join(", ")
+                            many.iter()
+                                .map(|c| c.event.0.clone())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     }
                 }
@@ -449,12 +472,16 @@ fn build_action(node: &mut Node, command: &DossierCommand, at: DateTime<Utc>) ->
             items: items.clone(),
             reason: reason.clone(),
         },
-        DossierCommand::SupplementReceived { note, .. } => Action::SupplementReceived { note: note.clone() },
+        DossierCommand::SupplementReceived { note, .. } => {
+            Action::SupplementReceived { note: note.clone() }
+        }
         DossierCommand::RequestPayment { amount, note, .. } => Action::PaymentRequested {
             amount_vnd: *amount,
             note: note.clone(),
         },
-        DossierCommand::Paid { amount, receipt, .. } => Action::Paid {
+        DossierCommand::Paid {
+            amount, receipt, ..
+        } => Action::Paid {
             amount_vnd: *amount,
             receipt: receipt.clone(),
         },
@@ -473,15 +500,21 @@ fn build_action(node: &mut Node, command: &DossierCommand, at: DateTime<Utc>) ->
                         .with_context(|| format!("{} has no due time to move", row.code))?;
                     node.calendar.add_working_days(due, *days)?
                 }
-                (None, None) => bail!("give the new due time: --new-due 'YYYY-MM-DD HH:MM' or --extra-days N"),
+                (None, None) => {
+                    bail!("give the new due time: --new-due 'YYYY-MM-DD HH:MM' or --extra-days N")
+                }
             };
             Action::Apologized {
                 reason: reason.clone(),
                 new_due,
             }
         }
-        DossierCommand::Withdraw { reason, .. } => Action::WithdrawalRequested { reason: reason.clone() },
-        DossierCommand::Stop { reason, .. } => Action::Stopped { reason: reason.clone() },
+        DossierCommand::Withdraw { reason, .. } => Action::WithdrawalRequested {
+            reason: reason.clone(),
+        },
+        DossierCommand::Stop { reason, .. } => Action::Stopped {
+            reason: reason.clone(),
+        },
         DossierCommand::Approve { note, .. } => Action::Approved { note: note.clone() },
         DossierCommand::IssueResult {
             common,
@@ -511,7 +544,10 @@ fn build_action(node: &mut Node, command: &DossierCommand, at: DateTime<Utc>) ->
     })
 }
 
-fn find_attachment(dossier: &lienthong_shared::dossier::Dossier, hash: &str) -> Result<AttachmentRef> {
+fn find_attachment(
+    dossier: &lienthong_shared::dossier::Dossier,
+    hash: &str,
+) -> Result<AttachmentRef> {
     dossier
         .facts
         .documents
@@ -519,5 +555,7 @@ fn find_attachment(dossier: &lienthong_shared::dossier::Dossier, hash: &str) -> 
         .flat_map(|c| c.attachments.iter())
         .find(|a| a.hash.starts_with(&hash.to_ascii_lowercase()))
         .map(AttachmentRef::from)
-        .with_context(|| format!("no attachment {hash} in this dossier; add it first with `lienthong attach`"))
+        .with_context(|| {
+            format!("no attachment {hash} in this dossier; add it first with `lienthong attach`")
+        })
 }

@@ -7,7 +7,7 @@ use lienthong_shared::dossier::fold::{self, DossierState, Flag};
 use lienthong_shared::dossier::{Dossier, StoredEvent};
 use serde::Serialize;
 
-use super::args::{parse_time, DataArgs};
+use super::args::{DataArgs, parse_time};
 use super::render::{self, local, local_opt};
 use crate::node::Node;
 use crate::officer;
@@ -103,16 +103,29 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
     let tz = node.calendar.timezone();
     let facts = &dossier.facts;
     let p = &facts.procedure;
-    println!("Dossier   {}   (id {})", facts.code, crate::store::documents::hex(&row.key));
+    println!(
+        "Dossier   {}   (id {})",
+        facts.code,
+        crate::store::documents::hex(&row.key)
+    );
     let time_limit = match (&p.same_day_cutoff, p.processing_days) {
         (Some(cutoff), _) => format!("same day, cut-off {cutoff}"),
         (None, Some(days)) => format!("{days} working days"),
         _ => "no processing time".into(),
     };
-    println!("Procedure {} {} ({time_limit}; catalogue {})", p.code, p.name, p.catalogue_version);
+    println!(
+        "Procedure {} {} ({time_limit}; catalogue {})",
+        p.code, p.name, p.catalogue_version
+    );
     let a = &facts.applicant;
     let mut applicant = a.name.clone();
-    for (label, value) in [("", &a.organisation), ("CCCD ", &a.id_number), ("", &a.address), ("tel ", &a.phone), ("", &a.email)] {
+    for (label, value) in [
+        ("", &a.organisation),
+        ("CCCD ", &a.id_number),
+        ("", &a.address),
+        ("tel ", &a.phone),
+        ("", &a.email),
+    ] {
         if !value.is_empty() {
             applicant += &format!(", {label}{value}");
         }
@@ -125,9 +138,9 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
         facts.result_delivery.as_str(),
         facts.rules
     );
-    let status = state
-        .status
-        .map_or("not yet received".to_string(), |s| format!("{} {} ({})", s.code(), s, s.label_vi()));
+    let status = state.status.map_or("not yet received".to_string(), |s| {
+        format!("{} {} ({})", s.code(), s, s.label_vi())
+    });
     println!("Status    {status}");
     if let Some(holder) = &state.holder {
         println!("Holder    {holder}");
@@ -167,7 +180,9 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
         println!(
             "Paused    {} → {}",
             local(pause.from, tz),
-            pause.until.map_or("(waiting for the applicant)".into(), |u| local(u, tz))
+            pause
+                .until
+                .map_or("(waiting for the applicant)".into(), |u| local(u, tz))
         );
     }
     if let Some(result) = &state.result {
@@ -197,7 +212,13 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
         for component in &facts.documents {
             println!("  - {} ×{}", component.name, component.copies);
             for a in &component.attachments {
-                println!("      {} {} ({} bytes, {})", &a.hash[..a.hash.len().min(12)], a.name, a.size, a.media_type);
+                println!(
+                    "      {} {} ({} bytes, {})",
+                    &a.hash[..a.hash.len().min(12)],
+                    a.name,
+                    a.size,
+                    a.media_type
+                );
             }
         }
     }
@@ -207,7 +228,9 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
             c.to,
             local(c.deadline, tz),
             c.question,
-            c.answer.as_deref().map_or("(no answer yet)".to_string(), |a| format!("answered: {a}"))
+            c.answer
+                .as_deref()
+                .map_or("(no answer yet)".to_string(), |a| format!("answered: {a}"))
         );
     }
     for flag in &state.flags {
@@ -231,13 +254,22 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
                 ]);
             }
             StoredEvent::Malformed { problem, .. } => {
-                table.add_row(vec![(i + 1).to_string(), "?".into(), "?".into(), "?".into(), format!("✗ unreadable: {problem}")]);
+                table.add_row(vec![
+                    (i + 1).to_string(),
+                    "?".into(),
+                    "?".into(),
+                    "?".into(),
+                    format!("✗ unreadable: {problem}"),
+                ]);
             }
         }
     }
     println!("{table}");
     if !state.conflicts.is_empty() {
-        println!("Conflicts ({}): kept in the history, not applied; an officer should resolve them", state.conflicts.len());
+        println!(
+            "Conflicts ({}): kept in the history, not applied; an officer should resolve them",
+            state.conflicts.len()
+        );
         for conflict in &state.conflicts {
             println!("  ✗ {conflict}");
         }
@@ -246,12 +278,22 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
 
 pub fn describe_flag(flag: &Flag) -> String {
     match flag {
-        Flag::SupplementRequestLate => "supplement request later than allowed after receipt (D3)".into(),
-        Flag::RepeatedSupplementRequest => "more than one supplement request: counts as late (D3)".into(),
-        Flag::ApologyLate => "apology issued less than a working day before the due time (D4)".into(),
+        Flag::SupplementRequestLate => {
+            "supplement request later than allowed after receipt (D3)".into()
+        }
+        Flag::RepeatedSupplementRequest => {
+            "more than one supplement request: counts as late (D3)".into()
+        }
+        Flag::ApologyLate => {
+            "apology issued less than a working day before the due time (D4)".into()
+        }
         Flag::ApologyMissing => "late or overdue with no apology issued (D4)".into(),
-        Flag::DueSoon => "due within one working day: issue Form 04 now if it will be late (D4)".into(),
-        Flag::ConsultationOverdue { to, .. } => format!("consultation of {to} past its deadline (D5)"),
+        Flag::DueSoon => {
+            "due within one working day: issue Form 04 now if it will be late (D4)".into()
+        }
+        Flag::ConsultationOverdue { to, .. } => {
+            format!("consultation of {to} past its deadline (D5)")
+        }
         Flag::StepOverdue { office } => format!("{office} is past the allowance on its transfer"),
         Flag::DueTimeUnknown { problem } => format!("due time unknown: {problem}"),
     }
@@ -261,10 +303,18 @@ pub fn list(args: &ListArgs) -> Result<()> {
     let mut node = Node::open(&args.data.data)?;
     let now = now_from(&args.now, &node)?;
     let filter = ListFilter {
-        status: args.status.as_deref().map(officer::parse_status).transpose()?,
+        status: args
+            .status
+            .as_deref()
+            .map(officer::parse_status)
+            .transpose()?,
         holder: args.holder.clone(),
         origin: args.origin.clone(),
-        due_before: args.due_before.as_ref().map(|t| parse_time(t, node.calendar.timezone())).transpose()?,
+        due_before: args
+            .due_before
+            .as_ref()
+            .map(|t| parse_time(t, node.calendar.timezone()))
+            .transpose()?,
         overdue_at: args.overdue.then_some(now),
         limit: args.limit,
     };
@@ -286,7 +336,16 @@ pub fn list(args: &ListArgs) -> Result<()> {
         return render::print_json(&rows);
     }
     let tz = node.calendar.timezone();
-    let mut table = render::table(&["code", "procedure", "applicant", "status", "holder", "received", "due", ""]);
+    let mut table = render::table(&[
+        "code",
+        "procedure",
+        "applicant",
+        "status",
+        "holder",
+        "received",
+        "due",
+        "",
+    ]);
     for row in &rows {
         let mut marks = Vec::new();
         if row.is_overdue(now) {

@@ -25,6 +25,7 @@ impl Writer<'_> {
                 "office {agency_code} has used all {MAX_SEQUENCE} dossier codes for {date}; receive further dossiers tomorrow or under another office code"
             )));
         }
-        DossierCode::new(agency_code, date, last as u32).map_err(|e| StoreError::Invalid(e.to_string()))
+        DossierCode::new(agency_code, date, last as u32)
+            .map_err(|e| StoreError::Invalid(e.to_string()))
     }
 }

@@ -1,7 +1,7 @@
 //! Automerge documents: a compacted snapshot plus incremental chunks.
 
 use automerge::{Automerge, ChangeHash};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{OptionalExtension, params};
 
 use super::{Reader, Result, StoreError, Writer};
 
@@ -46,7 +46,7 @@ pub fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
 }
 
 pub fn decode_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
-    if bytes.len() % 32 != 0 {
+    if !bytes.len().is_multiple_of(32) {
         return None;
     }
     bytes
@@ -70,10 +70,14 @@ impl Reader<'_> {
             .optional()?;
         match bytes {
             None => Ok(None),
-            Some(bytes) => decode_heads(&bytes).map(Some).ok_or_else(|| StoreError::CorruptDocument {
-                doc: hex(key),
-                problem: "stored heads are not a list of 32-byte hashes".into(),
-            }),
+            Some(bytes) => {
+                decode_heads(&bytes)
+                    .map(Some)
+                    .ok_or_else(|| StoreError::CorruptDocument {
+                        doc: hex(key),
+                        problem: "stored heads are not a list of 32-byte hashes".into(),
+                    })
+            }
         }
     }
 
@@ -100,7 +104,9 @@ impl Reader<'_> {
 fn load(conn: &rusqlite::Connection, key: &DocKey) -> Result<Option<(DocKind, Automerge)>> {
     let row: Option<(String, Vec<u8>, i64)> = conn
         .prepare_cached("SELECT kind, snapshot, chunk_count FROM documents WHERE doc_id = ?1")?
-        .query_row([&key[..]], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .query_row([&key[..]], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
         .optional()?;
     let Some((kind, snapshot, chunk_count)) = row else {
         return Ok(None);
@@ -112,7 +118,8 @@ fn load(conn: &rusqlite::Connection, key: &DocKey) -> Result<Option<(DocKind, Au
     let kind = DocKind::parse(&kind).ok_or_else(|| corrupt(format!("unknown kind {kind:?}")))?;
     let mut doc = Automerge::load(&snapshot).map_err(|e| corrupt(format!("snapshot: {e}")))?;
     if chunk_count > 0 {
-        let mut statement = conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY n")?;
+        let mut statement =
+            conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY n")?;
         let mut rows = statement.query([&key[..]])?;
         while let Some(row) = rows.next()? {
             let data: Vec<u8> = row.get(0)?;
@@ -144,8 +151,12 @@ impl Writer<'_> {
         }
         let conn = self.conn();
         let existing: Option<(i64, i64, i64)> = conn
-            .prepare_cached("SELECT snapshot_bytes, chunk_bytes, chunk_count FROM documents WHERE doc_id = ?1")?
-            .query_row([&key[..]], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .prepare_cached(
+                "SELECT snapshot_bytes, chunk_bytes, chunk_count FROM documents WHERE doc_id = ?1",
+            )?
+            .query_row([&key[..]], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
             .optional()?;
         let encoded_heads = encode_heads(&heads);
         match existing {
@@ -168,8 +179,10 @@ impl Writer<'_> {
                     )?
                     .execute(params![&key[..], snapshot, snapshot.len() as i64, encoded_heads])?;
                 } else {
-                    conn.prepare_cached("INSERT INTO doc_chunks (doc_id, n, data) VALUES (?1, ?2, ?3)")?
-                        .execute(params![&key[..], chunk_count, chunk])?;
+                    conn.prepare_cached(
+                        "INSERT INTO doc_chunks (doc_id, n, data) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![&key[..], chunk_count, chunk])?;
                     conn.prepare_cached(
                         "UPDATE documents SET chunk_bytes = chunk_bytes + ?2, chunk_count = chunk_count + 1, heads = ?3 WHERE doc_id = ?1",
                     )?

@@ -25,7 +25,9 @@ impl Writer<'_> {
     pub(super) fn bump_feed(&self, key: &DocKey) -> Result<i64> {
         let conn = self.conn();
         let seq: i64 = conn
-            .prepare_cached("UPDATE meta SET value = value + 1 WHERE key = 'last_seq' RETURNING value")?
+            .prepare_cached(
+                "UPDATE meta SET value = value + 1 WHERE key = 'last_seq' RETURNING value",
+            )?
             .query_row([], |row| row.get(0))?;
         conn.prepare_cached(
             "INSERT INTO feed (doc_id, seq) VALUES (?1, ?2) ON CONFLICT (doc_id) DO UPDATE SET seq = excluded.seq",
@@ -48,7 +50,8 @@ impl Writer<'_> {
         }
         conn.prepare_cached("DELETE FROM doc_scope WHERE doc_id = ?1")?
             .execute([&key[..]])?;
-        let mut insert = conn.prepare_cached("INSERT INTO doc_scope (node, doc_id) VALUES (?1, ?2)")?;
+        let mut insert =
+            conn.prepare_cached("INSERT INTO doc_scope (node, doc_id) VALUES (?1, ?2)")?;
         for node in nodes {
             insert.execute(params![node, &key[..]])?;
         }
@@ -102,7 +105,9 @@ impl Reader<'_> {
     pub fn in_scope(&self, key: &DocKey, node: &str) -> Result<bool> {
         Ok(self
             .conn()
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM doc_scope WHERE doc_id = ?1 AND node IN (?2, '*'))")?
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM doc_scope WHERE doc_id = ?1 AND node IN (?2, '*'))",
+            )?
             .query_row(params![&key[..], node], |row| row.get(0))?)
     }
 }

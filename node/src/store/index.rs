@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use lienthong_shared::dossier::fold::DossierState;
 use lienthong_shared::dossier::{DossierFacts, Status, Timeliness};
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::documents::DocKey;
@@ -96,7 +96,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
         origin: row.get(5)?,
         holder: row.get(6)?,
         transfer_to: row.get(7)?,
-        status: status.and_then(|code| Status::ALL.into_iter().find(|s| i64::from(s.code()) == code)),
+        status: status.and_then(|code| {
+            Status::ALL
+                .into_iter()
+                .find(|s| i64::from(s.code()) == code)
+        }),
         received_at: time(row.get(9)?),
         due_at: time(row.get(10)?),
         ended_at: time(row.get(11)?),

@@ -40,7 +40,11 @@ pub enum StoreError {
     #[error(
         "database {path} was written by a newer Liên Thông (schema {found}, this build knows up to {known}); upgrade this binary"
     )]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("stored document {doc} is corrupt: {problem}")]
@@ -67,7 +71,10 @@ impl Store {
                 path.display()
             )));
         }
-        Self::open_with(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)
+        Self::open_with(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )
     }
 
     /// Open an existing store.
@@ -85,12 +92,17 @@ impl Store {
         };
         let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(open_error)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(open_error)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_error)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(open_error)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_error)?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(open_error)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_error)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_error)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_error)?;
         // Keep the page cache modest: documents are loaded on demand.
-        conn.pragma_update(None, "cache_size", -16_000).map_err(open_error)?;
+        conn.pragma_update(None, "cache_size", -16_000)
+            .map_err(open_error)?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -128,9 +140,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
             .map_err(StoreError::from)?;
-        let reader = Reader { conn: &tx };
-        let value = f(&reader)?;
-        drop(reader);
+        let value = f(&Reader { conn: &tx })?;
         tx.finish().map_err(StoreError::from)?;
         Ok(value)
     }
@@ -148,7 +158,9 @@ impl Store {
         if result == "ok" {
             Ok(())
         } else {
-            Err(StoreError::Invalid(format!("integrity check failed: {result}")))
+            Err(StoreError::Invalid(format!(
+                "integrity check failed: {result}"
+            )))
         }
     }
 }

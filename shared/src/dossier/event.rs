@@ -113,19 +113,37 @@ pub enum Action {
     /// Not accepted at intake, Form 03 (status 3).
     Refused { reason: String },
     /// Custody handed to `to` (phiếu chuyển xử lý), with its task and allowance.
-    Forwarded { to: OfficeId, task: String, days: u32 },
+    Forwarded {
+        to: OfficeId,
+        task: String,
+        days: u32,
+    },
     /// The sender takes back a transfer not yet accepted.
     ForwardCancelled { reason: String },
     /// The receiving office confirms the transfer and becomes the holder.
     Accepted,
     /// Appraisal (thẩm định) recorded.
-    Appraised { outcome: AppraisalOutcome, note: String },
+    Appraised {
+        outcome: AppraisalOutcome,
+        note: String,
+    },
     /// On-site verification (thẩm tra, xác minh) scheduled.
-    VerificationScheduled { when: DateTime<Utc>, place: String, who: String },
+    VerificationScheduled {
+        when: DateTime<Utc>,
+        place: String,
+        who: String,
+    },
     /// Another agency's opinion asked (lấy ý kiến), with its own deadline (D5).
-    Consulted { to: OfficeId, question: String, deadline: DateTime<Utc> },
+    Consulted {
+        to: OfficeId,
+        question: String,
+        deadline: DateTime<Utc>,
+    },
     /// The consulted office answers.
-    ConsultationAnswered { consultation: EventId, answer: String },
+    ConsultationAnswered {
+        consultation: EventId,
+        answer: String,
+    },
     /// Form 02: the applicant must complete the dossier; the clock pauses (D3).
     SupplementRequested { items: Vec<String>, reason: String },
     /// The applicant's supplement is in; the clock restarts or resumes (D3).
@@ -135,7 +153,10 @@ pub enum Action {
     /// Paid; back to processing.
     Paid { amount_vnd: u64, receipt: String },
     /// Form 04: apology and a new due time, once, before the due time (D4).
-    Apologized { reason: String, new_due: DateTime<Utc> },
+    Apologized {
+        reason: String,
+        new_due: DateTime<Utc>,
+    },
     /// The applicant asks to withdraw (status 7).
     WithdrawalRequested { reason: String },
     /// Processing stopped (status 8, final).
@@ -322,25 +343,41 @@ impl Action {
             Action::VerificationScheduled { when, place, who } => {
                 format!("verification scheduled {when} at {place} with {who}")
             }
-            Action::Consulted { to, question, deadline } => {
+            Action::Consulted {
+                to,
+                question,
+                deadline,
+            } => {
                 format!("consulted {to} (answer by {deadline}): {question}")
             }
-            Action::ConsultationAnswered { answer, .. } => format!("consultation answered: {answer}"),
+            Action::ConsultationAnswered { answer, .. } => {
+                format!("consultation answered: {answer}")
+            }
             Action::SupplementRequested { items, reason } => {
-                format!("supplement requested (Form 02): {} — {reason}", items.join("; "))
+                format!(
+                    "supplement requested (Form 02): {} — {reason}",
+                    items.join("; ")
+                )
             }
             Action::SupplementReceived { note } => format!("supplement received {note}"),
             Action::PaymentRequested { amount_vnd, note } => {
                 format!("payment requested: {amount_vnd} VND {note}")
             }
-            Action::Paid { amount_vnd, receipt } => format!("paid {amount_vnd} VND {receipt}"),
+            Action::Paid {
+                amount_vnd,
+                receipt,
+            } => format!("paid {amount_vnd} VND {receipt}"),
             Action::Apologized { reason, new_due } => {
                 format!("apology (Form 04), new due {new_due}: {reason}")
             }
             Action::WithdrawalRequested { reason } => format!("withdrawal requested: {reason}"),
             Action::Stopped { reason } => format!("processing stopped: {reason}"),
             Action::Approved { note } => format!("approved {note}"),
-            Action::ResultIssued { result, return_office, .. } => {
+            Action::ResultIssued {
+                result,
+                return_office,
+                ..
+            } => {
                 format!("result issued: {result} → return desk of {return_office}")
             }
             Action::Returned { channel } => format!("result returned ({})", channel.as_str()),

@@ -19,9 +19,9 @@ use serde::Serialize;
 use super::event::{Action, ActionKind, AttachmentRef, Event, EventId};
 use super::schema::{Dossier, StoredEvent};
 use super::status::{Status, Timeliness};
+use crate::OfficeId;
 use crate::calendar::{CalendarError, WorkingCalendar};
 use crate::rule_set::{RuleSet, RuleSets, SupplementClock};
-use crate::OfficeId;
 
 /// What the fold needs besides the log.
 #[derive(Clone, Copy)]
@@ -117,30 +117,64 @@ pub enum Flag {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum ConflictReason {
-    NotHolder { holder: Option<OfficeId> },
-    NotOrigin { origin: OfficeId },
-    NotAllowedInStatus { status: Option<Status>, allowed: Vec<Status> },
-    FinalStatus { status: Status },
-    InTransfer { to: OfficeId },
+    NotHolder {
+        holder: Option<OfficeId>,
+    },
+    NotOrigin {
+        origin: OfficeId,
+    },
+    NotAllowedInStatus {
+        status: Option<Status>,
+        allowed: Vec<Status>,
+    },
+    FinalStatus {
+        status: Status,
+    },
+    InTransfer {
+        to: OfficeId,
+    },
     NotInTransfer,
-    NotTransferRecipient { to: OfficeId },
-    NotTransferSender { from: OfficeId },
+    NotTransferRecipient {
+        to: OfficeId,
+    },
+    NotTransferSender {
+        from: OfficeId,
+    },
     AlreadyApologized,
-    ApologyAfterDue { due: DateTime<Utc> },
-    ApologyNotLater { due: DateTime<Utc> },
+    ApologyAfterDue {
+        due: DateTime<Utc>,
+    },
+    ApologyNotLater {
+        due: DateTime<Utc>,
+    },
     NoDueTime,
     NotApproved,
-    UnknownConsultation { consultation: EventId },
-    ConsultationClosed { consultation: EventId },
-    NotConsultedOffice { to: OfficeId },
-    NotReturnOffice { return_office: OfficeId },
+    UnknownConsultation {
+        consultation: EventId,
+    },
+    ConsultationClosed {
+        consultation: EventId,
+    },
+    NotConsultedOffice {
+        to: OfficeId,
+    },
+    NotReturnOffice {
+        return_office: OfficeId,
+    },
     DuplicateEventId,
-    UnknownKind { name: String },
-    Malformed { problem: String },
+    UnknownKind {
+        name: String,
+    },
+    Malformed {
+        problem: String,
+    },
 }
 
 fn statuses(list: &[Status]) -> String {
-    list.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    list.iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl fmt::Display for ConflictReason {
@@ -149,7 +183,9 @@ impl fmt::Display for ConflictReason {
             ConflictReason::NotHolder { holder: Some(h) } => {
                 write!(f, "only the holder ({h}) may do this")
             }
-            ConflictReason::NotHolder { holder: None } => write!(f, "nobody holds this dossier yet"),
+            ConflictReason::NotHolder { holder: None } => {
+                write!(f, "nobody holds this dossier yet")
+            }
             ConflictReason::NotOrigin { origin } => {
                 write!(f, "only the receiving office's desk ({origin}) may do this")
             }
@@ -164,7 +200,10 @@ impl fmt::Display for ConflictReason {
                 }
             ),
             ConflictReason::FinalStatus { status } => {
-                write!(f, "the dossier is {status}, a final status: only notes may be added")
+                write!(
+                    f,
+                    "the dossier is {status}, a final status: only notes may be added"
+                )
             }
             ConflictReason::InTransfer { to } => write!(
                 f,
@@ -172,13 +211,19 @@ impl fmt::Display for ConflictReason {
             ),
             ConflictReason::NotInTransfer => write!(f, "the dossier is not in transfer"),
             ConflictReason::NotTransferRecipient { to } => {
-                write!(f, "only {to}, the office it was forwarded to, may accept it")
+                write!(
+                    f,
+                    "only {to}, the office it was forwarded to, may accept it"
+                )
             }
             ConflictReason::NotTransferSender { from } => {
                 write!(f, "only {from}, the sender, may cancel the transfer")
             }
             ConflictReason::AlreadyApologized => {
-                write!(f, "an apology (Form 04) was already issued; at most one per dossier (D4)")
+                write!(
+                    f,
+                    "an apology (Form 04) was already issued; at most one per dossier (D4)"
+                )
             }
             ConflictReason::ApologyAfterDue { due } => write!(
                 f,
@@ -189,7 +234,10 @@ impl fmt::Display for ConflictReason {
             }
             ConflictReason::NoDueTime => write!(f, "the dossier has no due time"),
             ConflictReason::NotApproved => {
-                write!(f, "the decision must be approved by the holder before the result is issued")
+                write!(
+                    f,
+                    "the decision must be approved by the holder before the result is issued"
+                )
             }
             ConflictReason::UnknownConsultation { consultation } => {
                 write!(f, "no consultation {consultation} in this dossier")
@@ -201,7 +249,10 @@ impl fmt::Display for ConflictReason {
                 write!(f, "only the consulted office ({to}) may answer")
             }
             ConflictReason::NotReturnOffice { return_office } => {
-                write!(f, "the result is returned by {return_office}'s desk (R1/R2)")
+                write!(
+                    f,
+                    "the result is returned by {return_office}'s desk (R1/R2)"
+                )
             }
             ConflictReason::DuplicateEventId => write!(f, "an earlier event has the same id"),
             ConflictReason::UnknownKind { name } => write!(
@@ -324,7 +375,11 @@ pub fn fold(dossier: &Dossier, ctx: &FoldContext<'_>) -> DossierState {
 
 /// Would `candidate` be applied if appended now? Used before writing an
 /// officer's command: a refused command writes nothing.
-pub fn check(dossier: &Dossier, candidate: &Event, ctx: &FoldContext<'_>) -> Result<DossierState, ConflictReason> {
+pub fn check(
+    dossier: &Dossier,
+    candidate: &Event,
+    ctx: &FoldContext<'_>,
+) -> Result<DossierState, ConflictReason> {
     let mut folder = Folder::new(dossier, ctx);
     for (index, stored) in dossier.events.iter().enumerate() {
         folder.step(index, stored);
@@ -335,7 +390,11 @@ pub fn check(dossier: &Dossier, candidate: &Event, ctx: &FoldContext<'_>) -> Res
 }
 
 /// The actions `office` may take now, for messages and for the console.
-pub fn allowed_actions(dossier: &Dossier, office: &OfficeId, ctx: &FoldContext<'_>) -> Vec<ActionKind> {
+pub fn allowed_actions(
+    dossier: &Dossier,
+    office: &OfficeId,
+    ctx: &FoldContext<'_>,
+) -> Vec<ActionKind> {
     let mut folder = Folder::new(dossier, ctx);
     for (index, stored) in dossier.events.iter().enumerate() {
         folder.step(index, stored);
@@ -382,7 +441,10 @@ impl<'a> Folder<'a> {
             .get(&facts.rules)
             .cloned()
             .unwrap_or_else(|| fallback_rule_set(&facts.rules));
-        let processing = match (&facts.procedure.same_day_cutoff, facts.procedure.processing_days) {
+        let processing = match (
+            &facts.procedure.same_day_cutoff,
+            facts.procedure.processing_days,
+        ) {
             (Some(cutoff), _) => NaiveTime::parse_from_str(cutoff, "%H:%M")
                 .ok()
                 .map(ProcessingTime::SameDay),
@@ -441,7 +503,9 @@ impl<'a> Folder<'a> {
     fn due_from(&mut self, start: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let result = match self.processing {
             Some(ProcessingTime::SameDay(cutoff)) => self.ctx.calendar.same_day_due(start, cutoff),
-            Some(ProcessingTime::WorkingDays(days)) => self.ctx.calendar.add_working_days(start, days),
+            Some(ProcessingTime::WorkingDays(days)) => {
+                self.ctx.calendar.add_working_days(start, days)
+            }
             None => {
                 self.due_problem = Some("the dossier records no processing time".into());
                 return None;
@@ -580,7 +644,12 @@ impl<'a> Folder<'a> {
                     return Err(ConflictReason::FinalStatus { status: s });
                 }
                 // Which consultation is checked with the payload.
-                if self.state.consultations.iter().any(|c| c.is_open() && &c.to == office) {
+                if self
+                    .state
+                    .consultations
+                    .iter()
+                    .any(|c| c.is_open() && &c.to == office)
+                {
                     Ok(())
                 } else {
                     match self.state.open_consultations().next() {
@@ -748,7 +817,10 @@ impl<'a> Folder<'a> {
                     self.state.holder = Some(transfer.to.clone());
                     self.state.approved = false;
                     self.state.step_due_at = if transfer.days > 0 {
-                        let result = self.ctx.calendar.add_working_days(transfer.at, transfer.days);
+                        let result = self
+                            .ctx
+                            .calendar
+                            .add_working_days(transfer.at, transfer.days);
                         self.calendar_result(result)
                     } else {
                         None
@@ -758,8 +830,14 @@ impl<'a> Folder<'a> {
                     }
                 }
             }
-            Action::Appraised { .. } | Action::VerificationScheduled { .. } | Action::Note { .. } => {}
-            Action::Consulted { to, question, deadline } => {
+            Action::Appraised { .. }
+            | Action::VerificationScheduled { .. }
+            | Action::Note { .. } => {}
+            Action::Consulted {
+                to,
+                question,
+                deadline,
+            } => {
                 self.state.consultations.push(Consultation {
                     event: event.id.clone(),
                     to: to.clone(),
@@ -790,7 +868,10 @@ impl<'a> Folder<'a> {
                     if let Some(received) = self.state.received_at {
                         let limit = i64::from(self.rules.supplement_request_within_days)
                             * self.ctx.calendar.hours().minutes_per_day();
-                        if self.working_minutes(received, at).is_some_and(|m| m > limit) {
+                        if self
+                            .working_minutes(received, at)
+                            .is_some_and(|m| m > limit)
+                        {
                             self.state.flags.push(Flag::SupplementRequestLate);
                         }
                     }
@@ -911,7 +992,10 @@ impl<'a> Folder<'a> {
                 None => None,
             };
         }
-        let late_or_overdue = matches!(state.timeliness, Some(Timeliness::Late | Timeliness::Overdue));
+        let late_or_overdue = matches!(
+            state.timeliness,
+            Some(Timeliness::Late | Timeliness::Overdue)
+        );
         if let Some(apology) = &state.apology {
             if apology.late {
                 state.flags.push(Flag::ApologyLate);
@@ -920,31 +1004,37 @@ impl<'a> Folder<'a> {
             state.flags.push(Flag::ApologyMissing);
         }
         // D4: an apology must go out at least a working day before the due time.
-        if let (Some(due), None, None) = (state.due_at, state.ended_at, &state.apology) {
-            if !state.is_paused() && now <= due {
-                let window = i64::from(self.rules.apology_min_working_days_before_due.max(1))
-                    * calendar.hours().minutes_per_day();
-                if calendar
-                    .working_minutes_between(now, due)
-                    .is_ok_and(|left| left <= window)
-                {
-                    state.flags.push(Flag::DueSoon);
-                }
+        if let (Some(due), None, None) = (state.due_at, state.ended_at, &state.apology)
+            && !state.is_paused()
+            && now <= due
+        {
+            let window = i64::from(self.rules.apology_min_working_days_before_due.max(1))
+                * calendar.hours().minutes_per_day();
+            if calendar
+                .working_minutes_between(now, due)
+                .is_ok_and(|left| left <= window)
+            {
+                state.flags.push(Flag::DueSoon);
             }
         }
         if state.ended_at.is_none() {
-            for c in state.consultations.iter().filter(|c| c.is_open() && now > c.deadline) {
+            for c in state
+                .consultations
+                .iter()
+                .filter(|c| c.is_open() && now > c.deadline)
+            {
                 state.flags.push(Flag::ConsultationOverdue {
                     consultation: c.event.clone(),
                     to: c.to.clone(),
                 });
             }
-            if let (Some(step_due), Some(holder)) = (state.step_due_at, &state.holder) {
-                if now > step_due && state.transfer.is_none() {
-                    state.flags.push(Flag::StepOverdue {
-                        office: holder.clone(),
-                    });
-                }
+            if let (Some(step_due), Some(holder)) = (state.step_due_at, &state.holder)
+                && now > step_due
+                && state.transfer.is_none()
+            {
+                state.flags.push(Flag::StepOverdue {
+                    office: holder.clone(),
+                });
             }
         }
         if let Some(problem) = self.due_problem.take() {

@@ -21,7 +21,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use automerge::transaction::{Transactable, Transaction};
-use automerge::{Automerge, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use autosurgeon::{Hydrate, HydrateError, Reconcile, Reconciler};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -193,7 +193,10 @@ impl DossierFacts {
 pub enum StoredEvent {
     Valid(Event),
     /// Present in the log but not readable by this version; never dropped.
-    Malformed { index: usize, problem: String },
+    Malformed {
+        index: usize,
+        problem: String,
+    },
 }
 
 /// A dossier as read from its document.
@@ -270,11 +273,11 @@ pub fn add_attachment(
     let count = tx.length(&documents);
     let mut target = None;
     for index in 0..count {
-        if let Some((Value::Object(ObjType::Map), component)) = tx.get(&documents, index)? {
-            if read_str(tx, &component, "name").ok().as_deref() == Some(component_name) {
-                target = Some(component);
-                break;
-            }
+        if let Some((Value::Object(ObjType::Map), component)) = tx.get(&documents, index)?
+            && read_str(tx, &component, "name").ok().as_deref() == Some(component_name)
+        {
+            target = Some(component);
+            break;
         }
     }
     let stored = StoredAttachment::from(attachment);
@@ -331,7 +334,11 @@ fn write_event(
     let map = tx.insert_object(events, index, ObjType::Map)?;
     tx.put(&map, "id", event.id.0.as_str())?;
     tx.put(&map, "kind", event.action.kind().as_str())?;
-    tx.put(&map, "at", ScalarValue::Timestamp(event.at.timestamp_millis()))?;
+    tx.put(
+        &map,
+        "at",
+        ScalarValue::Timestamp(event.at.timestamp_millis()),
+    )?;
     tx.put(&map, "office", event.office.as_str())?;
     tx.put(&map, "officer", event.officer.as_str())?;
     match &event.action {
@@ -352,14 +359,26 @@ fn write_event(
             tx.put(&map, "note", note.as_str())?;
         }
         Action::VerificationScheduled { when, place, who } => {
-            tx.put(&map, "when", ScalarValue::Timestamp(when.timestamp_millis()))?;
+            tx.put(
+                &map,
+                "when",
+                ScalarValue::Timestamp(when.timestamp_millis()),
+            )?;
             tx.put(&map, "place", place.as_str())?;
             tx.put(&map, "who", who.as_str())?;
         }
-        Action::Consulted { to, question, deadline } => {
+        Action::Consulted {
+            to,
+            question,
+            deadline,
+        } => {
             tx.put(&map, "to", to.as_str())?;
             tx.put(&map, "question", question.as_str())?;
-            tx.put(&map, "deadline", ScalarValue::Timestamp(deadline.timestamp_millis()))?;
+            tx.put(
+                &map,
+                "deadline",
+                ScalarValue::Timestamp(deadline.timestamp_millis()),
+            )?;
         }
         Action::ConsultationAnswered {
             consultation,
@@ -391,7 +410,11 @@ fn write_event(
         }
         Action::Apologized { reason, new_due } => {
             tx.put(&map, "reason", reason.as_str())?;
-            tx.put(&map, "new_due", ScalarValue::Timestamp(new_due.timestamp_millis()))?;
+            tx.put(
+                &map,
+                "new_due",
+                ScalarValue::Timestamp(new_due.timestamp_millis()),
+            )?;
         }
         Action::ResultIssued {
             result,
@@ -467,7 +490,7 @@ fn try_read_event<D: ReadDoc>(doc: &D, events: &ObjId, index: usize) -> Result<E
             },
             ActionKind::Appraised => Action::Appraised {
                 outcome: AppraisalOutcome::parse(&text("outcome")?)
-                    .ok_or_else(|| "field `outcome` is not ok/needs_supplement/not_eligible")?,
+                    .ok_or("field `outcome` is not ok/needs_supplement/not_eligible")?,
                 note: text("note")?,
             },
             ActionKind::VerificationScheduled => Action::VerificationScheduled {
@@ -488,8 +511,12 @@ fn try_read_event<D: ReadDoc>(doc: &D, events: &ObjId, index: usize) -> Result<E
                 items: read_str_list(doc, &map, "items")?,
                 reason: text("reason")?,
             },
-            ActionKind::SupplementReceived => Action::SupplementReceived { note: text("note")? },
-            ActionKind::Approved => Action::Approved { note: text("note")? },
+            ActionKind::SupplementReceived => Action::SupplementReceived {
+                note: text("note")?,
+            },
+            ActionKind::Approved => Action::Approved {
+                note: text("note")?,
+            },
             ActionKind::PaymentRequested => Action::PaymentRequested {
                 amount_vnd: read_u64(doc, &map, "amount_vnd")?,
                 note: text("note")?,
@@ -521,7 +548,9 @@ fn try_read_event<D: ReadDoc>(doc: &D, events: &ObjId, index: usize) -> Result<E
                 channel: Channel::parse(&text("channel")?)
                     .ok_or_else(|| "field `channel` is not direct/postal/online".to_string())?,
             },
-            ActionKind::Note => Action::Note { text: text("text")? },
+            ActionKind::Note => Action::Note {
+                text: text("text")?,
+            },
             ActionKind::Unknown => Action::Unknown { name: kind_name },
         },
     };
@@ -554,7 +583,9 @@ fn read_u64<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Result<u64, String> 
     match read_scalar(doc, obj, key)? {
         ScalarValue::Uint(n) => Ok(n),
         ScalarValue::Int(n) if n >= 0 => Ok(n as u64),
-        other => Err(format!("field `{key}` is {other:?}, expected a whole number")),
+        other => Err(format!(
+            "field `{key}` is {other:?}, expected a whole number"
+        )),
     }
 }
 
@@ -593,7 +624,10 @@ fn read_str_list<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Result<Vec<Stri
 mod office_id_codec {
     use super::*;
 
-    pub(super) fn reconcile<R: Reconciler>(id: &OfficeId, mut reconciler: R) -> Result<(), R::Error> {
+    pub(super) fn reconcile<R: Reconciler>(
+        id: &OfficeId,
+        mut reconciler: R,
+    ) -> Result<(), R::Error> {
         reconciler.str(id.as_str())
     }
 
@@ -613,7 +647,10 @@ mod office_id_codec {
 mod channel_codec {
     use super::*;
 
-    pub(super) fn reconcile<R: Reconciler>(channel: &Channel, mut reconciler: R) -> Result<(), R::Error> {
+    pub(super) fn reconcile<R: Reconciler>(
+        channel: &Channel,
+        mut reconciler: R,
+    ) -> Result<(), R::Error> {
         reconciler.str(channel.as_str())
     }
 

@@ -112,7 +112,9 @@ impl fmt::Display for Status {
 
 /// An unknown status name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown status `{0}`; known: submitted, received, refused, processing, awaiting_supplement, awaiting_payment, withdrawal_requested, stopped, resolved, returned (or their codes 1–10)")]
+#[error(
+    "unknown status `{0}`; known: submitted, received, refused, processing, awaiting_supplement, awaiting_payment, withdrawal_requested, stopped, resolved, returned (or their codes 1–10)"
+)]
 pub struct UnknownStatus(pub String);
 
 impl FromStr for Status {
@@ -166,14 +168,20 @@ mod tests {
         let codes: Vec<u8> = Status::ALL.iter().map(|s| s.code()).collect();
         assert_eq!(codes, (1..=10).collect::<Vec<u8>>());
         assert_eq!("9".parse::<Status>().unwrap(), Status::Resolved);
-        assert_eq!("awaiting-supplement".parse::<Status>().unwrap(), Status::AwaitingSupplement);
+        assert_eq!(
+            "awaiting-supplement".parse::<Status>().unwrap(),
+            Status::AwaitingSupplement
+        );
         assert!("done".parse::<Status>().is_err());
     }
 
     #[test]
     fn final_statuses() {
         let finals: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_final()).collect();
-        assert_eq!(finals, vec![Status::Refused, Status::Stopped, Status::Returned]);
+        assert_eq!(
+            finals,
+            vec![Status::Refused, Status::Stopped, Status::Returned]
+        );
         assert!(Status::Resolved.has_ended() && !Status::Resolved.is_final());
     }
 }
