@@ -52,7 +52,9 @@ impl FromStr for OfficeId {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         };
         if !is_slug(level) {
-            return Err(error("the level must be lowercase letters, digits or hyphens"));
+            return Err(error(
+                "the level must be lowercase letters, digits or hyphens",
+            ));
         }
         if !path.split('/').all(is_slug) {
             return Err(error(
@@ -106,7 +108,14 @@ mod tests {
 
     #[test]
     fn rejects_malformed_ids() {
-        for bad in ["", "province", "Province:x", "commune:", "commune:a//b", "xã:điện"] {
+        for bad in [
+            "",
+            "province",
+            "Province:x",
+            "commune:",
+            "commune:a//b",
+            "xã:điện",
+        ] {
             assert!(bad.parse::<OfficeId>().is_err(), "{bad} accepted");
         }
     }
