@@ -2,6 +2,11 @@
 //! a pure state machine, and the QUIC transport around it.
 //!
 //! This crate knows nothing of dossiers: it replicates Automerge documents
-//! between peers through the store and scope traits that the node implements.
+//! between peers through the store and admission traits that the node
+//! implements.
 
+pub mod document_id;
+pub mod protocol;
 pub mod transport;
+
+pub use document_id::DocumentId;

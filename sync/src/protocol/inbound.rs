@@ -1,0 +1,311 @@
+//! The receiving half: pulling the peer's changes into our store.
+//!
+//! Applies each offer to the document (loaded on demand), checks that the
+//! document now holds every head the peer advertised (otherwise continues
+//! Automerge's sync protocol with a reply), asks the node whether it may
+//! store it (scope, validity), and commits complete documents in batches.
+//! The checkpoint moves only with a commit, and only past sequences whose
+//! documents are all durable — so a dropped link resumes from the last
+//! batch, not from zero.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use automerge::sync::{Message, State, SyncDoc};
+use automerge::{Automerge, ChangeHash};
+
+use super::frame::Frame;
+use super::messages;
+use super::session::{Output, SessionConfig, SessionError, SessionEvent};
+use super::store::{Admission, PeerId, Received, SyncStore};
+use crate::document_id::DocumentId;
+
+struct Pending {
+    document: Automerge,
+    /// Heads in the store before this session touched the document.
+    before: Vec<ChangeHash>,
+    existed: bool,
+    state: State,
+    /// The heads the peer advertised in its latest message.
+    required: Vec<ChangeHash>,
+    seqs: Vec<u64>,
+    complete: bool,
+    bytes: usize,
+}
+
+pub(crate) struct Inbound {
+    /// Our durable checkpoint of the peer's feed.
+    pub(crate) checkpoint: u64,
+    /// All in-scope entries up to here have been offered by the peer.
+    through: u64,
+    /// Offered sequences whose documents are not yet durable here.
+    open: BTreeSet<u64>,
+    /// Documents being received, until committed.
+    pending: HashMap<DocumentId, Pending>,
+    complete_docs: usize,
+    complete_bytes: usize,
+    /// The peer's feed head from its Hello.
+    pub(crate) peer_last_seq: u64,
+    pub(crate) received: u64,
+    pub(crate) refused: u64,
+    pub(crate) commits: u64,
+    acked: u64,
+    /// seq → doc for open entries, to clear them when a document completes.
+    open_docs: BTreeMap<u64, DocumentId>,
+}
+
+impl Inbound {
+    pub(crate) fn new(checkpoint: u64) -> Self {
+        Inbound {
+            checkpoint,
+            through: checkpoint,
+            open: BTreeSet::new(),
+            pending: HashMap::new(),
+            complete_docs: 0,
+            complete_bytes: 0,
+            peer_last_seq: 0,
+            received: 0,
+            refused: 0,
+            commits: 0,
+            acked: checkpoint,
+            open_docs: BTreeMap::new(),
+        }
+    }
+
+    /// The peer's feed restarted below our checkpoint: pull it from the start.
+    pub(crate) fn reset(&mut self) {
+        self.checkpoint = 0;
+        self.through = 0;
+        self.acked = 0;
+    }
+
+    /// Nothing offered is waiting and the peer has offered up to its head.
+    pub(crate) fn caught_up(&self) -> bool {
+        self.open.is_empty()
+            && self.pending.is_empty()
+            && self.checkpoint >= self.through
+            && self.through >= self.peer_last_seq
+    }
+
+    pub(crate) fn waiting(&self) -> usize {
+        self.open.len()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn offer<S: SyncStore, A: Admission>(
+        &mut self,
+        peer: &PeerId,
+        seq: u64,
+        doc: DocumentId,
+        message: &[u8],
+        store: &mut S,
+        admission: &mut A,
+        config: &SessionConfig,
+        out: &mut Output,
+    ) -> Result<(), SessionError> {
+        if seq <= self.checkpoint {
+            // Already durable here.
+            return Ok(());
+        }
+        if seq <= self.through {
+            return Err(SessionError::Protocol(format!(
+                "offer of sequence {seq} after the peer declared everything up to {} offered",
+                self.through
+            )));
+        }
+        self.through = seq;
+        self.open.insert(seq);
+        self.open_docs.insert(seq, doc);
+        if let std::collections::hash_map::Entry::Vacant(entry) = self.pending.entry(doc) {
+            let known = store.peer_heads(peer, &doc).map_err(SessionError::store)?;
+            let (document, existed) = match store.load(&doc).map_err(SessionError::store)? {
+                Some(document) => (document, true),
+                None => (Automerge::new(), false),
+            };
+            entry.insert(Pending {
+                before: document.get_heads(),
+                document,
+                existed,
+                state: messages::receiving_state(&known),
+                required: Vec::new(),
+                seqs: vec![seq],
+                complete: false,
+                bytes: 0,
+            });
+        } else if let Some(pending) = self.pending.get_mut(&doc) {
+            pending.seqs.push(seq);
+        }
+        self.apply(peer, doc, message, admission, config, out)
+    }
+
+    pub(crate) fn continued<A: Admission>(
+        &mut self,
+        peer: &PeerId,
+        doc: DocumentId,
+        message: &[u8],
+        admission: &mut A,
+        config: &SessionConfig,
+        out: &mut Output,
+    ) -> Result<(), SessionError> {
+        if !self.pending.contains_key(&doc) {
+            // A continuation for a document already completed or refused: harmless.
+            return Ok(());
+        }
+        self.apply(peer, doc, message, admission, config, out)
+    }
+
+    fn apply<A: Admission>(
+        &mut self,
+        peer: &PeerId,
+        doc: DocumentId,
+        message: &[u8],
+        admission: &mut A,
+        _config: &SessionConfig,
+        out: &mut Output,
+    ) -> Result<(), SessionError> {
+        let Some(pending) = self.pending.get_mut(&doc) else {
+            return Ok(());
+        };
+        let decoded = match Message::decode(message) {
+            Ok(m) => m,
+            Err(e) => {
+                let reason = format!("unreadable sync message: {e}");
+                self.refuse(doc, reason, out);
+                return Ok(());
+            }
+        };
+        pending.required = decoded.heads.clone();
+        let was_complete = pending.complete;
+        if let Err(e) = pending
+            .document
+            .receive_sync_message(&mut pending.state, decoded)
+        {
+            let reason = format!("changes could not be applied: {e}");
+            self.refuse(doc, reason, out);
+            return Ok(());
+        }
+        pending.bytes += message.len();
+        if messages::holds_all(&pending.document, &pending.required) {
+            if let Err(reason) = admission.admit(peer, &doc, &pending.document, pending.existed) {
+                self.refuse(doc, reason, out);
+                return Ok(());
+            }
+            pending.complete = true;
+            if !was_complete {
+                self.complete_docs += 1;
+                self.complete_bytes += pending.bytes;
+            }
+            out.event(SessionEvent::Received { doc });
+        } else {
+            if pending.complete {
+                pending.complete = false;
+                self.complete_docs -= 1;
+                self.complete_bytes -= pending.bytes;
+            }
+            if let Some(reply) = pending.document.generate_sync_message(&mut pending.state) {
+                out.send(Frame::Reply {
+                    doc,
+                    message: reply.encode(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn refuse(&mut self, doc: DocumentId, reason: String, out: &mut Output) {
+        if let Some(pending) = self.pending.remove(&doc) {
+            if pending.complete {
+                self.complete_docs -= 1;
+                self.complete_bytes -= pending.bytes;
+            }
+            // Nothing will be stored: the sequences count as done.
+            for seq in pending.seqs {
+                self.open.remove(&seq);
+                self.open_docs.remove(&seq);
+            }
+        }
+        self.refused += 1;
+        out.event(SessionEvent::Refused {
+            doc,
+            reason: reason.clone(),
+            by_peer: false,
+        });
+        out.send(Frame::Refuse { doc, reason });
+    }
+
+    pub(crate) fn through(&mut self, seq: u64) -> Result<(), SessionError> {
+        if seq < self.through {
+            return Err(SessionError::Protocol(format!(
+                "`through {seq}` goes back before {}",
+                self.through
+            )));
+        }
+        self.through = seq;
+        Ok(())
+    }
+
+    /// Is a commit due (enough complete documents buffered)?
+    pub(crate) fn batch_full(&self, config: &SessionConfig) -> bool {
+        self.complete_docs >= config.batch_docs || self.complete_bytes >= config.batch_bytes
+    }
+
+    /// Commit complete documents and move the checkpoint as far as it may go;
+    /// acknowledge to the peer.
+    pub(crate) fn commit<S: SyncStore>(
+        &mut self,
+        peer: &PeerId,
+        store: &mut S,
+        out: &mut Output,
+    ) -> Result<(), SessionError> {
+        let done: Vec<DocumentId> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.complete)
+            .map(|(doc, _)| *doc)
+            .collect();
+        let mut received = Vec::with_capacity(done.len());
+        let mut done_seqs = Vec::new();
+        for doc in done {
+            if let Some(pending) = self.pending.remove(&doc) {
+                done_seqs.extend(pending.seqs.iter().copied());
+                received.push(Received {
+                    doc,
+                    peer_heads: pending.required,
+                    before: pending.before,
+                    document: pending.document,
+                });
+            }
+        }
+        self.complete_docs = 0;
+        self.complete_bytes = 0;
+        for seq in &done_seqs {
+            self.open.remove(seq);
+            self.open_docs.remove(seq);
+        }
+        let checkpoint = match self.open.first() {
+            Some(first) => (first - 1).min(self.through),
+            None => self.through,
+        }
+        .max(self.checkpoint);
+        if received.is_empty() && checkpoint == self.checkpoint {
+            return Ok(());
+        }
+        let count = received.len();
+        self.received += count as u64;
+        store
+            .commit_received(peer, received, checkpoint)
+            .map_err(SessionError::store)?;
+        self.commits += 1;
+        self.checkpoint = checkpoint;
+        if checkpoint > self.acked {
+            self.acked = checkpoint;
+            out.send(Frame::Ack {
+                through: checkpoint,
+            });
+        }
+        out.event(SessionEvent::Committed {
+            documents: count,
+            checkpoint,
+        });
+        Ok(())
+    }
+}

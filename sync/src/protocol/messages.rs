@@ -1,0 +1,89 @@
+//! Building the Automerge sync messages of an exchange.
+//!
+//! The first message of an exchange is built from what we persisted about
+//! the peer (the heads it held after the last exchange): it carries the
+//! changes since those heads straight away — or the whole document when the
+//! peer has none — instead of spending a round trip on heads and Bloom
+//! filters first. Everything after it is Automerge's own sync protocol
+//! (`automerge::sync`), which repairs any wrong belief (a peer that lost
+//! data) with `need` and `have`.
+
+use automerge::sync::{Capability, Message, MessageFlags, MessageVersion, State};
+use automerge::{Automerge, ChangeHash};
+
+fn flags() -> MessageFlags {
+    let mut flags = MessageFlags::new();
+    flags.set(MessageFlags::SUPPORTS_SYNC_RESET);
+    // The offering side never applies changes in its own exchange: the
+    // peer's changes travel in the peer's exchange (its feed), so each
+    // direction stays a simple, checkpointed stream.
+    flags.set(MessageFlags::READ_ONLY);
+    flags
+}
+
+/// The opening message for a peer believed to hold `known` (may be empty),
+/// and the sender-side state to continue the exchange with.
+pub(crate) fn opening(doc: &Automerge, known: &[ChangeHash]) -> (Vec<u8>, State) {
+    let heads = doc.get_heads();
+    let known_here = !known.is_empty()
+        && known
+            .iter()
+            .all(|h| doc.get_change_meta_by_hash(h).is_some());
+    let payload = if known_here {
+        let changes = doc.get_changes(known);
+        let size: usize = changes.iter().map(|c| c.raw_bytes().len()).sum();
+        let mut joined = Vec::with_capacity(size);
+        for change in &changes {
+            joined.extend_from_slice(change.raw_bytes());
+        }
+        joined
+    } else {
+        // Uncompressed: the transport compresses the stream, and does it
+        // better across many documents that share vocabulary.
+        doc.save_nocompress()
+    };
+    let message = Message {
+        heads: heads.clone(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: if payload.is_empty() {
+            automerge::sync::ChunkList::empty()
+        } else {
+            payload.into()
+        },
+        flags: Some(flags()),
+        version: MessageVersion::V2,
+    };
+    let state = State {
+        shared_heads: if known_here {
+            known.to_vec()
+        } else {
+            Vec::new()
+        },
+        last_sent_heads: heads,
+        their_heads: None,
+        their_need: None,
+        their_have: None,
+        in_flight: true,
+        have_responded: true,
+        their_capabilities: Some(vec![Capability::MessageV2, Capability::SyncReset]),
+        read_only: true,
+        ..State::default()
+    };
+    (message.encode(), state)
+}
+
+/// The receiving side's state for an exchange with a peer it believes holds `known`.
+pub(crate) fn receiving_state(known: &[ChangeHash]) -> State {
+    State {
+        shared_heads: known.to_vec(),
+        ..State::default()
+    }
+}
+
+/// Does `doc` hold every one of `heads`?
+pub(crate) fn holds_all(doc: &Automerge, heads: &[ChangeHash]) -> bool {
+    heads
+        .iter()
+        .all(|h| doc.get_change_meta_by_hash(h).is_some())
+}

@@ -1,0 +1,15 @@
+//! The sync protocol as a pure state machine ("sans-IO", as quinn-proto is
+//! beneath quinn): frames in, frames out, storage through a trait, no
+//! sockets, no clock. See `ARCHITECTURE.md` for the exchange.
+
+pub mod frame;
+mod inbound;
+pub mod memory;
+mod messages;
+mod outbound;
+pub mod session;
+pub mod store;
+
+pub use frame::{Frame, PROTOCOL_VERSION};
+pub use session::{Session, SessionConfig, SessionError, SessionEvent, SessionStats};
+pub use store::{Admission, AdmitAll, Checkpoints, FeedItem, PeerId, Received, SyncStore};

@@ -1,0 +1,424 @@
+//! The session: one connection's replication, both ways, as a state
+//! machine. It takes frames from the peer and returns frames to send; it
+//! never touches a socket or a clock (the shell passes them in).
+//!
+//! ```text
+//!  shell ──frames in──▶ Session::handle ──▶ inbound (our pull) / outbound (their pull)
+//!  shell ◀─frames out── Session::poll_transmit
+//!  shell ──"feed may have grown"──▶ Session::pump
+//!  shell ──"nothing more to read now"──▶ Session::flush   (commits the batch)
+//! ```
+
+use std::collections::VecDeque;
+
+use super::frame::{DecodeError, Frame, PROTOCOL_VERSION, error_code};
+use super::inbound::Inbound;
+use super::outbound::Outbound;
+use super::store::{Admission, PeerId, SyncStore};
+use crate::document_id::DocumentId;
+
+/// Limits and batch sizes.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Documents the peer may have in flight to us (our window).
+    pub window_docs: u32,
+    /// Bytes the peer may have in flight to us.
+    pub window_bytes: u32,
+    /// Caps on the window the peer grants us.
+    pub max_window_docs: usize,
+    pub max_window_bytes: usize,
+    /// Commit after this many complete documents…
+    pub batch_docs: usize,
+    /// …or this many bytes of their messages.
+    pub batch_bytes: usize,
+    /// Feed entries read per query.
+    pub scan_batch: usize,
+    /// Largest sync message accepted.
+    pub max_message: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            window_docs: 1024,
+            window_bytes: 8 << 20,
+            max_window_docs: 4096,
+            max_window_bytes: 32 << 20,
+            batch_docs: 256,
+            batch_bytes: 2 << 20,
+            scan_batch: 256,
+            max_message: 16 << 20,
+        }
+    }
+}
+
+/// Why a session ended.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("peer broke the protocol: {0}")]
+    Protocol(String),
+    #[error(
+        "peer speaks protocol version {0}, this node {PROTOCOL_VERSION}; upgrade the older node"
+    )]
+    Version(u16),
+    #[error("peer closed the session with error {code}: {reason}")]
+    Peer { code: u16, reason: String },
+    #[error("store: {0}")]
+    Store(Box<dyn std::error::Error + Send + Sync>),
+    #[error("malformed frame: {0}")]
+    Decode(#[from] DecodeError),
+}
+
+impl SessionError {
+    pub(crate) fn store<E: std::error::Error + Send + Sync + 'static>(e: E) -> Self {
+        SessionError::Store(Box::new(e))
+    }
+
+    fn code(&self) -> u16 {
+        match self {
+            SessionError::Protocol(_) | SessionError::Decode(_) | SessionError::Peer { .. } => {
+                error_code::PROTOCOL
+            }
+            SessionError::Version(_) => error_code::VERSION,
+            SessionError::Store(_) => error_code::STORE,
+        }
+    }
+}
+
+/// What happened, for logs and status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// A document from the peer is complete (not yet durable).
+    Received { doc: DocumentId },
+    /// A batch is durable; the checkpoint of the peer's feed moved.
+    Committed { documents: usize, checkpoint: u64 },
+    /// A document was refused, by us (`by_peer` false) or by the peer.
+    Refused {
+        doc: DocumentId,
+        reason: String,
+        by_peer: bool,
+    },
+    /// A feed was found to have restarted (a store replaced by an older
+    /// copy): `ours` if the peer held more of our feed than exists.
+    FeedReset { ours: bool },
+}
+
+/// Counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    pub frames_sent: u64,
+    pub frames_received: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub offered: u64,
+    pub skipped: u64,
+    pub received: u64,
+    pub refused: u64,
+    pub commits: u64,
+    /// Times this side had to wait for the peer: a frame received after a
+    /// run of frames sent. Counts round trips that a protocol step needed.
+    pub turns: u64,
+}
+
+/// Frames and events produced while handling input.
+#[derive(Default)]
+pub(crate) struct Output {
+    frames: VecDeque<Frame>,
+    events: VecDeque<SessionEvent>,
+}
+
+impl Output {
+    pub(crate) fn send(&mut self, frame: Frame) {
+        self.frames.push_back(frame);
+    }
+
+    pub(crate) fn event(&mut self, event: SessionEvent) {
+        self.events.push_back(event);
+    }
+}
+
+/// One connection's replication state.
+pub struct Session {
+    peer: PeerId,
+    config: SessionConfig,
+    inbound: Inbound,
+    outbound: Outbound,
+    out: Output,
+    stats: SessionStats,
+    hello_received: bool,
+    closed: bool,
+    sent_since_receive: bool,
+    last_seq: u64,
+}
+
+impl Session {
+    /// Start a session with `peer`: reads our checkpoints and queues Hello.
+    pub fn new<S: SyncStore>(
+        peer: PeerId,
+        config: SessionConfig,
+        store: &mut S,
+    ) -> Result<Self, SessionError> {
+        let checkpoints = store.checkpoints(&peer).map_err(SessionError::store)?;
+        let last_seq = store.last_seq().map_err(SessionError::store)?;
+        let mut session = Session {
+            peer,
+            inbound: Inbound::new(checkpoints.incoming),
+            outbound: Outbound::new(),
+            out: Output::default(),
+            stats: SessionStats::default(),
+            hello_received: false,
+            closed: false,
+            sent_since_receive: false,
+            last_seq,
+            config,
+        };
+        session.out.send(Frame::Hello {
+            version: PROTOCOL_VERSION,
+            since: checkpoints.incoming,
+            last_seq,
+            window_docs: session.config.window_docs,
+            window_bytes: session.config.window_bytes,
+        });
+        Ok(session)
+    }
+
+    pub fn peer(&self) -> &PeerId {
+        &self.peer
+    }
+
+    /// Handle one frame's bytes from the peer. On error the session queues
+    /// an `Error` frame for the peer and is closed; the shell sends what is
+    /// queued and closes the connection.
+    pub fn handle<S: SyncStore, A: Admission>(
+        &mut self,
+        bytes: &[u8],
+        store: &mut S,
+        admission: &mut A,
+    ) -> Result<(), SessionError> {
+        if self.closed {
+            return Ok(());
+        }
+        self.stats.frames_received += 1;
+        self.stats.bytes_received += bytes.len() as u64;
+        if self.sent_since_receive {
+            self.stats.turns += 1;
+            self.sent_since_receive = false;
+        }
+        let result = Frame::decode(bytes, self.config.max_message)
+            .map_err(SessionError::from)
+            .and_then(|frame| self.dispatch(frame, store, admission));
+        if let Err(error) = &result {
+            self.fail(error);
+        }
+        result
+    }
+
+    fn fail(&mut self, error: &SessionError) {
+        if !matches!(error, SessionError::Peer { .. }) {
+            self.out.send(Frame::Error {
+                code: error.code(),
+                reason: error.to_string(),
+            });
+        }
+        self.closed = true;
+    }
+
+    fn dispatch<S: SyncStore, A: Admission>(
+        &mut self,
+        frame: Frame,
+        store: &mut S,
+        admission: &mut A,
+    ) -> Result<(), SessionError> {
+        if !self.hello_received && !matches!(frame, Frame::Hello { .. } | Frame::Error { .. }) {
+            return Err(SessionError::Protocol(format!(
+                "{} before hello",
+                frame.name()
+            )));
+        }
+        let peer = self.peer;
+        match frame {
+            Frame::Hello {
+                version,
+                since,
+                last_seq,
+                window_docs,
+                window_bytes,
+            } => {
+                if self.hello_received {
+                    return Err(SessionError::Protocol("second hello".into()));
+                }
+                if version != PROTOCOL_VERSION {
+                    return Err(SessionError::Version(version));
+                }
+                let ours = store.last_seq().map_err(SessionError::store)?;
+                // A checkpoint beyond our feed means our store was replaced
+                // (restored from an older backup): serve the peer from the
+                // start; Automerge's sync repairs what each side believes.
+                let since = if since > ours {
+                    self.out.event(SessionEvent::FeedReset { ours: true });
+                    0
+                } else {
+                    since
+                };
+                if last_seq < self.inbound.checkpoint {
+                    self.out.event(SessionEvent::FeedReset { ours: false });
+                    self.inbound.reset();
+                }
+                self.hello_received = true;
+                self.inbound.peer_last_seq = last_seq;
+                store
+                    .note_peer_head(&peer, last_seq)
+                    .map_err(SessionError::store)?;
+                self.outbound
+                    .start(since, window_docs, window_bytes, &self.config);
+                self.outbound
+                    .pump(&peer, store, &self.config, &mut self.out)?;
+            }
+            Frame::Offer { seq, doc, message } => {
+                self.inbound.offer(
+                    &peer,
+                    seq,
+                    doc,
+                    &message,
+                    store,
+                    admission,
+                    &self.config,
+                    &mut self.out,
+                )?;
+                if self.inbound.batch_full(&self.config) {
+                    self.inbound.commit(&peer, store, &mut self.out)?;
+                }
+            }
+            Frame::Continue { doc, message } => {
+                self.inbound.continued(
+                    &peer,
+                    doc,
+                    &message,
+                    admission,
+                    &self.config,
+                    &mut self.out,
+                )?;
+            }
+            Frame::Reply { doc, message } => {
+                self.outbound.reply(doc, &message, store, &mut self.out)?;
+            }
+            Frame::Through { seq } => {
+                self.inbound.through(seq)?;
+                // The end of a run of offers: a good moment to make them durable.
+                self.inbound.commit(&peer, store, &mut self.out)?;
+            }
+            Frame::Ack { through } => {
+                self.outbound.ack(&peer, through, store)?;
+                self.outbound
+                    .pump(&peer, store, &self.config, &mut self.out)?;
+            }
+            Frame::Refuse { doc, reason } => {
+                self.outbound.refused(&doc);
+                self.out.event(SessionEvent::Refused {
+                    doc,
+                    reason,
+                    by_peer: true,
+                });
+            }
+            Frame::Error { code, reason } => {
+                return Err(SessionError::Peer { code, reason });
+            }
+        }
+        Ok(())
+    }
+
+    /// Our feed may have grown (a local write, or changes from another
+    /// peer): offer what is new.
+    pub fn pump<S: SyncStore>(&mut self, store: &mut S) -> Result<(), SessionError> {
+        if self.closed {
+            return Ok(());
+        }
+        self.last_seq = store.last_seq().map_err(SessionError::store)?;
+        let peer = self.peer;
+        let result = self
+            .outbound
+            .pump(&peer, store, &self.config, &mut self.out);
+        if let Err(error) = &result {
+            self.fail(error);
+        }
+        result
+    }
+
+    /// Nothing more to read for now: commit what is complete.
+    pub fn flush<S: SyncStore>(&mut self, store: &mut S) -> Result<(), SessionError> {
+        if self.closed || !self.hello_received {
+            return Ok(());
+        }
+        let peer = self.peer;
+        let result = self.inbound.commit(&peer, store, &mut self.out);
+        if let Err(error) = &result {
+            self.fail(error);
+        }
+        result
+    }
+
+    /// The next frame to send, encoded.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        let frame = self.out.frames.pop_front()?;
+        let bytes = frame.encode();
+        self.stats.frames_sent += 1;
+        self.stats.bytes_sent += bytes.len() as u64;
+        self.sent_since_receive = true;
+        Some(bytes)
+    }
+
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.out.events.pop_front()
+    }
+
+    /// Both directions are caught up: everything the peer offered is
+    /// durable here, and everything we offered is acknowledged.
+    pub fn is_synced(&self) -> bool {
+        self.hello_received
+            && !self.closed
+            && self.out.frames.is_empty()
+            && self.inbound.caught_up()
+            && self.outbound.caught_up(self.last_seq)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Close deliberately (shutdown): queues an error frame saying so.
+    pub fn close(&mut self, reason: &str) {
+        if !self.closed {
+            self.out.send(Frame::Error {
+                code: error_code::SHUTDOWN,
+                reason: reason.to_string(),
+            });
+            self.closed = true;
+        }
+    }
+
+    pub fn stats(&self) -> SessionStats {
+        SessionStats {
+            offered: self.outbound.offered,
+            skipped: self.outbound.skipped,
+            received: self.inbound.received,
+            refused: self.inbound.refused,
+            commits: self.inbound.commits,
+            ..self.stats
+        }
+    }
+
+    /// Our durable checkpoint of the peer's feed.
+    pub fn incoming_checkpoint(&self) -> u64 {
+        self.inbound.checkpoint
+    }
+
+    /// Documents offered to the peer and not yet acknowledged.
+    pub fn in_flight(&self) -> usize {
+        self.outbound.in_flight()
+    }
+
+    /// Offers from the peer not yet durable here.
+    pub fn waiting(&self) -> usize {
+        self.inbound.waiting()
+    }
+}

@@ -1,0 +1,115 @@
+//! What the session needs from the node: its documents, its change feed,
+//! what it knows each peer holds, and a way to commit atomically. And the
+//! admission rule (scope) for what a peer sends.
+//!
+//! The session calls these synchronously; the node implements them on
+//! SQLite, the tests on [`super::memory::MemoryStore`].
+
+use automerge::{Automerge, ChangeHash};
+
+use crate::document_id::DocumentId;
+
+/// A peer's identity (the SHA-256 of its public key).
+pub type PeerId = [u8; 32];
+
+/// A document changed at feed sequence `seq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedItem {
+    pub doc: DocumentId,
+    pub seq: u64,
+}
+
+/// Where replication with a peer stands, in both directions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Checkpoints {
+    /// The peer's feed sequence up to which everything in our scope is durable here.
+    pub incoming: u64,
+    /// Our feed sequence up to which the peer has confirmed everything in its scope.
+    pub outgoing: u64,
+}
+
+/// A document changed by a peer, to be stored.
+#[derive(Debug)]
+pub struct Received {
+    pub doc: DocumentId,
+    pub document: Automerge,
+    /// The heads the store had before (empty for a new document).
+    pub before: Vec<ChangeHash>,
+    /// Heads the peer is now known to hold.
+    pub peer_heads: Vec<ChangeHash>,
+}
+
+/// Storage for the session.
+pub trait SyncStore {
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The latest feed sequence.
+    fn last_seq(&mut self) -> Result<u64, Self::Error>;
+
+    /// Feed entries with `after < seq ≤ upto` in the peer's scope, oldest
+    /// first, at most `limit`.
+    fn feed_for_peer(
+        &mut self,
+        peer: &PeerId,
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Vec<FeedItem>, Self::Error>;
+
+    /// The heads of a stored document, without loading it.
+    fn heads(&mut self, doc: &DocumentId) -> Result<Option<Vec<ChangeHash>>, Self::Error>;
+
+    fn load(&mut self, doc: &DocumentId) -> Result<Option<Automerge>, Self::Error>;
+
+    /// Heads the peer is known to hold for a document (empty if unknown).
+    fn peer_heads(
+        &mut self,
+        peer: &PeerId,
+        doc: &DocumentId,
+    ) -> Result<Vec<ChangeHash>, Self::Error>;
+
+    fn checkpoints(&mut self, peer: &PeerId) -> Result<Checkpoints, Self::Error>;
+
+    /// Store received documents, what the peer holds, and the incoming
+    /// checkpoint — all in one transaction, or nothing.
+    fn commit_received(
+        &mut self,
+        peer: &PeerId,
+        received: Vec<Received>,
+        incoming: u64,
+    ) -> Result<(), Self::Error>;
+
+    /// Record what the peer confirmed holding, and the outgoing checkpoint.
+    fn commit_acknowledged(
+        &mut self,
+        peer: &PeerId,
+        acknowledged: Vec<(DocumentId, Vec<ChangeHash>)>,
+        outgoing: u64,
+    ) -> Result<(), Self::Error>;
+
+    /// The peer's own feed head as last heard (for progress reports).
+    fn note_peer_head(&mut self, _peer: &PeerId, _last_seq: u64) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// Scope and validity: may a document, as it would be with the peer's
+/// changes, be stored here? `Err` carries the reason sent back to the peer.
+pub trait Admission {
+    fn admit(
+        &mut self,
+        peer: &PeerId,
+        doc: &DocumentId,
+        document: &Automerge,
+        existed: bool,
+    ) -> Result<(), String>;
+}
+
+/// Admit everything (tests, benchmarks).
+pub struct AdmitAll;
+
+impl Admission for AdmitAll {
+    fn admit(&mut self, _: &PeerId, _: &DocumentId, _: &Automerge, _: bool) -> Result<(), String> {
+        Ok(())
+    }
+}
