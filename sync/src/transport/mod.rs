@@ -1,5 +1,9 @@
-//! The I/O shell: node identities, TLS configuration and the QUIC endpoint.
+//! The I/O shell: node identities, TLS configuration, the QUIC endpoint,
+//! and the driver that runs a [`crate::protocol::Session`] over a connection.
 
+pub mod driver;
+pub mod endpoint;
+pub mod framing;
 pub mod identity;
 pub mod tls;
 pub mod verifier;

@@ -1,0 +1,110 @@
+//! A node's QUIC endpoint: listens for pinned peers and dials them, with
+//! mutual TLS on both sides.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::identity::{NodeId, NodeIdentity};
+use super::tls::{self, PinnedPeers, TlsError};
+
+/// Why the endpoint could not be set up or a connection made.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    #[error(
+        "cannot listen on {addr}: {source} (is another node using this port? change `listen` in node.toml)"
+    )]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("cannot dial {addr}: {0}", addr = .1)]
+    Connect(#[source] quinn::ConnectError, SocketAddr),
+    #[error("connection to {addr} failed: {source}")]
+    Connection {
+        addr: SocketAddr,
+        #[source]
+        source: quinn::ConnectionError,
+    },
+    #[error("peer at {addr} is {found}, not the pinned {expected}")]
+    WrongPeer {
+        addr: SocketAddr,
+        expected: NodeId,
+        found: NodeId,
+    },
+}
+
+/// Listening and dialling with one identity and one pin set.
+#[derive(Clone)]
+pub struct Endpoint {
+    inner: quinn::Endpoint,
+    client: quinn::ClientConfig,
+}
+
+impl Endpoint {
+    /// Bind to `addr` (port 0: the OS picks one) and accept pinned peers.
+    pub fn bind(
+        addr: SocketAddr,
+        identity: &NodeIdentity,
+        pinned: PinnedPeers,
+        transport: Arc<quinn::TransportConfig>,
+    ) -> Result<Self, EndpointError> {
+        let server = tls::server_config(identity, pinned.clone(), transport.clone())?;
+        let client = tls::client_config(identity, pinned, transport)?;
+        let mut inner = quinn::Endpoint::server(server, addr)
+            .map_err(|source| EndpointError::Bind { addr, source })?;
+        inner.set_default_client_config(client.clone());
+        Ok(Endpoint { inner, client })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+
+    /// Dial `peer` at `addr`; the handshake fails unless the server proves
+    /// it is exactly `peer`.
+    pub async fn connect(
+        &self,
+        addr: SocketAddr,
+        peer: &NodeId,
+    ) -> Result<quinn::Connection, EndpointError> {
+        let connecting = self
+            .inner
+            .connect_with(self.client.clone(), addr, &tls::server_name_for(peer))
+            .map_err(|e| EndpointError::Connect(e, addr))?;
+        let connection = connecting
+            .await
+            .map_err(|source| EndpointError::Connection { addr, source })?;
+        let found = tls::peer_node_id(&connection)?;
+        if &found != peer {
+            connection.close(0u32.into(), b"wrong peer");
+            return Err(EndpointError::WrongPeer {
+                addr,
+                expected: *peer,
+                found,
+            });
+        }
+        Ok(connection)
+    }
+
+    /// The next incoming connection attempt (None once the endpoint is closed).
+    pub async fn accept(&self) -> Option<quinn::Incoming> {
+        self.inner.accept().await
+    }
+
+    /// Close every connection and stop listening.
+    pub fn close(&self, reason: &str) {
+        self.inner.close(0u32.into(), reason.as_bytes());
+    }
+
+    /// Wait until connections have closed cleanly (after [`Self::close`]).
+    pub async fn wait_idle(&self) {
+        self.inner.wait_idle().await;
+    }
+
+    pub fn inner(&self) -> &quinn::Endpoint {
+        &self.inner
+    }
+}

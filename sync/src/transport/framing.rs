@@ -1,0 +1,274 @@
+//! Frames on a QUIC stream: each frame length-prefixed (u32, little endian)
+//! and the whole stream compressed with zstd, flushed whenever the sender
+//! has nothing more queued. One compression context per stream means
+//! documents that share vocabulary (office names, the notes officers
+//! write) compress against each other.
+//!
+//! Sans-IO like the session: bytes in, frames out, and the reverse. The
+//! decoder never holds more than one frame plus one decompression step,
+//! whatever the peer sends (a zstd bomb gets an error, not the node's memory).
+
+use std::io;
+
+use zstd::stream::raw::{CParameter, DParameter, Decoder, Encoder, InBuffer, Operation, OutBuffer};
+
+/// Bytes of decompressed output produced per step.
+const STEP: usize = 64 * 1024;
+
+/// Why a stream could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum FramingError {
+    #[error("frame of {len} bytes exceeds the limit of {limit}")]
+    TooLarge { len: usize, limit: usize },
+    #[error("corrupt compressed stream: {0}")]
+    Corrupt(io::Error),
+}
+
+/// Frames → compressed bytes.
+pub struct FrameEncoder {
+    zstd: Encoder<'static>,
+    output: Vec<u8>,
+    dirty: bool,
+}
+
+impl FrameEncoder {
+    pub fn new() -> io::Result<Self> {
+        let mut zstd = Encoder::new(3)?;
+        // 1 MiB window: enough context across documents, bounded memory on
+        // both sides.
+        zstd.set_parameter(CParameter::WindowLog(20))?;
+        zstd.set_parameter(CParameter::ChecksumFlag(false))?;
+        Ok(FrameEncoder {
+            zstd,
+            output: Vec::new(),
+            dirty: false,
+        })
+    }
+
+    /// Queue one frame.
+    pub fn push(&mut self, frame: &[u8]) -> io::Result<()> {
+        let len =
+            u32::try_from(frame.len()).map_err(|_| io::Error::other("frame larger than 4 GiB"))?;
+        self.compress(&len.to_le_bytes())?;
+        self.compress(frame)?;
+        self.dirty = true;
+        Ok(())
+    }
+
+    fn compress(&mut self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            let mut input = InBuffer::around(data);
+            let start = self.output.len();
+            self.output.reserve(STEP);
+            let mut out = OutBuffer::around_pos(&mut self.output, start);
+            self.zstd.run(&mut input, &mut out)?;
+            let read = input.pos();
+            data = &data[read..];
+        }
+        Ok(())
+    }
+
+    /// Make everything pushed so far decodable by the peer.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        loop {
+            let start = self.output.len();
+            self.output.reserve(STEP);
+            let mut out = OutBuffer::around_pos(&mut self.output, start);
+            let remaining = self.zstd.flush(&mut out)?;
+            if remaining == 0 {
+                break;
+            }
+        }
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Compressed bytes ready to write.
+    pub fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.output)
+    }
+
+    pub fn pending_output(&self) -> usize {
+        self.output.len()
+    }
+}
+
+/// Compressed bytes → frames.
+pub struct FrameDecoder {
+    zstd: Decoder<'static>,
+    input: Vec<u8>,
+    input_pos: usize,
+    buffer: Vec<u8>,
+    max_frame: usize,
+}
+
+impl FrameDecoder {
+    pub fn new(max_frame: usize) -> io::Result<Self> {
+        let mut zstd = Decoder::new()?;
+        // Matches the encoder's window with room to spare; refuses streams
+        // that would need more memory.
+        zstd.set_parameter(DParameter::WindowLogMax(23))?;
+        Ok(FrameDecoder {
+            zstd,
+            input: Vec::new(),
+            input_pos: 0,
+            buffer: Vec::new(),
+            max_frame,
+        })
+    }
+
+    /// Bytes read from the stream.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.input_pos == self.input.len() {
+            self.input.clear();
+            self.input_pos = 0;
+        }
+        self.input.extend_from_slice(bytes);
+    }
+
+    /// The next complete frame, if the bytes so far hold one.
+    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FramingError> {
+        loop {
+            if self.buffer.len() >= 4 {
+                let len = u32::from_le_bytes([
+                    self.buffer[0],
+                    self.buffer[1],
+                    self.buffer[2],
+                    self.buffer[3],
+                ]) as usize;
+                if len > self.max_frame {
+                    return Err(FramingError::TooLarge {
+                        len,
+                        limit: self.max_frame,
+                    });
+                }
+                if self.buffer.len() >= 4 + len {
+                    let frame = self.buffer[4..4 + len].to_vec();
+                    self.buffer.drain(..4 + len);
+                    return Ok(Some(frame));
+                }
+            }
+            if self.input_pos >= self.input.len() {
+                return Ok(None);
+            }
+            // Decompress one step; never more than a frame plus a step is held.
+            let mut input = InBuffer::around(&self.input[self.input_pos..]);
+            let start = self.buffer.len();
+            let mut step = vec![0u8; STEP];
+            let mut out = OutBuffer::around(&mut step[..]);
+            self.zstd
+                .run(&mut input, &mut out)
+                .map_err(FramingError::Corrupt)?;
+            let written = out.pos();
+            self.input_pos += input.pos();
+            self.buffer.extend_from_slice(&step[..written]);
+            if written == 0 && input.pos() == 0 {
+                return Ok(None);
+            }
+            debug_assert!(self.buffer.len() >= start);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn round_trip(frames: &[Vec<u8>], chunk: usize) -> Vec<Vec<u8>> {
+        let mut encoder = FrameEncoder::new().unwrap();
+        let mut wire = Vec::new();
+        for (i, frame) in frames.iter().enumerate() {
+            encoder.push(frame).unwrap();
+            if i % 3 == 0 {
+                encoder.flush().unwrap();
+            }
+        }
+        encoder.flush().unwrap();
+        wire.extend(encoder.take());
+        let mut decoder = FrameDecoder::new(1 << 20).unwrap();
+        let mut out = Vec::new();
+        for piece in wire.chunks(chunk.max(1)) {
+            decoder.push(piece);
+            while let Some(frame) = decoder.next_frame().unwrap() {
+                out.push(frame);
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn frames_survive_any_chunking(
+            frames in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..3000), 0..20),
+            chunk in 1usize..5000,
+        ) {
+            prop_assert_eq!(round_trip(&frames, chunk), frames);
+        }
+
+        #[test]
+        fn garbage_is_an_error_not_a_panic(bytes in proptest::collection::vec(any::<u8>(), 0..500)) {
+            let mut decoder = FrameDecoder::new(1 << 16).unwrap();
+            decoder.push(&bytes);
+            for _ in 0..100 {
+                match decoder.next_frame() {
+                    Ok(Some(_)) => continue,
+                    _ => break,
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_frame_over_the_limit_is_refused() {
+        let mut encoder = FrameEncoder::new().unwrap();
+        encoder.push(&vec![7u8; 100_000]).unwrap();
+        encoder.flush().unwrap();
+        let mut decoder = FrameDecoder::new(50_000).unwrap();
+        decoder.push(&encoder.take());
+        assert!(matches!(
+            decoder.next_frame(),
+            Err(FramingError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn a_compression_bomb_is_bounded() {
+        // 64 MiB of zeros compresses to a few KiB; the decoder must refuse it
+        // as one oversized frame without inflating it.
+        let mut encoder = FrameEncoder::new().unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        encoder.compress(&(64u32 << 20).to_le_bytes()).unwrap();
+        for _ in 0..64 {
+            encoder.compress(&zeros).unwrap();
+        }
+        encoder.dirty = true;
+        encoder.flush().unwrap();
+        let wire = encoder.take();
+        assert!(wire.len() < 64 * 1024);
+        let mut decoder = FrameDecoder::new(16 << 20).unwrap();
+        decoder.push(&wire);
+        assert!(matches!(
+            decoder.next_frame(),
+            Err(FramingError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn similar_documents_compress_against_each_other() {
+        let text = "Tiếp nhận hồ sơ trực tiếp, thành phần đầy đủ, đã cấp giấy biên nhận. commune:dien-ban/dien-phuong";
+        let frames: Vec<Vec<u8>> = (0..100)
+            .map(|i| format!("{i:08} {text}").into_bytes())
+            .collect();
+        let raw: usize = frames.iter().map(Vec::len).sum();
+        let mut encoder = FrameEncoder::new().unwrap();
+        for frame in &frames {
+            encoder.push(frame).unwrap();
+        }
+        encoder.flush().unwrap();
+        assert!(encoder.take().len() * 5 < raw);
+    }
+}
