@@ -91,7 +91,7 @@ async fn sync_once(pair: &Pair, a: MemoryStore, b: MemoryStore) -> Run {
         tokio::spawn(async move {
             let incoming = endpoint.accept().await.unwrap();
             let connection = incoming.await.unwrap();
-            let driven = drive(
+            drive(
                 connection,
                 Role::Listener,
                 peer,
@@ -102,8 +102,7 @@ async fn sync_once(pair: &Pair, a: MemoryStore, b: MemoryStore) -> Run {
                 shutdown,
                 None,
             )
-            .await;
-            driven
+            .await
         })
     };
     let connection = pair.a.connect(b_addr, &pair.b_id.node_id()).await.unwrap();
