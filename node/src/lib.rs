@@ -3,6 +3,8 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod node;
 pub mod officer;
+pub mod replication;
 pub mod store;

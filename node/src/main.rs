@@ -6,6 +6,7 @@ use clap::Parser;
 use lienthong::cli::{self, Cli};
 
 fn main() -> ExitCode {
+    reset_sigpipe();
     let cli = Cli::parse();
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -16,5 +17,16 @@ fn main() -> ExitCode {
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `lienthong list | head` must end quietly when the reader goes away, as
+/// other command-line tools do, instead of panicking on a closed pipe.
+fn reset_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up before any thread exists; SIG_DFL is
+    // a valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

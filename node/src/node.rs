@@ -119,13 +119,19 @@ impl Node {
 
     /// Open an initialised data directory.
     pub fn open(dir: &Path) -> Result<Node> {
+        Self::open_with_config(dir, &DataDir::new(dir).config_file())
+    }
+
+    /// Open a data directory with its node configuration at `config_path`
+    /// (`lienthong run --config FILE`).
+    pub fn open_with_config(dir: &Path, config_path: &Path) -> Result<Node> {
         let data = DataDir::new(dir);
-        if !data.config_file().exists() {
+        if !config_path.exists() {
             return Err(NodeError::NotInitialised {
                 dir: dir.display().to_string(),
             });
         }
-        let config = NodeConfig::load(&data.config_file())?;
+        let config = NodeConfig::load(config_path)?;
         let network = NetworkConfig::load(&data.resolve(&config.network))?;
         let catalogue = Catalogue::load(&data.resolve(&config.catalogue))?;
         if network.offices.get(&config.office).is_none() {

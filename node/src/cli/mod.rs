@@ -3,9 +3,11 @@
 
 pub mod args;
 pub mod catalogue;
+pub mod daemon;
 pub mod init;
 pub mod officer;
 pub mod render;
+pub mod status;
 pub mod view;
 
 use anyhow::Result;
@@ -33,6 +35,10 @@ pub enum Command {
     Procedures(catalogue::ProceduresArgs),
     /// List the office tree.
     Offices(catalogue::OfficesArgs),
+    /// Run the node: listen for peers, dial the parent, sync while links allow.
+    Run(daemon::RunArgs),
+    /// This node, its daemon and each peer link.
+    Status(status::StatusArgs),
     /// Receive a dossier at the desk (Form 01).
     Receive(officer::ReceiveArgs),
     #[command(flatten)]
@@ -50,6 +56,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Peer(command) => init::peer(command),
         Command::Procedures(args) => catalogue::procedures(args),
         Command::Offices(args) => catalogue::offices(args),
+        Command::Run(args) => daemon::run(args),
+        Command::Status(args) => status::status(args),
         Command::Receive(args) => officer::receive(args),
         Command::Dossier(command) => officer::run(command),
         Command::Show(args) => view::show(args),

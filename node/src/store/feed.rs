@@ -68,15 +68,15 @@ impl Reader<'_> {
             .query_row([], |row| row.get(0))?)
     }
 
-    /// Feed entries above `after` whose scope includes `node`, oldest first.
-    pub fn feed_for_node(&self, node: &str, after: i64, limit: usize) -> Result<Vec<FeedEntry>> {
+    /// Feed entries with `after < seq ≤ upto` whose scope includes `node`, oldest first.
+    pub fn feed_for_node(&self, node: &str, after: i64, upto: i64, limit: usize) -> Result<Vec<FeedEntry>> {
         let mut statement = self.conn().prepare_cached(
             "SELECT f.doc_id, f.seq FROM feed f
-             WHERE f.seq > ?2
+             WHERE f.seq > ?2 AND f.seq <= ?3
                AND EXISTS (SELECT 1 FROM doc_scope s WHERE s.doc_id = f.doc_id AND s.node IN (?1, '*'))
-             ORDER BY f.seq LIMIT ?3",
+             ORDER BY f.seq LIMIT ?4",
         )?;
-        let rows = statement.query_map(params![node, after, limit as i64], |row| {
+        let rows = statement.query_map(params![node, after, upto, limit as i64], |row| {
             let bytes: Vec<u8> = row.get(0)?;
             Ok((bytes, row.get::<_, i64>(1)?))
         })?;

@@ -80,6 +80,29 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (agency_code, day)
     ) STRICT;
     "#,
+    // 2: replication with peers.
+    r#"
+    -- One row per peer node: checkpoints both ways and what the daemon last saw.
+    CREATE TABLE peers (
+        node_id       BLOB PRIMARY KEY,
+        incoming      INTEGER NOT NULL DEFAULT 0,  -- their feed sequence held here
+        outgoing      INTEGER NOT NULL DEFAULT 0,  -- our feed sequence they confirmed
+        peer_last_seq INTEGER NOT NULL DEFAULT 0,  -- their feed head when last heard
+        connected     INTEGER NOT NULL DEFAULT 0,
+        last_contact  INTEGER,
+        last_success  INTEGER,
+        last_error    TEXT,
+        last_error_at INTEGER
+    ) STRICT;
+
+    -- What each peer is known to hold of each document (its heads).
+    CREATE TABLE peer_docs (
+        node_id BLOB NOT NULL,
+        doc_id  BLOB NOT NULL,
+        heads   BLOB NOT NULL,
+        PRIMARY KEY (node_id, doc_id)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

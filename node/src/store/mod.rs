@@ -18,6 +18,7 @@ pub mod documents;
 pub mod feed;
 pub mod index;
 mod migrations;
+pub mod peers;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,0 +1,166 @@
+//! One sync session over one connection, with its bookkeeping: the store
+//! and admission it runs on, link state for `status`, waking the other
+//! sessions when documents arrive (relay), and applying configuration that
+//! came down from the province.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use lienthong_sync::protocol::{PeerId, SessionEvent};
+use lienthong_sync::transport::driver::{drive, Progress, Role};
+use lienthong_sync::transport::identity::NodeId;
+use tokio::sync::mpsc;
+
+use super::Shared;
+use crate::replication::admission::NodeAdmission;
+use crate::replication::config_docs::{self, ConfigFile};
+use crate::replication::sync_store::NodeSyncStore;
+use crate::store::Store;
+
+/// How a session ended: it reached "in sync" at least once, or not.
+pub(crate) struct LinkOutcome {
+    pub synced: bool,
+}
+
+fn short(peer: &PeerId) -> String {
+    NodeId::from_bytes(*peer).short().to_string()
+}
+
+async fn record_link(shared: &Shared, peer: PeerId, connected: bool, success: bool, error: Option<String>) {
+    let path = shared.dir.store_file();
+    let result = tokio::task::spawn_blocking(move || -> Result<(), crate::store::StoreError> {
+        let mut store = Store::open(&path)?;
+        store.write(|w| w.set_peer_link(&peer, connected, Utc::now(), success, error.as_deref()))
+    })
+    .await;
+    if let Ok(Err(e)) = result {
+        tracing::warn!(error = %e, "could not record the link state");
+    }
+}
+
+pub(crate) async fn serve(shared: Arc<Shared>, connection: quinn::Connection, role: Role, peer: PeerId) -> LinkOutcome {
+    let office = shared.peers.get(&peer).cloned();
+    let Some(office) = office else {
+        connection.close(1u32.into(), b"not a configured peer");
+        return LinkOutcome { synced: false };
+    };
+    let path = shared.dir.store_file();
+    let network = shared.network.clone();
+    let calendar = shared.calendar.clone();
+    let peers = shared.peers.clone();
+    let my_office = shared.office.clone();
+    let opened = tokio::task::spawn_blocking(move || -> Result<(NodeSyncStore, NodeAdmission), crate::store::StoreError> {
+        let store = Store::open(&path)?;
+        Ok((
+            NodeSyncStore::new(store, network.clone(), calendar.clone(), peers.clone()),
+            NodeAdmission::new(network, calendar, my_office, peers),
+        ))
+    })
+    .await;
+    let (store, admission) = match opened {
+        Ok(Ok(parts)) => parts,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot open the store for a session");
+            return LinkOutcome { synced: false };
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot open the store for a session");
+            return LinkOutcome { synced: false };
+        }
+    };
+    tracing::info!(peer = %short(&peer), %office, ?role, remote = %connection.remote_address(), "link up");
+    record_link(&shared, peer, true, false, None).await;
+
+    let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();
+    let watcher = {
+        let shared = shared.clone();
+        let office = office.clone();
+        tokio::spawn(async move {
+            let mut synced_once = false;
+            let mut in_sync = false;
+            let mut config_changed = false;
+            while let Some(progress) = progress_rx.recv().await {
+                match progress {
+                    Progress::Event(SessionEvent::Received { doc }) => {
+                        if ConfigFile::from_key(&doc.0).is_some() {
+                            config_changed = true;
+                        }
+                    }
+                    Progress::Event(SessionEvent::Committed { documents, checkpoint }) => {
+                        if documents > 0 {
+                            tracing::info!(peer = %office, documents, checkpoint, "stored changes from peer");
+                            shared.wake.notify_waiters();
+                        }
+                    }
+                    Progress::Event(SessionEvent::Refused { doc, reason, by_peer }) => {
+                        if by_peer {
+                            tracing::warn!(peer = %office, %doc, %reason, "peer refused a document");
+                        } else {
+                            tracing::warn!(peer = %office, %doc, %reason, "refused a document from peer");
+                        }
+                    }
+                    Progress::Event(SessionEvent::FeedReset { ours }) => {
+                        tracing::warn!(peer = %office, ours, "a feed restarted (store replaced?); resyncing from the start");
+                    }
+                    Progress::Stats { synced, .. } => {
+                        if synced && !in_sync {
+                            if synced_once {
+                                tracing::debug!(peer = %office, "in sync");
+                            } else {
+                                tracing::info!(peer = %office, "in sync");
+                            }
+                            synced_once = true;
+                            record_link(&shared, peer, true, true, None).await;
+                        }
+                        in_sync = synced;
+                    }
+                }
+                if config_changed && in_sync {
+                    config_changed = false;
+                    apply_config(&shared).await;
+                }
+            }
+            if config_changed {
+                apply_config(&shared).await;
+            }
+            synced_once
+        })
+    };
+    let driven = drive(
+        connection.clone(),
+        role,
+        peer,
+        store,
+        admission,
+        shared.options.driver.clone(),
+        shared.wake.clone(),
+        shared.shutdown.clone(),
+        Some(progress_tx),
+    )
+    .await;
+    let synced = watcher.await.unwrap_or(false) || driven.synced;
+    let error = driven.result.err().map(|e| e.to_string());
+    connection.close(0u32.into(), b"session over");
+    match &error {
+        Some(e) => tracing::info!(peer = %office, error = %e, "link down"),
+        None => tracing::info!(peer = %office, "link closed"),
+    }
+    record_link(&shared, peer, false, false, error).await;
+    LinkOutcome { synced }
+}
+
+async fn apply_config(shared: &Arc<Shared>) {
+    let shared = shared.clone();
+    let result = tokio::task::spawn_blocking(move || -> Result<Vec<ConfigFile>, String> {
+        let mut node = shared.open_node().map_err(|e| e.to_string())?;
+        config_docs::apply_received(&mut node).map_err(|e| e.to_string())
+    })
+    .await;
+    match result {
+        Ok(Ok(files)) if !files.is_empty() => {
+            tracing::info!(?files, "configuration updated from the province (restart the daemon to use the new office tree)");
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not apply configuration from the province"),
+        _ => {}
+    }
+}

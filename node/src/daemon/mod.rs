@@ -1,0 +1,219 @@
+//! The daemon (`lienthong run`): listens for pinned peers, dials its parent
+//! and extra peers, and keeps a sync session with each while the links
+//! allow. Officer commands run against the same data directory from other
+//! processes; sessions notice the feed growing and offer what is new.
+
+mod heartbeat;
+mod link;
+mod listener;
+mod peer_loop;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lienthong_shared::calendar::WorkingCalendar;
+use lienthong_shared::offices::NetworkConfig;
+use lienthong_shared::OfficeId;
+use lienthong_sync::protocol::PeerId;
+use lienthong_sync::transport::driver::DriverConfig;
+use lienthong_sync::transport::endpoint::{Endpoint, EndpointError};
+use lienthong_sync::transport::tls::{default_transport_config, PinnedPeers};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinSet;
+
+use crate::config::DataDir;
+use crate::node::{Node, NodeError};
+use crate::replication::config_docs::{self, PublishError};
+use crate::replication::peer_offices;
+
+pub use heartbeat::{daemon_heartbeat, HEARTBEAT_INTERVAL};
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Node(#[from] NodeError),
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("publishing the configuration: {0}")]
+    Publish(#[from] PublishError),
+    #[error("peer {office} has address `{address}` that does not resolve: {source}")]
+    Address {
+        office: OfficeId,
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// Override `listen` from node.toml.
+    pub listen: Option<SocketAddr>,
+    /// Override the node.toml path.
+    pub config: Option<PathBuf>,
+    /// First and longest wait between reconnection attempts.
+    pub backoff: (Duration, Duration),
+    pub driver: DriverConfig,
+}
+
+impl Default for DaemonOptions {
+    fn default() -> Self {
+        DaemonOptions {
+            listen: None,
+            config: None,
+            backoff: (Duration::from_secs(1), Duration::from_secs(60)),
+            driver: DriverConfig::default(),
+        }
+    }
+}
+
+/// What every task of the daemon shares.
+pub(crate) struct Shared {
+    pub dir: DataDir,
+    pub config_path: Option<PathBuf>,
+    pub office: OfficeId,
+    pub network: NetworkConfig,
+    pub calendar: WorkingCalendar,
+    pub peers: HashMap<PeerId, OfficeId>,
+    pub endpoint: Endpoint,
+    /// Rung when documents arrive, so other sessions relay them at once.
+    pub wake: Arc<Notify>,
+    /// Peers with a session right now (one session per peer).
+    pub active: Mutex<HashSet<PeerId>>,
+    pub options: DaemonOptions,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl Shared {
+    pub(crate) fn open_node(&self) -> Result<Node, NodeError> {
+        match &self.config_path {
+            Some(path) => Node::open_with_config(self.dir.root(), path),
+            None => Node::open(self.dir.root()),
+        }
+    }
+
+    /// Claim the right to run a session with `peer`; false if one runs.
+    pub(crate) fn claim(&self, peer: &PeerId) -> bool {
+        self.active.lock().map(|mut set| set.insert(*peer)).unwrap_or(false)
+    }
+
+    pub(crate) fn release(&self, peer: &PeerId) {
+        if let Ok(mut set) = self.active.lock() {
+            set.remove(peer);
+        }
+    }
+}
+
+/// A running daemon.
+pub struct Daemon {
+    local_addr: SocketAddr,
+    node_id: String,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+    endpoint: Endpoint,
+}
+
+impl Daemon {
+    /// Open the node in `dir`, bind, and start every loop.
+    pub async fn start(dir: &Path, options: DaemonOptions) -> Result<Daemon, DaemonError> {
+        let mut node = match &options.config {
+            Some(path) => Node::open_with_config(dir, path)?,
+            None => Node::open(dir)?,
+        };
+        let published = config_docs::publish(&mut node)?;
+        if published > 0 {
+            tracing::info!(published, "published the office tree and catalogue to the network");
+        }
+        let replaced = config_docs::apply_received(&mut node)?;
+        if !replaced.is_empty() {
+            tracing::info!(?replaced, "configuration updated from the province; reopening");
+            node = match &options.config {
+                Some(path) => Node::open_with_config(dir, path)?,
+                None => Node::open(dir)?,
+            };
+        }
+        node.store.write(|w| w.mark_all_disconnected())?;
+        let pinned = PinnedPeers::new(node.config.peers.iter().map(|p| p.node_id));
+        let listen = options.listen.unwrap_or(node.config.listen);
+        let endpoint = Endpoint::bind(listen, &node.identity, pinned, Arc::new(default_transport_config()))?;
+        let local_addr = endpoint.local_addr().map_err(|source| EndpointError::Bind { addr: listen, source })?;
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            dir: node.dir.clone(),
+            config_path: options.config.clone(),
+            office: node.office().clone(),
+            network: node.network.clone(),
+            calendar: node.calendar.clone(),
+            peers: peer_offices(&node.config),
+            endpoint: endpoint.clone(),
+            wake: Arc::new(Notify::new()),
+            active: Mutex::new(HashSet::new()),
+            options: options.clone(),
+            shutdown: shutdown_rx,
+        });
+        let mut tasks = JoinSet::new();
+        tasks.spawn(listener::accept_loop(shared.clone()));
+        for peer in &node.config.peers {
+            if let Some(address) = &peer.address {
+                let addr = resolve(address).map_err(|source| DaemonError::Address {
+                    office: peer.office.clone(),
+                    address: address.clone(),
+                    source,
+                })?;
+                tasks.spawn(peer_loop::dial_loop(shared.clone(), peer.clone(), addr));
+            }
+        }
+        tasks.spawn(heartbeat::heartbeat_loop(shared.clone()));
+        tracing::info!(
+            office = %node.office(),
+            node = %node.node_id(),
+            %local_addr,
+            peers = node.config.peers.len(),
+            "node running"
+        );
+        Ok(Daemon {
+            local_addr,
+            node_id: node.node_id().to_string(),
+            shutdown: shutdown_tx,
+            tasks,
+            endpoint,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// Stop every session cleanly (peers are told), close the endpoint.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        let drained = tokio::time::timeout(Duration::from_secs(10), async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            self.tasks.abort_all();
+        }
+        self.endpoint.close("node shutting down");
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.endpoint.wait_idle()).await;
+    }
+}
+
+fn resolve(address: &str) -> std::io::Result<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    address
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))
+}

@@ -1,0 +1,45 @@
+//! Replication glue: the node's SQLite store seen through the sync crate's
+//! traits, the admission rules (scope, validity), and the configuration
+//! documents that flow down from the province.
+
+pub mod admission;
+pub mod config_docs;
+pub mod sync_store;
+
+use std::collections::HashMap;
+
+use lienthong_shared::OfficeId;
+use lienthong_sync::protocol::PeerId;
+
+use crate::config::NodeConfig;
+
+/// Which office each pinned peer serves.
+pub fn peer_offices(config: &NodeConfig) -> HashMap<PeerId, OfficeId> {
+    config
+        .peers
+        .iter()
+        .map(|p| (*p.node_id.as_bytes(), p.office.clone()))
+        .collect()
+}
+
+/// What a stored document is, from its `schema` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentSchema {
+    Dossier,
+    Config,
+    Unknown,
+}
+
+pub fn schema_of(doc: &automerge::Automerge) -> DocumentSchema {
+    use automerge::{ReadDoc, ScalarValue, Value, ROOT};
+    match doc.get(ROOT, "schema") {
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Str(s) if s.as_str() == lienthong_shared::dossier::schema::DOSSIER_SCHEMA => {
+                DocumentSchema::Dossier
+            }
+            ScalarValue::Str(s) if s.as_str() == config_docs::CONFIG_SCHEMA => DocumentSchema::Config,
+            _ => DocumentSchema::Unknown,
+        },
+        _ => DocumentSchema::Unknown,
+    }
+}
