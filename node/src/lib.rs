@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod local_network;
 pub mod node;
 pub mod officer;
 pub mod replication;

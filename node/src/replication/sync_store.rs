@@ -15,6 +15,8 @@ use lienthong_sync::DocumentId;
 use super::config_docs;
 use super::{schema_of, DocumentSchema};
 use crate::officer::save_dossier;
+use crate::store::documents::DocKind;
+use crate::store::feed::EVERY_NODE;
 use crate::store::{Store, StoreError};
 
 pub struct NodeSyncStore {
@@ -123,8 +125,12 @@ impl SyncStore for NodeSyncStore {
                         save_dossier(w, &r.doc.0, &r.document, &r.before, &dossier, &state, &network.offices)?;
                     }
                     DocumentSchema::Config => config_docs::save_received(w, &r.doc.0, &r.document, &r.before)?,
-                    // Admission refuses these before they get here.
-                    DocumentSchema::Unknown => continue,
+                    // Production admission refuses these; when admitted
+                    // (benchmarks), they are kept as they came.
+                    DocumentSchema::Unknown => {
+                        w.save_document(&r.doc.0, DocKind::Opaque, &r.document, &r.before)?;
+                        w.set_scope(&r.doc.0, &[EVERY_NODE.to_string()].into_iter().collect())?;
+                    }
                 }
                 w.set_peer_heads(peer, &r.doc.0, &r.peer_heads)?;
             }

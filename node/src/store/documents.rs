@@ -15,6 +15,10 @@ pub enum DocKind {
     Dossier,
     /// Configuration that flows down from the province to every node.
     Config,
+    /// A document of a schema this version does not interpret, stored as
+    /// received because admission let it in (benchmarks replicate the
+    /// workload's own documents this way). Goes to every peer.
+    Opaque,
 }
 
 impl DocKind {
@@ -22,6 +26,7 @@ impl DocKind {
         match self {
             DocKind::Dossier => "dossier",
             DocKind::Config => "config",
+            DocKind::Opaque => "opaque",
         }
     }
 
@@ -29,6 +34,7 @@ impl DocKind {
         match s {
             "dossier" => Some(DocKind::Dossier),
             "config" => Some(DocKind::Config),
+            "opaque" => Some(DocKind::Opaque),
             _ => None,
         }
     }
