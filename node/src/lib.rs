@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod demo;
 pub mod local_network;
 pub mod node;
 pub mod officer;

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod catalogue;
 pub mod daemon;
+pub mod demo;
 pub mod init;
 pub mod officer;
 pub mod render;
@@ -35,6 +36,8 @@ pub enum Command {
     Procedures(catalogue::ProceduresArgs),
     /// List the office tree.
     Offices(catalogue::OfficesArgs),
+    /// Play the whole story on a three-tier network on this machine (no set-up needed).
+    Demo(demo::DemoArgs),
     /// Run the node: listen for peers, dial the parent, sync while links allow.
     Run(daemon::RunArgs),
     /// This node, its daemon and each peer link.
@@ -56,6 +59,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Peer(command) => init::peer(command),
         Command::Procedures(args) => catalogue::procedures(args),
         Command::Offices(args) => catalogue::offices(args),
+        Command::Demo(args) => demo::run(args),
         Command::Run(args) => daemon::run(args),
         Command::Status(args) => status::status(args),
         Command::Receive(args) => officer::receive(args),

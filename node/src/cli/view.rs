@@ -318,8 +318,8 @@ pub fn list(args: &ListArgs) -> Result<()> {
         overdue_at: args.overdue.then_some(now),
         limit: args.limit,
     };
-    let rows = node.store.read(|r| r.list(&filter))?;
     if args.json {
+        let rows = node.store.read(|r| r.list(&filter))?;
         #[derive(Serialize)]
         struct Row<'a> {
             #[serde(flatten)]
@@ -335,6 +335,12 @@ pub fn list(args: &ListArgs) -> Result<()> {
             .collect();
         return render::print_json(&rows);
     }
+    print_list(&mut node, &filter, now)
+}
+
+/// The human table of `list`.
+pub fn print_list(node: &mut Node, filter: &ListFilter, now: DateTime<Utc>) -> Result<()> {
+    let rows = node.store.read(|r| r.list(filter))?;
     let tz = node.calendar.timezone();
     let mut table = render::table(&[
         "code",
