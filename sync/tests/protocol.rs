@@ -651,3 +651,120 @@ fn documents_read_back_identical() {
     let (value, _) = doc.get(ROOT, "applicant").unwrap().unwrap();
     assert_eq!(value.as_str(), Some("Nguyễn Văn An"));
 }
+
+fn blob_content(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u32 * 31 + u32::from(seed)) as u8 ^ (i / 7) as u8)
+        .collect()
+}
+
+#[test]
+fn a_blob_travels_in_verified_chunks() {
+    let mut a = MemoryStore::new();
+    let content = blob_content(1_000_000, 1);
+    let (hash, root) = a.add_blob(&content);
+    let mut b = MemoryStore::new();
+    b.want_blob(hash, content.len() as u64, root);
+    let outcome = run(
+        &mut a,
+        &mut b,
+        SessionConfig::default(),
+        None,
+        &mut AdmitAll,
+    );
+    assert!(outcome.synced);
+    assert_eq!(b.blob(&hash), Some(content.as_slice()));
+    assert_eq!(outcome.b.blobs_received, 1);
+    assert_eq!(outcome.b.blob_bytes_received, content.len() as u64);
+    // Each chunk sent once.
+    assert_eq!(a.chunks_served[&hash], 16);
+}
+
+#[test]
+fn a_cut_blob_transfer_resumes_from_the_chunks_already_stored() {
+    let mut a = MemoryStore::new();
+    let content = blob_content(3_000_000, 2);
+    let (hash, root) = a.add_blob(&content);
+    let mut b = MemoryStore::new();
+    b.want_blob(hash, content.len() as u64, root);
+    let first = run(
+        &mut a,
+        &mut b,
+        SessionConfig::default(),
+        Some(25),
+        &mut AdmitAll,
+    );
+    assert!(!first.synced);
+    let held = b.partial_chunks(&hash);
+    assert!(held > 0, "some chunks stored before the cut");
+    let served_before = a.chunks_served[&hash];
+    let second = run(
+        &mut a,
+        &mut b,
+        SessionConfig::default(),
+        None,
+        &mut AdmitAll,
+    );
+    assert!(second.synced);
+    assert_eq!(b.blob(&hash), Some(content.as_slice()));
+    let total = content.len().div_ceil(65_536);
+    let served_after = a.chunks_served[&hash] - served_before;
+    // Only what was missing is sent again (not from zero).
+    assert_eq!(served_after, total - held, "held {held} of {total}");
+}
+
+#[test]
+fn a_corrupt_chunk_is_fetched_again() {
+    let mut a = MemoryStore::new();
+    let content = blob_content(500_000, 3);
+    let (hash, root) = a.add_blob(&content);
+    a.corrupt_chunk = Some((hash, 3, 1));
+    let mut b = MemoryStore::new();
+    b.want_blob(hash, content.len() as u64, root);
+    let outcome = run(
+        &mut a,
+        &mut b,
+        SessionConfig::default(),
+        None,
+        &mut AdmitAll,
+    );
+    assert!(outcome.synced);
+    assert_eq!(b.blob(&hash), Some(content.as_slice()));
+    assert_eq!(outcome.b.blob_chunks_refetched, 1);
+    assert_eq!(a.chunks_served[&hash], content.len().div_ceil(65_536) + 1);
+}
+
+#[test]
+fn a_blob_the_peer_lacks_is_not_waited_for() {
+    let mut a = MemoryStore::new();
+    let mut b = MemoryStore::new();
+    b.want_blob([7; 32], 1000, [8; 32]);
+    let outcome = run(
+        &mut a,
+        &mut b,
+        SessionConfig::default(),
+        None,
+        &mut AdmitAll,
+    );
+    assert!(outcome.synced);
+    assert!(b.blob(&[7; 32]).is_none());
+}
+
+#[test]
+fn a_manifest_that_does_not_match_the_reference_is_refused() {
+    let mut a = MemoryStore::new();
+    let content = blob_content(200_000, 4);
+    let (hash, _) = a.add_blob(&content);
+    let mut b = MemoryStore::new();
+    b.want_blob(hash, content.len() as u64, [9; 32]);
+    let outcome = run(
+        &mut a,
+        &mut b,
+        SessionConfig::default(),
+        None,
+        &mut AdmitAll,
+    );
+    assert!(outcome.synced);
+    assert!(b.blob(&hash).is_none());
+    assert_eq!(b.partial_chunks(&hash), 0);
+}

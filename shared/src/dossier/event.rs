@@ -100,6 +100,8 @@ pub struct AttachmentRef {
     pub size: u64,
     pub media_type: String,
     pub name: String,
+    /// Lowercase hex SHA-256 of the 64 KiB chunks' hashes (see `attachment`).
+    pub chunks_root: String,
 }
 
 /// What the event does, with its payload.

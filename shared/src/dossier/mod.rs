@@ -1,6 +1,7 @@
 //! The dossier (hồ sơ): its document schema, its events, and the fold that
 //! derives its state from the event log.
 
+pub mod attachment;
 pub mod event;
 pub mod fold;
 pub mod schema;

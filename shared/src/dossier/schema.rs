@@ -136,6 +136,7 @@ pub struct StoredAttachment {
     pub size: u64,
     pub media_type: String,
     pub name: String,
+    pub chunks_root: String,
 }
 
 impl From<&AttachmentRef> for StoredAttachment {
@@ -145,6 +146,7 @@ impl From<&AttachmentRef> for StoredAttachment {
             size: a.size,
             media_type: a.media_type.clone(),
             name: a.name.clone(),
+            chunks_root: a.chunks_root.clone(),
         }
     }
 }
@@ -156,6 +158,7 @@ impl From<&StoredAttachment> for AttachmentRef {
             size: a.size,
             media_type: a.media_type.clone(),
             name: a.name.clone(),
+            chunks_root: a.chunks_root.clone(),
         }
     }
 }
@@ -429,6 +432,7 @@ fn write_event(
                 tx.put(&obj, "size", a.size)?;
                 tx.put(&obj, "media_type", a.media_type.as_str())?;
                 tx.put(&obj, "name", a.name.as_str())?;
+                tx.put(&obj, "chunks_root", a.chunks_root.as_str())?;
             }
         }
         Action::Returned { channel } => {
@@ -538,6 +542,7 @@ fn try_read_event<D: ReadDoc>(doc: &D, events: &ObjId, index: usize) -> Result<E
                         size: read_u64(doc, &obj, "size")?,
                         media_type: read_str(doc, &obj, "media_type")?,
                         name: read_str(doc, &obj, "name")?,
+                        chunks_root: read_str(doc, &obj, "chunks_root")?,
                     }),
                     Ok(None) => None,
                     Ok(Some(_)) => return Err("field `attachment` is not a map".into()),

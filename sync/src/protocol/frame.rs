@@ -46,7 +46,38 @@ pub enum Frame {
     Refuse { doc: DocumentId, reason: String },
     /// Fatal: the sender closes the session after this.
     Error { code: u16, reason: String },
+    /// Receiver → holder: send these chunks of a blob (and its manifest).
+    BlobWant {
+        hash: [u8; 32],
+        manifest: bool,
+        chunks: Vec<u32>,
+    },
+    /// The hashes of a blob's chunks, in order.
+    BlobManifest {
+        hash: [u8; 32],
+        chunks: Vec<[u8; 32]>,
+    },
+    /// One chunk of a blob.
+    BlobChunk {
+        hash: [u8; 32],
+        index: u32,
+        data: Vec<u8>,
+    },
+    /// The blob is not available here (or not to you).
+    BlobMissing { hash: [u8; 32] },
+    /// The blob is now complete and verified at the sender of this frame.
+    BlobHave { hash: [u8; 32] },
 }
+
+/// Size of a blob chunk (the last may be shorter). Must match the chunking
+/// of attachment references (`lienthong_shared::dossier::attachment`).
+pub const BLOB_CHUNK_SIZE: usize = 64 * 1024;
+
+/// Most chunks one `BlobWant` may ask for.
+pub const MAX_WANT_CHUNKS: usize = 64;
+
+/// Most chunks a blob may have (4 GiB of 64 KiB chunks).
+pub const MAX_BLOB_CHUNKS: usize = 65_536;
 
 /// Error codes of [`Frame::Error`].
 pub mod error_code {
@@ -65,6 +96,11 @@ const THROUGH: u8 = 5;
 const ACK: u8 = 6;
 const REFUSE: u8 = 7;
 const ERROR: u8 = 8;
+const BLOB_WANT: u8 = 9;
+const BLOB_MANIFEST: u8 = 10;
+const BLOB_CHUNK: u8 = 11;
+const BLOB_MISSING: u8 = 12;
+const BLOB_HAVE: u8 = 13;
 
 /// Longest reason text accepted in a frame.
 pub const MAX_REASON: usize = 1024;
@@ -104,6 +140,11 @@ impl Frame {
             Frame::Ack { .. } => "ack",
             Frame::Refuse { .. } => "refuse",
             Frame::Error { .. } => "error",
+            Frame::BlobWant { .. } => "blob-want",
+            Frame::BlobManifest { .. } => "blob-manifest",
+            Frame::BlobChunk { .. } => "blob-chunk",
+            Frame::BlobMissing { .. } => "blob-missing",
+            Frame::BlobHave { .. } => "blob-have",
         }
     }
 
@@ -158,6 +199,41 @@ impl Frame {
                 put_varint(&mut out, u64::from(*code));
                 put_bytes(&mut out, truncate(reason).as_bytes());
             }
+            Frame::BlobWant {
+                hash,
+                manifest,
+                chunks,
+            } => {
+                out.push(BLOB_WANT);
+                out.extend_from_slice(hash);
+                out.push(u8::from(*manifest));
+                put_varint(&mut out, chunks.len() as u64);
+                for index in chunks {
+                    put_varint(&mut out, u64::from(*index));
+                }
+            }
+            Frame::BlobManifest { hash, chunks } => {
+                out.push(BLOB_MANIFEST);
+                out.extend_from_slice(hash);
+                put_varint(&mut out, chunks.len() as u64);
+                for chunk in chunks {
+                    out.extend_from_slice(chunk);
+                }
+            }
+            Frame::BlobChunk { hash, index, data } => {
+                out.push(BLOB_CHUNK);
+                out.extend_from_slice(hash);
+                put_varint(&mut out, u64::from(*index));
+                put_bytes(&mut out, data);
+            }
+            Frame::BlobMissing { hash } => {
+                out.push(BLOB_MISSING);
+                out.extend_from_slice(hash);
+            }
+            Frame::BlobHave { hash } => {
+                out.push(BLOB_HAVE);
+                out.extend_from_slice(hash);
+            }
         }
         out
     }
@@ -210,6 +286,36 @@ impl Frame {
                 code: r.bounded("code", u64::from(u16::MAX))? as u16,
                 reason: r.text("reason")?,
             },
+            BLOB_WANT => {
+                let hash = r.hash()?;
+                let manifest = r.byte("manifest flag")? != 0;
+                let count = r.bounded("chunk count", MAX_WANT_CHUNKS as u64)? as usize;
+                let mut chunks = Vec::with_capacity(count);
+                for _ in 0..count {
+                    chunks.push(r.bounded("chunk index", u64::from(u32::MAX))? as u32);
+                }
+                Frame::BlobWant {
+                    hash,
+                    manifest,
+                    chunks,
+                }
+            }
+            BLOB_MANIFEST => {
+                let hash = r.hash()?;
+                let count = r.bounded("manifest length", MAX_BLOB_CHUNKS as u64)? as usize;
+                let mut chunks = Vec::with_capacity(count.min(bytes.len() / 32 + 1));
+                for _ in 0..count {
+                    chunks.push(r.hash()?);
+                }
+                Frame::BlobManifest { hash, chunks }
+            }
+            BLOB_CHUNK => Frame::BlobChunk {
+                hash: r.hash()?,
+                index: r.bounded("chunk index", u64::from(u32::MAX))? as u32,
+                data: r.bytes("chunk", BLOB_CHUNK_SIZE)?.to_vec(),
+            },
+            BLOB_MISSING => Frame::BlobMissing { hash: r.hash()? },
+            BLOB_HAVE => Frame::BlobHave { hash: r.hash()? },
             other => return Err(DecodeError::UnknownType(other)),
         };
         if r.pos != bytes.len() {
@@ -316,6 +422,18 @@ impl<'a> Reader<'a> {
         Ok(DocumentId(id))
     }
 
+    fn hash(&mut self) -> Result<[u8; 32], DecodeError> {
+        let end = self.pos + 32;
+        let slice = self
+            .bytes
+            .get(self.pos..end)
+            .ok_or(DecodeError::Truncated("hash"))?;
+        self.pos = end;
+        let mut hash = [0u8; 32];
+        hash.copy_from_slice(slice);
+        Ok(hash)
+    }
+
     fn text(&mut self, what: &'static str) -> Result<String, DecodeError> {
         let bytes = self.bytes(what, MAX_REASON)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::BadText)
@@ -363,6 +481,29 @@ mod tests {
             any::<u64>().prop_map(|through| Frame::Ack { through }),
             (doc(), ".{0,40}").prop_map(|(doc, reason)| Frame::Refuse { doc, reason }),
             (any::<u16>(), ".{0,40}").prop_map(|(code, reason)| Frame::Error { code, reason }),
+            (
+                any::<[u8; 32]>(),
+                any::<bool>(),
+                proptest::collection::vec(any::<u32>(), 0..64)
+            )
+                .prop_map(|(hash, manifest, chunks)| Frame::BlobWant {
+                    hash,
+                    manifest,
+                    chunks
+                }),
+            (
+                any::<[u8; 32]>(),
+                proptest::collection::vec(any::<[u8; 32]>(), 0..20)
+            )
+                .prop_map(|(hash, chunks)| Frame::BlobManifest { hash, chunks }),
+            (
+                any::<[u8; 32]>(),
+                any::<u32>(),
+                proptest::collection::vec(any::<u8>(), 0..500)
+            )
+                .prop_map(|(hash, index, data)| Frame::BlobChunk { hash, index, data }),
+            any::<[u8; 32]>().prop_map(|hash| Frame::BlobMissing { hash }),
+            any::<[u8; 32]>().prop_map(|hash| Frame::BlobHave { hash }),
         ]
     }
 

@@ -7,7 +7,12 @@ use std::convert::Infallible;
 
 use automerge::{Automerge, ChangeHash};
 
-use super::store::{Admission, Checkpoints, FeedItem, PeerId, Received, SyncStore};
+use sha2::{Digest, Sha256};
+
+use super::frame::BLOB_CHUNK_SIZE;
+use super::store::{
+    Admission, BlobHash, BlobSaved, Checkpoints, FeedItem, PeerId, Received, SyncStore, WantedBlob,
+};
 use crate::document_id::DocumentId;
 
 #[derive(Default, Clone)]
@@ -22,6 +27,16 @@ pub struct MemoryStore {
     scope: HashMap<PeerId, HashSet<DocumentId>>,
     /// Number of successful commits of received documents.
     pub commits: usize,
+    /// Complete blobs: content and chunk hashes.
+    blobs: HashMap<BlobHash, (Vec<u8>, Vec<[u8; 32]>)>,
+    /// Blobs wanted here: size and chunk root.
+    wanted: BTreeMap<BlobHash, (u64, [u8; 32])>,
+    partial: HashMap<BlobHash, BTreeMap<u32, Vec<u8>>>,
+    manifests: HashMap<BlobHash, Vec<[u8; 32]>>,
+    /// Serve this chunk corrupted, this many times (tests).
+    pub corrupt_chunk: Option<(BlobHash, u32, usize)>,
+    /// Chunks served, per blob (tests).
+    pub chunks_served: HashMap<BlobHash, usize>,
 }
 
 impl MemoryStore {
@@ -70,6 +85,42 @@ impl MemoryStore {
 
     pub fn checkpoint(&self, peer: &PeerId) -> Checkpoints {
         self.checkpoints.get(peer).copied().unwrap_or_default()
+    }
+
+    /// Hold a complete blob; returns its hash and chunk root.
+    pub fn add_blob(&mut self, content: &[u8]) -> (BlobHash, [u8; 32]) {
+        let hash: BlobHash = Sha256::digest(content).into();
+        let chunks: Vec<[u8; 32]> = if content.is_empty() {
+            vec![Sha256::digest([]).into()]
+        } else {
+            content
+                .chunks(BLOB_CHUNK_SIZE)
+                .map(|c| Sha256::digest(c).into())
+                .collect()
+        };
+        let mut root = Sha256::new();
+        for c in &chunks {
+            root.update(c);
+        }
+        let root: [u8; 32] = root.finalize().into();
+        self.blobs.insert(hash, (content.to_vec(), chunks));
+        (hash, root)
+    }
+
+    /// Want a blob (as if a document referenced it).
+    pub fn want_blob(&mut self, hash: BlobHash, size: u64, root: [u8; 32]) {
+        if !self.blobs.contains_key(&hash) {
+            self.wanted.insert(hash, (size, root));
+        }
+    }
+
+    pub fn blob(&self, hash: &BlobHash) -> Option<&[u8]> {
+        self.blobs.get(hash).map(|(content, _)| content.as_slice())
+    }
+
+    /// Chunks held of a blob still incomplete.
+    pub fn partial_chunks(&self, hash: &BlobHash) -> usize {
+        self.partial.get(hash).map_or(0, BTreeMap::len)
     }
 
     pub fn total_saved_bytes(&self) -> usize {
@@ -146,6 +197,103 @@ impl SyncStore for MemoryStore {
         self.checkpoints.entry(*peer).or_default().incoming = incoming;
         self.commits += 1;
         Ok(())
+    }
+
+    fn wanted_blobs(
+        &mut self,
+        _peer: &PeerId,
+        limit: usize,
+    ) -> Result<Vec<WantedBlob>, Infallible> {
+        Ok(self
+            .wanted
+            .iter()
+            .take(limit)
+            .map(|(hash, (size, root))| {
+                let count = (size.div_ceil(BLOB_CHUNK_SIZE as u64).max(1)) as u32;
+                let have = self.partial.get(hash);
+                WantedBlob {
+                    hash: *hash,
+                    size: *size,
+                    root: *root,
+                    manifest: self.manifests.get(hash).cloned(),
+                    missing: (0..count)
+                        .filter(|i| have.is_none_or(|h| !h.contains_key(i)))
+                        .collect(),
+                }
+            })
+            .collect())
+    }
+
+    fn blob_for_peer(
+        &mut self,
+        _peer: &PeerId,
+        hash: &BlobHash,
+    ) -> Result<Option<Vec<[u8; 32]>>, Infallible> {
+        Ok(self.blobs.get(hash).map(|(_, chunks)| chunks.clone()))
+    }
+
+    fn read_blob_chunk(
+        &mut self,
+        hash: &BlobHash,
+        index: u32,
+    ) -> Result<Option<Vec<u8>>, Infallible> {
+        let Some((content, _)) = self.blobs.get(hash) else {
+            return Ok(None);
+        };
+        let start = index as usize * BLOB_CHUNK_SIZE;
+        if start > content.len() {
+            return Ok(None);
+        }
+        let mut chunk = content[start..(start + BLOB_CHUNK_SIZE).min(content.len())].to_vec();
+        *self.chunks_served.entry(*hash).or_default() += 1;
+        if let Some((h, i, times)) = &mut self.corrupt_chunk
+            && h == hash
+            && *i == index
+            && *times > 0
+        {
+            *times -= 1;
+            if let Some(byte) = chunk.first_mut() {
+                *byte ^= 0xff;
+            }
+        }
+        Ok(Some(chunk))
+    }
+
+    fn save_blob_manifest(
+        &mut self,
+        hash: &BlobHash,
+        chunks: &[[u8; 32]],
+    ) -> Result<(), Infallible> {
+        self.manifests.insert(*hash, chunks.to_vec());
+        Ok(())
+    }
+
+    fn save_blob_chunks(
+        &mut self,
+        hash: &BlobHash,
+        chunks: Vec<(u32, Vec<u8>)>,
+    ) -> Result<BlobSaved, Infallible> {
+        let Some((size, _)) = self.wanted.get(hash).copied() else {
+            return Ok(BlobSaved::Partial);
+        };
+        let partial = self.partial.entry(*hash).or_default();
+        for (index, data) in chunks {
+            partial.insert(index, data);
+        }
+        let count = (size.div_ceil(BLOB_CHUNK_SIZE as u64).max(1)) as usize;
+        if partial.len() < count {
+            return Ok(BlobSaved::Partial);
+        }
+        let content: Vec<u8> = partial.values().flatten().copied().collect();
+        let actual: BlobHash = Sha256::digest(&content).into();
+        self.partial.remove(hash);
+        if &actual != hash {
+            return Ok(BlobSaved::Corrupt);
+        }
+        self.wanted.remove(hash);
+        let chunks = self.manifests.remove(hash).unwrap_or_default();
+        self.blobs.insert(*hash, (content, chunks));
+        Ok(BlobSaved::Complete)
     }
 
     fn commit_acknowledged(

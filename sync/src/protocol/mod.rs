@@ -2,6 +2,7 @@
 //! beneath quinn): frames in, frames out, storage through a trait, no
 //! sockets, no clock. See `ARCHITECTURE.md` for the exchange.
 
+mod blobs;
 pub mod frame;
 mod inbound;
 pub mod memory;

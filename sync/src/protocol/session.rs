@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 
+use super::blobs::Blobs;
 use super::frame::{DecodeError, Frame, PROTOCOL_VERSION, error_code};
 use super::inbound::Inbound;
 use super::outbound::Outbound;
@@ -101,6 +102,10 @@ pub enum SessionEvent {
     /// A feed was found to have restarted (a store replaced by an older
     /// copy): `ours` if the peer held more of our feed than exists.
     FeedReset { ours: bool },
+    /// A blob arrived complete and verified.
+    BlobReceived { hash: [u8; 32] },
+    /// A blob could not be fetched from this peer.
+    BlobFailed { hash: [u8; 32], reason: String },
 }
 
 /// Counters.
@@ -118,6 +123,12 @@ pub struct SessionStats {
     /// Times this side had to wait for the peer: a frame received after a
     /// run of frames sent. Counts round trips that a protocol step needed.
     pub turns: u64,
+    pub blob_bytes_received: u64,
+    pub blob_bytes_sent: u64,
+    pub blob_chunks_refetched: u64,
+    pub blobs_received: u64,
+    /// Blobs being fetched right now.
+    pub blobs_in_progress: u64,
 }
 
 /// Frames and events produced while handling input.
@@ -143,6 +154,7 @@ pub struct Session {
     config: SessionConfig,
     inbound: Inbound,
     outbound: Outbound,
+    blobs: Blobs,
     out: Output,
     stats: SessionStats,
     hello_received: bool,
@@ -164,6 +176,7 @@ impl Session {
             peer,
             inbound: Inbound::new(checkpoints.incoming),
             outbound: Outbound::new(),
+            blobs: Blobs::default(),
             out: Output::default(),
             stats: SessionStats::default(),
             hello_received: false,
@@ -204,9 +217,13 @@ impl Session {
             self.stats.turns += 1;
             self.sent_since_receive = false;
         }
+        let committed = self.inbound.commits;
         let result = Frame::decode(bytes, self.config.max_message)
             .map_err(SessionError::from)
             .and_then(|frame| self.dispatch(frame, store, admission));
+        if self.inbound.commits != committed {
+            self.blobs.documents_changed();
+        }
         if let Err(error) = &result {
             self.fail(error);
         }
@@ -323,6 +340,28 @@ impl Session {
             Frame::Error { code, reason } => {
                 return Err(SessionError::Peer { code, reason });
             }
+            Frame::BlobWant {
+                hash,
+                manifest,
+                chunks,
+            } => {
+                self.blobs
+                    .want(&peer, hash, manifest, chunks, store, &mut self.out)?;
+            }
+            Frame::BlobManifest { hash, chunks } => {
+                self.blobs.manifest(hash, chunks, store, &mut self.out)?;
+            }
+            Frame::BlobChunk { hash, index, data } => {
+                self.blobs
+                    .chunk(&peer, hash, index, data, store, &mut self.out)?;
+            }
+            Frame::BlobMissing { hash } => {
+                self.blobs.missing(hash);
+                self.blobs.pump(&peer, store, &mut self.out)?;
+            }
+            Frame::BlobHave { hash } => {
+                self.blobs.peer_has(&peer, hash, store)?;
+            }
         }
         Ok(())
     }
@@ -335,9 +374,12 @@ impl Session {
         }
         self.last_seq = store.last_seq().map_err(SessionError::store)?;
         let peer = self.peer;
-        let result = self
+        let mut result = self
             .outbound
             .pump(&peer, store, &self.config, &mut self.out);
+        if result.is_ok() && self.hello_received {
+            result = self.blobs.pump(&peer, store, &mut self.out);
+        }
         if let Err(error) = &result {
             self.fail(error);
         }
@@ -350,7 +392,14 @@ impl Session {
             return Ok(());
         }
         let peer = self.peer;
-        let result = self.inbound.commit(&peer, store, &mut self.out);
+        let committed = self.inbound.commits;
+        let result = self
+            .inbound
+            .commit(&peer, store, &mut self.out)
+            .and_then(|()| self.blobs.flush(&peer, store, &mut self.out));
+        if self.inbound.commits != committed {
+            self.blobs.documents_changed();
+        }
         if let Err(error) = &result {
             self.fail(error);
         }
@@ -379,6 +428,7 @@ impl Session {
             && self.out.frames.is_empty()
             && self.inbound.caught_up()
             && self.outbound.caught_up(self.last_seq)
+            && self.blobs.idle()
     }
 
     pub fn is_closed(&self) -> bool {
@@ -403,6 +453,11 @@ impl Session {
             received: self.inbound.received,
             refused: self.inbound.refused,
             commits: self.inbound.commits,
+            blob_bytes_received: self.blobs.bytes_received,
+            blob_bytes_sent: self.blobs.bytes_sent,
+            blob_chunks_refetched: self.blobs.chunks_refetched,
+            blobs_received: self.blobs.completed,
+            blobs_in_progress: self.blobs.in_progress() as u64,
             ..self.stats
         }
     }

@@ -39,6 +39,34 @@ pub struct Received {
     pub peer_heads: Vec<ChangeHash>,
 }
 
+/// A blob's SHA-256 (of its whole content).
+pub type BlobHash = [u8; 32];
+
+/// A blob this node wants: referenced by a document it holds, not complete here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WantedBlob {
+    pub hash: BlobHash,
+    pub size: u64,
+    /// SHA-256 of the concatenated chunk hashes (from the reference).
+    pub root: [u8; 32],
+    /// The chunk hashes, once fetched and verified against `root`.
+    pub manifest: Option<Vec<[u8; 32]>>,
+    /// Chunks not yet stored (all of them at first).
+    pub missing: Vec<u32>,
+}
+
+/// What storing a batch of verified chunks achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobSaved {
+    /// More chunks to come.
+    Partial,
+    /// Every chunk stored and the whole content matched its hash.
+    Complete,
+    /// Every chunk stored but the content did not match its hash: the
+    /// chunks were discarded (the reference itself is inconsistent).
+    Corrupt,
+}
+
 /// Storage for the session.
 pub trait SyncStore {
     type Error: std::error::Error + Send + Sync + 'static;
@@ -89,6 +117,58 @@ pub trait SyncStore {
 
     /// The peer's own feed head as last heard (for progress reports).
     fn note_peer_head(&mut self, _peer: &PeerId, _last_seq: u64) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    // Blobs (attachments). A store without them keeps the defaults.
+
+    /// Blobs this node wants that `peer` may hold (referenced by documents
+    /// in the peer's scope), at most `limit`.
+    fn wanted_blobs(
+        &mut self,
+        _peer: &PeerId,
+        _limit: usize,
+    ) -> Result<Vec<WantedBlob>, Self::Error> {
+        Ok(Vec::new())
+    }
+
+    /// The chunk hashes of a complete blob `peer` may fetch from us.
+    fn blob_for_peer(
+        &mut self,
+        _peer: &PeerId,
+        _hash: &BlobHash,
+    ) -> Result<Option<Vec<[u8; 32]>>, Self::Error> {
+        Ok(None)
+    }
+
+    fn read_blob_chunk(
+        &mut self,
+        _hash: &BlobHash,
+        _index: u32,
+    ) -> Result<Option<Vec<u8>>, Self::Error> {
+        Ok(None)
+    }
+
+    /// Keep a manifest already verified against the blob's root.
+    fn save_blob_manifest(
+        &mut self,
+        _hash: &BlobHash,
+        _chunks: &[[u8; 32]],
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// Store verified chunks durably; check the whole content once complete.
+    fn save_blob_chunks(
+        &mut self,
+        _hash: &BlobHash,
+        _chunks: Vec<(u32, Vec<u8>)>,
+    ) -> Result<BlobSaved, Self::Error> {
+        Ok(BlobSaved::Partial)
+    }
+
+    /// The peer confirmed it holds a blob.
+    fn peer_has_blob(&mut self, _peer: &PeerId, _hash: &BlobHash) -> Result<(), Self::Error> {
         Ok(())
     }
 }

@@ -1,0 +1,363 @@
+//! Blob (attachment) transfer within a session, both ways.
+//!
+//! Receiving: for each blob this node wants and the peer may hold, ask for
+//! its manifest (the chunk hashes, checked against the root carried by the
+//! dossier's reference) and then for chunks, a bounded window at a time.
+//! Every chunk is checked against the manifest on arrival — a corrupt one
+//! is dropped and asked for again — and verified chunks are stored as they
+//! come, so a cut transfer resumes with the chunks still missing, not from
+//! zero. The store checks the whole content hash when the last chunk lands.
+//!
+//! Sending: answer each want with the manifest and the chunks asked for,
+//! read from the store one chunk at a time (a blob is never whole in memory).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use sha2::{Digest, Sha256};
+
+use super::frame::{BLOB_CHUNK_SIZE, Frame, MAX_WANT_CHUNKS};
+use super::session::{Output, SessionError, SessionEvent};
+use super::store::{BlobHash, BlobSaved, PeerId, SyncStore};
+
+/// Blobs fetched at once from one peer.
+const PARALLEL: usize = 2;
+/// Chunks requested and not yet received, per blob.
+const WINDOW: usize = 16;
+/// Verified chunks buffered before a store write.
+const STORE_BATCH: usize = 8;
+
+struct Fetch {
+    size: u64,
+    root: [u8; 32],
+    manifest: Option<Vec<[u8; 32]>>,
+    missing: BTreeSet<u32>,
+    requested: BTreeSet<u32>,
+    verified: Vec<(u32, Vec<u8>)>,
+}
+
+impl Fetch {
+    fn expected_len(&self, index: u32) -> usize {
+        let start = u64::from(index) * BLOB_CHUNK_SIZE as u64;
+        (self.size.saturating_sub(start)).min(BLOB_CHUNK_SIZE as u64) as usize
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Blobs {
+    fetching: HashMap<BlobHash, Fetch>,
+    /// Asked of this peer and not available there, this session.
+    unavailable: HashSet<BlobHash>,
+    /// The last look for wanted blobs found nothing to start.
+    idle: bool,
+    pub(crate) bytes_received: u64,
+    pub(crate) bytes_sent: u64,
+    pub(crate) chunks_refetched: u64,
+    pub(crate) completed: u64,
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+fn root_of(chunks: &[[u8; 32]]) -> [u8; 32] {
+    let mut root = Sha256::new();
+    for c in chunks {
+        root.update(c);
+    }
+    root.finalize().into()
+}
+
+fn chunk_count(size: u64) -> usize {
+    (size.div_ceil(BLOB_CHUNK_SIZE as u64).max(1)) as usize
+}
+
+impl Blobs {
+    /// Nothing being fetched and nothing left to start.
+    pub(crate) fn idle(&self) -> bool {
+        self.idle && self.fetching.is_empty()
+    }
+
+    /// Documents arrived: they may reference new blobs.
+    pub(crate) fn documents_changed(&mut self) {
+        self.idle = false;
+    }
+
+    /// Start fetching wanted blobs, up to the parallel limit.
+    pub(crate) fn pump<S: SyncStore>(
+        &mut self,
+        peer: &PeerId,
+        store: &mut S,
+        out: &mut Output,
+    ) -> Result<(), SessionError> {
+        if self.fetching.len() >= PARALLEL {
+            return Ok(());
+        }
+        let wanted = store
+            .wanted_blobs(
+                peer,
+                PARALLEL + self.unavailable.len() + self.fetching.len(),
+            )
+            .map_err(SessionError::store)?;
+        let mut started = false;
+        for blob in wanted {
+            if self.fetching.len() >= PARALLEL {
+                break;
+            }
+            if self.fetching.contains_key(&blob.hash) || self.unavailable.contains(&blob.hash) {
+                continue;
+            }
+            let count = chunk_count(blob.size);
+            let manifest = blob
+                .manifest
+                .filter(|m| m.len() == count && root_of(m) == blob.root);
+            let missing: BTreeSet<u32> = blob
+                .missing
+                .into_iter()
+                .filter(|i| (*i as usize) < count)
+                .collect();
+            let mut fetch = Fetch {
+                size: blob.size,
+                root: blob.root,
+                manifest,
+                missing,
+                requested: BTreeSet::new(),
+                verified: Vec::new(),
+            };
+            if fetch.missing.is_empty() && fetch.manifest.is_some() {
+                continue;
+            }
+            let ask_manifest = fetch.manifest.is_none();
+            let chunks = Self::next_request(&mut fetch);
+            out.send(Frame::BlobWant {
+                hash: blob.hash,
+                manifest: ask_manifest,
+                chunks,
+            });
+            self.fetching.insert(blob.hash, fetch);
+            started = true;
+        }
+        if !started && self.fetching.is_empty() {
+            self.idle = true;
+        }
+        Ok(())
+    }
+
+    fn next_request(fetch: &mut Fetch) -> Vec<u32> {
+        let room = WINDOW
+            .saturating_sub(fetch.requested.len())
+            .min(MAX_WANT_CHUNKS);
+        let next: Vec<u32> = fetch
+            .missing
+            .iter()
+            .filter(|i| !fetch.requested.contains(i))
+            .take(room)
+            .copied()
+            .collect();
+        fetch.requested.extend(next.iter().copied());
+        next
+    }
+
+    /// The peer asks for a blob of ours.
+    pub(crate) fn want<S: SyncStore>(
+        &mut self,
+        peer: &PeerId,
+        hash: BlobHash,
+        manifest: bool,
+        chunks: Vec<u32>,
+        store: &mut S,
+        out: &mut Output,
+    ) -> Result<(), SessionError> {
+        let Some(hashes) = store
+            .blob_for_peer(peer, &hash)
+            .map_err(SessionError::store)?
+        else {
+            out.send(Frame::BlobMissing { hash });
+            return Ok(());
+        };
+        if manifest {
+            out.send(Frame::BlobManifest {
+                hash,
+                chunks: hashes.clone(),
+            });
+        }
+        for index in chunks {
+            if index as usize >= hashes.len() {
+                return Err(SessionError::Protocol(format!(
+                    "chunk {index} of a blob of {} chunks",
+                    hashes.len()
+                )));
+            }
+            match store
+                .read_blob_chunk(&hash, index)
+                .map_err(SessionError::store)?
+            {
+                Some(data) => {
+                    self.bytes_sent += data.len() as u64;
+                    out.send(Frame::BlobChunk { hash, index, data });
+                }
+                None => {
+                    out.send(Frame::BlobMissing { hash });
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn manifest<S: SyncStore>(
+        &mut self,
+        hash: BlobHash,
+        chunks: Vec<[u8; 32]>,
+        store: &mut S,
+        out: &mut Output,
+    ) -> Result<(), SessionError> {
+        let Some(fetch) = self.fetching.get_mut(&hash) else {
+            return Ok(());
+        };
+        if chunks.len() != chunk_count(fetch.size) || root_of(&chunks) != fetch.root {
+            // A manifest that does not match the dossier's reference: not from this peer.
+            self.fetching.remove(&hash);
+            self.unavailable.insert(hash);
+            out.event(SessionEvent::BlobFailed {
+                hash,
+                reason: "the peer's chunk list does not match the attachment reference".into(),
+            });
+            return Ok(());
+        }
+        store
+            .save_blob_manifest(&hash, &chunks)
+            .map_err(SessionError::store)?;
+        fetch.manifest = Some(chunks);
+        Ok(())
+    }
+
+    pub(crate) fn chunk<S: SyncStore>(
+        &mut self,
+        peer: &PeerId,
+        hash: BlobHash,
+        index: u32,
+        data: Vec<u8>,
+        store: &mut S,
+        out: &mut Output,
+    ) -> Result<(), SessionError> {
+        let Some(fetch) = self.fetching.get_mut(&hash) else {
+            return Ok(());
+        };
+        if !fetch.requested.remove(&index) {
+            return Ok(());
+        }
+        self.bytes_received += data.len() as u64;
+        let good = fetch
+            .manifest
+            .as_ref()
+            .and_then(|m| m.get(index as usize))
+            .is_some_and(|expected| {
+                data.len() == fetch.expected_len(index) && &sha256(&data) == expected
+            });
+        if good {
+            fetch.missing.remove(&index);
+            fetch.verified.push((index, data));
+        } else {
+            // Corrupt (or before its manifest): asked for again below.
+            self.chunks_refetched += 1;
+        }
+        if fetch.verified.len() >= STORE_BATCH
+            || fetch.requested.is_empty()
+            || fetch.missing.is_empty()
+        {
+            self.store_verified(peer, hash, store, out)?;
+        }
+        if let Some(fetch) = self.fetching.get_mut(&hash)
+            && fetch.requested.len() <= WINDOW / 2
+        {
+            let chunks = Self::next_request(fetch);
+            if !chunks.is_empty() {
+                out.send(Frame::BlobWant {
+                    hash,
+                    manifest: fetch.manifest.is_none(),
+                    chunks,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn store_verified<S: SyncStore>(
+        &mut self,
+        peer: &PeerId,
+        hash: BlobHash,
+        store: &mut S,
+        out: &mut Output,
+    ) -> Result<(), SessionError> {
+        let Some(fetch) = self.fetching.get_mut(&hash) else {
+            return Ok(());
+        };
+        if fetch.verified.is_empty() && !fetch.missing.is_empty() {
+            return Ok(());
+        }
+        let chunks = std::mem::take(&mut fetch.verified);
+        match store
+            .save_blob_chunks(&hash, chunks)
+            .map_err(SessionError::store)?
+        {
+            BlobSaved::Partial => {}
+            BlobSaved::Complete => {
+                self.fetching.remove(&hash);
+                self.completed += 1;
+                out.send(Frame::BlobHave { hash });
+                out.event(SessionEvent::BlobReceived { hash });
+                self.pump(peer, store, out)?;
+            }
+            BlobSaved::Corrupt => {
+                self.fetching.remove(&hash);
+                self.unavailable.insert(hash);
+                out.event(SessionEvent::BlobFailed {
+                    hash,
+                    reason: "content does not match its hash; chunks discarded".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Store what is verified (before a pause in the stream).
+    pub(crate) fn flush<S: SyncStore>(
+        &mut self,
+        peer: &PeerId,
+        store: &mut S,
+        out: &mut Output,
+    ) -> Result<(), SessionError> {
+        let pending: Vec<BlobHash> = self
+            .fetching
+            .iter()
+            .filter(|(_, f)| !f.verified.is_empty())
+            .map(|(h, _)| *h)
+            .collect();
+        for hash in pending {
+            self.store_verified(peer, hash, store, out)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn missing(&mut self, hash: BlobHash) {
+        if self.fetching.remove(&hash).is_some() {
+            self.unavailable.insert(hash);
+        }
+    }
+
+    pub(crate) fn peer_has<S: SyncStore>(
+        &mut self,
+        peer: &PeerId,
+        hash: BlobHash,
+        store: &mut S,
+    ) -> Result<(), SessionError> {
+        store
+            .peer_has_blob(peer, &hash)
+            .map_err(SessionError::store)
+    }
+
+    /// Bytes and blobs in progress (for status).
+    pub(crate) fn in_progress(&self) -> usize {
+        self.fetching.len()
+    }
+}
