@@ -554,7 +554,157 @@ pub fn save_dossier(
         .map(|o| o.to_string())
         .collect();
     w.set_scope(key, &nodes)?;
+    w.set_blob_refs(key, &attachments_of(dossier))?;
     Ok(seq)
+}
+
+/// Every attachment a dossier references: submitted components and results.
+pub fn attachments_of(dossier: &Dossier) -> Vec<lienthong_shared::dossier::AttachmentRef> {
+    let mut refs: Vec<_> = dossier
+        .facts
+        .documents
+        .iter()
+        .flat_map(|c| {
+            c.attachments
+                .iter()
+                .map(lienthong_shared::dossier::AttachmentRef::from)
+        })
+        .collect();
+    for event in dossier.valid_events() {
+        if let Action::ResultIssued {
+            attachment: Some(a),
+            ..
+        } = &event.action
+        {
+            refs.push(a.clone());
+        }
+    }
+    refs
+}
+
+/// Media type from a file name's extension (what scanners produce).
+pub fn guess_media_type(path: &std::path::Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("pdf") => "application/pdf",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("png") => "image/png",
+        Some("tif" | "tiff") => "image/tiff",
+        Some("xml") => "application/xml",
+        Some("txt") => "text/plain",
+        Some("doc") => "application/msword",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        _ => "application/octet-stream",
+    }
+}
+
+/// What to attach.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub file: std::path::PathBuf,
+    /// The dossier component it belongs to (created if new).
+    pub component: String,
+    pub name: Option<String>,
+    pub media_type: Option<String>,
+}
+
+/// Attach a file to a dossier: the blob (streamed in 64 KiB chunks, never
+/// whole in memory), its reference in the dossier's components and a note
+/// in the timeline — one transaction.
+pub fn attach(
+    node: &mut Node,
+    query: &str,
+    office: Option<&OfficeId>,
+    officer: &str,
+    at: DateTime<Utc>,
+    new: &NewAttachment,
+) -> Result<(Recorded, lienthong_shared::dossier::AttachmentRef)> {
+    check_officer(officer)?;
+    node.calendar.is_working_day(node.calendar.local_date(at))?;
+    let row = resolve(node, query)?;
+    let key = row.key;
+    let office = match office {
+        Some(office) => office.clone(),
+        None => row
+            .holder
+            .as_deref()
+            .and_then(|h| h.parse::<OfficeId>().ok())
+            .filter(|h| node.serves(h))
+            .unwrap_or_else(|| node.office().clone()),
+    };
+    check_served(node, &office)?;
+    let file = std::fs::File::open(&new.file)
+        .map_err(|e| ActionError::Invalid(format!("cannot read {}: {e}", new.file.display())))?;
+    let name = new.name.clone().unwrap_or_else(|| {
+        new.file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "attachment".into())
+    });
+    let media_type = new
+        .media_type
+        .clone()
+        .unwrap_or_else(|| guess_media_type(&new.file).to_string());
+    let actor = node.actor();
+    let Node {
+        store,
+        calendar,
+        network,
+        ..
+    } = node;
+    let ctx = lienthong_shared::dossier::fold::FoldContext {
+        calendar,
+        rule_sets: &network.rule_sets,
+        now: at,
+    };
+    store.write(|w| {
+        let hashed = w.put_blob(std::io::BufReader::new(file), &media_type)?;
+        let attachment = lienthong_shared::dossier::AttachmentRef {
+            hash: lienthong_shared::dossier::attachment::hex(&hashed.content),
+            size: hashed.size,
+            media_type: media_type.clone(),
+            name: name.clone(),
+            chunks_root: lienthong_shared::dossier::attachment::hex(&hashed.root),
+        };
+        let Some((_, mut doc)) = w.reader().load_document(&key)? else {
+            return Err(ActionError::UnknownDossier(key_hex(&key)));
+        };
+        doc.set_actor(actor.clone());
+        let heads = doc.get_heads();
+        let event = Event {
+            id: new_event_id(),
+            at,
+            office: office.clone(),
+            officer: officer.to_string(),
+            action: Action::Note {
+                text: format!(
+                    "Đính kèm {name} ({} bytes) vào thành phần \"{}\"",
+                    hashed.size, new.component
+                ),
+            },
+        };
+        let mut tx = doc.transaction();
+        schema::add_attachment(&mut tx, &new.component, &attachment)?;
+        schema::append_event(&mut tx, &event)?;
+        tx.commit();
+        let dossier = schema::read(&doc)?;
+        let state = fold::fold(&dossier, &ctx);
+        let seq = save_dossier(w, &key, &doc, &heads, &dossier, &state, &network.offices)?;
+        Ok((
+            Recorded {
+                key,
+                code: dossier.facts.code.clone(),
+                event,
+                state,
+                seq,
+            },
+            attachment,
+        ))
+    })
 }
 
 /// The return desk for a result issued by `issuer` (R1, R2): the issuing

@@ -2,6 +2,7 @@
 //! module; this one only dispatches.
 
 pub mod args;
+pub mod attachments;
 pub mod catalogue;
 pub mod daemon;
 pub mod demo;
@@ -46,6 +47,10 @@ pub enum Command {
     Receive(officer::ReceiveArgs),
     #[command(flatten)]
     Dossier(officer::DossierCommand),
+    /// Attach a file (scan, signed result) to a dossier; it travels with the dossier.
+    Attach(attachments::AttachArgs),
+    /// Write an attachment out to a file, verified by its hash.
+    GetAttachment(attachments::GetAttachmentArgs),
     /// Show one dossier: facts, state, timeline, conflicts.
     Show(view::ShowArgs),
     /// List dossiers on this node.
@@ -64,6 +69,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Status(args) => status::status(args),
         Command::Receive(args) => officer::receive(args),
         Command::Dossier(command) => officer::run(command),
+        Command::Attach(args) => attachments::attach(args),
+        Command::GetAttachment(args) => attachments::get(args),
         Command::Show(args) => view::show(args),
         Command::List(args) => view::list(args),
     }

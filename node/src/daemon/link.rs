@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use lienthong_sync::protocol::{PeerId, SessionEvent};
-use lienthong_sync::transport::driver::{drive, Progress, Role};
+use lienthong_sync::transport::driver::{Progress, Role, drive};
 use lienthong_sync::transport::identity::NodeId;
 use tokio::sync::mpsc;
 
@@ -26,7 +26,13 @@ fn short(peer: &PeerId) -> String {
     NodeId::from_bytes(*peer).short().to_string()
 }
 
-async fn record_link(shared: &Shared, peer: PeerId, connected: bool, success: bool, error: Option<String>) {
+async fn record_link(
+    shared: &Shared,
+    peer: PeerId,
+    connected: bool,
+    success: bool,
+    error: Option<String>,
+) {
     let path = shared.dir.store_file();
     let result = tokio::task::spawn_blocking(move || -> Result<(), crate::store::StoreError> {
         let mut store = Store::open(&path)?;
@@ -38,7 +44,12 @@ async fn record_link(shared: &Shared, peer: PeerId, connected: bool, success: bo
     }
 }
 
-pub(crate) async fn serve(shared: Arc<Shared>, connection: quinn::Connection, role: Role, peer: PeerId) -> LinkOutcome {
+pub(crate) async fn serve(
+    shared: Arc<Shared>,
+    connection: quinn::Connection,
+    role: Role,
+    peer: PeerId,
+) -> LinkOutcome {
     let office = shared.peers.get(&peer).cloned();
     let Some(office) = office else {
         connection.close(1u32.into(), b"not a configured peer");
@@ -49,13 +60,15 @@ pub(crate) async fn serve(shared: Arc<Shared>, connection: quinn::Connection, ro
     let calendar = shared.calendar.clone();
     let peers = shared.peers.clone();
     let my_office = shared.office.clone();
-    let opened = tokio::task::spawn_blocking(move || -> Result<(NodeSyncStore, NodeAdmission), crate::store::StoreError> {
-        let store = Store::open(&path)?;
-        Ok((
-            NodeSyncStore::new(store, network.clone(), calendar.clone(), peers.clone()),
-            NodeAdmission::new(network, calendar, my_office, peers),
-        ))
-    })
+    let opened = tokio::task::spawn_blocking(
+        move || -> Result<(NodeSyncStore, NodeAdmission), crate::store::StoreError> {
+            let store = Store::open(&path)?;
+            Ok((
+                NodeSyncStore::new(store, network.clone(), calendar.clone(), peers.clone()),
+                NodeAdmission::new(network, calendar, my_office, peers),
+            ))
+        },
+    )
     .await;
     let (store, admission) = match opened {
         Ok(Ok(parts)) => parts,
@@ -86,18 +99,31 @@ pub(crate) async fn serve(shared: Arc<Shared>, connection: quinn::Connection, ro
                             config_changed = true;
                         }
                     }
-                    Progress::Event(SessionEvent::Committed { documents, checkpoint }) => {
+                    Progress::Event(SessionEvent::Committed {
+                        documents,
+                        checkpoint,
+                    }) => {
                         if documents > 0 {
                             tracing::info!(peer = %office, documents, checkpoint, "stored changes from peer");
                             shared.wake.notify_waiters();
                         }
                     }
-                    Progress::Event(SessionEvent::Refused { doc, reason, by_peer }) => {
+                    Progress::Event(SessionEvent::Refused {
+                        doc,
+                        reason,
+                        by_peer,
+                    }) => {
                         if by_peer {
                             tracing::warn!(peer = %office, %doc, %reason, "peer refused a document");
                         } else {
                             tracing::warn!(peer = %office, %doc, %reason, "refused a document from peer");
                         }
+                    }
+                    Progress::Event(SessionEvent::BlobReceived { hash }) => {
+                        tracing::info!(peer = %office, blob = %lienthong_shared::dossier::attachment::hex(&hash[..8]), "attachment received and verified");
+                    }
+                    Progress::Event(SessionEvent::BlobFailed { hash, reason }) => {
+                        tracing::warn!(peer = %office, blob = %lienthong_shared::dossier::attachment::hex(&hash[..8]), %reason, "attachment transfer failed");
                     }
                     Progress::Event(SessionEvent::FeedReset { ours }) => {
                         tracing::warn!(peer = %office, ours, "a feed restarted (store replaced?); resyncing from the start");
@@ -158,7 +184,10 @@ async fn apply_config(shared: &Arc<Shared>) {
     .await;
     match result {
         Ok(Ok(files)) if !files.is_empty() => {
-            tracing::info!(?files, "configuration updated from the province (restart the daemon to use the new office tree)");
+            tracing::info!(
+                ?files,
+                "configuration updated from the province (restart the daemon to use the new office tree)"
+            );
         }
         Ok(Err(e)) => tracing::warn!(error = %e, "could not apply configuration from the province"),
         _ => {}

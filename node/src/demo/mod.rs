@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use lienthong_shared::OfficeId;
 use lienthong_shared::builtin;
 use lienthong_shared::dossier::schema::Applicant;
 use lienthong_shared::dossier::{Action, AppraisalOutcome, Channel, Status};
-use lienthong_shared::OfficeId;
 
 use crate::local_network::{LocalNetwork, LocalNetworkError};
 use crate::node::Node;
@@ -75,7 +75,10 @@ pub struct DemoOptions {
 }
 
 /// Run the demo; returns the directory holding the nodes.
-pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Output = ()>) -> Result<PathBuf> {
+pub async fn run(
+    options: DemoOptions,
+    keep_until: impl std::future::Future<Output = ()>,
+) -> Result<PathBuf> {
     let (root, _temp) = match &options.dir {
         Some(dir) => (dir.clone(), None),
         None => {
@@ -86,7 +89,10 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
     if root.exists() && std::fs::read_dir(&root)?.next().is_some() {
         return Err(DemoError::Io(std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,
-            format!("{} is not empty; give the demo an empty or new directory", root.display()),
+            format!(
+                "{} is not empty; give the demo an empty or new directory",
+                root.display()
+            ),
         )));
     }
     let province = office("province:quang-nam");
@@ -106,12 +112,30 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
         duy_trinh.clone(),
     ];
     println!("Liên Thông demo — a three-tier network on this machine\n");
-    let mut net = LocalNetwork::init(&root, builtin::QUANG_NAM_3TIER, builtin::CATALOGUE, &offices)?;
+    let mut net = LocalNetwork::init(
+        &root,
+        builtin::QUANG_NAM_3TIER,
+        builtin::CATALOGUE,
+        &offices,
+    )?;
     net.start_all().await?;
     for id in net.offices().cloned().collect::<Vec<_>>() {
         let node = net.open(&id)?;
-        let addr = net.get(&id)?.addr.map(|a| a.to_string()).unwrap_or_default();
-        say("", &format!("{:<44} {}  node {}  {}", name(&node, &id), addr, node.node_id().short(), id));
+        let addr = net
+            .get(&id)?
+            .addr
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        say(
+            "",
+            &format!(
+                "{:<44} {}  node {}  {}",
+                name(&node, &id),
+                addr,
+                node.node_id().short(),
+                id
+            ),
+        );
     }
     println!();
     let clock = Clock;
@@ -139,7 +163,10 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
         },
     )?;
     let tz = commune.calendar.timezone();
-    let due = land.state.due_at.map(|d| d.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string());
+    let due = land
+        .state
+        .due_at
+        .map(|d| d.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string());
     say(
         "1",
         &format!(
@@ -148,13 +175,33 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
             due.unwrap_or_default()
         ),
     );
-    record(&mut commune, &land.code, None, "Trần Thị Hoa", clock.at(2, 10, 0), forward(&dien_ban, "Kiểm tra hồ sơ, trích đo địa chính", 8))?;
-    say("", "     confirms the land's origin and forwards it up to thị xã Điện Bàn");
+    record(
+        &mut commune,
+        &land.code,
+        None,
+        "Trần Thị Hoa",
+        clock.at(2, 10, 0),
+        forward(&dien_ban, "Kiểm tra hồ sơ, trích đo địa chính", 8),
+    )?;
+    say(
+        "",
+        "     confirms the land's origin and forwards it up to thị xã Điện Bàn",
+    );
 
     // 2. The district gets it over QUIC and works on it.
-    net.wait_until(&dien_ban, "the land dossier", WAIT, |n| in_transfer_to(n, &land.code, &dien_ban)).await?;
+    net.wait_until(&dien_ban, "the land dossier", WAIT, |n| {
+        in_transfer_to(n, &land.code, &dien_ban)
+    })
+    .await?;
     let mut district = net.open(&dien_ban)?;
-    record(&mut district, &land.code, None, "Lê Văn Bình", clock.at(2, 14, 0), Action::Accepted)?;
+    record(
+        &mut district,
+        &land.code,
+        None,
+        "Lê Văn Bình",
+        clock.at(2, 14, 0),
+        Action::Accepted,
+    )?;
     record(
         &mut district,
         &land.code,
@@ -172,16 +219,33 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
         None,
         "Lê Văn Bình",
         clock.at(3, 10, 0),
-        forward(&office("province:quang-nam/cuc-thue"), "Xác định nghĩa vụ tài chính", 5),
+        forward(
+            &office("province:quang-nam/cuc-thue"),
+            "Xác định nghĩa vụ tài chính",
+            5,
+        ),
     )?;
-    say("2", "Điện Bàn receives it over the network, accepts, appraises, and forwards to the provincial tax department");
+    say(
+        "2",
+        "Điện Bàn receives it over the network, accepts, appraises, and forwards to the provincial tax department",
+    );
 
     // 3. The province: tax, payment at the commune desk, then the land department decides.
     let tax = office("province:quang-nam/cuc-thue");
     let land_dept = office("province:quang-nam/so-tai-nguyen-moi-truong");
-    net.wait_until(&province, "the land dossier", WAIT, |n| in_transfer_to(n, &land.code, &tax)).await?;
+    net.wait_until(&province, "the land dossier", WAIT, |n| {
+        in_transfer_to(n, &land.code, &tax)
+    })
+    .await?;
     let mut center = net.open(&province)?;
-    record(&mut center, &land.code, Some(&tax), "Phạm Thu", clock.at(3, 14, 0), Action::Accepted)?;
+    record(
+        &mut center,
+        &land.code,
+        Some(&tax),
+        "Phạm Thu",
+        clock.at(3, 14, 0),
+        Action::Accepted,
+    )?;
     record(
         &mut center,
         &land.code,
@@ -193,9 +257,14 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
             note: "Lệ phí trước bạ và tiền sử dụng đất".into(),
         },
     )?;
-    say("3", "Cục Thuế (province) accepts it and asks for 2,500,000 đ of fees (status 6)");
-    net.wait_until(&dien_phuong, "the payment request", WAIT, |n| status_is(n, &land.code, Status::AwaitingPayment))
-        .await?;
+    say(
+        "3",
+        "Cục Thuế (province) accepts it and asks for 2,500,000 đ of fees (status 6)",
+    );
+    net.wait_until(&dien_phuong, "the payment request", WAIT, |n| {
+        status_is(n, &land.code, Status::AwaitingPayment)
+    })
+    .await?;
     let mut commune = net.open(&dien_phuong)?;
     record(
         &mut commune,
@@ -208,11 +277,31 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
             receipt: "BL-0012345".into(),
         },
     )?;
-    say("", "     the citizen pays at the Điện Phương desk; the receipt travels up");
-    net.wait_until(&province, "the payment", WAIT, |n| status_is(n, &land.code, Status::Processing)).await?;
+    say(
+        "",
+        "     the citizen pays at the Điện Phương desk; the receipt travels up",
+    );
+    net.wait_until(&province, "the payment", WAIT, |n| {
+        status_is(n, &land.code, Status::Processing)
+    })
+    .await?;
     let mut center = net.open(&province)?;
-    record(&mut center, &land.code, Some(&tax), "Phạm Thu", clock.at(5, 10, 0), forward(&land_dept, "Thẩm định, ký cấp Giấy chứng nhận", 7))?;
-    record(&mut center, &land.code, Some(&land_dept), "Võ Minh", clock.at(5, 11, 0), Action::Accepted)?;
+    record(
+        &mut center,
+        &land.code,
+        Some(&tax),
+        "Phạm Thu",
+        clock.at(5, 10, 0),
+        forward(&land_dept, "Thẩm định, ký cấp Giấy chứng nhận", 7),
+    )?;
+    record(
+        &mut center,
+        &land.code,
+        Some(&land_dept),
+        "Võ Minh",
+        clock.at(5, 11, 0),
+        Action::Accepted,
+    )?;
     record(
         &mut center,
         &land.code,
@@ -238,7 +327,12 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
             return_office: return_to.clone(),
         },
     )?;
-    say("", &format!("     Sở TN&MT decides and issues the certificate; it travels back to the desk of {return_to}"));
+    say(
+        "",
+        &format!(
+            "     Sở TN&MT decides and issues the certificate; it travels back to the desk of {return_to}"
+        ),
+    );
 
     // 4. Duy Xuyên processes offline.
     let allowance_office = office("district:duy-xuyen/phong-ldtbxh");
@@ -263,16 +357,39 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
             submitted_only: false,
         },
     )?;
-    record(&mut duy_son_node, &allowance.code, None, "Huỳnh Thị Lan", clock.at(4, 10, 0), forward(&allowance_office, "Thẩm định, quyết định trợ cấp", 8))?;
-    say("4", &format!("Duy Sơn receives a monthly social allowance dossier by post ({}) and forwards it to Duy Xuyên", allowance.code));
+    record(
+        &mut duy_son_node,
+        &allowance.code,
+        None,
+        "Huỳnh Thị Lan",
+        clock.at(4, 10, 0),
+        forward(&allowance_office, "Thẩm định, quyết định trợ cấp", 8),
+    )?;
+    say(
+        "4",
+        &format!(
+            "Duy Sơn receives a monthly social allowance dossier by post ({}) and forwards it to Duy Xuyên",
+            allowance.code
+        ),
+    );
     net.wait_until(&duy_xuyen, "the allowance dossier", WAIT, |n| {
         in_transfer_to(n, &allowance.code, &allowance_office)
     })
     .await?;
     net.stop(&duy_xuyen).await?;
-    say("", "     … then Duy Xuyên's link goes down. The district keeps working offline:");
+    say(
+        "",
+        "     … then Duy Xuyên's link goes down. The district keeps working offline:",
+    );
     let mut district_dx = net.open(&duy_xuyen)?;
-    record(&mut district_dx, &allowance.code, Some(&allowance_office), "Ngô Quân", clock.at(5, 8, 0), Action::Accepted)?;
+    record(
+        &mut district_dx,
+        &allowance.code,
+        Some(&allowance_office),
+        "Ngô Quân",
+        clock.at(5, 8, 0),
+        Action::Accepted,
+    )?;
     record(
         &mut district_dx,
         &allowance.code,
@@ -285,7 +402,8 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
     )?;
     let allowance_key = resolve_key(&mut district_dx, &allowance.code)?;
     let (_, allowance_dossier) = officer::load(&mut district_dx, &allowance_key)?;
-    let allowance_return = officer::return_office(&district_dx, &allowance_dossier, &allowance_office);
+    let allowance_return =
+        officer::return_office(&district_dx, &allowance_dossier, &allowance_office);
     record(
         &mut district_dx,
         &allowance.code,
@@ -307,20 +425,54 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
         ),
     );
     net.start(&duy_xuyen).await?;
-    net.wait_until(&duy_son, "the allowance decision", WAIT, |n| status_is(n, &allowance.code, Status::Resolved))
-        .await?;
-    net.wait_until(&province, "the allowance decision", WAIT, |n| status_is(n, &allowance.code, Status::Resolved))
-        .await?;
-    say("", "     the link comes back: the decision reaches Duy Sơn's desk and the province catches up");
+    net.wait_until(&duy_son, "the allowance decision", WAIT, |n| {
+        status_is(n, &allowance.code, Status::Resolved)
+    })
+    .await?;
+    net.wait_until(&province, "the allowance decision", WAIT, |n| {
+        status_is(n, &allowance.code, Status::Resolved)
+    })
+    .await?;
+    say(
+        "",
+        "     the link comes back: the decision reaches Duy Sơn's desk and the province catches up",
+    );
     let mut duy_son_node = net.open(&duy_son)?;
-    record(&mut duy_son_node, &allowance.code, None, "Huỳnh Thị Lan", clock.at(10, 14, 0), Action::Returned { channel: Channel::Postal })?;
-    say("", "     Duy Sơn posts the decision to Hồ Thị Mai (status 10)");
+    record(
+        &mut duy_son_node,
+        &allowance.code,
+        None,
+        "Huỳnh Thị Lan",
+        clock.at(10, 14, 0),
+        Action::Returned {
+            channel: Channel::Postal,
+        },
+    )?;
+    say(
+        "",
+        "     Duy Sơn posts the decision to Hồ Thị Mai (status 10)",
+    );
 
     // 5. The certificate reaches the commune desk; the citizen collects it.
-    net.wait_until(&dien_phuong, "the certificate", WAIT, |n| status_is(n, &land.code, Status::Resolved)).await?;
+    net.wait_until(&dien_phuong, "the certificate", WAIT, |n| {
+        status_is(n, &land.code, Status::Resolved)
+    })
+    .await?;
     let mut commune = net.open(&dien_phuong)?;
-    record(&mut commune, &land.code, None, "Trần Thị Hoa", clock.at(10, 8, 30), Action::Returned { channel: Channel::Direct })?;
-    say("5", "The certificate is back at the Điện Phương desk; Nguyễn Văn An collects it (status 10)");
+    record(
+        &mut commune,
+        &land.code,
+        None,
+        "Trần Thị Hoa",
+        clock.at(10, 8, 30),
+        Action::Returned {
+            channel: Channel::Direct,
+        },
+    )?;
+    say(
+        "5",
+        "The certificate is back at the Điện Phương desk; Nguyễn Văn An collects it (status 10)",
+    );
 
     // 6. Same-day and overdue dossiers at Điện Minh.
     let mut minh = net.open(&dien_minh)?;
@@ -343,9 +495,17 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
         },
     )?;
     for (at, action) in [
-        (clock.at(9, 14, 25), forward(&dien_minh, "Đăng ký khai sinh", 0)),
+        (
+            clock.at(9, 14, 25),
+            forward(&dien_minh, "Đăng ký khai sinh", 0),
+        ),
         (clock.at(9, 14, 26), Action::Accepted),
-        (clock.at(9, 15, 30), Action::Approved { note: String::new() }),
+        (
+            clock.at(9, 15, 30),
+            Action::Approved {
+                note: String::new(),
+            },
+        ),
         (
             clock.at(9, 15, 31),
             Action::ResultIssued {
@@ -354,7 +514,12 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
                 return_office: dien_minh.clone(),
             },
         ),
-        (clock.at(9, 16, 0), Action::Returned { channel: Channel::Direct }),
+        (
+            clock.at(9, 16, 0),
+            Action::Returned {
+                channel: Channel::Direct,
+            },
+        ),
     ] {
         record(&mut minh, &birth.code, None, "Đặng Thảo", at, action)?;
     }
@@ -382,23 +547,38 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
             birth.code, marriage.code
         ),
     );
-    net.wait_until(&province, "Điện Minh's dossiers", WAIT, |n| has(n, &birth.code) && has(n, &marriage.code))
-        .await?;
-    net.wait_until(&province, "the returned certificate", WAIT, |n| status_is(n, &land.code, Status::Returned))
-        .await?;
-    net.wait_until(&province, "the returned allowance", WAIT, |n| status_is(n, &allowance.code, Status::Returned))
-        .await?;
+    net.wait_until(&province, "Điện Minh's dossiers", WAIT, |n| {
+        has(n, &birth.code) && has(n, &marriage.code)
+    })
+    .await?;
+    net.wait_until(&province, "the returned certificate", WAIT, |n| {
+        status_is(n, &land.code, Status::Returned)
+    })
+    .await?;
+    net.wait_until(&province, "the returned allowance", WAIT, |n| {
+        status_is(n, &allowance.code, Status::Returned)
+    })
+    .await?;
 
     // 7. The province's consolidated view.
-    println!("\n   7  The provincial Center's consolidated view at {}:\n", "10/03/2026 17:00");
+    println!("\n   7  The provincial Center's consolidated view at 10/03/2026 17:00:\n");
     let center = net.open(&province)?;
     print_province_view(center, clock.at(10, 17, 0))?;
     let sibling = net.open(&duy_trinh)?;
-    let count = sibling.store.connection().query_row("SELECT count(*) FROM dossiers", [], |r| r.get::<_, i64>(0)).unwrap_or(-1);
-    println!("\n      Duy Trinh, a sibling commune, holds {count} of these dossiers: scope keeps them to the offices concerned.");
+    let count = sibling
+        .store
+        .connection()
+        .query_row("SELECT count(*) FROM dossiers", [], |r| r.get::<_, i64>(0))
+        .unwrap_or(-1);
+    println!(
+        "\n      Duy Trinh, a sibling commune, holds {count} of these dossiers: scope keeps them to the offices concerned."
+    );
 
     if options.keep {
-        println!("\nThe network keeps running. Data directories under {}:", root.display());
+        println!(
+            "\nThe network keeps running. Data directories under {}:",
+            root.display()
+        );
         for id in net.offices().cloned().collect::<Vec<_>>() {
             let local = net.get(&id)?;
             println!("  {:<32} {}", id.to_string(), local.dir.display());
@@ -408,7 +588,10 @@ pub async fn run(options: DemoOptions, keep_until: impl std::future::Future<Outp
         println!("  lienthong status --data {example}");
         println!("  lienthong list --data {example}");
         println!("  lienthong show --data {example} {}", land.code);
-        println!("  lienthong report --data {}", net.get(&province)?.dir.display());
+        println!(
+            "  lienthong report --data {}",
+            net.get(&province)?.dir.display()
+        );
         println!("Ctrl-C stops the network.");
         keep_until.await;
     }

@@ -103,6 +103,43 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (node_id, doc_id)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 3: attachments (content-addressed blobs in 64 KiB chunks).
+    r#"
+    CREATE TABLE blobs (
+        hash         BLOB PRIMARY KEY,
+        size         INTEGER NOT NULL,
+        media_type   TEXT NOT NULL,
+        root         BLOB NOT NULL,   -- SHA-256 of the chunk hashes
+        manifest     BLOB,            -- the chunk hashes, once known
+        complete     INTEGER NOT NULL DEFAULT 0,
+        stored_bytes INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+
+    CREATE TABLE blob_chunks (
+        hash BLOB NOT NULL,
+        idx  INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (hash, idx)
+    ) STRICT;
+
+    -- Which documents reference which blobs (from their attachment references).
+    CREATE TABLE blob_refs (
+        hash       BLOB NOT NULL,
+        doc_id     BLOB NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        size       INTEGER NOT NULL,
+        root       BLOB NOT NULL,
+        media_type TEXT NOT NULL,
+        PRIMARY KEY (hash, doc_id)
+    ) STRICT;
+    CREATE INDEX blob_refs_by_doc ON blob_refs (doc_id);
+
+    -- Blobs a peer is known to hold.
+    CREATE TABLE peer_blobs (
+        node_id BLOB NOT NULL,
+        hash    BLOB NOT NULL,
+        PRIMARY KEY (node_id, hash)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -192,6 +192,9 @@ impl DossierFacts {
 }
 
 /// An event as read from a document: either well-formed or not.
+// Nearly every entry is `Valid`; boxing it would cost an allocation per
+// event for the rare malformed one.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoredEvent {
     Valid(Event),

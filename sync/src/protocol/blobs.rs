@@ -304,6 +304,10 @@ impl Blobs {
             BlobSaved::Complete => {
                 self.fetching.remove(&hash);
                 self.completed += 1;
+                // The peer sent it, so it holds it.
+                store
+                    .peer_has_blob(peer, &hash)
+                    .map_err(SessionError::store)?;
                 out.send(Frame::BlobHave { hash });
                 out.event(SessionEvent::BlobReceived { hash });
                 self.pump(peer, store, out)?;

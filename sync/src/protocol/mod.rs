@@ -13,4 +13,7 @@ pub mod store;
 
 pub use frame::{Frame, PROTOCOL_VERSION};
 pub use session::{Session, SessionConfig, SessionError, SessionEvent, SessionStats};
-pub use store::{Admission, AdmitAll, Checkpoints, FeedItem, PeerId, Received, SyncStore};
+pub use store::{
+    Admission, AdmitAll, BlobHash, BlobSaved, Checkpoints, FeedItem, PeerId, Received, SyncStore,
+    WantedBlob,
+};
