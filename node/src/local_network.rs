@@ -57,6 +57,9 @@ pub struct LocalNetwork {
     /// Node offices from the root down, so parents start before children.
     order: Vec<OfficeId>,
     options: DaemonOptions,
+    /// Where a node dials a given peer instead of the peer's own address
+    /// (a link emulator in between).
+    dial_overrides: BTreeMap<(OfficeId, OfficeId), SocketAddr>,
 }
 
 fn dir_name(office: &OfficeId) -> String {
@@ -103,6 +106,7 @@ impl LocalNetwork {
                 backoff: (Duration::from_millis(200), Duration::from_secs(2)),
                 ..DaemonOptions::default()
             },
+            dial_overrides: BTreeMap::new(),
         };
         this.pin_tree()?;
         Ok(this)
@@ -174,6 +178,12 @@ impl LocalNetwork {
         Ok(())
     }
 
+    /// Make `office` dial `peer` at `addr` (e.g. a link emulator in front of
+    /// the peer) from its next start on.
+    pub fn dial_through(&mut self, office: &OfficeId, peer: &OfficeId, addr: SocketAddr) {
+        self.dial_overrides.insert((office.clone(), peer.clone()), addr);
+    }
+
     pub fn get(&self, office: &OfficeId) -> Result<&LocalNode> {
         self.nodes.get(office).ok_or_else(|| LocalNetworkError::UnknownNode(office.clone()))
     }
@@ -213,7 +223,12 @@ impl LocalNetwork {
                 PeerRole::Child => false,
             };
             if dials {
-                let address = self.nodes.get(&peer.office).and_then(|n| n.addr).map(|a| a.to_string());
+                let address = self
+                    .dial_overrides
+                    .get(&(office.clone(), peer.office.clone()))
+                    .copied()
+                    .or_else(|| self.nodes.get(&peer.office).and_then(|n| n.addr))
+                    .map(|a| a.to_string());
                 if address.is_some() && peer.address != address {
                     peer.address = address;
                     changed = true;

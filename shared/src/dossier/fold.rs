@@ -467,18 +467,24 @@ impl<'a> Folder<'a> {
 
     fn step(&mut self, index: usize, stored: &StoredEvent) {
         let outcome = match stored {
-            StoredEvent::Valid(event) => self.try_apply(event).map_err(|reason| Conflict {
-                index,
-                event: Some(event.id.clone()),
-                kind: match &event.action {
-                    Action::Unknown { name } => name.clone(),
-                    action => action.kind().as_str().to_string(),
-                },
-                office: Some(event.office.clone()),
-                officer: Some(event.officer.clone()),
-                at: Some(event.at),
-                reason,
-            }),
+            StoredEvent::Valid(event) => {
+                let outcome = self.try_apply(event).map_err(|reason| Conflict {
+                    index,
+                    event: Some(event.id.clone()),
+                    kind: match &event.action {
+                        Action::Unknown { name } => name.clone(),
+                        action => action.kind().as_str().to_string(),
+                    },
+                    office: Some(event.office.clone()),
+                    officer: Some(event.officer.clone()),
+                    at: Some(event.at),
+                    reason,
+                });
+                // Every entry of the log owns its id, applied or not: a later
+                // event reusing it is a duplicate.
+                self.state.seen_ids.insert(event.id.clone());
+                outcome
+            }
             StoredEvent::Malformed { problem, .. } => Err(Conflict {
                 index,
                 event: None,
@@ -890,7 +896,9 @@ impl<'a> Folder<'a> {
                 if let Some(pause) = self.state.pauses.last_mut() {
                     pause.until = Some(at);
                 }
-                self.state.status = self.state.resume_status.take().or(Some(Status::Processing));
+                // Back to 4 with the holder, whatever status the request came from.
+                self.state.resume_status = None;
+                self.state.status = Some(Status::Processing);
                 match self.rules.supplement_clock {
                     SupplementClock::Restart => {
                         // D3: the clock restarts from zero; an earlier apology's date is superseded.
