@@ -36,6 +36,28 @@ pub enum EndpointError {
     },
 }
 
+/// Connection ids of 4 bytes instead of quinn's 8: every packet carries
+/// one, and the first flights of an idle reconnect carry several. A node
+/// has tens of connections, not millions, so 32 random bits are plenty.
+struct ShortConnectionIds;
+
+const CID_LEN: usize = 4;
+
+impl quinn::ConnectionIdGenerator for ShortConnectionIds {
+    fn generate_cid(&mut self) -> quinn::ConnectionId {
+        let bytes: [u8; CID_LEN] = rand::random();
+        quinn::ConnectionId::new(&bytes)
+    }
+
+    fn cid_len(&self) -> usize {
+        CID_LEN
+    }
+
+    fn cid_lifetime(&self) -> Option<std::time::Duration> {
+        None
+    }
+}
+
 /// Listening and dialling with one identity and one pin set.
 #[derive(Clone)]
 pub struct Endpoint {
@@ -53,8 +75,17 @@ impl Endpoint {
     ) -> Result<Self, EndpointError> {
         let server = tls::server_config(identity, pinned.clone(), transport.clone())?;
         let client = tls::client_config(identity, pinned, transport)?;
-        let mut inner = quinn::Endpoint::server(server, addr)
-            .map_err(|source| EndpointError::Bind { addr, source })?;
+        let bind_error = |source| EndpointError::Bind { addr, source };
+        let socket = std::net::UdpSocket::bind(addr).map_err(bind_error)?;
+        let runtime = quinn::default_runtime().ok_or_else(|| {
+            bind_error(std::io::Error::other(
+                "no async runtime (start the node under tokio)",
+            ))
+        })?;
+        let mut config = quinn::EndpointConfig::default();
+        config.cid_generator(|| Box::new(ShortConnectionIds));
+        let mut inner =
+            quinn::Endpoint::new(config, Some(server), socket, runtime).map_err(bind_error)?;
         inner.set_default_client_config(client.clone());
         Ok(Endpoint { inner, client })
     }
