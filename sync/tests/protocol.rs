@@ -77,8 +77,21 @@ fn run(
     cut_after: Option<usize>,
     admit_b: &mut impl Admission,
 ) -> Outcome {
-    let mut sa = Session::new(B, config.clone(), a).unwrap();
-    let mut sb = Session::new(A, config, b).unwrap();
+    run_between(a, A, b, B, config, cut_after, admit_b)
+}
+
+/// One session between stores `a` (peer id `a_id`) and `b`; see `run`.
+fn run_between(
+    a: &mut MemoryStore,
+    a_id: [u8; 32],
+    b: &mut MemoryStore,
+    b_id: [u8; 32],
+    config: SessionConfig,
+    cut_after: Option<usize>,
+    admit_b: &mut impl Admission,
+) -> Outcome {
+    let mut sa = Session::new(b_id, config.clone(), a).unwrap();
+    let mut sb = Session::new(a_id, config, b).unwrap();
     let mut a_to_b: VecDeque<Vec<u8>> = VecDeque::new();
     let mut b_to_a: VecDeque<Vec<u8>> = VecDeque::new();
     let mut delivered = 0usize;
@@ -560,13 +573,13 @@ proptest! {
             let (x, y) = links[k % 2];
             let (left, right) = stores.split_at_mut(y);
             let (sx, sy) = (&mut left[x], &mut right[0]);
-            run_between(sx, ids[x], sy, ids[y], config.clone(), *cut);
+            run_between(sx, ids[x], sy, ids[y], config.clone(), *cut, &mut AdmitAll);
         }
         // Then each link to completion, twice around (relay needs two hops).
         for _ in 0..2 {
             for (x, y) in links {
                 let (left, right) = stores.split_at_mut(y);
-                let synced = run_between(&mut left[x], ids[x], &mut right[0], ids[y], config.clone(), None);
+                let synced = run_between(&mut left[x], ids[x], &mut right[0], ids[y], config.clone(), None, &mut AdmitAll).synced;
                 prop_assert!(synced);
             }
         }
@@ -575,62 +588,6 @@ proptest! {
         let all: HashSet<DocumentId> = stores.iter().flat_map(|s| s.documents().map(|(id, _)| *id)).collect();
         prop_assert_eq!(all.len(), stores[0].len());
     }
-}
-
-/// Like `run` but with arbitrary peer ids.
-fn run_between(
-    x: &mut MemoryStore,
-    x_id: [u8; 32],
-    y: &mut MemoryStore,
-    y_id: [u8; 32],
-    config: SessionConfig,
-    cut_after: Option<usize>,
-) -> bool {
-    let mut sx = Session::new(y_id, config.clone(), x).unwrap();
-    let mut sy = Session::new(x_id, config, y).unwrap();
-    let mut delivered = 0usize;
-    for _ in 0..10_000 {
-        let mut to_y = Vec::new();
-        let mut to_x = Vec::new();
-        while let Some(f) = sx.poll_transmit() {
-            to_y.push(f);
-        }
-        while let Some(f) = sy.poll_transmit() {
-            to_x.push(f);
-        }
-        if to_x.is_empty() && to_y.is_empty() {
-            sx.flush(x).unwrap();
-            sy.flush(y).unwrap();
-            sx.pump(x).unwrap();
-            sy.pump(y).unwrap();
-            while let Some(f) = sx.poll_transmit() {
-                to_y.push(f);
-            }
-            while let Some(f) = sy.poll_transmit() {
-                to_x.push(f);
-            }
-            if to_x.is_empty() && to_y.is_empty() {
-                return sx.is_synced() && sy.is_synced();
-            }
-        }
-        for f in to_y {
-            if cut_after.is_some_and(|n| delivered >= n) {
-                return false;
-            }
-            delivered += 1;
-            sy.handle(&f, y, &mut AdmitAll).unwrap();
-        }
-        sy.flush(y).unwrap();
-        for f in to_x {
-            if cut_after.is_some_and(|n| delivered >= n) {
-                return false;
-            }
-            delivered += 1;
-            sx.handle(&f, x, &mut AdmitAll).unwrap();
-        }
-        sx.flush(x).unwrap();
-    }
-    false
 }
 
 #[test]

@@ -17,7 +17,6 @@ use lienthong_sync::protocol::{
 use super::config_docs;
 use super::{DocumentSchema, schema_of};
 use crate::officer::save_dossier;
-use crate::store::blobs::ChunksSaved;
 use crate::store::documents::DocKind;
 use crate::store::feed::EVERY_NODE;
 use crate::store::{Store, StoreError};
@@ -200,17 +199,7 @@ impl SyncStore for NodeSyncStore {
 
     fn wanted_blobs(&mut self, peer: &PeerId, limit: usize) -> Result<Vec<WantedBlob>, StoreError> {
         let office = self.office_of(peer)?.to_string();
-        let wanted = self.store.read(|r| r.wanted_blobs(&office, limit))?;
-        Ok(wanted
-            .into_iter()
-            .map(|w| WantedBlob {
-                hash: w.hash,
-                size: w.size,
-                root: w.root,
-                manifest: w.manifest,
-                missing: w.missing,
-            })
-            .collect())
+        self.store.read(|r| r.wanted_blobs(&office, limit))
     }
 
     fn blob_for_peer(
@@ -243,13 +232,7 @@ impl SyncStore for NodeSyncStore {
         hash: &BlobHash,
         chunks: Vec<(u32, Vec<u8>)>,
     ) -> Result<BlobSaved, StoreError> {
-        Ok(
-            match self.store.write(|w| w.save_blob_chunks(hash, chunks))? {
-                ChunksSaved::Partial => BlobSaved::Partial,
-                ChunksSaved::Complete => BlobSaved::Complete,
-                ChunksSaved::Corrupt => BlobSaved::Corrupt,
-            },
-        )
+        self.store.write(|w| w.save_blob_chunks(hash, chunks))
     }
 
     fn peer_has_blob(&mut self, peer: &PeerId, hash: &BlobHash) -> Result<(), StoreError> {

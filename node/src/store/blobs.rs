@@ -15,7 +15,7 @@ use super::documents::DocKey;
 use super::peers::PeerKey;
 use super::{Reader, Result, StoreError, Writer};
 
-pub type BlobHash = [u8; 32];
+pub use lienthong_sync::protocol::BlobHash;
 
 /// A stored blob's description.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,23 +29,7 @@ pub struct BlobRow {
     pub stored_bytes: u64,
 }
 
-/// A blob this node wants (referenced, not complete).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Wanted {
-    pub hash: BlobHash,
-    pub size: u64,
-    pub root: [u8; 32],
-    pub manifest: Option<Vec<[u8; 32]>>,
-    pub missing: Vec<u32>,
-}
-
-/// Outcome of storing chunks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChunksSaved {
-    Partial,
-    Complete,
-    Corrupt,
-}
+pub use lienthong_sync::protocol::{BlobSaved, WantedBlob};
 
 /// A row of `wanted_blobs`' query: hash, size, root, manifest.
 type WantedRow = (Vec<u8>, i64, Vec<u8>, Option<Vec<u8>>);
@@ -130,7 +114,7 @@ impl Reader<'_> {
     }
 
     /// Blobs referenced by documents in `node`'s scope and not complete here.
-    pub fn wanted_blobs(&self, node: &str, limit: usize) -> Result<Vec<Wanted>> {
+    pub fn wanted_blobs(&self, node: &str, limit: usize) -> Result<Vec<WantedBlob>> {
         let mut statement = self.conn().prepare_cached(
             "SELECT r.hash, max(r.size), max(r.root), b.manifest
              FROM blob_refs r
@@ -155,7 +139,7 @@ impl Reader<'_> {
                 .prepare_cached("SELECT idx FROM blob_chunks WHERE hash = ?1")?
                 .query_map([&hash[..]], |row| row.get(0))?
                 .collect::<Result<_, _>>()?;
-            wanted.push(Wanted {
+            wanted.push(WantedBlob {
                 hash,
                 size,
                 root,
@@ -346,13 +330,13 @@ impl Writer<'_> {
         &self,
         hash: &BlobHash,
         chunks: Vec<(u32, Vec<u8>)>,
-    ) -> Result<ChunksSaved> {
+    ) -> Result<BlobSaved> {
         self.ensure_blob_row(hash)?;
         let Some(blob) = self.reader().blob(hash)? else {
-            return Ok(ChunksSaved::Partial);
+            return Ok(BlobSaved::Partial);
         };
         if blob.complete {
-            return Ok(ChunksSaved::Complete);
+            return Ok(BlobSaved::Complete);
         }
         for (index, data) in &chunks {
             self.insert_chunk(hash, *index, data)?;
@@ -367,7 +351,7 @@ impl Writer<'_> {
             .prepare_cached("UPDATE blobs SET stored_bytes = ?2 WHERE hash = ?1")?
             .execute(params![&hash[..], bytes])?;
         if (count as u64) < u64::from(chunk_count(blob.size)) {
-            return Ok(ChunksSaved::Partial);
+            return Ok(BlobSaved::Partial);
         }
         let mut content = Sha256::new();
         {
@@ -385,7 +369,7 @@ impl Writer<'_> {
             self.conn()
                 .prepare_cached("UPDATE blobs SET complete = 1 WHERE hash = ?1")?
                 .execute([&hash[..]])?;
-            Ok(ChunksSaved::Complete)
+            Ok(BlobSaved::Complete)
         } else {
             self.conn()
                 .prepare_cached("DELETE FROM blob_chunks WHERE hash = ?1")?
@@ -395,7 +379,7 @@ impl Writer<'_> {
                     "UPDATE blobs SET stored_bytes = 0, manifest = NULL WHERE hash = ?1",
                 )?
                 .execute([&hash[..]])?;
-            Ok(ChunksSaved::Corrupt)
+            Ok(BlobSaved::Corrupt)
         }
     }
 
