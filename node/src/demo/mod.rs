@@ -147,20 +147,14 @@ pub async fn run(
         &dien_phuong,
         "Trần Thị Hoa",
         clock.at(2, 8, 30),
-        &NewDossier {
-            procedure: "1.004227".into(),
-            applicant: Applicant {
-                name: "Nguyễn Văn An".into(),
-                id_number: "049084001234".into(),
-                address: "Thôn Thanh Quýt, phường Điện Phương".into(),
-                phone: "0905123456".into(),
-                ..Applicant::default()
-            },
-            channel: Channel::Direct,
-            result_delivery: Channel::Direct,
-            components: Vec::new(),
-            submitted_only: false,
-        },
+        &dossier_for(
+            "1.004227",
+            "Nguyễn Văn An",
+            "049084001234",
+            "Thôn Thanh Quýt, phường Điện Phương",
+            "0905123456",
+            Channel::Direct,
+        ),
     )?;
     let tz = commune.calendar.timezone();
     let due = land
@@ -342,20 +336,14 @@ pub async fn run(
         &duy_son,
         "Huỳnh Thị Lan",
         clock.at(2, 9, 0),
-        &NewDossier {
-            procedure: "1.001776".into(),
-            applicant: Applicant {
-                name: "Hồ Thị Mai".into(),
-                id_number: "049052000777".into(),
-                address: "Thôn Trà Kiệu, xã Duy Sơn".into(),
-                phone: "0935111222".into(),
-                ..Applicant::default()
-            },
-            channel: Channel::Postal,
-            result_delivery: Channel::Postal,
-            components: Vec::new(),
-            submitted_only: false,
-        },
+        &dossier_for(
+            "1.001776",
+            "Hồ Thị Mai",
+            "049052000777",
+            "Thôn Trà Kiệu, xã Duy Sơn",
+            "0935111222",
+            Channel::Postal,
+        ),
     )?;
     record(
         &mut duy_son_node,
@@ -481,18 +469,14 @@ pub async fn run(
         &dien_minh,
         "Đặng Thảo",
         clock.at(9, 14, 20),
-        &NewDossier {
-            procedure: "1.001193".into(),
-            applicant: Applicant {
-                name: "Bùi Thị Yến".into(),
-                id_number: "049190003333".into(),
-                ..Applicant::default()
-            },
-            channel: Channel::Direct,
-            result_delivery: Channel::Direct,
-            components: Vec::new(),
-            submitted_only: false,
-        },
+        &dossier_for(
+            "1.001193",
+            "Bùi Thị Yến",
+            "049190003333",
+            "",
+            "",
+            Channel::Direct,
+        ),
     )?;
     for (at, action) in [
         (
@@ -528,17 +512,7 @@ pub async fn run(
         &dien_minh,
         "Đặng Thảo",
         clock.at(5, 9, 0),
-        &NewDossier {
-            procedure: "1.000894".into(),
-            applicant: Applicant {
-                name: "Lý Văn Hải".into(),
-                ..Applicant::default()
-            },
-            channel: Channel::Direct,
-            result_delivery: Channel::Direct,
-            components: Vec::new(),
-            submitted_only: false,
-        },
+        &dossier_for("1.000894", "Lý Văn Hải", "", "", "", Channel::Direct),
     )?;
     say(
         "6",
@@ -608,6 +582,31 @@ pub async fn run(
 
 fn tempdir() -> std::io::Result<tempfile::TempDir> {
     tempfile::Builder::new().prefix("lienthong-demo-").tempdir()
+}
+
+/// A new dossier whose result goes back the way it came.
+fn dossier_for(
+    procedure: &str,
+    name: &str,
+    id_number: &str,
+    address: &str,
+    phone: &str,
+    channel: Channel,
+) -> NewDossier {
+    NewDossier {
+        procedure: procedure.into(),
+        applicant: Applicant {
+            name: name.into(),
+            id_number: id_number.into(),
+            address: address.into(),
+            phone: phone.into(),
+            ..Applicant::default()
+        },
+        channel,
+        result_delivery: channel,
+        components: Vec::new(),
+        submitted_only: false,
+    }
 }
 
 fn forward(to: &OfficeId, task: &str, days: u32) -> Action {
