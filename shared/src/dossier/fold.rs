@@ -152,6 +152,7 @@ pub enum ConflictReason {
     UnknownConsultation {
         consultation: EventId,
     },
+    NoOpenConsultation,
     ConsultationClosed {
         consultation: EventId,
     },
@@ -193,10 +194,11 @@ impl fmt::Display for ConflictReason {
                 f,
                 "not allowed while the dossier is {}; allowed only when {}",
                 status.map_or("not yet received", |s| s.as_str()),
-                if allowed.is_empty() {
-                    "it is new".to_string()
-                } else {
-                    statuses(allowed)
+                match allowed.as_slice() {
+                    [] => "it is new".to_string(),
+                    // Intake (received, refused) is allowed before any status too.
+                    [Status::Submitted] => "it is new or submitted".to_string(),
+                    _ => statuses(allowed),
                 }
             ),
             ConflictReason::FinalStatus { status } => {
@@ -241,6 +243,12 @@ impl fmt::Display for ConflictReason {
             }
             ConflictReason::UnknownConsultation { consultation } => {
                 write!(f, "no consultation {consultation} in this dossier")
+            }
+            ConflictReason::NoOpenConsultation => {
+                write!(
+                    f,
+                    "no consultation is waiting for an answer on this dossier"
+                )
             }
             ConflictReason::ConsultationClosed { consultation } => {
                 write!(f, "consultation {consultation} was already answered")
@@ -585,6 +593,9 @@ impl<'a> Folder<'a> {
         };
         match kind {
             ActionKind::Submitted => {
+                if let Some(s) = status.filter(|s| s.is_final()) {
+                    return Err(ConflictReason::FinalStatus { status: s });
+                }
                 if status.is_some() {
                     return Err(ConflictReason::NotAllowedInStatus {
                         status,
@@ -660,10 +671,7 @@ impl<'a> Folder<'a> {
                 } else {
                     match self.state.open_consultations().next() {
                         Some(c) => Err(ConflictReason::NotConsultedOffice { to: c.to.clone() }),
-                        None => Err(ConflictReason::NotAllowedInStatus {
-                            status,
-                            allowed: vec![],
-                        }),
+                        None => Err(ConflictReason::NoOpenConsultation),
                     }
                 }
             }

@@ -128,7 +128,12 @@ fn d5_an_answer_to_an_unknown_consultation_is_a_conflict() {
         }
     );
     assert!(reason.to_string().contains("no-such-consultation"));
-    // With no consultation at all, an answer is a conflict too.
+    // With no consultation at all, an answer is a conflict too, and says so.
     let mut none = at_district();
-    none.conflict(answered(&unknown), LAND, "2026-03-04 09:00");
+    let reason = none.conflict(answered(&unknown), LAND, "2026-03-04 09:00");
+    assert_eq!(reason, ConflictReason::NoOpenConsultation);
+    assert!(
+        reason.to_string().contains("no consultation is waiting"),
+        "{reason}"
+    );
 }

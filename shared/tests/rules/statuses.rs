@@ -48,6 +48,13 @@ fn received_directly_at_the_desk_is_2() {
 }
 
 #[test]
+fn a_second_receipt_says_intake_is_for_new_or_submitted_dossiers() {
+    let mut d = dossier(Days(5)).received("2026-03-02 09:00");
+    let reason = d.conflict(received(), COMMUNE, "2026-03-02 10:00");
+    assert!(reason.to_string().contains("new or submitted"), "{reason}");
+}
+
+#[test]
 fn only_the_origin_office_submits_receives_or_refuses() {
     let mut d = dossier(Days(5)).starting_with(event(submitted(), SIBLING, "2026-03-02 08:00"));
     let state = d.state();
