@@ -533,8 +533,7 @@ fn refusal(
 }
 
 /// Persist a dossier's new changes and everything derived from it (index,
-/// scope) in the caller's transaction. Used for local writes and for
-/// changes received from peers alike.
+/// scope, attachments referenced) in the caller's transaction.
 pub fn save_dossier(
     w: &Writer<'_>,
     key: &DocKey,
@@ -544,7 +543,22 @@ pub fn save_dossier(
     state: &DossierState,
     tree: &lienthong_shared::offices::OfficeTree,
 ) -> Result<i64, StoreError> {
-    let seq = match w.save_document(key, DocKind::Dossier, doc, before)? {
+    let seq = w.save_document(key, DocKind::Dossier, doc, before)?;
+    index_dossier(w, key, seq, dossier, state, tree)
+}
+
+/// Everything derived from a stored dossier: its index row, the nodes in
+/// its scope, the attachments it references. Used for local writes and for
+/// changes received from peers alike.
+pub fn index_dossier(
+    w: &Writer<'_>,
+    key: &DocKey,
+    seq: Option<i64>,
+    dossier: &Dossier,
+    state: &DossierState,
+    tree: &lienthong_shared::offices::OfficeTree,
+) -> Result<i64, StoreError> {
+    let seq = match seq {
         Some(seq) => seq,
         None => w.reader().last_seq()?,
     };

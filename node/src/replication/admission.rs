@@ -10,12 +10,12 @@ use lienthong_shared::calendar::WorkingCalendar;
 use lienthong_shared::dossier::fold::{self, FoldContext};
 use lienthong_shared::dossier::schema;
 use lienthong_shared::offices::NetworkConfig;
-use lienthong_shared::{scope, OfficeId};
-use lienthong_sync::protocol::{Admission, PeerId};
+use lienthong_shared::{OfficeId, scope};
 use lienthong_sync::DocumentId;
+use lienthong_sync::protocol::{Admission, PeerId};
 
 use super::config_docs::{self, ConfigFile};
-use super::{schema_of, DocumentSchema};
+use super::{DocumentSchema, schema_of};
 
 pub struct NodeAdmission {
     network: NetworkConfig,
@@ -25,7 +25,12 @@ pub struct NodeAdmission {
 }
 
 impl NodeAdmission {
-    pub fn new(network: NetworkConfig, calendar: WorkingCalendar, office: OfficeId, peers: HashMap<PeerId, OfficeId>) -> Self {
+    pub fn new(
+        network: NetworkConfig,
+        calendar: WorkingCalendar,
+        office: OfficeId,
+        peers: HashMap<PeerId, OfficeId>,
+    ) -> Self {
         NodeAdmission {
             network,
             calendar,
@@ -36,10 +41,17 @@ impl NodeAdmission {
 }
 
 impl Admission for NodeAdmission {
-    fn admit(&mut self, peer: &PeerId, doc: &DocumentId, document: &Automerge, _existed: bool) -> Result<(), String> {
+    fn admit(
+        &mut self,
+        peer: &PeerId,
+        doc: &DocumentId,
+        document: &Automerge,
+        _existed: bool,
+    ) -> Result<(), String> {
         match schema_of(document) {
             DocumentSchema::Dossier => {
-                let dossier = schema::read(document).map_err(|e| format!("not a readable dossier: {e}"))?;
+                let dossier =
+                    schema::read(document).map_err(|e| format!("not a readable dossier: {e}"))?;
                 let ctx = FoldContext {
                     calendar: &self.calendar,
                     rule_sets: &self.network.rule_sets,
@@ -58,18 +70,20 @@ impl Admission for NodeAdmission {
             }
             DocumentSchema::Config => {
                 let file = ConfigFile::from_key(&doc.0).ok_or("unknown configuration document")?;
-                let from_above = self
-                    .peers
-                    .get(peer)
-                    .is_some_and(|office| self.network.offices.is_ancestor_of(office, &self.office));
+                let from_above = self.peers.get(peer).is_some_and(|office| {
+                    self.network.offices.is_ancestor_of(office, &self.office)
+                });
                 if !from_above {
                     return Err(format!(
                         "the {} configuration flows down from the province; {} is not above this node",
                         file.name(),
-                        self.peers.get(peer).map_or("this peer".to_string(), |o| o.to_string())
+                        self.peers
+                            .get(peer)
+                            .map_or("this peer".to_string(), |o| o.to_string())
                     ));
                 }
-                let text = config_docs::text_of(document).ok_or("configuration document without text")?;
+                let text =
+                    config_docs::text_of(document).ok_or("configuration document without text")?;
                 file.validate(&text)
                     .map_err(|e| format!("the {} configuration does not parse: {e}", file.name()))
             }

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use automerge::transaction::Transactable;
-use automerge::{Automerge, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{Automerge, ROOT, ReadDoc, ScalarValue, Value};
 use lienthong_shared::catalogue::Catalogue;
 use lienthong_shared::offices::NetworkConfig;
 use sha2::{Digest, Sha256};
@@ -89,7 +89,8 @@ pub fn publish(node: &mut Node) -> Result<usize, PublishError> {
     let mut published = 0;
     for file in ConfigFile::ALL {
         let path = file.path(node);
-        let text = std::fs::read_to_string(&path).map_err(|e| PublishError::Read(path.display().to_string(), e))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| PublishError::Read(path.display().to_string(), e))?;
         let key = file.key();
         let changed = node.store.write(|w| -> Result<bool, PublishError> {
             let existing = w.reader().load_document(&key)?;
@@ -153,8 +154,10 @@ pub fn apply_received(node: &mut Node) -> Result<Vec<ConfigFile>, PublishError> 
             continue;
         }
         let tmp = path.with_extension("toml.received");
-        std::fs::write(&tmp, &text).map_err(|e| PublishError::Read(tmp.display().to_string(), e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| PublishError::Read(path.display().to_string(), e))?;
+        std::fs::write(&tmp, &text)
+            .map_err(|e| PublishError::Read(tmp.display().to_string(), e))?;
+        std::fs::rename(&tmp, &path)
+            .map_err(|e| PublishError::Read(path.display().to_string(), e))?;
         replaced.push(file);
     }
     Ok(replaced)

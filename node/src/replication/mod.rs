@@ -31,13 +31,17 @@ pub enum DocumentSchema {
 }
 
 pub fn schema_of(doc: &automerge::Automerge) -> DocumentSchema {
-    use automerge::{ReadDoc, ScalarValue, Value, ROOT};
+    use automerge::{ROOT, ReadDoc, ScalarValue, Value};
     match doc.get(ROOT, "schema") {
         Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
-            ScalarValue::Str(s) if s.as_str() == lienthong_shared::dossier::schema::DOSSIER_SCHEMA => {
+            ScalarValue::Str(s)
+                if s.as_str() == lienthong_shared::dossier::schema::DOSSIER_SCHEMA =>
+            {
                 DocumentSchema::Dossier
             }
-            ScalarValue::Str(s) if s.as_str() == config_docs::CONFIG_SCHEMA => DocumentSchema::Config,
+            ScalarValue::Str(s) if s.as_str() == config_docs::CONFIG_SCHEMA => {
+                DocumentSchema::Config
+            }
             _ => DocumentSchema::Unknown,
         },
         _ => DocumentSchema::Unknown,

@@ -87,6 +87,18 @@ impl Reader<'_> {
         }
     }
 
+    /// A document's snapshot and heads, when it has no chunks after it.
+    pub fn whole_document(&self, key: &DocKey) -> Result<Option<(Vec<u8>, Vec<ChangeHash>)>> {
+        let row: Option<(Vec<u8>, Vec<u8>)> = self
+            .conn()
+            .prepare_cached(
+                "SELECT snapshot, heads FROM documents WHERE doc_id = ?1 AND chunk_count = 0",
+            )?
+            .query_row([&key[..]], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        Ok(row.and_then(|(snapshot, heads)| Some((snapshot, decode_heads(&heads)?))))
+    }
+
     pub fn document_count(&self, kind: DocKind) -> Result<u64> {
         let count: i64 = self.conn().query_row(
             "SELECT count(*) FROM documents WHERE kind = ?1",
@@ -147,6 +159,19 @@ impl Writer<'_> {
         doc: &Automerge,
         before: &[ChangeHash],
     ) -> Result<Option<i64>> {
+        self.save_document_with(key, kind, doc, before, None)
+    }
+
+    /// [`Self::save_document`], keeping `snapshot` (bytes that load to
+    /// exactly `doc`) as a new document's snapshot instead of saving it again.
+    pub fn save_document_with(
+        &self,
+        key: &DocKey,
+        kind: DocKind,
+        doc: &Automerge,
+        before: &[ChangeHash],
+        snapshot: Option<&[u8]>,
+    ) -> Result<Option<i64>> {
         let heads = doc.get_heads();
         let mut sorted_before = before.to_vec();
         sorted_before.sort();
@@ -167,7 +192,10 @@ impl Writer<'_> {
         let encoded_heads = encode_heads(&heads);
         match existing {
             None => {
-                let snapshot = doc.save();
+                let snapshot = match snapshot {
+                    Some(bytes) => bytes.to_vec(),
+                    None => doc.save(),
+                };
                 conn.prepare_cached(
                     "INSERT INTO documents (doc_id, kind, snapshot, snapshot_bytes, heads) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?

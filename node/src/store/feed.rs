@@ -69,7 +69,13 @@ impl Reader<'_> {
     }
 
     /// Feed entries with `after < seq ≤ upto` whose scope includes `node`, oldest first.
-    pub fn feed_for_node(&self, node: &str, after: i64, upto: i64, limit: usize) -> Result<Vec<FeedEntry>> {
+    pub fn feed_for_node(
+        &self,
+        node: &str,
+        after: i64,
+        upto: i64,
+        limit: usize,
+    ) -> Result<Vec<FeedEntry>> {
         let mut statement = self.conn().prepare_cached(
             "SELECT f.doc_id, f.seq FROM feed f
              WHERE f.seq > ?2 AND f.seq <= ?3

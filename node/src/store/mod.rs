@@ -147,6 +147,13 @@ impl Store {
         Ok(value)
     }
 
+    /// Read with single statements, outside any transaction (each statement
+    /// sees the latest committed state). For hot paths that issue one
+    /// query at a time; use [`Self::read`] when several must agree.
+    pub fn read_now<T, E>(&mut self, f: impl FnOnce(&Reader<'_>) -> Result<T, E>) -> Result<T, E> {
+        f(&Reader { conn: &self.conn })
+    }
+
     /// Raw connection, for the few statements that do not need a transaction.
     pub fn connection(&self) -> &Connection {
         &self.conn

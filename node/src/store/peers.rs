@@ -3,9 +3,9 @@
 
 use automerge::ChangeHash;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{OptionalExtension, params};
 
-use super::documents::{decode_heads, encode_heads, DocKey};
+use super::documents::{DocKey, decode_heads, encode_heads};
 use super::{Reader, Result, Writer};
 
 /// A peer node's id (SHA-256 of its public key).
@@ -73,7 +73,9 @@ impl Writer<'_> {
 
     pub fn set_peer_heads(&self, peer: &PeerKey, key: &DocKey, heads: &[ChangeHash]) -> Result<()> {
         self.conn()
-            .prepare_cached("INSERT OR REPLACE INTO peer_docs (node_id, doc_id, heads) VALUES (?1, ?2, ?3)")?
+            .prepare_cached(
+                "INSERT OR REPLACE INTO peer_docs (node_id, doc_id, heads) VALUES (?1, ?2, ?3)",
+            )?
             .execute(params![&peer[..], &key[..], encode_heads(heads)])?;
         Ok(())
     }

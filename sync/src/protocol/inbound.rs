@@ -30,6 +30,8 @@ struct Pending {
     seqs: Vec<u64>,
     complete: bool,
     bytes: usize,
+    /// The bytes a new document arrived in whole, kept as its snapshot.
+    snapshot: Option<Vec<u8>>,
 }
 
 pub(crate) struct Inbound {
@@ -130,6 +132,7 @@ impl Inbound {
                 seqs: vec![seq],
                 complete: false,
                 bytes: 0,
+                snapshot: None,
             });
         } else if let Some(pending) = self.pending.get_mut(&doc) {
             pending.seqs.push(seq);
@@ -175,13 +178,31 @@ impl Inbound {
         };
         pending.required = decoded.heads.clone();
         let was_complete = pending.complete;
-        if let Err(e) = pending
-            .document
-            .receive_sync_message(&mut pending.state, decoded)
+        let fresh = !pending.existed && pending.document.get_heads().is_empty();
+        match fresh
+            .then(|| messages::whole_new_document(&decoded))
+            .flatten()
         {
-            let reason = format!("changes could not be applied: {e}");
-            self.refuse(doc, reason, out);
-            return Ok(());
+            Some((document, bytes)) => {
+                // The whole document in one piece: keep it as it came.
+                pending.state.shared_heads = decoded.heads.clone();
+                pending.state.their_heads = Some(decoded.heads.clone());
+                pending.state.their_have = Some(decoded.have.clone());
+                pending.state.their_need = Some(decoded.need.clone());
+                pending.document = document;
+                pending.snapshot = Some(bytes);
+            }
+            None => {
+                pending.snapshot = None;
+                if let Err(e) = pending
+                    .document
+                    .receive_sync_message(&mut pending.state, decoded)
+                {
+                    let reason = format!("changes could not be applied: {e}");
+                    self.refuse(doc, reason, out);
+                    return Ok(());
+                }
+            }
         }
         pending.bytes += message.len();
         if messages::holds_all(&pending.document, &pending.required) {
@@ -272,6 +293,7 @@ impl Inbound {
                     peer_heads: pending.required,
                     before: pending.before,
                     document: pending.document,
+                    snapshot: pending.snapshot,
                 });
             }
         }

@@ -42,8 +42,26 @@ pub(crate) fn opening(doc: &Automerge, known: &[ChangeHash]) -> (Vec<u8>, State)
         // better across many documents that share vocabulary.
         doc.save_nocompress()
     };
-    let message = Message {
-        heads: heads.clone(),
+    let shared = if known_here {
+        known.to_vec()
+    } else {
+        Vec::new()
+    };
+    (message(heads.clone(), payload), sender_state(shared, heads))
+}
+
+/// The opening message carrying a whole saved document as it is stored,
+/// for a peer that has none of it (what Automerge's own sync sends then).
+pub(crate) fn opening_whole(bytes: Vec<u8>, heads: Vec<ChangeHash>) -> (Vec<u8>, State) {
+    (
+        message(heads.clone(), bytes),
+        sender_state(Vec::new(), heads),
+    )
+}
+
+fn message(heads: Vec<ChangeHash>, payload: Vec<u8>) -> Vec<u8> {
+    Message {
+        heads,
         need: Vec::new(),
         have: Vec::new(),
         changes: if payload.is_empty() {
@@ -53,13 +71,13 @@ pub(crate) fn opening(doc: &Automerge, known: &[ChangeHash]) -> (Vec<u8>, State)
         },
         flags: Some(flags()),
         version: MessageVersion::V2,
-    };
-    let state = State {
-        shared_heads: if known_here {
-            known.to_vec()
-        } else {
-            Vec::new()
-        },
+    }
+    .encode()
+}
+
+fn sender_state(shared_heads: Vec<ChangeHash>, heads: Vec<ChangeHash>) -> State {
+    State {
+        shared_heads,
         last_sent_heads: heads,
         their_heads: None,
         their_need: None,
@@ -69,8 +87,23 @@ pub(crate) fn opening(doc: &Automerge, known: &[ChangeHash]) -> (Vec<u8>, State)
         their_capabilities: Some(vec![Capability::MessageV2, Capability::SyncReset]),
         read_only: true,
         ..State::default()
+    }
+}
+
+/// A new document arriving whole in one message: load it strictly (a
+/// partial load is an error here, unlike `load_incremental`), and keep the
+/// bytes as they came. `None` if the message is anything else.
+pub(crate) fn whole_new_document(message: &Message) -> Option<(Automerge, Vec<u8>)> {
+    let mut chunks = message.changes.iter();
+    let (Some(bytes), None) = (chunks.next(), chunks.next()) else {
+        return None;
     };
-    (message.encode(), state)
+    let doc = Automerge::load(bytes).ok()?;
+    let mut heads = doc.get_heads();
+    heads.sort();
+    let mut expected = message.heads.clone();
+    expected.sort();
+    (heads == expected).then(|| (doc, bytes.to_vec()))
 }
 
 /// The receiving side's state for an exchange with a peer it believes holds `known`.

@@ -15,5 +15,5 @@ pub use frame::{Frame, PROTOCOL_VERSION};
 pub use session::{Session, SessionConfig, SessionError, SessionEvent, SessionStats};
 pub use store::{
     Admission, AdmitAll, BlobHash, BlobSaved, Checkpoints, FeedItem, PeerId, Received, SyncStore,
-    WantedBlob,
+    WantedBlob, WholeDocument,
 };

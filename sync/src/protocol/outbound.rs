@@ -155,11 +155,25 @@ impl Outbound {
             self.skipped += 1;
             return Ok(());
         }
-        let Some(document) = store.load(&doc).map_err(SessionError::store)? else {
-            return Ok(());
+        let whole = if known.is_empty() {
+            store.whole_document(&doc).map_err(SessionError::store)?
+        } else {
+            None
         };
-        let (message, state) = messages::opening(&document, &known);
-        let heads = document.get_heads();
+        let (message, state, heads) = match whole {
+            Some(whole) => {
+                let heads = whole.heads.clone();
+                let (message, state) = messages::opening_whole(whole.bytes, whole.heads);
+                (message, state, heads)
+            }
+            None => {
+                let Some(document) = store.load(&doc).map_err(SessionError::store)? else {
+                    return Ok(());
+                };
+                let (message, state) = messages::opening(&document, &known);
+                (message, state, document.get_heads())
+            }
+        };
         let bytes = message.len();
         self.in_flight.insert(seq, Offered { doc, heads, bytes });
         self.in_flight_bytes += bytes;

@@ -37,6 +37,17 @@ pub struct Received {
     pub before: Vec<ChangeHash>,
     /// Heads the peer is now known to hold.
     pub peer_heads: Vec<ChangeHash>,
+    /// For a document that arrived whole in one message: the bytes it came
+    /// in, already checked to load completely, which the store may keep as
+    /// its snapshot instead of saving the document again.
+    pub snapshot: Option<Vec<u8>>,
+}
+
+/// A document stored as one saved snapshot, with its heads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WholeDocument {
+    pub bytes: Vec<u8>,
+    pub heads: Vec<ChangeHash>,
 }
 
 /// A blob's SHA-256 (of its whole content).
@@ -88,6 +99,13 @@ pub trait SyncStore {
     fn heads(&mut self, doc: &DocumentId) -> Result<Option<Vec<ChangeHash>>, Self::Error>;
 
     fn load(&mut self, doc: &DocumentId) -> Result<Option<Automerge>, Self::Error>;
+
+    /// The document's saved bytes and heads, when the store holds it as a
+    /// single snapshot (no later chunks): sent as is to a peer that has none
+    /// of it, without loading it. `None` makes the session load it instead.
+    fn whole_document(&mut self, _doc: &DocumentId) -> Result<Option<WholeDocument>, Self::Error> {
+        Ok(None)
+    }
 
     /// Heads the peer is known to hold for a document (empty if unknown).
     fn peer_heads(
