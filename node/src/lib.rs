@@ -9,4 +9,5 @@ pub mod local_network;
 pub mod node;
 pub mod officer;
 pub mod replication;
+pub mod report;
 pub mod store;

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod init;
 pub mod officer;
 pub mod render;
+pub mod report;
 pub mod status;
 pub mod view;
 
@@ -41,6 +42,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Run the node: listen for peers, dial the parent, sync while links allow.
     Run(daemon::RunArgs),
+    /// Consolidated status per office: received, in progress, overdue, on time (D6).
+    Report(report::ReportArgs),
     /// This node, its daemon and each peer link.
     Status(status::StatusArgs),
     /// Receive a dossier at the desk (Form 01).
@@ -66,6 +69,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Offices(args) => catalogue::offices(args),
         Command::Demo(args) => demo::run(args),
         Command::Run(args) => daemon::run(args),
+        Command::Report(args) => report::report(args),
         Command::Status(args) => status::status(args),
         Command::Receive(args) => officer::receive(args),
         Command::Dossier(command) => officer::run(command),

@@ -29,6 +29,8 @@ pub enum DemoError {
     Node(#[from] crate::node::NodeError),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 type Result<T, E = DemoError> = std::result::Result<T, E>;
@@ -655,6 +657,18 @@ fn status_is(node: &mut Node, code: &str, status: Status) -> bool {
 fn print_province_view(mut center: Node, now: DateTime<Utc>) -> Result<()> {
     crate::cli::view::print_list(&mut center, &Default::default(), now)
         .map_err(|e| DemoError::Io(std::io::Error::other(e.to_string())))?;
+    println!();
+    let options = crate::report::ReportOptions {
+        group_by: crate::report::GroupBy::Origin,
+        now,
+        from: None,
+        to: None,
+    };
+    let tree = center.network.offices.clone();
+    let report = center
+        .store
+        .read(|r| crate::report::build(r, &tree, &options, false))?;
+    crate::cli::report::print_table(&center, &report);
     Ok(())
 }
 
