@@ -359,6 +359,17 @@ pub fn default_office(
     state: &DossierState,
     kind: ActionKind,
 ) -> OfficeId {
+    let served: Vec<OfficeId> = node.served_offices().iter().map(|o| o.id.clone()).collect();
+    choose_office(&served, node.office(), dossier, state, kind)
+}
+
+fn choose_office(
+    served: &[OfficeId],
+    own: &OfficeId,
+    dossier: &Dossier,
+    state: &DossierState,
+    kind: ActionKind,
+) -> OfficeId {
     let candidates: Vec<Option<&OfficeId>> = match kind {
         ActionKind::Accepted => vec![state.transfer.as_ref().map(|t| &t.to)],
         ActionKind::ForwardCancelled => vec![state.transfer.as_ref().map(|t| &t.from)],
@@ -375,12 +386,20 @@ pub fn default_office(
     candidates
         .into_iter()
         .flatten()
-        .find(|office| node.serves(office))
+        .find(|office| served.contains(office))
         .cloned()
-        .unwrap_or_else(|| node.office().clone())
+        .unwrap_or_else(|| own.clone())
 }
 
 /// Record `action` on a dossier as `office` (default: see [`default_office`]).
+///
+/// The work (load, check against the rules, build the change) happens
+/// outside the write lock; the write transaction then only checks that the
+/// dossier did not change meanwhile (same heads) and stores the change, so
+/// officers at other desks — other processes on the same data directory —
+/// do their work while this one's commit is being made durable. If the
+/// dossier did change (a peer's changes arrived), the command starts over
+/// against the new state.
 pub fn record(
     node: &mut Node,
     query: &str,
@@ -395,28 +414,14 @@ pub fn record(
         node.calendar
             .is_working_day(node.calendar.local_date(*new_due))?;
     }
-    let row = resolve(node, query)?;
-    let key = row.key;
-    let actor = node.actor();
-    let (_, dossier) = load(node, &key)?;
-    let ctx = node.fold_context(at);
-    let before = fold::fold(&dossier, &ctx);
-    let office = match office {
-        Some(office) => office.clone(),
-        None => default_office(node, &dossier, &before, action.kind()),
-    };
-    check_served(node, &office)?;
     validate_payload(node, &action)?;
-    let event = Event {
-        id: new_event_id(),
-        at,
-        office: office.clone(),
-        officer: officer.to_string(),
-        action,
-    };
-    if let Err(reason) = fold::check(&dossier, &event, &ctx) {
-        return Err(refusal(node, &dossier, &before, &event, reason, &ctx));
+    if let Some(office) = office {
+        check_served(node, office)?;
     }
+    let key = resolve(node, query)?.key;
+    let actor = node.actor();
+    let served: Vec<OfficeId> = node.served_offices().iter().map(|o| o.id.clone()).collect();
+    let own = node.office().clone();
     let Node {
         store,
         calendar,
@@ -428,40 +433,82 @@ pub fn record(
         rule_sets: &network.rule_sets,
         now: at,
     };
-    store.write(|w| {
-        // Re-read inside the write transaction: another process (the daemon
-        // receiving changes) may have changed the dossier since.
-        let Some((_, mut doc)) = w.reader().load_document(&key)? else {
+    const ATTEMPTS: usize = 5;
+    for _ in 0..ATTEMPTS {
+        let Some((_, mut doc)) = store.read(|r| r.load_document(&key))? else {
             return Err(ActionError::UnknownDossier(key_hex(&key)));
         };
+        let mut dossier = schema::read(&doc)?;
+        let kind = action.kind();
+        let (before, event, outcome) = fold::check_built(&dossier, &ctx, |before| Event {
+            id: new_event_id(),
+            at,
+            office: office
+                .cloned()
+                .unwrap_or_else(|| choose_office(&served, &own, &dossier, before, kind)),
+            officer: officer.to_string(),
+            action: action.clone(),
+        });
+        let state = match outcome {
+            Ok(state) => state,
+            Err(reason) => return Err(refusal(&served, &dossier, &before, &event, reason, &ctx)),
+        };
+        if !served.contains(&event.office) {
+            return Err(ActionError::NotServedHere {
+                office: event.office.clone(),
+                served: served
+                    .iter()
+                    .map(|o| o.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
         doc.set_actor(actor.clone());
         let heads = doc.get_heads();
-        let current = schema::read(&doc)?;
-        if let Err(reason) = fold::check(&current, &event, &ctx) {
-            let state = fold::fold(&current, &ctx);
-            return Err(ActionError::NotAllowed(Box::new(Refusal {
-                action: event.action.kind(),
-                code: current.facts.code.clone(),
-                status: describe_status(&state),
-                holder: describe_holder(&state),
-                reason,
-                allowed: String::new(),
-            })));
-        }
         let mut tx = doc.transaction();
         schema::append_event(&mut tx, &event)?;
         tx.commit();
-        let dossier = schema::read(&doc)?;
-        let state = fold::fold(&dossier, &ctx);
-        let seq = save_dossier(w, &key, &doc, &heads, &dossier, &state, &network.offices)?;
-        Ok(Recorded {
-            key,
-            code: dossier.facts.code.clone(),
-            event: event.clone(),
-            state,
-            seq,
-        })
-    })
+        // The log now ends with the event just checked: the state after it is
+        // the one `check_built` derived.
+        dossier
+            .events
+            .push(lienthong_shared::dossier::StoredEvent::Valid(event.clone()));
+        let written = store.write(|w| -> Result<Option<i64>> {
+            if !same_heads(w.reader().document_heads(&key)?.as_deref(), &heads) {
+                return Ok(None);
+            }
+            Ok(Some(save_dossier(
+                w,
+                &key,
+                &doc,
+                &heads,
+                &dossier,
+                &state,
+                &network.offices,
+            )?))
+        })?;
+        if let Some(seq) = written {
+            return Ok(Recorded {
+                key,
+                code: dossier.facts.code.clone(),
+                event,
+                state,
+                seq,
+            });
+        }
+    }
+    Err(ActionError::Invalid(
+        "the dossier kept changing while this command ran (changes arriving from peers); run it again".into(),
+    ))
+}
+
+fn same_heads(stored: Option<&[automerge::ChangeHash]>, ours: &[automerge::ChangeHash]) -> bool {
+    let Some(stored) = stored else { return false };
+    let mut a = stored.to_vec();
+    let mut b = ours.to_vec();
+    a.sort();
+    b.sort();
+    a == b
 }
 
 fn validate_payload(node: &Node, action: &Action) -> Result<()> {
@@ -499,7 +546,7 @@ fn describe_holder(state: &DossierState) -> String {
 }
 
 fn refusal(
-    node: &Node,
+    served: &[OfficeId],
     dossier: &Dossier,
     state: &DossierState,
     event: &Event,
@@ -507,8 +554,8 @@ fn refusal(
     ctx: &fold::FoldContext<'_>,
 ) -> ActionError {
     let mut allowed: BTreeSet<String> = BTreeSet::new();
-    for office in node.served_offices() {
-        for kind in fold::allowed_actions(dossier, &office.id, ctx) {
+    for office in served {
+        for kind in fold::allowed_actions(dossier, office, ctx) {
             if kind != ActionKind::Note {
                 allowed.insert(format!("`{}`", kind.command()));
             }

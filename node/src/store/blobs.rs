@@ -284,6 +284,19 @@ impl Writer<'_> {
 
     /// Record which blobs a document references.
     pub fn set_blob_refs(&self, doc: &DocKey, refs: &[AttachmentRef]) -> Result<()> {
+        let current: std::collections::BTreeSet<Vec<u8>> = self
+            .conn()
+            .prepare_cached("SELECT hash FROM blob_refs WHERE doc_id = ?1")?
+            .query_map([&doc[..]], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        let wanted: std::collections::BTreeSet<Vec<u8>> = refs
+            .iter()
+            .filter_map(|r| hex_hash(&r.hash))
+            .map(|h| h.to_vec())
+            .collect();
+        if current == wanted {
+            return Ok(());
+        }
         self.conn()
             .prepare_cached("DELETE FROM blob_refs WHERE doc_id = ?1")?
             .execute([&doc[..]])?;

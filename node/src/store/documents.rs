@@ -136,17 +136,25 @@ fn load(conn: &rusqlite::Connection, key: &DocKey) -> Result<Option<(DocKind, Au
     let kind = DocKind::parse(&kind).ok_or_else(|| corrupt(format!("unknown kind {kind:?}")))?;
     let mut doc = Automerge::load(&snapshot).map_err(|e| corrupt(format!("snapshot: {e}")))?;
     if chunk_count > 0 {
+        // All chunks in one call: far cheaper than one call per chunk.
+        let mut joined = Vec::new();
         let mut statement =
             conn.prepare_cached("SELECT data FROM doc_chunks WHERE doc_id = ?1 ORDER BY n")?;
         let mut rows = statement.query([&key[..]])?;
         while let Some(row) = rows.next()? {
             let data: Vec<u8> = row.get(0)?;
-            doc.load_incremental(&data)
-                .map_err(|e| corrupt(format!("change chunk: {e}")))?;
+            joined.extend_from_slice(&data);
         }
+        doc.load_incremental(&joined)
+            .map_err(|e| corrupt(format!("change chunks: {e}")))?;
     }
     Ok(Some((kind, doc)))
 }
+
+/// Chunks kept after a snapshot before it is rewritten. Loading a snapshot
+/// with chunks costs about twice loading it compacted; rewriting costs one
+/// save. Measured with dossiers of 5–15 events (`cargo bench --bench store`).
+const COMPACT_AFTER_CHUNKS: i64 = 4;
 
 impl Writer<'_> {
     /// Persist what `doc` holds beyond `before` (the heads the store had, or
@@ -203,8 +211,12 @@ impl Writer<'_> {
             }
             Some((snapshot_bytes, chunk_bytes, chunk_count)) => {
                 let chunk = doc.save_after(before);
-                if chunk_bytes + chunk.len() as i64 > snapshot_bytes {
-                    // Compact: the chunks would outgrow the snapshot.
+                if chunk_count + 1 >= COMPACT_AFTER_CHUNKS
+                    || chunk_bytes + chunk.len() as i64 > snapshot_bytes
+                {
+                    // Compact: every load replays the chunks, so a few are
+                    // cheaper than one re-save; and never let them outgrow
+                    // the snapshot.
                     let snapshot = doc.save();
                     conn.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?
                         .execute([&key[..]])?;

@@ -134,8 +134,21 @@ impl Writer<'_> {
     pub fn upsert_index(&self, row: &IndexRow, seq: i64) -> Result<()> {
         self.conn()
             .prepare_cached(&format!(
-                "INSERT OR REPLACE INTO dossiers ({COLUMNS}, updated_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+                // An upsert, not INSERT OR REPLACE: an update touches only the
+                // indexes whose columns changed (usually the status's), where
+                // a replace deletes and rewrites the row in all six.
+                "INSERT INTO dossiers ({COLUMNS}, updated_seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+                 ON CONFLICT (doc_id) DO UPDATE SET
+                    code = excluded.code, procedure_code = excluded.procedure_code,
+                    procedure_name = excluded.procedure_name, applicant = excluded.applicant,
+                    origin = excluded.origin, holder = excluded.holder, transfer_to = excluded.transfer_to,
+                    status = excluded.status, received_at = excluded.received_at, due_at = excluded.due_at,
+                    ended_at = excluded.ended_at, returned_at = excluded.returned_at,
+                    timeliness = excluded.timeliness, conflicts = excluded.conflicts,
+                    supplement_requests = excluded.supplement_requests,
+                    open_consultations = excluded.open_consultations, rules = excluded.rules,
+                    updated_seq = excluded.updated_seq"
             ))?
             .execute(params![
                 &row.key[..],

@@ -57,6 +57,21 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Busy handler: `true` = try again; `attempt` counts from 0. Short steps
+/// first (a commit takes well under a millisecond), then longer ones, and
+/// give up after about 30 s.
+fn wait_for_lock(attempt: i32) -> bool {
+    let step = if attempt < 500 {
+        Duration::from_micros(200)
+    } else if attempt < 500 + 15_000 {
+        Duration::from_millis(2)
+    } else {
+        return false;
+    };
+    std::thread::sleep(step);
+    true
+}
+
 /// An open store. One per process; SQLite serialises writers across
 /// processes (the daemon and officer commands share a data dir).
 pub struct Store {
@@ -92,10 +107,13 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        let mut conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(open_error)?;
-        conn.busy_timeout(Duration::from_secs(30))
-            .map_err(open_error)?;
+        // Writers (officer commands in other processes, the daemon's
+        // sessions) wait for each other. SQLite's default wait sleeps in steps
+        // of up to 100 ms, far longer than a write here takes (a commit is
+        // under a millisecond); wait in short steps instead, up to 30 s.
+        conn.busy_handler(Some(wait_for_lock)).map_err(open_error)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_error)?;
         conn.pragma_update(None, "synchronous", "FULL")

@@ -397,6 +397,29 @@ pub fn check(
     Ok(folder.finish())
 }
 
+/// Fold the log once, let `make` build the candidate event from the state
+/// so far (e.g. to pick the acting office), and apply it: the state before
+/// (not yet finished: time-based flags and timeliness are not computed), the
+/// event, and the state after or why it would be refused. One fold where
+/// `fold` then `check` would take two.
+pub fn check_built(
+    dossier: &Dossier,
+    ctx: &FoldContext<'_>,
+    make: impl FnOnce(&DossierState) -> Event,
+) -> (DossierState, Event, Result<DossierState, ConflictReason>) {
+    let mut folder = Folder::new(dossier, ctx);
+    for (index, stored) in dossier.events.iter().enumerate() {
+        folder.step(index, stored);
+    }
+    let before = folder.state.clone();
+    let candidate = make(&before);
+    let outcome = folder.try_apply(&candidate).map(|()| {
+        folder.state.applied.push(true);
+        folder.finish()
+    });
+    (before, candidate, outcome)
+}
+
 /// The actions `office` may take now, for messages and for the console.
 pub fn allowed_actions(
     dossier: &Dossier,

@@ -4,6 +4,7 @@
 pub mod attachment;
 pub mod event;
 pub mod fold;
+mod reader;
 pub mod schema;
 pub mod status;
 
