@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod demo;
 pub mod local_network;
 pub mod node;
+pub mod notices;
 pub mod officer;
 pub mod replication;
 pub mod report;

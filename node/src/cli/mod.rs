@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod daemon;
 pub mod demo;
 pub mod init;
+pub mod notices;
 pub mod officer;
 pub mod render;
 pub mod report;
@@ -44,6 +45,8 @@ pub enum Command {
     Run(daemon::RunArgs),
     /// Consolidated status per office: received, in progress, overdue, on time (D6).
     Report(report::ReportArgs),
+    /// Queue deadline and result notices (D4, D5) in the outbox and list it; sends nothing.
+    Notices(notices::NoticesArgs),
     /// This node, its daemon and each peer link.
     Status(status::StatusArgs),
     /// Receive a dossier at the desk (Form 01).
@@ -70,6 +73,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::Run(args) => daemon::run(args),
         Command::Report(args) => report::report(args),
+        Command::Notices(args) => notices::notices(args),
         Command::Status(args) => status::status(args),
         Command::Receive(args) => officer::receive(args),
         Command::Dossier(command) => officer::run(command),

@@ -140,6 +140,26 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (node_id, hash)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 4: the notice outbox (deadline and result notices; a gateway sends them).
+    r#"
+    CREATE TABLE outbox (
+        id         INTEGER PRIMARY KEY,
+        doc_id     BLOB NOT NULL,
+        code       TEXT NOT NULL,
+        kind       TEXT NOT NULL,     -- due_soon, overdue, consultation_overdue, result_ready
+        key        TEXT NOT NULL,     -- what the notice is about: a due time, a consultation, a result
+        office     TEXT NOT NULL,     -- the office it is from (the dossier's holder, served here)
+        audience   TEXT NOT NULL,     -- applicant or office
+        applicant  TEXT NOT NULL,
+        phone      TEXT NOT NULL,
+        email      TEXT NOT NULL,
+        message    TEXT NOT NULL,
+        created_at INTEGER NOT NULL,  -- the `now` it was queued at (ms since the epoch)
+        sent_at    INTEGER,           -- set by the gateway that sends it
+        UNIQUE (doc_id, kind, key)
+    ) STRICT;
+    CREATE INDEX outbox_unsent ON outbox (sent_at, id);
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

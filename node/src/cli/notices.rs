@@ -1,0 +1,133 @@
+//! `lienthong notices`: queue deadline and result notices, list the outbox.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use clap::Args;
+use serde::Serialize;
+
+use super::args::{DataArgs, parse_time};
+use super::render;
+use crate::node::Node;
+use crate::notices::{self, Audience, OutboxEntry};
+
+const ABOUT: &str = "\
+Looks at the dossiers held by the offices this node serves and queues, once each,
+the notices due at --now:
+
+  due_soon              due within one working day, no apology yet: Form 04 must go
+                        out now if it will be late (D4). For the officers.
+  overdue               past the due time, clock running: an apology for the delay.
+                        For the applicant.
+  consultation_overdue  a consultation past its deadline with no answer: report it
+                        to the Center (D5). For the officers.
+  result_ready          the result is at this node's return desk: come and collect it
+                        (or it comes by post). For the applicant.
+
+Each notice carries the applicant's phone and e-mail from the dossier and a message
+in Vietnamese. A notice is queued once per dossier, kind and due time (or
+consultation, or result): running the command again queues only what is new. Only
+the node serving a dossier's holder queues its notices.
+
+This command sends nothing: sending SMS and e-mail is out of scope. The outbox
+(table `outbox` in the node's store) is what an SMS/e-mail gateway reads; the
+gateway sets `sent_at` when it has sent a notice.";
+
+const EXAMPLES: &str = "Examples:\n  lienthong notices --data DIR\n  lienthong notices --data DIR --now '2026-03-20 08:00' --json";
+
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES, after_long_help = format!("{ABOUT}\n\n{EXAMPLES}"))]
+pub struct NoticesArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Judge deadlines at this time instead of now (local `YYYY-MM-DD HH:MM` or RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// List only the latest N entries of the outbox.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Print JSON: what this run queued and the outbox.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct NoticesJson<'a> {
+    now: DateTime<Utc>,
+    queued: usize,
+    candidates: usize,
+    loaded: usize,
+    outbox: &'a [OutboxEntry],
+}
+
+pub fn notices(args: &NoticesArgs) -> Result<()> {
+    let mut node = Node::open(&args.data.data)?;
+    let tz = node.calendar.timezone();
+    let now = match &args.now {
+        Some(text) => parse_time(text, tz)?,
+        None => Utc::now(),
+    };
+    let queued = notices::queue(&mut node, now)?;
+    let outbox = node.store.read(|r| notices::outbox(r, args.limit))?;
+    if args.json {
+        return render::print_json(&NoticesJson {
+            now,
+            queued: queued.queued.len(),
+            candidates: queued.candidates,
+            loaded: queued.loaded,
+            outbox: &outbox,
+        });
+    }
+    println!(
+        "Queued {} new notice(s) at {} ({} candidate dossier(s), {} loaded). Nothing is sent from here: an SMS/e-mail gateway reads the outbox.",
+        queued.queued.len(),
+        render::local(now, tz),
+        queued.candidates,
+        queued.loaded
+    );
+    if outbox.is_empty() {
+        println!("The outbox is empty.");
+        return Ok(());
+    }
+    println!();
+    for entry in &outbox {
+        let n = &entry.notice;
+        let to = match n.audience {
+            Audience::Applicant => "applicant",
+            Audience::Office => "officers",
+        };
+        let contact = [n.phone.as_str(), n.email.as_str()]
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let office = node
+            .network
+            .offices
+            .get(&n.office.parse().unwrap_or_else(|_| node.office().clone()))
+            .map_or(n.office.clone(), |o| o.name.clone());
+        println!(
+            "#{} {} {} {} → {} ({}; {}) from {} [{}]",
+            entry.id,
+            render::local(entry.created_at, tz),
+            n.code,
+            n.kind.as_str(),
+            to,
+            n.applicant,
+            if contact.is_empty() {
+                "no phone or e-mail on file"
+            } else {
+                &contact
+            },
+            office,
+            entry.sent_at.map_or("not sent".to_string(), |t| format!(
+                "sent {}",
+                render::local(t, tz)
+            ))
+        );
+        println!("    {}", n.message);
+    }
+    let waiting = outbox.iter().filter(|e| e.sent_at.is_none()).count();
+    println!();
+    println!("{} notice(s) listed, {waiting} not sent.", outbox.len());
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! Deadline and result notices: computed at a given `now` for the dossiers
+//! a node holds, queued once in the outbox (never twice), with the
+//! applicant's contact and a Vietnamese message.
+
+#[path = "support/desk.rs"]
+mod desk;
+
+use std::process::Command;
+
+use desk::*;
+use lienthong::node::Node;
+use lienthong::notices::{self, Audience, NoticeKind};
+use lienthong_shared::dossier::Action;
+
+fn kinds_of(node: &mut Node, code: &str) -> Vec<NoticeKind> {
+    let mut kinds: Vec<NoticeKind> = node
+        .store
+        .read(|r| notices::outbox(r, None))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.notice.code == code)
+        .map(|e| e.notice.kind)
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+#[test]
+fn notices_are_queued_once_as_deadlines_come_and_results_arrive() {
+    let root = tempfile::tempdir().unwrap();
+    let mut commune = node(root.path(), DIEN_PHUONG);
+    // Received Monday 09:00, one working day: due Tuesday 09:00.
+    let due = receive(&mut commune, DIEN_PHUONG, at(2, 9, 0), "Nguyễn Văn An");
+    start(&mut commune, &due, DIEN_PHUONG, at(2, 9, 5));
+    // Resolved: the result waits at this commune's desk.
+    let ready = receive(&mut commune, DIEN_PHUONG, at(2, 9, 0), "Trần Thị Bình");
+    start(&mut commune, &ready, DIEN_PHUONG, at(2, 9, 5));
+    resolve(&mut commune, &ready, DIEN_PHUONG, at(2, 10, 0));
+    // Waiting for the applicant's supplement: the clock is stopped, no notice.
+    let paused = receive(&mut commune, DIEN_PHUONG, at(2, 9, 0), "Lê Văn Cường");
+    supplement(&mut commune, &paused, at(2, 9, 30), None);
+    // Apologised for in time (Form 04): no due-soon reminder before the new due time.
+    let apologised = receive(&mut commune, DIEN_PHUONG, at(2, 9, 0), "Phạm Thị Dung");
+    start(&mut commune, &apologised, DIEN_PHUONG, at(2, 9, 5));
+    act(
+        &mut commune,
+        &apologised,
+        None,
+        at(2, 9, 10),
+        Action::Apologized {
+            reason: "Cần xác minh thêm".into(),
+            new_due: at(6, 17, 0),
+        },
+    );
+    // A consultation with a deadline on Monday afternoon.
+    let consulted = receive(&mut commune, DIEN_PHUONG, at(2, 9, 0), "Võ Văn Em");
+    start(&mut commune, &consulted, DIEN_PHUONG, at(2, 9, 5));
+    act(
+        &mut commune,
+        &consulted,
+        None,
+        at(2, 9, 20),
+        Action::Consulted {
+            to: id(DIEN_BAN),
+            question: "Xác nhận hộ khẩu".into(),
+            deadline: at(2, 15, 0),
+        },
+    );
+    act(
+        &mut commune,
+        &consulted,
+        None,
+        at(2, 9, 30),
+        Action::Apologized {
+            reason: "Chờ ý kiến".into(),
+            new_due: at(9, 17, 0),
+        },
+    );
+
+    // Monday 10:00: seven working hours left on `due`; the result is ready.
+    let monday = notices::queue(&mut commune, at(2, 10, 0)).unwrap();
+    let mut queued: Vec<(String, NoticeKind)> = monday
+        .queued
+        .iter()
+        .map(|n| (n.code.clone(), n.kind))
+        .collect();
+    queued.sort();
+    let mut expected = vec![
+        (due.clone(), NoticeKind::DueSoon),
+        (ready.clone(), NoticeKind::ResultReady),
+    ];
+    expected.sort();
+    assert_eq!(queued, expected);
+    let soon = monday
+        .queued
+        .iter()
+        .find(|n| n.kind == NoticeKind::DueSoon)
+        .unwrap();
+    assert_eq!(soon.audience, Audience::Office);
+    assert_eq!(soon.office, DIEN_PHUONG);
+    assert_eq!(
+        (soon.phone.as_str(), soon.email.as_str()),
+        ("0905 123 456", "an@example.vn")
+    );
+    assert!(
+        soon.message.contains("09:00 ngày 03/03/2026"),
+        "{}",
+        soon.message
+    );
+    assert!(soon.message.contains("Mẫu 04"), "{}", soon.message);
+    let result = monday
+        .queued
+        .iter()
+        .find(|n| n.kind == NoticeKind::ResultReady)
+        .unwrap();
+    assert_eq!(result.audience, Audience::Applicant);
+    assert_eq!(result.applicant, "Trần Thị Bình");
+    assert!(
+        result.message.contains("đã có kết quả")
+            && result
+                .message
+                .contains("Ủy ban nhân dân phường Điện Phương"),
+        "{}",
+        result.message
+    );
+
+    // The same moment again, and a little later: nothing new.
+    assert!(
+        notices::queue(&mut commune, at(2, 10, 0))
+            .unwrap()
+            .queued
+            .is_empty()
+    );
+    let again = notices::queue(&mut commune, at(2, 11, 0)).unwrap();
+    assert!(again.queued.is_empty(), "{:?}", again.queued);
+    assert_eq!(
+        again.loaded, 1,
+        "only the consultation's document needs a look"
+    );
+
+    // Tuesday 10:00: `due` is overdue; the consultation is past its deadline.
+    let tuesday = notices::queue(&mut commune, at(3, 10, 0)).unwrap();
+    let mut kinds: Vec<(String, NoticeKind)> = tuesday
+        .queued
+        .iter()
+        .map(|n| (n.code.clone(), n.kind))
+        .collect();
+    kinds.sort();
+    let mut expected = vec![
+        (due.clone(), NoticeKind::Overdue),
+        (consulted.clone(), NoticeKind::ConsultationOverdue),
+    ];
+    expected.sort();
+    assert_eq!(kinds, expected);
+    let overdue = tuesday
+        .queued
+        .iter()
+        .find(|n| n.kind == NoticeKind::Overdue)
+        .unwrap();
+    assert_eq!(overdue.audience, Audience::Applicant);
+    assert!(overdue.message.contains("quá hạn") && overdue.message.contains("xin lỗi"));
+    let consultation = tuesday
+        .queued
+        .iter()
+        .find(|n| n.kind == NoticeKind::ConsultationOverdue)
+        .unwrap();
+    assert!(
+        consultation
+            .message
+            .contains("Ủy ban nhân dân thị xã Điện Bàn"),
+        "{}",
+        consultation.message
+    );
+    assert!(
+        notices::queue(&mut commune, at(3, 10, 0))
+            .unwrap()
+            .queued
+            .is_empty()
+    );
+
+    assert_eq!(
+        kinds_of(&mut commune, &due),
+        [NoticeKind::DueSoon, NoticeKind::Overdue]
+    );
+    assert_eq!(kinds_of(&mut commune, &ready), [NoticeKind::ResultReady]);
+    assert!(kinds_of(&mut commune, &paused).is_empty());
+    assert!(kinds_of(&mut commune, &apologised).is_empty());
+    let outbox = commune.store.read(|r| notices::outbox(r, None)).unwrap();
+    assert_eq!(outbox.len(), 4);
+    assert!(outbox.iter().all(|e| e.sent_at.is_none()));
+    assert_eq!(
+        commune.store.read(|r| notices::outbox(r, Some(1))).unwrap()[0].id,
+        outbox[3].id
+    );
+}
+
+#[test]
+fn only_the_holders_node_queues_notices() {
+    let root = tempfile::tempdir().unwrap();
+    let mut commune = node(root.path(), DIEN_PHUONG);
+    let code = receive(&mut commune, DIEN_PHUONG, at(2, 9, 0), "Nguyễn Văn An");
+    let mut province = node(root.path(), PROVINCE);
+    absorb_all(&mut province, &mut commune);
+    let queued = notices::queue(&mut province, at(4, 10, 0)).unwrap();
+    assert!(
+        queued.queued.is_empty(),
+        "the province does not hold it: {:?}",
+        queued.queued
+    );
+    assert_eq!(queued.candidates, 0);
+    let queued = notices::queue(&mut commune, at(4, 10, 0)).unwrap();
+    assert_eq!(queued.queued.len(), 1);
+    assert_eq!(
+        (queued.queued[0].code.as_str(), queued.queued[0].kind),
+        (code.as_str(), NoticeKind::Overdue)
+    );
+}
+
+#[test]
+fn a_new_due_time_after_a_supplement_makes_a_new_notice() {
+    let root = tempfile::tempdir().unwrap();
+    let mut commune = node(root.path(), DIEN_PHUONG);
+    let code = receive(&mut commune, DIEN_PHUONG, at(2, 9, 0), "Nguyễn Văn An");
+    let first = notices::queue(&mut commune, at(2, 10, 0)).unwrap();
+    assert_eq!(first.queued.len(), 1);
+    // Supplement asked and received: the clock restarts (due Wednesday 08:00).
+    supplement(&mut commune, &code, at(2, 10, 30), Some(at(3, 8, 0)));
+    let second = notices::queue(&mut commune, at(3, 9, 0)).unwrap();
+    assert_eq!(second.queued.len(), 1, "{:?}", second.queued);
+    assert_eq!(second.queued[0].kind, NoticeKind::DueSoon);
+    assert_ne!(second.queued[0].key, first.queued[0].key);
+    assert!(
+        notices::queue(&mut commune, at(3, 9, 0))
+            .unwrap()
+            .queued
+            .is_empty()
+    );
+}
+
+#[test]
+fn the_command_queues_and_lists_and_says_it_sends_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let mut commune = node(root.path(), DIEN_PHUONG);
+    let code = receive(&mut commune, DIEN_PHUONG, at(2, 9, 0), "Nguyễn Văn An");
+    let dir = commune.dir.root().to_path_buf();
+    drop(commune);
+    let d = dir.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&run(&[
+        "notices",
+        "--data",
+        d,
+        "--now",
+        "2026-03-04 10:00",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(json["queued"], 1);
+    let entry = &json["outbox"][0];
+    assert_eq!(entry["code"], code.as_str());
+    assert_eq!(entry["kind"], "overdue");
+    assert_eq!(entry["audience"], "applicant");
+    assert_eq!(entry["phone"], "0905 123 456");
+    assert_eq!(entry["sent_at"], serde_json::Value::Null);
+    let again: serde_json::Value = serde_json::from_str(&run(&[
+        "notices",
+        "--data",
+        d,
+        "--now",
+        "2026-03-04 10:00",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(again["queued"], 0);
+    assert_eq!(again["outbox"].as_array().unwrap().len(), 1);
+    let human = run(&["notices", "--data", d, "--now", "2026-03-04 10:00"]);
+    assert!(
+        human.contains("Queued 0 new notice(s)") && human.contains(&code),
+        "{human}"
+    );
+    let help = run(&["notices", "--help"]);
+    assert!(
+        help.contains("sends nothing") && help.contains("gateway"),
+        "{help}"
+    );
+}
