@@ -96,7 +96,21 @@ impl Reader<'_> {
             )?
             .query_row([&key[..]], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?;
-        Ok(row.and_then(|(snapshot, heads)| Some((snapshot, decode_heads(&heads)?))))
+        let Some((snapshot, heads)) = row else {
+            return Ok(None);
+        };
+        let corrupt = |problem: String| StoreError::CorruptDocument {
+            doc: hex(key),
+            problem,
+        };
+        let heads =
+            decode_heads(&heads).ok_or_else(|| corrupt("stored heads are malformed".into()))?;
+        Ok(Some((
+            super::snapshot::unwrap(&snapshot)
+                .map_err(corrupt)?
+                .into_owned(),
+            heads,
+        )))
     }
 
     pub fn document_count(&self, kind: DocKind) -> Result<u64> {
@@ -134,7 +148,8 @@ fn load(conn: &rusqlite::Connection, key: &DocKey) -> Result<Option<(DocKind, Au
         problem,
     };
     let kind = DocKind::parse(&kind).ok_or_else(|| corrupt(format!("unknown kind {kind:?}")))?;
-    let mut doc = Automerge::load(&snapshot).map_err(|e| corrupt(format!("snapshot: {e}")))?;
+    let bytes = super::snapshot::unwrap(&snapshot).map_err(corrupt)?;
+    let mut doc = Automerge::load(&bytes).map_err(|e| corrupt(format!("snapshot: {e}")))?;
     if chunk_count > 0 {
         // All chunks in one call: far cheaper than one call per chunk.
         let mut joined = Vec::new();
@@ -201,8 +216,8 @@ impl Writer<'_> {
         match existing {
             None => {
                 let snapshot = match snapshot {
-                    Some(bytes) => bytes.to_vec(),
-                    None => doc.save(),
+                    Some(bytes) => super::snapshot::wrap(bytes),
+                    None => super::snapshot::encode(doc),
                 };
                 conn.prepare_cached(
                     "INSERT INTO documents (doc_id, kind, snapshot, snapshot_bytes, heads) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -217,7 +232,7 @@ impl Writer<'_> {
                     // Compact: every load replays the chunks, so a few are
                     // cheaper than one re-save; and never let them outgrow
                     // the snapshot.
-                    let snapshot = doc.save();
+                    let snapshot = super::snapshot::encode(doc);
                     conn.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?
                         .execute([&key[..]])?;
                     conn.prepare_cached(

@@ -20,6 +20,7 @@ pub mod feed;
 pub mod index;
 mod migrations;
 pub mod peers;
+pub mod snapshot;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -258,7 +258,8 @@ pub fn default_transport_config() -> quinn::TransportConfig {
         .max_concurrent_uni_streams(quinn::VarInt::from_u32(16))
         .stream_receive_window(quinn::VarInt::from_u32(1 << 20))
         .receive_window(quinn::VarInt::from_u32(8 << 20))
-        .send_window(8 << 20);
+        .send_window(8 << 20)
+        .congestion_controller_factory(Arc::new(quinn::congestion::BbrConfig::default()));
     transport
 }
 

@@ -1,0 +1,66 @@
+//! How a document's snapshot is kept on disk: Automerge's uncompressed
+//! save format, wrapped in zstd.
+//!
+//! Automerge's own `save()` deflates each column. Keeping the uncompressed
+//! form instead (under zstd, which shrinks it about as much) means a whole
+//! document can be sent to a peer straight from disk, uncompressed, and the
+//! sync stream's compression then works across documents — three times
+//! fewer bytes on the wire for an initial sync than sending deflated
+//! snapshots — and it is cheaper to write than `save()`. Snapshots in
+//! Automerge's plain format (and received ones) are read as they are.
+
+use std::borrow::Cow;
+
+use automerge::Automerge;
+
+/// zstd frames begin with these bytes; Automerge documents never do.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+/// No dossier comes near this; a corrupt length cannot make us allocate more.
+const MAX_DOCUMENT: usize = 64 << 20;
+
+/// The stored form of a document.
+pub fn encode(doc: &Automerge) -> Vec<u8> {
+    wrap(&doc.save_nocompress())
+}
+
+/// The stored form of a document's bytes (e.g. as received from a peer).
+pub fn wrap(document_bytes: &[u8]) -> Vec<u8> {
+    if document_bytes.starts_with(&ZSTD_MAGIC) {
+        return document_bytes.to_vec();
+    }
+    zstd::bulk::compress(document_bytes, 3).unwrap_or_else(|_| document_bytes.to_vec())
+}
+
+/// Automerge bytes from the stored form.
+pub fn unwrap(stored: &[u8]) -> Result<Cow<'_, [u8]>, String> {
+    if stored.starts_with(&ZSTD_MAGIC) {
+        zstd::bulk::decompress(stored, MAX_DOCUMENT)
+            .map(Cow::Owned)
+            .map_err(|e| format!("snapshot does not decompress: {e}"))
+    } else {
+        Ok(Cow::Borrowed(stored))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+
+    #[test]
+    fn round_trips_and_reads_plain_snapshots_too() {
+        let mut doc = Automerge::new();
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(automerge::ROOT, "name", "Nguyễn Văn An")?;
+            Ok(())
+        })
+        .unwrap();
+        let stored = encode(&doc);
+        assert!(stored.starts_with(&ZSTD_MAGIC));
+        let loaded = Automerge::load(&unwrap(&stored).unwrap()).unwrap();
+        assert_eq!(loaded.get_heads(), doc.get_heads());
+        let plain = doc.save();
+        assert_eq!(unwrap(&plain).unwrap().as_ref(), plain.as_slice());
+        assert!(unwrap(&[0x28, 0xB5, 0x2F, 0xFD, 1, 2, 3]).is_err());
+    }
+}
