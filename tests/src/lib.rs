@@ -2,4 +2,5 @@
 //! emulator and the benchmark workload of `../shared/bench/WORKLOAD.md`.
 
 pub mod linkemu;
+pub mod syncbench;
 pub mod workload;

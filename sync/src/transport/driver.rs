@@ -92,6 +92,9 @@ pub struct Driven<S, A> {
     pub stats: SessionStats,
     /// Both directions were in sync when it ended.
     pub synced: bool,
+    /// When this side knew both directions were in sync (before closing the
+    /// stream, which takes one more round trip).
+    pub synced_at: Option<std::time::Instant>,
     pub result: Result<(), DriveError>,
 }
 
@@ -142,6 +145,7 @@ where
                 parts: Some((store, admission)),
                 stats: SessionStats::default(),
                 synced: false,
+                synced_at: None,
                 result: Err(e.into()),
             };
         }
@@ -157,6 +161,7 @@ where
                 stats: session.stats(),
                 parts: Some((store, admission)),
                 synced: false,
+                synced_at: None,
                 result: Err(e.into()),
             };
         }
@@ -166,6 +171,7 @@ where
     let reader = tokio::spawn(read_frames(recv, in_tx, config.max_frame));
     let writer = tokio::spawn(write_frames(send, out_rx));
     let mut parts = Some((session, store, admission));
+    let mut synced_at = None;
     let result = run_loop(
         &mut parts,
         in_rx,
@@ -174,6 +180,7 @@ where
         &wake,
         &mut shutdown,
         progress.as_ref(),
+        &mut synced_at,
     )
     .await;
     // Let the writer finish what is queued (it ends when the channel closes).
@@ -186,6 +193,7 @@ where
                 stats: session.stats(),
                 parts: Some((store, admission)),
                 synced,
+                synced_at,
                 result: result.map(|_| ()),
             }
         }
@@ -193,6 +201,7 @@ where
             stats: SessionStats::default(),
             parts: None,
             synced: false,
+            synced_at,
             result: Err(result
                 .err()
                 .unwrap_or_else(|| DriveError::Internal("session state lost".into()))),
@@ -219,6 +228,7 @@ fn report(session: &mut Session, progress: Option<&mpsc::UnboundedSender<Progres
 
 /// Returns Ok(true) when it ended in sync (exit_when_synced), Ok(false) when
 /// the peer ended the stream.
+#[allow(clippy::too_many_arguments)]
 async fn run_loop<S, A>(
     parts: &mut Option<Parts<S, A>>,
     mut in_rx: mpsc::Receiver<Incoming>,
@@ -227,6 +237,7 @@ async fn run_loop<S, A>(
     wake: &Notify,
     shutdown: &mut watch::Receiver<bool>,
     progress: Option<&mpsc::UnboundedSender<Progress>>,
+    synced_at: &mut Option<std::time::Instant>,
 ) -> Result<bool, DriveError>
 where
     S: SyncStore + Send + 'static,
@@ -264,8 +275,15 @@ where
                 drain_backlog(&out_tx, &mut backlog).await;
                 return Err(DriveError::Shutdown);
             }
-            if config.exit_when_synced && backlog.is_empty() && session.is_synced() {
-                return Ok(true);
+            if backlog.is_empty() && session.is_synced() {
+                if synced_at.is_none() {
+                    *synced_at = Some(std::time::Instant::now());
+                }
+                if config.exit_when_synced {
+                    return Ok(true);
+                }
+            } else {
+                *synced_at = None;
             }
         }
         let room = backlog.len() < backlog_limit;

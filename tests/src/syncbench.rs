@@ -1,0 +1,260 @@
+//! The sync benchmark of `../shared/bench/WORKLOAD.md`: one side of a
+//! session (`serve`), and the orchestration of the phases over loopback or
+//! an emulated rural link (`run` in the `syncbench` binary).
+//!
+//! Source and sink are separate processes, so each reports its own peak
+//! RSS; each prints one JSON line of figures when its session is in sync.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use automerge::ActorId;
+use lienthong::replication::sync_store::NodeSyncStore;
+use lienthong::store::Store;
+use lienthong::store::documents::DocKind;
+use lienthong_shared::OfficeId;
+use lienthong_sync::protocol::AdmitAll;
+use lienthong_sync::transport::driver::{DriverConfig, Role, drive};
+use lienthong_sync::transport::endpoint::Endpoint;
+use lienthong_sync::transport::identity::{NodeId, NodeIdentity};
+use lienthong_sync::transport::tls::{PinnedPeers, default_transport_config};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, watch};
+
+use crate::workload::{DEFAULT_SEED, build_document, generate};
+
+/// What one side reports.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SideReport {
+    pub role: String,
+    /// From the first connection attempt to in sync.
+    pub seconds: f64,
+    pub udp_tx: u64,
+    pub udp_rx: u64,
+    /// Times the session waited for the peer (protocol round trips).
+    pub turns: u64,
+    pub sessions: u64,
+    pub offered: u64,
+    pub received: u64,
+    pub blob_bytes_sent: u64,
+    pub blob_bytes_received: u64,
+    pub blob_chunks_refetched: u64,
+    pub peak_rss_mb: f64,
+    pub synced: bool,
+}
+
+/// Peak resident set size of this process, in MB (VmHWM).
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The document key of workload dossier `i`.
+pub fn key_of(i: usize) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&(i as u64).to_be_bytes());
+    key[8] = 0xb0;
+    key
+}
+
+/// Actor of the workload's source node.
+pub fn actor_of(i: usize) -> ActorId {
+    ActorId::from(
+        &[
+            0x5b,
+            (i % 251) as u8,
+            (i / 251 % 251) as u8,
+            (i / 63001) as u8,
+        ][..],
+    )
+}
+
+/// Build the source store: `n` workload dossiers, 9 changes each, going to
+/// every peer. Returns the total size of the saved documents.
+pub fn prepare_source(path: &Path, n: usize) -> Result<u64> {
+    let mut store = Store::create(path)?;
+    // Build on two threads; store in one transaction per thousand.
+    let half = n / 2;
+    let build = |range: std::ops::Range<usize>| {
+        range
+            .map(|i| (i, build_document(&generate(i, DEFAULT_SEED), actor_of(i))))
+            .collect::<Vec<_>>()
+    };
+    let other = std::thread::spawn(move || build(half..n));
+    let mut docs = build(0..half);
+    docs.extend(
+        other
+            .join()
+            .map_err(|_| anyhow::anyhow!("builder thread panicked"))?,
+    );
+    let mut saved = 0u64;
+    for batch in docs.chunks(1000) {
+        store.write(|w| -> Result<(), lienthong::store::StoreError> {
+            for (i, doc) in batch {
+                saved += doc.save().len() as u64;
+                let key = key_of(*i);
+                w.save_document(&key, DocKind::Opaque, doc, &[])?;
+                w.set_scope(&key, &["*".to_string()].into_iter().collect())?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(saved)
+}
+
+/// Phase 2 at the source: one more change on every hundredth dossier.
+/// Returns the total size of the new changes.
+pub fn apply_phase2(path: &Path, n: usize) -> Result<u64> {
+    let mut store = Store::open(path)?;
+    let mut bytes = 0u64;
+    store.write(|w| -> Result<(), anyhow::Error> {
+        for i in (0..n).filter(|i| crate::workload::is_phase2(*i)) {
+            let key = key_of(i);
+            let (_, mut doc) = w
+                .reader()
+                .load_document(&key)?
+                .context("phase-2 dossier missing")?;
+            doc.set_actor(actor_of(i));
+            let before = doc.get_heads();
+            crate::workload::apply_phase2(&mut doc, &generate(i, DEFAULT_SEED))?;
+            bytes += doc
+                .get_changes(&before)
+                .iter()
+                .map(|c| c.raw_bytes().len() as u64)
+                .sum::<u64>();
+            w.save_document(&key, DocKind::Opaque, &doc, &before)?;
+        }
+        Ok(())
+    })?;
+    Ok(bytes)
+}
+
+/// Heads of every document, sorted, to compare two stores.
+pub fn all_heads(path: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let conn = rusqlite::Connection::open(path)?;
+    let mut statement = conn.prepare("SELECT doc_id, heads FROM documents ORDER BY doc_id")?;
+    let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One side's options.
+pub struct Serve<'a> {
+    pub role: Role,
+    pub store: &'a Path,
+    pub identity: &'a Path,
+    pub peer: NodeId,
+    /// Sink: where to dial (the source or an emulator in front of it).
+    pub connect: Option<SocketAddr>,
+    /// Give up after this long.
+    pub deadline: Duration,
+    /// Called with the listening address (source).
+    pub on_listen: &'a (dyn Fn(SocketAddr) + Sync),
+}
+
+/// Run one side until a session ends in sync (redialling or accepting again
+/// after a broken link), or the deadline passes.
+pub async fn serve(options: Serve<'_>) -> Result<SideReport> {
+    let identity = NodeIdentity::load(options.identity)?;
+    let peer = *options.peer.as_bytes();
+    let office: OfficeId = "province:quang-nam".parse()?;
+    let network = lienthong_shared::builtin::quang_nam_3tier();
+    let calendar = lienthong_shared::calendar::WorkingCalendar::builtin();
+    let endpoint = Endpoint::bind(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        &identity,
+        PinnedPeers::new([options.peer]),
+        Arc::new(default_transport_config()),
+    )?;
+    (options.on_listen)(endpoint.local_addr()?);
+    let mut report = SideReport {
+        role: match options.role {
+            Role::Dialer => "sink".into(),
+            Role::Listener => "source".into(),
+        },
+        ..SideReport::default()
+    };
+    let started = Instant::now();
+    let config = DriverConfig {
+        exit_when_synced: true,
+        ..DriverConfig::default()
+    };
+    let (_keep, shutdown) = watch::channel(false);
+    while started.elapsed() < options.deadline {
+        let connection = match options.role {
+            Role::Listener => {
+                let Some(incoming) = endpoint.accept().await else {
+                    break;
+                };
+                match incoming.await {
+                    Ok(c) => c,
+                    Err(_) => continue,
+                }
+            }
+            Role::Dialer => {
+                let addr = options.connect.context("the sink needs --connect")?;
+                match endpoint.connect(addr, &options.peer).await {
+                    Ok(c) => c,
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        continue;
+                    }
+                }
+            }
+        };
+        let store = NodeSyncStore::new(
+            Store::open(options.store)?,
+            network.clone(),
+            calendar.clone(),
+            [(peer, office.clone())].into_iter().collect(),
+        );
+        let driven = drive(
+            connection.clone(),
+            options.role,
+            peer,
+            store,
+            AdmitAll,
+            config.clone(),
+            Arc::new(Notify::new()),
+            shutdown.clone(),
+            None,
+        )
+        .await;
+        let stats = connection.stats();
+        connection.close(0u32.into(), b"done");
+        report.sessions += 1;
+        report.udp_tx += stats.udp_tx.bytes;
+        report.udp_rx += stats.udp_rx.bytes;
+        report.turns += driven.stats.turns;
+        report.offered += driven.stats.offered;
+        report.received += driven.stats.received;
+        report.blob_bytes_sent += driven.stats.blob_bytes_sent;
+        report.blob_bytes_received += driven.stats.blob_bytes_received;
+        report.blob_chunks_refetched += driven.stats.blob_chunks_refetched;
+        if driven.synced {
+            report.synced = true;
+            report.seconds = driven
+                .synced_at
+                .map_or_else(|| started.elapsed(), |at| at.duration_since(started))
+                .as_secs_f64();
+            break;
+        }
+        if options.role == Role::Dialer {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    if !report.synced {
+        report.seconds = started.elapsed().as_secs_f64();
+    }
+    report.peak_rss_mb = peak_rss_mb();
+    endpoint.close("done");
+    Ok(report)
+}
