@@ -7,6 +7,7 @@ mod heartbeat;
 mod link;
 mod listener;
 mod peer_loop;
+mod scheduler;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -14,14 +15,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lienthong_shared::OfficeId;
 use lienthong_shared::calendar::WorkingCalendar;
 use lienthong_shared::offices::NetworkConfig;
-use lienthong_shared::OfficeId;
 use lienthong_sync::protocol::PeerId;
 use lienthong_sync::transport::driver::DriverConfig;
 use lienthong_sync::transport::endpoint::{Endpoint, EndpointError};
-use lienthong_sync::transport::tls::{default_transport_config, PinnedPeers};
-use tokio::sync::{watch, Notify};
+use lienthong_sync::transport::tls::{PinnedPeers, default_transport_config};
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::config::DataDir;
@@ -29,7 +30,8 @@ use crate::node::{Node, NodeError};
 use crate::replication::config_docs::{self, PublishError};
 use crate::replication::peer_offices;
 
-pub use heartbeat::{daemon_heartbeat, HEARTBEAT_INTERVAL};
+pub use heartbeat::{HEARTBEAT_INTERVAL, daemon_heartbeat};
+pub use scheduler::SCHEDULER_INTERVAL;
 
 /// Why the daemon could not start.
 #[derive(Debug, thiserror::Error)]
@@ -101,7 +103,10 @@ impl Shared {
 
     /// Claim the right to run a session with `peer`; false if one runs.
     pub(crate) fn claim(&self, peer: &PeerId) -> bool {
-        self.active.lock().map(|mut set| set.insert(*peer)).unwrap_or(false)
+        self.active
+            .lock()
+            .map(|mut set| set.insert(*peer))
+            .unwrap_or(false)
     }
 
     pub(crate) fn release(&self, peer: &PeerId) {
@@ -129,11 +134,17 @@ impl Daemon {
         };
         let published = config_docs::publish(&mut node)?;
         if published > 0 {
-            tracing::info!(published, "published the office tree and catalogue to the network");
+            tracing::info!(
+                published,
+                "published the office tree and catalogue to the network"
+            );
         }
         let replaced = config_docs::apply_received(&mut node)?;
         if !replaced.is_empty() {
-            tracing::info!(?replaced, "configuration updated from the province; reopening");
+            tracing::info!(
+                ?replaced,
+                "configuration updated from the province; reopening"
+            );
             node = match &options.config {
                 Some(path) => Node::open_with_config(dir, path)?,
                 None => Node::open(dir)?,
@@ -142,8 +153,18 @@ impl Daemon {
         node.store.write(|w| w.mark_all_disconnected())?;
         let pinned = PinnedPeers::new(node.config.peers.iter().map(|p| p.node_id));
         let listen = options.listen.unwrap_or(node.config.listen);
-        let endpoint = Endpoint::bind(listen, &node.identity, pinned, Arc::new(default_transport_config()))?;
-        let local_addr = endpoint.local_addr().map_err(|source| EndpointError::Bind { addr: listen, source })?;
+        let endpoint = Endpoint::bind(
+            listen,
+            &node.identity,
+            pinned,
+            Arc::new(default_transport_config()),
+        )?;
+        let local_addr = endpoint
+            .local_addr()
+            .map_err(|source| EndpointError::Bind {
+                addr: listen,
+                source,
+            })?;
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
             dir: node.dir.clone(),
@@ -171,6 +192,7 @@ impl Daemon {
             }
         }
         tasks.spawn(heartbeat::heartbeat_loop(shared.clone()));
+        tasks.spawn(scheduler::scheduler_loop(shared.clone()));
         tracing::info!(
             office = %node.office(),
             node = %node.node_id(),
