@@ -177,6 +177,30 @@ impl Node {
         self.network.offices.served_by(office) == Some(&self.config.office)
     }
 
+    /// The store to write with, and the rules to judge by at `now`: borrowed
+    /// apart so a write transaction can fold dossiers.
+    pub fn split(
+        &mut self,
+        now: DateTime<Utc>,
+    ) -> (
+        &mut Store,
+        FoldContext<'_>,
+        &lienthong_shared::offices::OfficeTree,
+    ) {
+        let Node {
+            store,
+            calendar,
+            network,
+            ..
+        } = self;
+        let ctx = FoldContext {
+            calendar,
+            rule_sets: &network.rule_sets,
+            now,
+        };
+        (store, ctx, &network.offices)
+    }
+
     pub fn fold_context(&self, now: DateTime<Utc>) -> FoldContext<'_> {
         FoldContext {
             calendar: &self.calendar,

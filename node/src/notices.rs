@@ -398,20 +398,9 @@ pub fn enqueue(
 pub fn queue(node: &mut Node, now: DateTime<Utc>) -> Result<Queued, StoreError> {
     let served_ids: Vec<OfficeId> = node.served_offices().iter().map(|o| o.id.clone()).collect();
     let served_text: Vec<String> = served_ids.iter().map(|o| o.to_string()).collect();
-    let Node {
-        store,
-        calendar,
-        network,
-        ..
-    } = node;
-    let ctx = fold::FoldContext {
-        calendar,
-        rule_sets: &network.rule_sets,
-        now,
-    };
-    let tree = &network.offices;
-    let tz = calendar.timezone();
-    let until = due_soon_horizon(calendar, &network.rule_sets, now);
+    let (store, ctx, tree) = node.split(now);
+    let tz = ctx.calendar.timezone();
+    let until = due_soon_horizon(ctx.calendar, ctx.rule_sets, now);
     let served = |office: &str| served_text.iter().any(|s| s == office);
     let served_id = |office: &OfficeId| served_ids.contains(office);
     store.write(|w| {

@@ -204,17 +204,7 @@ pub fn receive(
         action,
     };
     let actor = node.actor();
-    let Node {
-        store,
-        calendar,
-        network,
-        ..
-    } = node;
-    let ctx = lienthong_shared::dossier::fold::FoldContext {
-        calendar,
-        rule_sets: &network.rule_sets,
-        now: at,
-    };
+    let (store, ctx, tree) = node.split(at);
     store.write(|w| {
         let code = w.next_dossier_code(&agency_code, local_date)?;
         let facts = DossierFacts {
@@ -249,7 +239,7 @@ pub fn receive(
         if let Some(problem) = due_problem(&state) {
             return Err(ActionError::Invalid(problem));
         }
-        let seq = save_dossier(w, &key, &doc, &[], &dossier, &state, &network.offices)?;
+        let seq = save_dossier(w, &key, &doc, &[], &dossier, &state, tree)?;
         Ok(Recorded {
             key,
             code: code.to_string(),
@@ -422,17 +412,7 @@ pub fn record(
     let actor = node.actor();
     let served: Vec<OfficeId> = node.served_offices().iter().map(|o| o.id.clone()).collect();
     let own = node.office().clone();
-    let Node {
-        store,
-        calendar,
-        network,
-        ..
-    } = node;
-    let ctx = lienthong_shared::dossier::fold::FoldContext {
-        calendar,
-        rule_sets: &network.rule_sets,
-        now: at,
-    };
+    let (store, ctx, tree) = node.split(at);
     const ATTEMPTS: usize = 5;
     for _ in 0..ATTEMPTS {
         let Some((_, mut doc)) = store.read(|r| r.load_document(&key))? else {
@@ -478,13 +458,7 @@ pub fn record(
                 return Ok(None);
             }
             Ok(Some(save_dossier(
-                w,
-                &key,
-                &doc,
-                &heads,
-                &dossier,
-                &state,
-                &network.offices,
+                w, &key, &doc, &heads, &dossier, &state, tree,
             )?))
         })?;
         if let Some(seq) = written {
@@ -711,17 +685,7 @@ pub fn attach(
         .clone()
         .unwrap_or_else(|| guess_media_type(&new.file).to_string());
     let actor = node.actor();
-    let Node {
-        store,
-        calendar,
-        network,
-        ..
-    } = node;
-    let ctx = lienthong_shared::dossier::fold::FoldContext {
-        calendar,
-        rule_sets: &network.rule_sets,
-        now: at,
-    };
+    let (store, ctx, tree) = node.split(at);
     store.write(|w| {
         let hashed = w.put_blob(std::io::BufReader::new(file), &media_type)?;
         let attachment = lienthong_shared::dossier::AttachmentRef {
@@ -754,7 +718,7 @@ pub fn attach(
         tx.commit();
         let dossier = schema::read(&doc)?;
         let state = fold::fold(&dossier, &ctx);
-        let seq = save_dossier(w, &key, &doc, &heads, &dossier, &state, &network.offices)?;
+        let seq = save_dossier(w, &key, &doc, &heads, &dossier, &state, tree)?;
         Ok((
             Recorded {
                 key,
