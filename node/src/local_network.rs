@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use lienthong_shared::offices::NetworkConfig;
 use lienthong_shared::OfficeId;
+use lienthong_shared::offices::NetworkConfig;
 
 use crate::config::{NodeConfig, PeerConfig, PeerRole};
 use crate::daemon::{Daemon, DaemonError, DaemonOptions};
@@ -70,9 +70,15 @@ impl LocalNetwork {
     /// Initialise a node per office in `offices` (offices that serve
     /// themselves) under `root`, and pin each to its nearest ancestor node
     /// (parent) and nearest descendant nodes (children).
-    pub fn init(root: &Path, network_text: &str, catalogue_text: &str, offices: &[OfficeId]) -> Result<Self> {
+    pub fn init(
+        root: &Path,
+        network_text: &str,
+        catalogue_text: &str,
+        offices: &[OfficeId],
+    ) -> Result<Self> {
         let network = NetworkConfig::parse(Path::new("network.toml"), network_text)?;
-        std::fs::create_dir_all(root).map_err(|e| LocalNetworkError::Io(format!("creating {}", root.display()), e))?;
+        std::fs::create_dir_all(root)
+            .map_err(|e| LocalNetworkError::Io(format!("creating {}", root.display()), e))?;
         let mut nodes = BTreeMap::new();
         for office in offices {
             let dir = root.join(dir_name(office));
@@ -166,7 +172,10 @@ impl LocalNetwork {
     pub fn add_extra_peer(&mut self, office: &OfficeId, extra: &OfficeId) -> Result<()> {
         let a = Node::open(&self.get(office)?.dir)?;
         let b = Node::open(&self.get(extra)?.dir)?;
-        for (mut node, other, other_id) in [(a, extra, b.node_id()), (b, office, Node::open(&self.get(office)?.dir)?.node_id())] {
+        for (mut node, other, other_id) in [
+            (a, extra, b.node_id()),
+            (b, office, Node::open(&self.get(office)?.dir)?.node_id()),
+        ] {
             node.config.peers.push(PeerConfig {
                 role: PeerRole::Extra,
                 office: other.clone(),
@@ -181,11 +190,14 @@ impl LocalNetwork {
     /// Make `office` dial `peer` at `addr` (e.g. a link emulator in front of
     /// the peer) from its next start on.
     pub fn dial_through(&mut self, office: &OfficeId, peer: &OfficeId, addr: SocketAddr) {
-        self.dial_overrides.insert((office.clone(), peer.clone()), addr);
+        self.dial_overrides
+            .insert((office.clone(), peer.clone()), addr);
     }
 
     pub fn get(&self, office: &OfficeId) -> Result<&LocalNode> {
-        self.nodes.get(office).ok_or_else(|| LocalNetworkError::UnknownNode(office.clone()))
+        self.nodes
+            .get(office)
+            .ok_or_else(|| LocalNetworkError::UnknownNode(office.clone()))
     }
 
     pub fn offices(&self) -> impl Iterator<Item = &OfficeId> {
@@ -292,7 +304,10 @@ impl LocalNetwork {
                 return Ok(());
             }
             if start.elapsed() > timeout {
-                return Err(LocalNetworkError::Timeout(timeout, format!("{what} at {office}")));
+                return Err(LocalNetworkError::Timeout(
+                    timeout,
+                    format!("{what} at {office}"),
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

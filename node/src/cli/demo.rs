@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{Result, bail};
 use clap::Args;
 
 use super::daemon::{init_logging, runtime, shutdown_signal};
@@ -28,7 +28,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     if let Some(dir) = &args.dir
         && demo::looks_like_node(dir)
     {
-        bail!("{} is a node's data directory; give the demo an empty or new directory", dir.display());
+        bail!(
+            "{} is a node's data directory; give the demo an empty or new directory",
+            dir.display()
+        );
     }
     let runtime = runtime()?;
     let dir = runtime.block_on(demo::run(

@@ -50,13 +50,21 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
 pub fn daemon_heartbeat(store: &Store) -> Option<(DateTime<Utc>, i64)> {
     let beat: Option<i64> = store
         .connection()
-        .query_row("SELECT value FROM meta WHERE key = 'daemon_heartbeat'", [], |row| row.get(0))
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'daemon_heartbeat'",
+            [],
+            |row| row.get(0),
+        )
         .optional()
         .ok()
         .flatten();
     let pid: Option<i64> = store
         .connection()
-        .query_row("SELECT value FROM meta WHERE key = 'daemon_pid'", [], |row| row.get(0))
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'daemon_pid'",
+            [],
+            |row| row.get(0),
+        )
         .optional()
         .ok()
         .flatten();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use lienthong_sync::transport::driver::Role;
 use rand::Rng;
 
-use super::{link, Shared};
+use super::{Shared, link};
 use crate::config::PeerConfig;
 
 pub(crate) async fn dial_loop(shared: Arc<Shared>, peer: PeerConfig, addr: SocketAddr) {
@@ -63,9 +63,9 @@ async fn record_failure(shared: &Shared, peer: [u8; 32], error: String) {
     let path = shared.dir.store_file();
     let _ = tokio::task::spawn_blocking(move || {
         if let Ok(mut store) = crate::store::Store::open(&path) {
-            let _ = store.write(|w| w.set_peer_link(&peer, false, chrono::Utc::now(), false, Some(&error)));
+            let _ = store
+                .write(|w| w.set_peer_link(&peer, false, chrono::Utc::now(), false, Some(&error)));
         }
     })
     .await;
 }
-
