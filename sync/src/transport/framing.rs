@@ -103,6 +103,10 @@ pub struct FrameDecoder {
     input_pos: usize,
     buffer: Vec<u8>,
     max_frame: usize,
+    /// The last step filled its output: the decompressor may hold more
+    /// output even with every input byte consumed (a frame larger than a
+    /// step), so step again before waiting for input.
+    more_output: bool,
 }
 
 impl FrameDecoder {
@@ -117,6 +121,7 @@ impl FrameDecoder {
             input_pos: 0,
             buffer: Vec::new(),
             max_frame,
+            more_output: false,
         })
     }
 
@@ -151,7 +156,7 @@ impl FrameDecoder {
                     return Ok(Some(frame));
                 }
             }
-            if self.input_pos >= self.input.len() {
+            if self.input_pos >= self.input.len() && !self.more_output {
                 return Ok(None);
             }
             // Decompress one step; never more than a frame plus a step is held.
@@ -163,6 +168,7 @@ impl FrameDecoder {
                 .run(&mut input, &mut out)
                 .map_err(FramingError::Corrupt)?;
             let written = out.pos();
+            self.more_output = written == STEP;
             self.input_pos += input.pos();
             self.buffer.extend_from_slice(&step[..written]);
             if written == 0 && input.pos() == 0 {
@@ -198,6 +204,37 @@ mod tests {
             }
         }
         out
+    }
+
+    /// A frame larger than one decompression step, alone on the stream
+    /// (a 64 KiB attachment chunk with its header, the last thing sent for
+    /// a while): it must come out of the bytes already received, not wait
+    /// for the next frame to push it out of the decompressor.
+    #[test]
+    fn a_frame_larger_than_a_step_decodes_without_more_input() {
+        let mut encoder = FrameEncoder::new().unwrap();
+        let mut decoder = FrameDecoder::new(1 << 20).unwrap();
+        for size in [STEP - 8, STEP, STEP + 40, 3 * STEP + 1] {
+            // Incompressible, like a scanned page.
+            let mut state = size as u64;
+            let frame: Vec<u8> = (0..size)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (state >> 33) as u8
+                })
+                .collect();
+            encoder.push(&frame).unwrap();
+            encoder.flush().unwrap();
+            decoder.push(&encoder.take());
+            let decoded = decoder.next_frame().unwrap();
+            assert!(
+                decoded == Some(frame),
+                "a frame of {size} bytes did not come out whole"
+            );
+            assert!(decoder.next_frame().unwrap().is_none());
+        }
     }
 
     proptest! {
