@@ -10,6 +10,16 @@
 //!
 //! Sending: answer each want with the manifest and the chunks asked for,
 //! read from the store one chunk at a time (a blob is never whole in memory).
+//!
+//! A blob the peer asks for and this node does not hold yet (a relay still
+//! fetching it, or a copy found damaged on disk) is owed: once the store
+//! has it, the peer is told with `BlobHave` and asks again. Without that, a
+//! district asked too early for an attachment it was still receiving from a
+//! commune would leave the province without it until the next session.
+//!
+//! A peer that keeps sending a chunk that fails verification (a damaged
+//! copy it does not notice) is asked a few times, then given up on for this
+//! session, rather than asked forever.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -25,6 +35,9 @@ const PARALLEL: usize = 2;
 const WINDOW: usize = 16;
 /// Verified chunks buffered before a store write.
 const STORE_BATCH: usize = 8;
+/// Times one chunk may fail verification before the peer's copy is given
+/// up on for the session.
+const MAX_BAD_CHUNK: u32 = 4;
 
 struct Fetch {
     size: u64,
@@ -33,6 +46,8 @@ struct Fetch {
     missing: BTreeSet<u32>,
     requested: BTreeSet<u32>,
     verified: Vec<(u32, Vec<u8>)>,
+    /// Chunks that failed verification, and how often.
+    bad: HashMap<u32, u32>,
 }
 
 impl Fetch {
@@ -45,8 +60,11 @@ impl Fetch {
 #[derive(Default)]
 pub(crate) struct Blobs {
     fetching: HashMap<BlobHash, Fetch>,
-    /// Asked of this peer and not available there, this session.
+    /// Asked of this peer and not available there, this session (until it
+    /// says it has them).
     unavailable: HashSet<BlobHash>,
+    /// Asked of us by the peer when we did not have them: it hears when we do.
+    owed: HashSet<BlobHash>,
     /// The last look for wanted blobs found nothing to start.
     idle: bool,
     pub(crate) bytes_received: u64,
@@ -89,6 +107,7 @@ impl Blobs {
         store: &mut S,
         out: &mut Output,
     ) -> Result<(), SessionError> {
+        self.pay_owed(peer, store, out)?;
         if self.fetching.len() >= PARALLEL {
             return Ok(());
         }
@@ -122,6 +141,7 @@ impl Blobs {
                 missing,
                 requested: BTreeSet::new(),
                 verified: Vec::new(),
+                bad: HashMap::new(),
             };
             if fetch.missing.is_empty() && fetch.manifest.is_some() {
                 continue;
@@ -171,6 +191,7 @@ impl Blobs {
             .blob_for_peer(peer, &hash)
             .map_err(SessionError::store)?
         else {
+            self.owed.insert(hash);
             out.send(Frame::BlobMissing { hash });
             return Ok(());
         };
@@ -196,6 +217,9 @@ impl Blobs {
                     out.send(Frame::BlobChunk { hash, index, data });
                 }
                 None => {
+                    // Gone since the manifest was read (the store found the
+                    // chunk damaged and dropped it to fetch it again).
+                    self.owed.insert(hash);
                     out.send(Frame::BlobMissing { hash });
                     return Ok(());
                 }
@@ -258,8 +282,23 @@ impl Blobs {
             fetch.missing.remove(&index);
             fetch.verified.push((index, data));
         } else {
-            // Corrupt (or before its manifest): asked for again below.
+            // Corrupt (or before its manifest): asked for again below, a
+            // few times.
             self.chunks_refetched += 1;
+            let failures = fetch.bad.entry(index).or_insert(0);
+            *failures += 1;
+            if *failures >= MAX_BAD_CHUNK {
+                self.store_verified(peer, hash, store, out)?;
+                self.fetching.remove(&hash);
+                self.unavailable.insert(hash);
+                out.event(SessionEvent::BlobFailed {
+                    hash,
+                    reason: format!(
+                        "chunk {index} failed verification {MAX_BAD_CHUNK} times: the peer's copy is damaged"
+                    ),
+                });
+                return self.pump(peer, store, out);
+            }
         }
         if fetch.verified.len() >= STORE_BATCH
             || fetch.requested.is_empty()
@@ -343,21 +382,65 @@ impl Blobs {
         Ok(())
     }
 
-    pub(crate) fn missing(&mut self, hash: BlobHash) {
-        if self.fetching.remove(&hash).is_some() {
-            self.unavailable.insert(hash);
+    /// The peer does not hold a blob (yet): keep the verified chunks it
+    /// sent, and wait for its `BlobHave`.
+    pub(crate) fn missing<S: SyncStore>(
+        &mut self,
+        peer: &PeerId,
+        hash: BlobHash,
+        store: &mut S,
+        out: &mut Output,
+    ) -> Result<(), SessionError> {
+        if self.fetching.contains_key(&hash) {
+            self.store_verified(peer, hash, store, out)?;
+            if self.fetching.remove(&hash).is_some() {
+                self.unavailable.insert(hash);
+            }
         }
+        Ok(())
     }
 
+    /// The peer holds a blob (it fetched it, or told us it now has one we
+    /// asked for): ask again if we still want it.
     pub(crate) fn peer_has<S: SyncStore>(
         &mut self,
         peer: &PeerId,
         hash: BlobHash,
         store: &mut S,
     ) -> Result<(), SessionError> {
+        if self.unavailable.remove(&hash) {
+            self.idle = false;
+        }
         store
             .peer_has_blob(peer, &hash)
             .map_err(SessionError::store)
+    }
+
+    /// Tell the peer about owed blobs the store now holds.
+    fn pay_owed<S: SyncStore>(
+        &mut self,
+        peer: &PeerId,
+        store: &mut S,
+        out: &mut Output,
+    ) -> Result<(), SessionError> {
+        if self.owed.is_empty() {
+            return Ok(());
+        }
+        let mut paid = Vec::new();
+        for hash in &self.owed {
+            if store
+                .blob_for_peer(peer, hash)
+                .map_err(SessionError::store)?
+                .is_some()
+            {
+                paid.push(*hash);
+            }
+        }
+        for hash in paid {
+            self.owed.remove(&hash);
+            out.send(Frame::BlobHave { hash });
+        }
+        Ok(())
     }
 
     /// Bytes and blobs in progress (for status).

@@ -356,11 +356,12 @@ impl Session {
                     .chunk(&peer, hash, index, data, store, &mut self.out)?;
             }
             Frame::BlobMissing { hash } => {
-                self.blobs.missing(hash);
+                self.blobs.missing(&peer, hash, store, &mut self.out)?;
                 self.blobs.pump(&peer, store, &mut self.out)?;
             }
             Frame::BlobHave { hash } => {
                 self.blobs.peer_has(&peer, hash, store)?;
+                self.blobs.pump(&peer, store, &mut self.out)?;
             }
         }
         Ok(())
