@@ -20,6 +20,7 @@ impl Writer<'_> {
                  RETURNING last",
             )?
             .query_row(params![agency_code, day], |row| row.get(0))?;
+        super::crash_point("after_code");
         if last > i64::from(MAX_SEQUENCE) {
             return Err(StoreError::Invalid(format!(
                 "office {agency_code} has used all {MAX_SEQUENCE} dossier codes for {date}; receive further dossiers tomorrow or under another office code"

@@ -223,6 +223,7 @@ impl Writer<'_> {
                     "INSERT INTO documents (doc_id, kind, snapshot, snapshot_bytes, heads) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
                 .execute(params![&key[..], kind.as_str(), snapshot, snapshot.len() as i64, encoded_heads])?;
+                super::crash_point("after_chunk");
             }
             Some((snapshot_bytes, chunk_bytes, chunk_count)) => {
                 let chunk = doc.save_after(before);
@@ -235,6 +236,7 @@ impl Writer<'_> {
                     let snapshot = super::snapshot::encode(doc);
                     conn.prepare_cached("DELETE FROM doc_chunks WHERE doc_id = ?1")?
                         .execute([&key[..]])?;
+                    super::crash_point("after_chunk");
                     conn.prepare_cached(
                         "UPDATE documents SET snapshot = ?2, snapshot_bytes = ?3, chunk_bytes = 0, chunk_count = 0, heads = ?4 WHERE doc_id = ?1",
                     )?
@@ -244,6 +246,7 @@ impl Writer<'_> {
                         "INSERT INTO doc_chunks (doc_id, n, data) VALUES (?1, ?2, ?3)",
                     )?
                     .execute(params![&key[..], chunk_count, chunk])?;
+                    super::crash_point("after_chunk");
                     conn.prepare_cached(
                         "UPDATE documents SET chunk_bytes = chunk_bytes + ?2, chunk_count = chunk_count + 1, heads = ?3 WHERE doc_id = ?1",
                     )?

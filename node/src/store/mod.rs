@@ -73,6 +73,33 @@ fn wait_for_lock(attempt: i32) -> bool {
     true
 }
 
+/// The environment variable naming a [`crash_point`] (tests only).
+pub const CRASH_AT_ENV: &str = "LIENTHONG_TEST_CRASH_AT";
+
+/// Test hook, inert unless `LIENTHONG_TEST_CRASH_AT` names this point: then
+/// the process kills itself here with SIGKILL, as `kill -9` would
+/// (`node/tests/crash.rs` uses it to stop a command between two statements
+/// of one transaction, deterministically). Points:
+/// `after_code` (a dossier code taken), `after_chunk` (a document's first
+/// statement written, the rest of its save not), `before_commit`,
+/// `after_commit` (durable, not yet acknowledged).
+#[inline]
+pub fn crash_point(point: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if AT
+        .get_or_init(|| std::env::var(CRASH_AT_ENV).ok())
+        .as_deref()
+        == Some(point)
+    {
+        #[cfg(unix)]
+        // SAFETY: kill(2) on our own pid; nothing is shared or borrowed.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+        std::process::abort();
+    }
+}
+
 /// An open store. One per process; SQLite serialises writers across
 /// processes (the daemon and officer commands share a data dir).
 pub struct Store {
@@ -124,6 +151,10 @@ impl Store {
         // Keep the page cache modest: documents are loaded on demand.
         conn.pragma_update(None, "cache_size", -16_000)
             .map_err(open_error)?;
+        // One officer command runs about twenty distinct statements; with
+        // rusqlite's default of 16 cached statements they evict each other
+        // and every command parses its SQL again.
+        conn.set_prepared_statement_cache_capacity(64);
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -148,7 +179,9 @@ impl Store {
             .map_err(StoreError::from)?;
         let writer = Writer { tx };
         let value = f(&writer)?;
+        crash_point("before_commit");
         writer.tx.commit().map_err(StoreError::from)?;
+        crash_point("after_commit");
         Ok(value)
     }
 
