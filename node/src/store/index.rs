@@ -132,11 +132,53 @@ pub struct ListFilter {
 
 impl Writer<'_> {
     pub fn upsert_index(&self, row: &IndexRow, seq: i64) -> Result<()> {
+        // Most events change none of the indexed columns (code, status,
+        // due_at, holder, origin). Any UPDATE naming an indexed column in
+        // its SET rewrites that index's entry even when the value is the
+        // same, dirtying a page of each of the five indexes — pages every
+        // commit then writes to the WAL and fsyncs. So first try an update
+        // of the other columns only, for a row whose indexed columns are
+        // unchanged; fall back to the full upsert.
+        let updated = self
+            .conn()
+            .prepare_cached(
+                "UPDATE dossiers SET
+                    procedure_code = ?2, procedure_name = ?3, applicant = ?4, transfer_to = ?5,
+                    received_at = ?6, ended_at = ?7, returned_at = ?8, timeliness = ?9,
+                    conflicts = ?10, supplement_requests = ?11, open_consultations = ?12,
+                    rules = ?13, updated_seq = ?14
+                 WHERE doc_id = ?1 AND code IS ?15 AND status IS ?16 AND due_at IS ?17
+                    AND holder IS ?18 AND origin IS ?19",
+            )?
+            .execute(params![
+                &row.key[..],
+                row.procedure_code,
+                row.procedure_name,
+                row.applicant,
+                row.transfer_to,
+                millis(row.received_at),
+                millis(row.ended_at),
+                millis(row.returned_at),
+                row.timeliness.map(|t| t.as_str()),
+                row.conflicts,
+                row.supplement_requests,
+                row.open_consultations,
+                row.rules,
+                seq,
+                row.code,
+                row.status.map(|s| i64::from(s.code())),
+                millis(row.due_at),
+                row.holder,
+                row.origin,
+            ])?;
+        if updated == 1 {
+            return Ok(());
+        }
         self.conn()
             .prepare_cached(&format!(
-                // An upsert, not INSERT OR REPLACE: an update touches only the
-                // indexes whose columns changed (usually the status's), where
-                // a replace deletes and rewrites the row in all six.
+                // An upsert, not INSERT OR REPLACE, which would delete and
+                // rewrite the row; the update names every indexed column, so
+                // it rewrites their index entries (see above).
                 "INSERT INTO dossiers ({COLUMNS}, updated_seq)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
                  ON CONFLICT (doc_id) DO UPDATE SET

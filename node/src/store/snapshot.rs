@@ -28,13 +28,46 @@ pub fn wrap(document_bytes: &[u8]) -> Vec<u8> {
     if document_bytes.starts_with(&ZSTD_MAGIC) {
         return document_bytes.to_vec();
     }
-    zstd::bulk::compress(document_bytes, 3).unwrap_or_else(|_| document_bytes.to_vec())
+    thread_local! {
+        // A compression context is costly to set up (its tables are
+        // allocated and zeroed); keep one per thread.
+        static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    COMPRESSOR
+        .with_borrow_mut(|compressor| {
+            if compressor.is_none() {
+                *compressor = zstd::bulk::Compressor::new(3).ok();
+            }
+            compressor.as_mut()?.compress(document_bytes).ok()
+        })
+        .unwrap_or_else(|| document_bytes.to_vec())
 }
 
 /// Automerge bytes from the stored form.
 pub fn unwrap(stored: &[u8]) -> Result<Cow<'_, [u8]>, String> {
     if stored.starts_with(&ZSTD_MAGIC) {
-        zstd::bulk::decompress(stored, MAX_DOCUMENT)
+        // The buffer is allocated at the capacity given: the size the frame
+        // header states (our frames carry it), not the 64 MiB bound, which
+        // would map and unmap that much memory for every document loaded.
+        let capacity = match zstd::zstd_safe::get_frame_content_size(stored) {
+            Ok(Some(size)) if size <= MAX_DOCUMENT as u64 => size as usize,
+            _ => MAX_DOCUMENT,
+        };
+        thread_local! {
+            static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+                const { std::cell::RefCell::new(None) };
+        }
+        DECOMPRESSOR
+            .with_borrow_mut(|decompressor| {
+                if decompressor.is_none() {
+                    *decompressor = Some(zstd::bulk::Decompressor::new()?);
+                }
+                decompressor
+                    .as_mut()
+                    .expect("set above")
+                    .decompress(stored, capacity)
+            })
             .map(Cow::Owned)
             .map_err(|e| format!("snapshot does not decompress: {e}"))
     } else {
