@@ -14,13 +14,14 @@ use lienthong_sync::protocol::{
     BlobHash, BlobSaved, Checkpoints, FeedItem, PeerId, Received, SyncStore, WantedBlob,
     WholeDocument,
 };
+use sha2::{Digest, Sha256};
 
 use super::config_docs;
 use super::{DocumentSchema, schema_of};
 use crate::officer::index_dossier;
 use crate::store::documents::DocKind;
 use crate::store::feed::EVERY_NODE;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, Writer};
 
 pub struct NodeSyncStore {
     store: Store,
@@ -65,6 +66,47 @@ impl NodeSyncStore {
 
 fn seq(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A received document as it is to be stored: the document, the heads the
+/// store held before it, and the bytes to keep as its snapshot (if new).
+type ToStore = (Automerge, Vec<ChangeHash>, Option<Vec<u8>>);
+
+/// The document to store for `received`, and the heads the store holds
+/// before it. A session loads a document when the peer first offers it and
+/// commits it later; meanwhile another session (a second path, a relay) or
+/// an officer's command may have stored changes to it. Saving the session's
+/// copy against the heads it loaded would then record stale heads and, when
+/// the store compacts the document, rewrite it without those changes —
+/// losing changes already acknowledged. So when the stored heads moved, the
+/// received changes are merged into the stored document instead.
+fn merge_with_stored(
+    w: &Writer<'_>,
+    doc: &DocumentId,
+    document: Automerge,
+    before: Vec<ChangeHash>,
+    snapshot: Option<Vec<u8>>,
+) -> Result<ToStore, StoreError> {
+    let Some(mut stored) = w.reader().document_heads(&doc.0)? else {
+        return Ok((document, before, snapshot));
+    };
+    let mut loaded = before.clone();
+    loaded.sort();
+    stored.sort();
+    if stored == loaded {
+        return Ok((document, before, snapshot));
+    }
+    let Some((_, mut current)) = w.reader().load_document(&doc.0)? else {
+        return Ok((document, before, snapshot));
+    };
+    let mut document = document;
+    current
+        .merge(&mut document)
+        .map_err(|e| StoreError::CorruptDocument {
+            doc: doc.to_string(),
+            problem: format!("merging received changes: {e}"),
+        })?;
+    Ok((current, stored, None))
 }
 
 impl SyncStore for NodeSyncStore {
@@ -147,41 +189,50 @@ impl SyncStore for NodeSyncStore {
             now: Utc::now(),
         };
         store.write(|w| {
-            for r in &received {
-                match schema_of(&r.document) {
+            for r in received {
+                let Received {
+                    doc,
+                    document,
+                    before,
+                    peer_heads,
+                    snapshot,
+                } = r;
+                let (document, before, snapshot) =
+                    merge_with_stored(w, &doc, document, before, snapshot)?;
+                match schema_of(&document) {
                     DocumentSchema::Dossier => {
                         let dossier =
-                            schema::read(&r.document).map_err(|e| StoreError::CorruptDocument {
-                                doc: r.doc.to_string(),
+                            schema::read(&document).map_err(|e| StoreError::CorruptDocument {
+                                doc: doc.to_string(),
                                 problem: e.to_string(),
                             })?;
                         let state = fold::fold(&dossier, &ctx);
                         let seq = w.save_document_with(
-                            &r.doc.0,
+                            &doc.0,
                             DocKind::Dossier,
-                            &r.document,
-                            &r.before,
-                            r.snapshot.as_deref(),
+                            &document,
+                            &before,
+                            snapshot.as_deref(),
                         )?;
-                        index_dossier(w, &r.doc.0, seq, &dossier, &state, &network.offices)?;
+                        index_dossier(w, &doc.0, seq, &dossier, &state, &network.offices)?;
                     }
                     DocumentSchema::Config => {
-                        config_docs::save_received(w, &r.doc.0, &r.document, &r.before)?
+                        config_docs::save_received(w, &doc.0, &document, &before)?
                     }
                     // Production admission refuses these; when admitted
                     // (benchmarks), they are kept as they came.
                     DocumentSchema::Unknown => {
                         w.save_document_with(
-                            &r.doc.0,
+                            &doc.0,
                             DocKind::Opaque,
-                            &r.document,
-                            &r.before,
-                            r.snapshot.as_deref(),
+                            &document,
+                            &before,
+                            snapshot.as_deref(),
                         )?;
-                        w.set_scope(&r.doc.0, &[EVERY_NODE.to_string()].into_iter().collect())?;
+                        w.set_scope(&doc.0, &[EVERY_NODE.to_string()].into_iter().collect())?;
                     }
                 }
-                w.set_peer_heads(peer, &r.doc.0, &r.peer_heads)?;
+                w.set_peer_heads(peer, &doc.0, &peer_heads)?;
             }
             w.set_incoming_checkpoint(peer, seq(incoming))?;
             Ok::<(), StoreError>(())
@@ -198,6 +249,22 @@ impl SyncStore for NodeSyncStore {
     ) -> Result<(), StoreError> {
         self.store.write(|w| {
             for (doc, heads) in &acknowledged {
+                // An acknowledgement names the heads of an offer made
+                // earlier. If the peer has since been recorded holding all
+                // this node holds (it sent the rest while our offer and its
+                // own crossed, as with two paths to one node), that older
+                // offer is already covered: recording it would make us
+                // forget what the peer holds and send those changes again.
+                let mut known = w.reader().peer_heads(peer, &doc.0)?;
+                if !known.is_empty()
+                    && let Some(mut ours) = w.reader().document_heads(&doc.0)?
+                {
+                    known.sort();
+                    ours.sort();
+                    if known == ours {
+                        continue;
+                    }
+                }
                 w.set_peer_heads(peer, &doc.0, heads)?;
             }
             w.set_outgoing_checkpoint(peer, seq(outgoing))?;
@@ -224,12 +291,34 @@ impl SyncStore for NodeSyncStore {
         self.store.read_now(|r| r.blob_for_node(&office, hash))
     }
 
+    /// A stored chunk, checked against the blob's manifest before it goes
+    /// out: a chunk damaged on disk is dropped (and fetched again from a
+    /// peer by this node's sessions) instead of being served, so the peer is
+    /// told the blob is missing for now rather than sent garbage forever.
     fn read_blob_chunk(
         &mut self,
         hash: &BlobHash,
         index: u32,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        self.store.read_now(|r| r.blob_chunk(hash, index))
+        let Some(data) = self.store.read_now(|r| r.blob_chunk(hash, index))? else {
+            return Ok(None);
+        };
+        let expected = self
+            .store
+            .read_now(|r| r.blob(hash))?
+            .and_then(|b| b.manifest)
+            .and_then(|m| m.get(index as usize).copied());
+        let actual: [u8; 32] = Sha256::digest(&data).into();
+        if expected == Some(actual) {
+            return Ok(Some(data));
+        }
+        tracing::warn!(
+            blob = %lienthong_shared::dossier::attachment::hex(&hash[..8]),
+            chunk = index,
+            "a stored attachment chunk is damaged; dropping it to fetch it again"
+        );
+        self.store.write(|w| w.discard_blob_chunk(hash, index))?;
+        Ok(None)
     }
 
     fn save_blob_manifest(

@@ -396,6 +396,23 @@ impl Writer<'_> {
         }
     }
 
+    /// Drop a stored chunk found damaged (it no longer matches its hash in
+    /// the manifest): the blob is incomplete again, so the sessions fetch
+    /// that chunk anew from a peer that holds the blob.
+    pub fn discard_blob_chunk(&self, hash: &BlobHash, index: u32) -> Result<()> {
+        self.conn()
+            .prepare_cached("DELETE FROM blob_chunks WHERE hash = ?1 AND idx = ?2")?
+            .execute(params![&hash[..], index])?;
+        self.conn()
+            .prepare_cached(
+                "UPDATE blobs SET complete = 0, stored_bytes =
+                    (SELECT coalesce(sum(length(data)), 0) FROM blob_chunks WHERE hash = ?1)
+                 WHERE hash = ?1",
+            )?
+            .execute([&hash[..]])?;
+        Ok(())
+    }
+
     pub fn peer_has_blob(&self, peer: &PeerKey, hash: &BlobHash) -> Result<()> {
         self.conn()
             .prepare_cached("INSERT OR IGNORE INTO peer_blobs (node_id, hash) VALUES (?1, ?2)")?
