@@ -1,12 +1,18 @@
 //! Accepting peers: the TLS layer already refused anyone not pinned; here a
-//! second session with a peer that already has one is turned away.
+//! second session with a peer that already has one is turned away — unless
+//! the peer dialled the first one too: then it has given up on it, and the
+//! new connection replaces it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use lienthong_sync::transport::driver::Role;
 use lienthong_sync::transport::tls::peer_node_id;
 
-use super::{link, Shared};
+use super::{Shared, link};
+
+/// How long a reconnecting peer waits for its stale session to wind down.
+const REPLACE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) async fn accept_loop(shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown.clone();
@@ -40,11 +46,40 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>) {
                         return;
                     }
                     if !shared.claim(&key) {
-                        tracing::info!(%remote, peer = %peer.short(), "already in session with this peer; closing the second connection");
-                        connection.close(2u32.into(), b"already connected");
-                        return;
+                        // A session it dialled earlier is still open here:
+                        // the peer has given up on it (restarted, or lost the
+                        // link), so the new connection replaces it. A session
+                        // we dialled ourselves stays; the newcomer is refused.
+                        let stale = shared
+                            .listened
+                            .lock()
+                            .ok()
+                            .and_then(|listened| listened.get(&key).cloned());
+                        let replaced = match stale {
+                            Some(stale) => {
+                                tracing::info!(%remote, peer = %peer.short(), "peer dialled again; closing its previous connection");
+                                stale.close(3u32.into(), b"replaced by a new connection from the same peer");
+                                shared.claim_when_released(&key, REPLACE_TIMEOUT).await
+                            }
+                            None => false,
+                        };
+                        if !replaced {
+                            tracing::info!(%remote, peer = %peer.short(), "already in session with this peer; closing the second connection");
+                            connection.close(2u32.into(), b"already connected");
+                            return;
+                        }
                     }
-                    link::serve(shared.clone(), connection, Role::Listener, key).await;
+                    if let Ok(mut listened) = shared.listened.lock() {
+                        listened.insert(key, connection.clone());
+                    }
+                    link::serve(shared.clone(), connection.clone(), Role::Listener, key).await;
+                    if let Ok(mut listened) = shared.listened.lock()
+                        && listened
+                            .get(&key)
+                            .is_some_and(|c| c.stable_id() == connection.stable_id())
+                    {
+                        listened.remove(&key);
+                    }
                     shared.release(&key);
                 });
             }

@@ -89,6 +89,14 @@ pub(crate) struct Shared {
     pub wake: Arc<Notify>,
     /// Peers with a session right now (one session per peer).
     pub active: Mutex<HashSet<PeerId>>,
+    /// The connection of each session a peer dialled (we listened). A peer
+    /// dials only when it has no session, so when it dials again while one
+    /// is recorded here, its old connection is dead to it (it restarted, or
+    /// lost the link): the new connection replaces the stale session instead
+    /// of being turned away until the old one times out.
+    pub listened: Mutex<HashMap<PeerId, quinn::Connection>>,
+    /// Rung whenever a session releases its peer.
+    pub released: Notify,
     pub options: DaemonOptions,
     pub shutdown: watch::Receiver<bool>,
 }
@@ -112,6 +120,24 @@ impl Shared {
     pub(crate) fn release(&self, peer: &PeerId) {
         if let Ok(mut set) = self.active.lock() {
             set.remove(peer);
+        }
+        self.released.notify_waiters();
+    }
+
+    /// Claim `peer` once its current session has released it, waiting at
+    /// most `timeout`.
+    pub(crate) async fn claim_when_released(&self, peer: &PeerId, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            if self.claim(peer) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, released).await.is_err() {
+                return self.claim(peer);
+            }
         }
     }
 }
@@ -176,6 +202,8 @@ impl Daemon {
             endpoint: endpoint.clone(),
             wake: Arc::new(Notify::new()),
             active: Mutex::new(HashSet::new()),
+            listened: Mutex::new(HashMap::new()),
+            released: Notify::new(),
             options: options.clone(),
             shutdown: shutdown_rx,
         });
