@@ -11,9 +11,15 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            let message = error.to_string();
+            eprintln!("error: {message}");
+            // Errors that wrap another and already quote it (`{0}: …`) would
+            // otherwise print the same text twice.
             for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                let cause = cause.to_string();
+                if !message.contains(&cause) {
+                    eprintln!("  caused by: {cause}");
+                }
             }
             ExitCode::FAILURE
         }
