@@ -1,80 +1,69 @@
-//! The `lienthong` binary as officers use it: commands, outputs, exit codes,
-//! and refusals that write nothing.
+//! The `lienthong` binary as officers use it: whole workflows on one node
+//! (a commune, and the province acting for its agencies with `--as`),
+//! `show --json` after every step, `list` filters, refusals that say what
+//! is wrong and write nothing, broken configuration, `init` mistakes, and
+//! several nodes side by side.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_lienthong");
-const NETWORK: &str = "builtin:quang-nam-3tier";
-const COMMUNE: &str = "commune:dien-ban/dien-phuong";
+use std::path::Path;
 
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env_remove("LIENTHONG_DATA")
-        .env_remove("LIENTHONG_OFFICER")
-        .output()
-        .expect("run lienthong")
-}
+use serde_json::Value;
+use support::*;
 
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "lienthong {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs a command that must fail; returns its stderr.
-fn fails(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        !out.status.success(),
-        "lienthong {args:?} should have failed"
-    );
-    String::from_utf8(out.stderr).unwrap()
-}
-
-fn init(root: &Path, name: &str, office: &str) -> PathBuf {
-    let dir = root.join(name);
-    ok(&[
-        "init",
+/// `show --json` of a dossier, judged at `now`.
+fn show(dir: &Path, code: &str, now: &str) -> Value {
+    json(&[
+        "show",
         "--data",
         dir.to_str().unwrap(),
-        "--office",
-        office,
-        "--network",
-        NETWORK,
-    ]);
-    dir
+        code,
+        "--json",
+        "--now",
+        now,
+    ])
 }
 
-fn json(args: &[&str]) -> serde_json::Value {
-    serde_json::from_str(&ok(args)).unwrap()
+/// What `show --json` must say after a step.
+struct Expect<'a> {
+    status: &'a str,
+    holder: &'a str,
+    transfer_to: Option<&'a str>,
+    events: usize,
+    /// The last event: kind, office, officer.
+    last: (&'a str, &'a str, &'a str),
 }
 
-/// What the store holds, to prove a refused command wrote nothing.
-fn fingerprint(dir: &Path) -> (i64, String) {
-    let conn = rusqlite::Connection::open(dir.join("store.db")).unwrap();
-    let seq: i64 = conn
-        .query_row("SELECT value FROM meta WHERE key = 'last_seq'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    let heads: String = conn
-        .query_row(
-            "SELECT coalesce(group_concat(hex(heads)), '') FROM documents",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    (seq, heads)
+fn assert_shows(dir: &Path, code: &str, now: &str, expect: &Expect<'_>) {
+    let shown = show(dir, code, now);
+    let state = &shown["state"];
+    let step = expect.last.0;
+    assert_eq!(state["status"], expect.status, "after {step}: {state:#}");
+    assert_eq!(state["holder"], expect.holder, "after {step}: {state:#}");
+    assert_eq!(
+        state["transfer"]["to"].as_str(),
+        expect.transfer_to,
+        "after {step}: {state:#}"
+    );
+    let events = shown["events"].as_array().unwrap();
+    assert_eq!(events.len(), expect.events, "after {step}");
+    assert!(
+        events.iter().all(|e| e["applied"] == true),
+        "after {step}: every event applies: {events:#?}"
+    );
+    assert_eq!(state["conflicts"].as_array().unwrap().len(), 0);
+    let last = &events.last().unwrap()["event"];
+    assert_eq!(last["action"]["kind"], expect.last.0);
+    assert_eq!(last["office"], expect.last.1);
+    assert_eq!(last["officer"], expect.last.2);
 }
 
 fn receive(dir: &Path, procedure: &str, at: &str) -> String {
-    let out = json(&[
+    receive_as(dir, procedure, at, None)
+}
+
+fn receive_as(dir: &Path, procedure: &str, at: &str, office: Option<&str>) -> String {
+    let mut args = vec![
         "receive",
         "--data",
         dir.to_str().unwrap(),
@@ -84,56 +73,448 @@ fn receive(dir: &Path, procedure: &str, at: &str) -> String {
         procedure,
         "--applicant",
         "Nguyễn Văn An",
+        "--phone",
+        "0905 123 456",
         "--at",
         at,
         "--json",
-    ]);
+    ];
+    if let Some(office) = office {
+        args.extend(["--as", office]);
+    }
+    let out = json(&args);
+    assert_eq!(out["event"]["action"]["kind"], "received");
     out["code"].as_str().unwrap().to_string()
 }
 
+/// Run an officer command on `code`; returns its `--json` output.
+fn step(dir: &Path, code: &str, officer: &str, args: &[&str]) -> Value {
+    let mut full = args.to_vec();
+    full.extend([
+        "--data",
+        dir.to_str().unwrap(),
+        code,
+        "--officer",
+        officer,
+        "--json",
+    ]);
+    json(&full)
+}
+
+fn list_codes(dir: &Path, filters: &[&str]) -> Vec<String> {
+    let mut args = vec!["list", "--data", dir.to_str().unwrap(), "--json"];
+    args.extend(filters);
+    json(&args)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
-fn a_dossier_walks_through_the_whole_workflow_on_one_node() {
+fn a_commune_dossier_walks_from_receipt_to_return() {
     let root = tempfile::tempdir().unwrap();
     let dir = init(root.path(), "commune", COMMUNE);
-    let d = dir.to_str().unwrap();
     // Birth registration: same day, decided at the commune itself.
-    let code = receive(&dir, "1.001193", "2026-03-02 09:00");
-    assert!(code.starts_with("000.01.36.H49-260302-"), "{code}");
-    let show = |now: &str| json(&["show", "--data", d, &code, "--json", "--now", now]);
-    assert_eq!(show("2026-03-02 09:01")["state"]["status"], "received");
+    let code = receive(&dir, BIRTH, "2026-03-02 09:00");
+    assert_eq!(code, "000.01.36.H49-260302-0001");
+    let now = "2026-03-02 09:01";
+    assert_shows(
+        &dir,
+        &code,
+        now,
+        &Expect {
+            status: "received",
+            holder: COMMUNE,
+            transfer_to: None,
+            events: 1,
+            last: ("received", COMMUNE, "Trần Thị Hoa"),
+        },
+    );
+    // Same day, received before the 15:00 cut-off: due 17:00 that day (D2).
     assert_eq!(
-        show("2026-03-02 09:01")["state"]["due_at"],
+        show(&dir, &code, now)["state"]["due_at"],
         "2026-03-02T10:00:00Z"
     );
-    let step = |args: &[&str]| {
-        let mut full = args.to_vec();
-        full.extend(["--data", d, &code, "--officer", "Trần Thị Hoa"]);
-        ok(&full);
-    };
-    step(&["forward", "--to", COMMUNE, "--at", "2026-03-02 09:10"]);
-    step(&["accept", "--at", "2026-03-02 09:11"]);
-    assert_eq!(show("2026-03-02 09:12")["state"]["status"], "processing");
-    step(&["appraise", "--outcome", "ok", "--at", "2026-03-02 09:30"]);
-    step(&["approve", "--at", "2026-03-02 10:00"]);
-    step(&[
-        "issue-result",
-        "--result",
-        "Giấy khai sinh",
-        "--at",
-        "2026-03-02 10:05",
-    ]);
-    assert_eq!(show("2026-03-02 10:06")["state"]["status"], "resolved");
-    step(&["return", "--at", "2026-03-02 10:30"]);
-    let state = show("2026-03-02 11:00");
-    assert_eq!(state["state"]["status"], "returned");
-    assert_eq!(state["state"]["timeliness"], "on_time");
-    assert_eq!(state["events"].as_array().unwrap().len(), 7);
-    // The human view names the procedure and the timeline.
-    let human = ok(&["show", "--data", d, &code]);
+
+    // The desk hands it to the commune's own civil-status officer.
+    let out = step(
+        &dir,
+        &code,
+        "Trần Thị Hoa",
+        &["forward", "--to", COMMUNE, "--at", "2026-03-02 09:10"],
+    );
+    assert_eq!(out["state"]["transfer"]["to"], COMMUNE);
+    assert_shows(
+        &dir,
+        &code,
+        now,
+        &Expect {
+            status: "received",
+            holder: COMMUNE,
+            transfer_to: Some(COMMUNE),
+            events: 2,
+            last: ("forwarded", COMMUNE, "Trần Thị Hoa"),
+        },
+    );
+    let steps: [(&[&str], &str, &str); 5] = [
+        (
+            &["accept", "--at", "2026-03-02 09:11"],
+            "accepted",
+            "processing",
+        ),
+        (
+            &["appraise", "--outcome", "ok", "--at", "2026-03-02 09:30"],
+            "appraised",
+            "processing",
+        ),
+        (
+            &["approve", "--at", "2026-03-02 10:00"],
+            "approved",
+            "processing",
+        ),
+        (
+            &[
+                "issue-result",
+                "--result",
+                "Giấy khai sinh",
+                "--at",
+                "2026-03-02 10:05",
+            ],
+            "result_issued",
+            "resolved",
+        ),
+        (
+            &["return", "--at", "2026-03-02 10:30"],
+            "returned",
+            "returned",
+        ),
+    ];
+    for (i, (args, kind, status)) in steps.into_iter().enumerate() {
+        let out = step(&dir, &code, "Lê Văn Bình", args);
+        assert_eq!(out["state"]["status"], status, "{kind}");
+        assert_eq!(out["event"]["action"]["kind"], kind);
+        assert_shows(
+            &dir,
+            &code,
+            "2026-03-02 11:00",
+            &Expect {
+                status,
+                holder: COMMUNE,
+                transfer_to: None,
+                events: 3 + i,
+                last: (kind, COMMUNE, "Lê Văn Bình"),
+            },
+        );
+    }
+    let shown = show(&dir, &code, "2026-03-02 11:00");
+    assert_eq!(shown["state"]["timeliness"], "on_time");
+    assert_eq!(shown["state"]["result"]["return_office"], COMMUNE);
+    assert_eq!(shown["state"]["returned_at"], "2026-03-02T03:30:00Z");
+    // The human view names the procedure and shows the timeline.
+    let human = ok(&["show", "--data", dir.to_str().unwrap(), &code]);
     assert!(
         human.contains("Đăng ký khai sinh") && human.contains("Timeline"),
         "{human}"
     );
+    // A final dossier takes no more processing, but notes are still welcome.
+    let e = fails(&[
+        "approve",
+        "--data",
+        dir.to_str().unwrap(),
+        &code,
+        "--officer",
+        "B",
+        "--at",
+        "2026-03-02 11:00",
+    ]);
+    assert!(e.contains("is returned"), "{e}");
+    step(
+        &dir,
+        &code,
+        "B",
+        &["note", "--text", "Đã gọi báo", "--at", "2026-03-02 11:00"],
+    );
+    check_store(&dir);
+}
+
+#[test]
+fn a_dossier_forwarded_up_waits_for_the_other_office() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = init(root.path(), "commune", COMMUNE);
+    let d = dir.to_str().unwrap();
+    let code = receive(&dir, LAND, "2026-03-02 09:00");
+    // No --to: the next office on the route (the district).
+    let out = step(&dir, &code, "Hoa", &["forward", "--at", "2026-03-02 10:00"]);
+    assert_eq!(out["event"]["action"]["to"], DISTRICT);
+    assert_eq!(out["event"]["action"]["days"], 8);
+    let expect = Expect {
+        status: "received",
+        holder: COMMUNE,
+        transfer_to: Some(DISTRICT),
+        events: 2,
+        last: ("forwarded", COMMUNE, "Hoa"),
+    };
+    assert_shows(&dir, &code, "2026-03-02 11:00", &expect);
+    // Only the district may accept; this node does not serve it.
+    let before = fingerprint(&dir);
+    let e = fails(&[
+        "accept",
+        "--data",
+        d,
+        &code,
+        "--officer",
+        "Hoa",
+        "--at",
+        "2026-03-02 10:30",
+    ]);
+    assert!(
+        e.contains("`accept` refused") && e.contains(DISTRICT) && e.contains("`cancel-forward`"),
+        "{e}"
+    );
+    let e = fails(&[
+        "accept",
+        "--data",
+        d,
+        &code,
+        "--officer",
+        "Hoa",
+        "--as",
+        DISTRICT,
+        "--at",
+        "2026-03-02 10:30",
+    ]);
+    assert!(e.contains("cannot act as district:dien-ban"), "{e}");
+    assert_unchanged(&before, &fingerprint(&dir), "refused accept");
+    // While in transfer nobody processes it.
+    let e = fails(&[
+        "appraise",
+        "--data",
+        d,
+        &code,
+        "--officer",
+        "Hoa",
+        "--outcome",
+        "ok",
+        "--at",
+        "2026-03-02 10:30",
+    ]);
+    assert!(e.contains("in transfer to district:dien-ban"), "{e}");
+    // The sender takes it back.
+    step(
+        &dir,
+        &code,
+        "Hoa",
+        &[
+            "cancel-forward",
+            "--reason",
+            "Thiếu bản vẽ",
+            "--at",
+            "2026-03-02 11:00",
+        ],
+    );
+    assert_shows(
+        &dir,
+        &code,
+        "2026-03-02 11:00",
+        &Expect {
+            status: "received",
+            holder: COMMUNE,
+            transfer_to: None,
+            events: 3,
+            last: ("forward_cancelled", COMMUNE, "Hoa"),
+        },
+    );
+    assert_eq!(list_codes(&dir, &["--holder", COMMUNE]), vec![code.clone()]);
+    check_store(&dir);
+}
+
+/// One step of a walk: the command and its flags, the office it acts as
+/// (`--as`), then what `show` must say: status, holder, in transfer to,
+/// and the kind of the event appended.
+type WalkStep<'a> = (
+    &'a [&'a str],
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+);
+
+#[test]
+fn the_province_node_acts_for_its_agencies_with_as() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = init(root.path(), "province", PROVINCE);
+    let d = dir.to_str().unwrap();
+    // Judicial record certificate, received at the Center's desk.
+    let code = receive_as(&dir, JUDICIAL_RECORD, "2026-03-02 09:00", Some(PROVINCE));
+    assert_eq!(code, "000.00.00.H49-260302-0001");
+    let other = receive(&dir, LAND, "2026-03-02 09:30");
+    let now = "2026-03-06 17:00";
+    let walk: [WalkStep<'_>; 10] = [
+        (
+            &["forward", "--to", SO_TU_PHAP, "--at", "2026-03-02 10:00"],
+            PROVINCE,
+            "received",
+            PROVINCE,
+            Some(SO_TU_PHAP),
+            "forwarded",
+        ),
+        (
+            &["accept", "--at", "2026-03-02 10:30"],
+            SO_TU_PHAP,
+            "processing",
+            SO_TU_PHAP,
+            None,
+            "accepted",
+        ),
+        (
+            &["appraise", "--outcome", "ok", "--at", "2026-03-02 14:00"],
+            SO_TU_PHAP,
+            "processing",
+            SO_TU_PHAP,
+            None,
+            "appraised",
+        ),
+        (
+            &["forward", "--to", CONG_AN, "--at", "2026-03-02 15:00"],
+            SO_TU_PHAP,
+            "processing",
+            SO_TU_PHAP,
+            Some(CONG_AN),
+            "forwarded",
+        ),
+        (
+            &["accept", "--at", "2026-03-03 08:00"],
+            CONG_AN,
+            "processing",
+            CONG_AN,
+            None,
+            "accepted",
+        ),
+        (
+            &["forward", "--to", SO_TU_PHAP, "--at", "2026-03-04 08:00"],
+            CONG_AN,
+            "processing",
+            CONG_AN,
+            Some(SO_TU_PHAP),
+            "forwarded",
+        ),
+        (
+            &["accept", "--at", "2026-03-04 09:00"],
+            SO_TU_PHAP,
+            "processing",
+            SO_TU_PHAP,
+            None,
+            "accepted",
+        ),
+        (
+            &["approve", "--at", "2026-03-05 09:00"],
+            SO_TU_PHAP,
+            "processing",
+            SO_TU_PHAP,
+            None,
+            "approved",
+        ),
+        // The result goes back to the Center's return desk (R1).
+        (
+            &[
+                "issue-result",
+                "--result",
+                "Phiếu lý lịch tư pháp số 1",
+                "--at",
+                "2026-03-05 10:00",
+            ],
+            SO_TU_PHAP,
+            "resolved",
+            PROVINCE,
+            None,
+            "result_issued",
+        ),
+        (
+            &["return", "--at", "2026-03-06 08:00"],
+            PROVINCE,
+            "returned",
+            PROVINCE,
+            None,
+            "returned",
+        ),
+    ];
+    for (i, (args, office, status, holder, transfer_to, kind)) in walk.into_iter().enumerate() {
+        let mut args = args.to_vec();
+        args.extend(["--as", office]);
+        step(&dir, &code, "Cán bộ", &args);
+        assert_shows(
+            &dir,
+            &code,
+            now,
+            &Expect {
+                status,
+                holder,
+                transfer_to,
+                events: 2 + i,
+                last: (kind, office, "Cán bộ"),
+            },
+        );
+        // Mid-way, the agencies' queues.
+        if kind == "accepted" && office == CONG_AN {
+            assert_eq!(list_codes(&dir, &["--holder", CONG_AN]), vec![code.clone()]);
+            assert_eq!(
+                list_codes(&dir, &["--holder", SO_TU_PHAP]),
+                Vec::<String>::new()
+            );
+            assert_eq!(
+                list_codes(&dir, &["--holder", PROVINCE]),
+                vec![other.clone()]
+            );
+
+            // Acting as an agency that does not hold it: refused, says who does.
+            let before = fingerprint(&dir);
+            let e = fails(&[
+                "approve",
+                "--data",
+                d,
+                &code,
+                "--officer",
+                "X",
+                "--as",
+                "province:quang-nam/so-xay-dung",
+                "--at",
+                "2026-03-03 09:00",
+            ]);
+            assert!(
+                e.contains("`approve` refused") && e.contains(&format!("held by {CONG_AN}")),
+                "{e}"
+            );
+            // Acting as an office another node serves: refused.
+            let e = fails(&[
+                "approve",
+                "--data",
+                d,
+                &code,
+                "--officer",
+                "X",
+                "--as",
+                DISTRICT,
+                "--at",
+                "2026-03-03 09:00",
+            ]);
+            assert!(e.contains("cannot act as district:dien-ban"), "{e}");
+            assert_unchanged(&before, &fingerprint(&dir), "refused --as");
+        }
+    }
+    let shown = show(&dir, &code, now);
+    assert_eq!(shown["state"]["result"]["issued_by"], SO_TU_PHAP);
+    assert_eq!(shown["state"]["result"]["return_office"], PROVINCE);
+    assert_eq!(shown["state"]["timeliness"], "early");
+    assert_eq!(
+        list_codes(&dir, &["--status", "returned"]),
+        vec![code.clone()]
+    );
+    assert_eq!(list_codes(&dir, &["--status", "10"]), vec![code]);
+    assert_eq!(list_codes(&dir, &["--origin", PROVINCE]).len(), 2);
+    check_store(&dir);
 }
 
 #[test]
@@ -141,50 +522,108 @@ fn list_filters_by_status_holder_due_and_overdue() {
     let root = tempfile::tempdir().unwrap();
     let dir = init(root.path(), "commune", COMMUNE);
     let d = dir.to_str().unwrap();
-    let marriage = receive(&dir, "1.000894", "2026-03-02 09:00"); // 1 working day: due 3 March 09:00
-    let land = receive(&dir, "1.004227", "2026-03-02 09:00"); // 30 working days
-    ok(&[
-        "forward",
-        "--data",
-        d,
-        &land,
-        "--officer",
-        "A",
-        "--at",
-        "2026-03-02 10:00",
-    ]);
-    let codes = |args: &[&str]| -> Vec<String> {
-        let mut full = vec!["list", "--data", d, "--json"];
-        full.extend(args);
-        json(&full)
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["code"].as_str().unwrap().to_string())
-            .collect()
-    };
-    assert_eq!(codes(&[]).len(), 2);
-    assert_eq!(codes(&["--status", "received"]).len(), 2);
-    assert_eq!(codes(&["--status", "processing"]).len(), 0);
-    assert_eq!(codes(&["--holder", COMMUNE]).len(), 2);
-    assert_eq!(codes(&["--holder", "district:dien-ban"]).len(), 0);
+    let marriage = receive(&dir, MARRIAGE, "2026-03-02 09:00"); // 1 working day: due 3 March 09:00
+    let land = receive(&dir, LAND, "2026-03-02 09:00"); // 30 working days
+    let birth = receive(&dir, BIRTH, "2026-03-02 09:30"); // same day: due 17:00
+    for (args, at) in [
+        (&["forward", "--to", COMMUNE][..], "2026-03-02 09:40"),
+        (&["accept"][..], "2026-03-02 09:41"),
+        (&["approve"][..], "2026-03-02 09:50"),
+        (
+            &["issue-result", "--result", "Giấy khai sinh"][..],
+            "2026-03-02 10:00",
+        ),
+    ] {
+        let mut args = args.to_vec();
+        args.extend(["--at", at]);
+        step(&dir, &birth, "A", &args);
+    }
+    step(&dir, &land, "A", &["forward", "--at", "2026-03-02 10:00"]);
+    assert_eq!(list_codes(&dir, &[]).len(), 3);
     assert_eq!(
-        codes(&["--due-before", "2026-03-04 00:00"]),
+        list_codes(&dir, &["--status", "received"]),
+        vec![marriage.clone(), land.clone()]
+    );
+    assert_eq!(list_codes(&dir, &["--status", "2"]).len(), 2);
+    assert_eq!(
+        list_codes(&dir, &["--status", "resolved"]),
+        vec![birth.clone()]
+    );
+    assert_eq!(list_codes(&dir, &["--status", "processing"]).len(), 0);
+    assert_eq!(list_codes(&dir, &["--holder", COMMUNE]).len(), 3);
+    assert_eq!(list_codes(&dir, &["--holder", DISTRICT]).len(), 0);
+    assert_eq!(list_codes(&dir, &["--origin", COMMUNE]).len(), 3);
+    assert_eq!(list_codes(&dir, &["--origin", SIBLING]).len(), 0);
+    // Due before: unfinished dossiers only (the birth registration is resolved).
+    assert_eq!(
+        list_codes(&dir, &["--due-before", "2026-03-04 00:00"]),
         vec![marriage.clone()]
     );
     assert_eq!(
-        codes(&["--overdue", "--now", "2026-03-03 08:00"]),
+        list_codes(&dir, &["--due-before", "2026-03-03 09:00"]),
         Vec::<String>::new()
     );
     assert_eq!(
-        codes(&["--overdue", "--now", "2026-03-03 10:00"]),
-        vec![marriage]
+        list_codes(&dir, &["--due-before", "2027-01-01 00:00"]),
+        vec![marriage.clone(), land.clone()]
     );
+    assert_eq!(
+        list_codes(&dir, &["--overdue", "--now", "2026-03-03 08:00"]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        list_codes(&dir, &["--overdue", "--now", "2026-03-03 10:00"]),
+        vec![marriage.clone()]
+    );
+    assert_eq!(
+        list_codes(&dir, &["--overdue", "--now", "2026-12-01 10:00"]),
+        vec![marriage.clone(), land.clone()]
+    );
+    assert_eq!(
+        list_codes(
+            &dir,
+            &[
+                "--overdue",
+                "--now",
+                "2026-12-01 10:00",
+                "--status",
+                "received",
+                "--limit",
+                "1"
+            ]
+        ),
+        vec![marriage.clone()]
+    );
+    let rows = json(&["list", "--data", d, "--json", "--now", "2026-03-03 10:00"]);
+    let overdue: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["overdue"] == true)
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(overdue, vec![marriage.as_str()]);
     let table = ok(&["list", "--data", d, "--now", "2026-03-03 10:00"]);
     assert!(
-        table.contains("OVERDUE") && table.contains("2 dossier(s)"),
+        table.contains("OVERDUE") && table.contains("3 dossier(s)"),
         "{table}"
     );
+    let e = fails(&["list", "--data", d, "--status", "weird"]);
+    assert!(e.contains("unknown status `weird`"), "{e}");
+    let e = fails(&["list", "--data", d, "--due-before", "tomorrow"]);
+    assert!(e.contains("YYYY-MM-DD HH:MM"), "{e}");
+}
+
+/// What officers see of a store: the list at a fixed time.
+fn listing(dir: &Path) -> String {
+    ok(&[
+        "list",
+        "--data",
+        dir.to_str().unwrap(),
+        "--json",
+        "--now",
+        "2026-03-02 12:00",
+    ])
 }
 
 #[test]
@@ -192,38 +631,63 @@ fn bad_input_is_refused_clearly_and_writes_nothing() {
     let root = tempfile::tempdir().unwrap();
     let dir = init(root.path(), "commune", COMMUNE);
     let d = dir.to_str().unwrap();
-    let code = receive(&dir, "1.004227", "2026-03-02 09:00");
-    let before = fingerprint(&dir);
+    let code = receive(&dir, LAND, "2026-03-02 09:00");
+    let before = (fingerprint(&dir), listing(&dir));
+    let refused = |args: &[&str]| -> String {
+        let e = fails(args);
+        let after = (fingerprint(&dir), listing(&dir));
+        assert_unchanged(&before.0, &after.0, &format!("{args:?}"));
+        assert_eq!(before.1, after.1, "{args:?}: the list changed");
+        e
+    };
+    let receive_args = |procedure: &'static str, at: &'static str| {
+        vec![
+            "receive",
+            "--data",
+            d,
+            "--officer",
+            "A",
+            "--procedure",
+            procedure,
+            "--applicant",
+            "X",
+            "--at",
+            at,
+        ]
+    };
 
-    let e = fails(&[
-        "receive",
-        "--data",
-        d,
-        "--officer",
-        "A",
-        "--procedure",
-        "9.999999",
-        "--applicant",
-        "X",
-        "--at",
-        "2026-03-02 09:00",
-    ]);
+    // Unknown procedure: named, with a suggestion.
+    let e = refused(&receive_args("1.00422", "2026-03-02 09:00"));
     assert!(
-        e.contains("unknown procedure `9.999999`") && e.contains("lienthong procedures"),
+        e.contains("unknown procedure `1.00422`") && e.contains("did you mean: 1.004227"),
+        "{e}"
+    );
+    let e = refused(&receive_args("khai sinh", "2026-03-02 09:00"));
+    assert!(
+        e.contains("did you mean: 1.001193 (Đăng ký khai sinh)"),
+        "{e}"
+    );
+    let e = refused(&receive_args("9.999999", "2026-03-02 09:00"));
+    assert!(
+        e.contains("unknown procedure `9.999999`") && e.contains("`lienthong procedures`"),
         "{e}"
     );
 
-    let e = fails(&[
-        "approve",
-        "--data",
-        d,
-        "000.01.36.H49-260302-0099",
-        "--officer",
-        "A",
-    ]);
-    assert!(e.contains("no dossier `000.01.36.H49-260302-0099`"), "{e}");
+    // Unknown dossier.
+    let unknown = "000.01.36.H49-260302-0099";
+    for args in [
+        &["approve", "--data", d, unknown, "--officer", "A"][..],
+        &["show", "--data", d, unknown][..],
+    ] {
+        let e = refused(args);
+        assert!(
+            e.contains("no dossier `000.01.36.H49-260302-0099`") && e.contains("lienthong list"),
+            "{e}"
+        );
+    }
 
-    let e = fails(&[
+    // A transition the rules do not allow now: says the status and what is allowed.
+    let e = refused(&[
         "approve",
         "--data",
         d,
@@ -235,15 +699,27 @@ fn bad_input_is_refused_clearly_and_writes_nothing() {
     ]);
     assert!(e.contains("`approve` refused"), "{e}");
     assert!(
-        e.contains("is received") && e.contains("allowed only when processing"),
+        e.contains(&format!("The dossier {code} is received"))
+            && e.contains("allowed only when processing"),
         "{e}"
     );
     assert!(
-        e.contains("allowed here now:") && e.contains("`forward`"),
+        e.contains("allowed here now:") && e.contains("`forward`") && !e.contains("`approve`,"),
         "{e}"
     );
 
-    let e = fails(&[
+    // Dates outside the shipped calendars (2025–2027), for a new dossier and an event.
+    let e = refused(&receive_args("1.004227", "2029-03-01 09:00"));
+    assert!(
+        e.contains("2029-03-01 is outside the working calendars") && e.contains("2025–2027"),
+        "{e}"
+    );
+    assert_eq!(
+        e.matches("outside the working calendars").count(),
+        1,
+        "said once: {e}"
+    );
+    let e = refused(&[
         "note",
         "--data",
         d,
@@ -255,30 +731,63 @@ fn bad_input_is_refused_clearly_and_writes_nothing() {
         "--at",
         "2029-03-01 09:00",
     ]);
-    assert!(
-        e.contains("outside the working calendars") && e.contains("2029"),
-        "{e}"
-    );
+    assert!(e.contains("outside the working calendars"), "{e}");
 
-    let e = fails(&[
+    // A malformed --at.
+    for bad in ["01/03/2026", "2026-02-30 09:00", "tomorrow"] {
+        let e = refused(&[
+            "note",
+            "--data",
+            d,
+            &code,
+            "--officer",
+            "A",
+            "--text",
+            "x",
+            "--at",
+            bad,
+        ]);
+        assert!(
+            e.contains(&format!("`{bad}` is not a time")) && e.contains("YYYY-MM-DD HH:MM"),
+            "{e}"
+        );
+    }
+
+    // A missing or blank --officer.
+    let out = run(&["note", "--data", d, &code, "--text", "x"]);
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(e.contains("--officer <NAME>"), "{e}");
+    let e = refused(&[
         "note",
         "--data",
         d,
         &code,
         "--officer",
-        "A",
+        " ",
         "--text",
         "x",
         "--at",
-        "01/03/2026",
+        "2026-03-02 10:00",
     ]);
-    assert!(e.contains("YYYY-MM-DD HH:MM"), "{e}");
+    assert!(e.contains("--officer must name the officer"), "{e}");
+    let e = refused(&[
+        "receive",
+        "--data",
+        d,
+        "--officer",
+        "A",
+        "--procedure",
+        LAND,
+        "--applicant",
+        " ",
+        "--at",
+        "2026-03-02 09:00",
+    ]);
+    assert!(e.contains("--applicant"), "{e}");
 
-    let missing_officer = run(&["note", "--data", d, &code, "--text", "x"]);
-    assert_eq!(missing_officer.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&missing_officer.stderr).contains("--officer"));
-
-    let e = fails(&[
+    // Missing payload, unknown offices, offices served elsewhere.
+    let e = refused(&[
         "apologize",
         "--data",
         d,
@@ -291,8 +800,54 @@ fn bad_input_is_refused_clearly_and_writes_nothing() {
         "2026-03-02 10:00",
     ]);
     assert!(e.contains("--new-due"), "{e}");
+    let e = refused(&[
+        "forward",
+        "--data",
+        d,
+        &code,
+        "--officer",
+        "A",
+        "--to",
+        "district:nowhere",
+        "--at",
+        "2026-03-02 10:00",
+    ]);
+    assert!(
+        e.contains("office district:nowhere is not in this network"),
+        "{e}"
+    );
+    let mut as_district = receive_args("1.004227", "2026-03-02 09:00");
+    as_district.extend(["--as", DISTRICT]);
+    let e = refused(&as_district);
+    assert!(
+        e.contains("this node serves commune:dien-ban/dien-phuong"),
+        "{e}"
+    );
+    let e = refused(&[
+        "list",
+        "--data",
+        root.path().join("nowhere").to_str().unwrap(),
+    ]);
+    assert!(e.contains("lienthong init"), "{e}");
 
-    assert_eq!(fingerprint(&dir), before, "refused commands wrote nothing");
+    // After all that, the next dossier gets the next code: none was used up.
+    assert_eq!(
+        receive(&dir, LAND, "2026-03-02 11:00"),
+        "000.01.36.H49-260302-0002"
+    );
+}
+
+/// Insert `line` after the first line of `text` that starts with `after`;
+/// returns the new text and the inserted line's number (from 1).
+fn insert_after(text: &str, after: &str, line: &str) -> (String, usize) {
+    let mut lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with(after))
+        .unwrap_or_else(|| panic!("no line starting with {after:?}"))
+        + 1;
+    lines.insert(at, line);
+    (lines.join("\n") + "\n", at + 1)
 }
 
 #[test]
@@ -300,33 +855,77 @@ fn corrupt_configuration_names_the_file_and_line() {
     let root = tempfile::tempdir().unwrap();
     let dir = init(root.path(), "commune", COMMUNE);
     let d = dir.to_str().unwrap();
-    for (file, broken) in [
+    let code = receive(&dir, LAND, "2026-03-02 09:00");
+    let before = fingerprint(&dir);
+    for (file, after, line, says) in [
+        ("node.toml", "office =", "listen = = 1", "expected"),
         (
             "node.toml",
-            "office = \"commune:dien-ban/dien-phuong\"\nlisten = = 1\n",
+            "office =",
+            "lissten = \"0.0.0.0:1\"",
+            "unknown field `lissten`",
+        ),
+        ("network.toml", "name =", "[calendar", "unclosed table"),
+        (
+            "network.toml",
+            "name =",
+            "bogus = 1",
+            "unknown field `bogus`",
         ),
         (
-            "node.toml",
-            "office = \"commune:dien-ban/dien-phuong\"\nlissten = \"0.0.0.0:1\"\n",
+            "network.toml",
+            "timezone =",
+            "timezon = \"UTC\"",
+            "unknown field `timezon`",
         ),
-        ("network.toml", "name = \"x\"\n[calendar\n"),
         (
             "catalogue.toml",
-            "version = \"1\"\n[[procedure]]\ncode = \"1.0\"\nnmae = \"x\"\n",
+            "version =",
+            "\"unterminated = 1",
+            "key with no value",
+        ),
+        (
+            "catalogue.toml",
+            "version =",
+            "publisher = \"x\"",
+            "unknown field `publisher`",
+        ),
+        (
+            "catalogue.toml",
+            "name = \"Đăng ký khai sinh\"",
+            "nmae = \"x\"",
+            "unknown field `nmae`",
         ),
     ] {
         let path = dir.join(file);
         let original = std::fs::read_to_string(&path).unwrap();
+        let (broken, number) = insert_after(&original, after, line);
         std::fs::write(&path, broken).unwrap();
-        let e = fails(&["list", "--data", d]);
-        assert!(e.contains(&format!("{file}:")), "{file}: {e}");
-        let line = e.split(&format!("{file}:")).nth(1).unwrap();
-        assert!(
-            line.starts_with(|c: char| c.is_ascii_digit()),
-            "a line number: {e}"
-        );
+        let located = format!("{file}:{number}:");
+        // Reading and writing commands alike stop before touching the store.
+        for args in [
+            &["list", "--data", d][..],
+            &[
+                "note",
+                "--data",
+                d,
+                &code,
+                "--officer",
+                "A",
+                "--text",
+                "x",
+                "--at",
+                "2026-03-02 10:00",
+            ][..],
+        ] {
+            let e = fails(args);
+            assert!(e.contains(&located), "{file} line {number} ({line}): {e}");
+            assert!(e.contains(says), "{file}: {e}");
+            assert_eq!(e.lines().count(), 1, "one clear line: {e}");
+        }
         std::fs::write(&path, original).unwrap();
     }
+    assert_unchanged(&before, &fingerprint(&dir), "broken configuration");
     ok(&["list", "--data", d]);
 }
 
@@ -334,21 +933,33 @@ fn corrupt_configuration_names_the_file_and_line() {
 fn init_refuses_an_existing_node_and_unknown_offices() {
     let root = tempfile::tempdir().unwrap();
     let dir = init(root.path(), "commune", COMMUNE);
-    let e = fails(&[
-        "init",
-        "--data",
-        dir.to_str().unwrap(),
-        "--office",
-        COMMUNE,
-        "--network",
-        NETWORK,
-    ]);
-    assert!(e.contains("already holds a node"), "{e}");
+    let d = dir.to_str().unwrap();
+    receive(&dir, MARRIAGE, "2026-03-02 09:00");
+    let id = ok(&["id", "--data", d]);
+    let config = std::fs::read(dir.join("node.toml")).unwrap();
+    let before = fingerprint(&dir);
+    for office in [COMMUNE, SIBLING] {
+        let e = fails(&[
+            "init",
+            "--data",
+            d,
+            "--office",
+            office,
+            "--network",
+            NETWORK,
+        ]);
+        assert!(e.contains("already holds a node"), "{e}");
+    }
+    assert_eq!(ok(&["id", "--data", d]), id, "the node keeps its identity");
+    assert_eq!(std::fs::read(dir.join("node.toml")).unwrap(), config);
+    assert_unchanged(&before, &fingerprint(&dir), "init over a node");
+
     let other = root.path().join("other");
+    let o = other.to_str().unwrap();
     let e = fails(&[
         "init",
         "--data",
-        other.to_str().unwrap(),
+        o,
         "--office",
         "commune:nowhere/x",
         "--network",
@@ -361,9 +972,9 @@ fn init_refuses_an_existing_node_and_unknown_offices() {
     let e = fails(&[
         "init",
         "--data",
-        other.to_str().unwrap(),
+        o,
         "--office",
-        "province:quang-nam/cong-an-tinh",
+        CONG_AN,
         "--network",
         NETWORK,
     ]);
@@ -371,30 +982,78 @@ fn init_refuses_an_existing_node_and_unknown_offices() {
         e.contains("served by the node of province:quang-nam"),
         "{e}"
     );
-    let e = fails(&["list", "--data", other.to_str().unwrap()]);
+    let e = fails(&[
+        "init",
+        "--data",
+        o,
+        "--office",
+        COMMUNE,
+        "--network",
+        "/nonexistent.toml",
+    ]);
+    assert!(
+        e.contains("cannot read the network file /nonexistent.toml"),
+        "{e}"
+    );
+    let e = fails(&[
+        "init",
+        "--data",
+        o,
+        "--office",
+        "not an office",
+        "--network",
+        NETWORK,
+    ]);
+    assert!(e.contains("--office"), "{e}");
+    assert!(!other.exists(), "a refused init leaves nothing behind");
+    let e = fails(&["list", "--data", o]);
     assert!(e.contains("lienthong init"), "{e}");
 }
 
 #[test]
-fn nodes_side_by_side_keep_their_own_dossiers_and_codes() {
+fn nodes_side_by_side_work_independently() {
     let root = tempfile::tempdir().unwrap();
     let a = init(root.path(), "a", COMMUNE);
-    let b = init(root.path(), "b", "commune:dien-ban/dien-minh");
-    let code_a = receive(&a, "1.000894", "2026-03-02 09:00");
-    let code_b = receive(&b, "1.000894", "2026-03-02 09:00");
-    assert_ne!(code_a, code_b, "each office has its own agency code");
-    assert!(code_b.starts_with("000.02.36.H49-260302-0001"));
+    let b = init(root.path(), "b", SIBLING);
+    let district = init(root.path(), "district", DISTRICT);
+    let before_b = fingerprint(&b);
+    let code_a = receive(&a, MARRIAGE, "2026-03-02 09:00");
+    let code_a2 = receive(&a, MARRIAGE, "2026-03-02 09:05");
+    assert_unchanged(&before_b, &fingerprint(&b), "a's work, seen at b");
+    let code_b = receive(&b, MARRIAGE, "2026-03-02 09:00");
+    let code_d = receive(&district, "1.001612", "2026-03-02 09:00");
+    // Each office numbers its own dossiers from 0001, under its own agency code.
+    assert_eq!(code_a, "000.01.36.H49-260302-0001");
+    assert_eq!(code_a2, "000.01.36.H49-260302-0002");
+    assert_eq!(code_b, "000.02.36.H49-260302-0001");
+    assert_eq!(code_d, "000.00.36.H49-260302-0001");
+    assert_eq!(list_codes(&a, &[]), vec![code_a.clone(), code_a2]);
+    assert_eq!(list_codes(&b, &[]), vec![code_b.clone()]);
+    assert_eq!(list_codes(&district, &[]), vec![code_d]);
+    let e = fails(&["show", "--data", b.to_str().unwrap(), &code_a]);
+    assert!(e.contains("no dossier"), "{e}");
+    // Each acts on its own dossiers only; each has its own identity.
+    step(
+        &b,
+        &code_b,
+        "B",
+        &["note", "--text", "x", "--at", "2026-03-02 10:00"],
+    );
     assert_eq!(
-        json(&["list", "--data", a.to_str().unwrap(), "--json"])
+        show(&a, &code_a, "2026-03-02 10:00")["events"]
             .as_array()
             .unwrap()
             .len(),
         1
     );
-    assert_ne!(
-        ok(&["id", "--data", a.to_str().unwrap()]),
-        ok(&["id", "--data", b.to_str().unwrap()])
-    );
+    let ids: std::collections::HashSet<String> = [&a, &b, &district]
+        .iter()
+        .map(|dir| ok(&["id", "--data", dir.to_str().unwrap()]))
+        .collect();
+    assert_eq!(ids.len(), 3);
+    for dir in [&a, &b, &district] {
+        check_store(dir);
+    }
 }
 
 #[test]
@@ -402,7 +1061,7 @@ fn attachments_round_trip_through_the_store() {
     let root = tempfile::tempdir().unwrap();
     let dir = init(root.path(), "commune", COMMUNE);
     let d = dir.to_str().unwrap();
-    let code = receive(&dir, "1.004227", "2026-03-02 09:00");
+    let code = receive(&dir, LAND, "2026-03-02 09:00");
     let file = root.path().join("scan.pdf");
     let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(&file, &content).unwrap();
@@ -428,6 +1087,7 @@ fn attachments_round_trip_through_the_store() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(std::fs::read(&out).unwrap(), content);
+    let before = fingerprint(&dir);
     let e = fails(&[
         "get-attachment",
         "--data",
@@ -446,6 +1106,10 @@ fn attachments_round_trip_through_the_store() {
         "A",
         "--file",
         "/nonexistent/scan.pdf",
+        "--at",
+        "2026-03-02 09:40",
     ]);
     assert!(e.contains("cannot read /nonexistent/scan.pdf"), "{e}");
+    assert_unchanged(&before, &fingerprint(&dir), "refused attachments");
+    check_store(&dir);
 }
