@@ -36,6 +36,10 @@ pub struct SideReport {
     pub udp_rx: u64,
     /// Times the session waited for the peer (protocol round trips).
     pub turns: u64,
+    /// The protocol's own bytes: frames as the session encoded them, before
+    /// the stream's zstd and QUIC (`SessionStats::bytes_sent`/`_received`).
+    pub frame_bytes_sent: u64,
+    pub frame_bytes_received: u64,
     pub sessions: u64,
     pub offered: u64,
     pub received: u64,
@@ -43,7 +47,21 @@ pub struct SideReport {
     pub blob_bytes_received: u64,
     pub blob_chunks_refetched: u64,
     pub peak_rss_mb: f64,
+    /// User + system CPU seconds of the whole process (getrusage), which
+    /// a busy machine inflates less than wall seconds.
+    pub cpu_seconds: f64,
     pub synced: bool,
+}
+
+/// User + system CPU time of this process so far, in seconds.
+pub fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// Peak resident set size of this process, in MB (VmHWM).
@@ -183,8 +201,10 @@ pub async fn serve(options: Serve<'_>) -> Result<SideReport> {
         ..SideReport::default()
     };
     let started = Instant::now();
+    // The sink decides when the exchange is over (it knows what it still
+    // wants, attachments included); the source serves until the sink closes.
     let config = DriverConfig {
-        exit_when_synced: true,
+        exit_when_synced: options.role == Role::Dialer,
         ..DriverConfig::default()
     };
     let (_keep, shutdown) = watch::channel(false);
@@ -228,12 +248,17 @@ pub async fn serve(options: Serve<'_>) -> Result<SideReport> {
             None,
         )
         .await;
-        let stats = connection.stats();
         connection.close(0u32.into(), b"done");
+        // Count the CONNECTION_CLOSE too: let the endpoint send it (and the
+        // connection drain) before reading the counters.
+        let _ = tokio::time::timeout(Duration::from_secs(1), endpoint.wait_idle()).await;
+        let stats = connection.stats();
         report.sessions += 1;
         report.udp_tx += stats.udp_tx.bytes;
         report.udp_rx += stats.udp_rx.bytes;
         report.turns += driven.stats.turns;
+        report.frame_bytes_sent += driven.stats.bytes_sent;
+        report.frame_bytes_received += driven.stats.bytes_received;
         report.offered += driven.stats.offered;
         report.received += driven.stats.received;
         report.blob_bytes_sent += driven.stats.blob_bytes_sent;
@@ -255,6 +280,7 @@ pub async fn serve(options: Serve<'_>) -> Result<SideReport> {
         report.seconds = started.elapsed().as_secs_f64();
     }
     report.peak_rss_mb = peak_rss_mb();
+    report.cpu_seconds = cpu_seconds();
     endpoint.close("done");
     Ok(report)
 }

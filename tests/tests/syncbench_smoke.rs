@@ -92,3 +92,26 @@ async fn the_benchmark_pipeline_delivers_every_dossier_and_every_change() {
     let (s, k) = session(dir.path(), &source, &sink).await;
     assert_eq!(s.offered + k.offered, 0, "an idle reconnect offers nothing");
 }
+
+/// The binary end to end, as `syncbench run` does it: source and sink as
+/// separate processes, the three phases, the sink's heads checked against
+/// the source's after each (the run fails otherwise), and the table.
+#[test]
+fn the_benchmark_binary_runs_the_three_phases_between_two_processes() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_syncbench"))
+        .args(["run", "--n", "200"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "syncbench run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for phase in ["initial", "incremental (1%)", "idle reconnect"] {
+        assert!(
+            stdout.contains(&format!("| 200 | loopback | {phase} |")),
+            "no {phase} row in:\n{stdout}"
+        );
+    }
+}

@@ -9,6 +9,15 @@
 //! this binary (`serve`), put the link emulator between them when the link
 //! is not loopback, and print markdown tables (`--out FILE` also writes
 //! them between markers in FILE).
+//!
+//! By hand (to profile one side, say):
+//! ```sh
+//! syncbench prepare --dir D --n 10000             # D/source.db (N dossiers), D/sink.db (empty), identities
+//! syncbench serve --dir D --role source           # prints LISTEN <addr>, then a JSON report
+//! syncbench serve --dir D --role sink --connect <addr>
+//! syncbench phase2 --dir D                        # the 1% change, at the source
+//! syncbench verify --dir D                        # same documents and heads on both sides?
+//! ```
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
@@ -89,16 +98,37 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// One side of a session (used by `run`).
+    /// Build D/source.db with N workload dossiers, an empty D/sink.db, and
+    /// the two node identities (D/source-id, D/sink-id).
+    Prepare {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        n: usize,
+    },
+    /// Phase 2 at D/source.db: one more event on every hundredth dossier.
+    Phase2 {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Check that D/sink.db holds D/source.db's documents with the same heads.
+    Verify {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// One side of a session (used by `run`): `--dir D` (a `prepare`d
+    /// directory) or `--store`, `--identity` and `--peer`.
     Serve {
         #[arg(long, value_enum)]
         role: Side,
         #[arg(long)]
-        store: PathBuf,
-        #[arg(long)]
-        identity: PathBuf,
-        #[arg(long)]
-        peer: NodeId,
+        dir: Option<PathBuf>,
+        #[arg(long, required_unless_present = "dir")]
+        store: Option<PathBuf>,
+        #[arg(long, required_unless_present = "dir")]
+        identity: Option<PathBuf>,
+        #[arg(long, required_unless_present = "dir")]
+        peer: Option<NodeId>,
         #[arg(long)]
         connect: Option<SocketAddr>,
         #[arg(long, default_value_t = 3600)]
@@ -106,7 +136,7 @@ enum Cmd {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Side {
     Source,
     Sink,
@@ -131,6 +161,81 @@ fn identities(dir: &Path) -> Result<Pair> {
         source_identity,
         sink_identity,
     })
+}
+
+/// `syncbench prepare`: the layout `serve --dir` and `run` use.
+fn prepare_dir(dir: &Path, n: usize) -> Result<u64> {
+    std::fs::create_dir_all(dir)?;
+    for file in ["source.db", "sink.db", "source.db-wal", "sink.db-wal"] {
+        let _ = std::fs::remove_file(dir.join(file));
+    }
+    identities(dir)?;
+    let source = dir.join("source.db");
+    let saved = syncbench::prepare_source(&source, n)?;
+    Store::open(&source)?
+        .connection()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    Store::create(&dir.join("sink.db"))?;
+    std::fs::write(
+        dir.join("prepared.json"),
+        serde_json::json!({ "n": n, "saved_bytes": saved }).to_string(),
+    )?;
+    Ok(saved)
+}
+
+fn prepared_n(dir: &Path) -> Result<usize> {
+    let text = std::fs::read_to_string(dir.join("prepared.json"))
+        .context("no prepared.json: run `syncbench prepare` first")?;
+    let value: serde_json::Value = serde_json::from_str(&text)?;
+    value["n"]
+        .as_u64()
+        .map(|n| n as usize)
+        .context("prepared.json without n")
+}
+
+/// The bytes of a bare QUIC connection on loopback, with the benchmark's
+/// identities and transport settings: connect, let the handshake settle
+/// (HANDSHAKE_DONE, connection ids, acknowledgements), close, drain.
+/// Returns (dialer's UDP bytes sent, listener's UDP bytes sent).
+async fn bare_connection() -> Result<(u64, u64)> {
+    use lienthong_sync::transport::endpoint::Endpoint;
+    use lienthong_sync::transport::tls::{PinnedPeers, default_transport_config};
+    let (source, sink) = (
+        NodeIdentity::generate("source")?,
+        NodeIdentity::generate("sink")?,
+    );
+    let local: SocketAddr = "127.0.0.1:0".parse()?;
+    let transport = std::sync::Arc::new(default_transport_config());
+    let listener = Endpoint::bind(
+        local,
+        &source,
+        PinnedPeers::new([sink.node_id()]),
+        transport.clone(),
+    )?;
+    let dialer = Endpoint::bind(
+        local,
+        &sink,
+        PinnedPeers::new([source.node_id()]),
+        transport,
+    )?;
+    let addr = listener.local_addr()?;
+    let accepting = {
+        let listener = listener.clone();
+        tokio::spawn(async move {
+            let incoming = listener.accept().await.context("no incoming")?;
+            let connection = incoming.await?;
+            connection.closed().await;
+            let _ = tokio::time::timeout(Duration::from_secs(2), listener.wait_idle()).await;
+            anyhow::Ok(connection.stats())
+        })
+    };
+    let connection = dialer.connect(addr, &source.node_id()).await?;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    connection.close(0u32.into(), b"done");
+    let _ = tokio::time::timeout(Duration::from_secs(2), dialer.wait_idle()).await;
+    let dialer_stats = connection.stats();
+    let listener_stats = accepting.await??;
+    Ok((dialer_stats.udp_tx.bytes, listener_stats.udp_tx.bytes))
 }
 
 fn spawn_side(args: &[String]) -> Result<Child> {
@@ -246,13 +351,52 @@ async fn session(
     Ok((source_report, sink_report))
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Initial,
+    Incremental,
+    Idle,
+}
+
+impl Phase {
+    fn label(self) -> &'static str {
+        match self {
+            Phase::Initial => "initial",
+            Phase::Incremental => "incremental (1%)",
+            Phase::Idle => "idle reconnect",
+        }
+    }
+}
+
 struct Row {
     n: usize,
     link: Link,
-    phase: &'static str,
+    phase: Phase,
     source: SideReport,
     sink: SideReport,
-    note: String,
+    /// CPU seconds the orchestrating process (the link emulator, if any) used.
+    emulator_cpu: f64,
+    /// CPU seconds the rest of the machine used during the phase.
+    others_cpu: f64,
+    /// Initial: the saved documents; incremental: the new changes.
+    reference: u64,
+}
+
+impl Row {
+    /// UDP payload bytes, both directions (each side counts what it sent).
+    fn wire(&self) -> u64 {
+        self.source.udp_tx + self.sink.udp_tx
+    }
+
+    /// The protocol's frames, both directions, before zstd.
+    fn frames(&self) -> u64 {
+        self.source.frame_bytes_sent + self.sink.frame_bytes_sent
+    }
+
+    /// QUIC handshake + the sink's waits for the source.
+    fn round_trips(&self) -> u64 {
+        self.sink.turns + 1
+    }
 }
 
 fn kb(bytes: u64) -> String {
@@ -263,19 +407,54 @@ fn kb(bytes: u64) -> String {
     }
 }
 
-fn table(rows: &[Row]) -> String {
+fn table(rows: &[Row], bare: u64) -> String {
     let mut out = String::from(
-        "| N | link | phase | seconds | source → sink | sink → source | waits for the peer (sink/source) | ≈ RTTs | peak RSS source / sink | notes |\n|---:|---|---|---:|---:|---:|---:|---:|---:|---|\n",
+        "| N | link | phase | seconds | CPU seconds source / sink / link emulator / other processes meanwhile | source → sink | sink → source | protocol frames (before zstd) source → sink / sink → source | round trips: handshake + waits, sink / source | ≈ RTTs | peak RSS source / sink | notes |\n|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for r in rows {
+        let note = match r.phase {
+            Phase::Initial => format!(
+                "saved documents {}; wire ÷ saved {:.2} (source → sink), {:.2} (both ways)",
+                kb(r.reference),
+                r.source.udp_tx as f64 / r.reference as f64,
+                r.wire() as f64 / r.reference as f64
+            ),
+            Phase::Incremental => format!(
+                "new changes {} B; wire (both ways) ÷ changes {:.2}; without a bare connection's {} B: {:.2}; frames ÷ changes {:.2}",
+                r.reference,
+                r.wire() as f64 / r.reference as f64,
+                bare,
+                r.wire().saturating_sub(bare) as f64 / r.reference as f64,
+                r.frames() as f64 / r.reference as f64
+            ),
+            Phase::Idle => format!(
+                "{} B in all; {} B beyond a bare connection; protocol frames {} B",
+                r.wire(),
+                r.wire() as i64 - bare as i64,
+                r.frames()
+            ),
+        };
+        let bytes = |b: u64| {
+            if r.phase == Phase::Initial {
+                kb(b)
+            } else {
+                format!("{b} B")
+            }
+        };
         out += &format!(
-            "| {} | {} | {} | {:.2} | {} | {} | {} / {} | {} | {:.0} / {:.0} MB | {} |\n",
+            "| {} | {} | {} | {:.2} | {:.2} / {:.2} / {:.2} / {:.2} | {} | {} | {} / {} | 1 + {} / 1 + {} | {} | {:.0} / {:.0} MB | {} |\n",
             r.n,
             r.link.label(),
-            r.phase,
+            r.phase.label(),
             r.sink.seconds,
-            kb(r.source.udp_tx),
-            kb(r.sink.udp_tx),
+            r.source.cpu_seconds,
+            r.sink.cpu_seconds,
+            r.emulator_cpu,
+            r.others_cpu,
+            bytes(r.source.udp_tx),
+            bytes(r.sink.udp_tx),
+            bytes(r.source.frame_bytes_sent),
+            bytes(r.sink.frame_bytes_sent),
             r.sink.turns,
             r.source.turns,
             if r.link == Link::Loopback {
@@ -285,8 +464,101 @@ fn table(rows: &[Row]) -> String {
             },
             r.source.peak_rss_mb,
             r.sink.peak_rss_mb,
-            r.note
+            note
         );
+    }
+    out
+}
+
+/// The targets, met or not, from the rows at hand.
+fn targets(rows: &[Row], bare: u64) -> String {
+    let find = |n: usize, link: Link, phase: Phase| {
+        rows.iter()
+            .find(|r| r.n == n && r.link == link && r.phase == phase)
+    };
+    let verdict = |ok: bool| if ok { "met" } else { "**missed**" };
+    let mut out = String::from("| target | measured | |\n|---|---|---|\n");
+    if let Some(r) = find(10_000, Link::Loopback, Phase::Initial) {
+        out += &format!(
+            "| initial sync of 10,000 dossiers on loopback under 3 s | {:.2} s | {} |\n",
+            r.sink.seconds,
+            verdict(r.sink.seconds < 3.0)
+        );
+        let ratio = r.wire() as f64 / r.reference as f64;
+        out += &format!(
+            "| … moving no more than 1.2× the saved documents | {:.2}× ({} both ways for {} saved) | {} |\n",
+            ratio,
+            kb(r.wire()),
+            kb(r.reference),
+            verdict(ratio <= 1.2)
+        );
+    }
+    for n in [1_000, 10_000] {
+        if let Some(r) = find(n, Link::Loopback, Phase::Incremental) {
+            let ratio = r.wire() as f64 / r.reference as f64;
+            out += &format!(
+                "| incremental bytes under 2× the new changes, N = {n} | {:.2}× ({} B for {} B of changes); {:.2}× without a bare connection's {} B; {:.2}× in protocol frames | {} |\n",
+                ratio,
+                r.wire(),
+                r.reference,
+                r.wire().saturating_sub(bare) as f64 / r.reference as f64,
+                bare,
+                r.frames() as f64 / r.reference as f64,
+                verdict(ratio < 2.0)
+            );
+        }
+    }
+    let idle: Vec<&Row> = [1_000, 10_000]
+        .into_iter()
+        .filter_map(|n| find(n, Link::Loopback, Phase::Idle))
+        .collect();
+    for r in &idle {
+        out += &format!(
+            "| idle reconnect in at most 3 round trips, N = {} | {} (QUIC handshake + {} Hello exchange) | {} |\n",
+            r.n,
+            r.round_trips(),
+            r.sink.turns,
+            verdict(r.round_trips() <= 3)
+        );
+        out += &format!(
+            "| … under 4 KB, N = {} | {} B in all ({} B beyond a bare QUIC connection's {} B; {} B of protocol frames) | {} |\n",
+            r.n,
+            r.wire(),
+            r.wire() as i64 - bare as i64,
+            bare,
+            r.frames(),
+            verdict(r.wire() < 4_000)
+        );
+    }
+    if let [a, b] = idle[..] {
+        let same_frames = a.frames() == b.frames();
+        let same_trips = a.round_trips() == b.round_trips();
+        out += &format!(
+            "| … the same at N = 1,000 and 10,000 | {} B / {} B on the wire, {} B / {} B of frames, {} / {} round trips | {} |\n",
+            a.wire(),
+            b.wire(),
+            a.frames(),
+            b.frames(),
+            a.round_trips(),
+            b.round_trips(),
+            verdict(same_frames && same_trips && a.wire().abs_diff(b.wire()) < 200)
+        );
+    }
+    if let Some(r) = find(1_000, Link::Rural, Phase::Initial) {
+        out += &format!(
+            "| rural (300 ms RTT), no loss: 1,000 dossiers under 3 s | {:.2} s | {} |\n",
+            r.sink.seconds,
+            verdict(r.sink.seconds < 3.0)
+        );
+        if let Some(lossy) = find(1_000, Link::Rural5, Phase::Initial) {
+            let ratio = lossy.sink.seconds / r.sink.seconds;
+            out += &format!(
+                "| … 5% loss within 1.5× of the loss-free time | {:.2} s ({:.2}×) | {} |\n",
+                lossy.sink.seconds,
+                ratio,
+                verdict(ratio <= 1.5)
+            );
+        }
     }
     out
 }
@@ -318,10 +590,64 @@ fn machine() -> String {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
-    format!("{cores} cores, {cpu}")
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or_else(String::new, |kb| format!(", {:.0} GiB RAM", kb / 1048576.0));
+    format!("{cores} cores ({cpu}){memory}")
+}
+
+/// Busy CPU seconds of the whole machine so far (`/proc/stat`).
+fn machine_busy_seconds() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let fields: Vec<f64> = s
+                .lines()
+                .next()?
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|f| f.parse().ok())
+                .collect();
+            // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+            Some(fields.iter().take(8).sum::<f64>() - fields.get(3)? - fields.get(4)?)
+        })
+        .map_or(0.0, |ticks| ticks / hz)
+}
+
+/// A session, the CPU seconds this process (the link emulator) used, and
+/// those the rest of the machine used meanwhile.
+async fn measured_session(
+    pair: &Pair,
+    source: &Path,
+    sink: &Path,
+    link: Option<LinkConfig>,
+) -> Result<(SideReport, SideReport, f64, f64)> {
+    let before = machine_busy_seconds();
+    let ours_before = syncbench::cpu_seconds();
+    let (s, k) = session(pair, source, sink, link, &[]).await?;
+    let ours = syncbench::cpu_seconds() - ours_before;
+    let others = machine_busy_seconds() - before - s.cpu_seconds - k.cpu_seconds - ours;
+    Ok((s, k, ours, others.max(0.0)))
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
 }
 
 async fn run(ns: Vec<usize>, links: Vec<Link>, out: Option<PathBuf>) -> Result<()> {
+    let load_before = load_average();
+    let (bare_dialer, bare_listener) = bare_connection().await?;
+    let bare = bare_dialer + bare_listener;
     let mut rows = Vec::new();
     for n in ns {
         let dir = tempfile::tempdir()?;
@@ -340,67 +666,71 @@ async fn run(ns: Vec<usize>, links: Vec<Link>, out: Option<PathBuf>) -> Result<(
             let sink = run_dir.join("sink.db");
             Store::create(&sink)?;
             eprintln!("{n} dossiers, {}: initial", link.label());
-            let (s, k) = session(&pair, &source, &sink, link.config(), &[]).await?;
-            let same = syncbench::all_heads(&source)? == syncbench::all_heads(&sink)?;
-            if !same || !k.synced {
+            let (s, k, emulator_cpu, others_cpu) =
+                measured_session(&pair, &source, &sink, link.config()).await?;
+            let heads = syncbench::all_heads(&source)?;
+            if heads.len() != n || heads != syncbench::all_heads(&sink)? || !k.synced {
                 bail!("the sink does not hold the source's documents after the initial sync");
             }
-            let ratio = s.udp_tx as f64 / saved as f64;
             rows.push(Row {
                 n,
                 link: *link,
-                phase: "initial",
-                note: format!("saved documents {}; wire/saved {:.2}", kb(saved), ratio),
+                phase: Phase::Initial,
                 source: s,
                 sink: k,
+                emulator_cpu,
+                others_cpu,
+                reference: saved,
             });
             let new_changes = syncbench::apply_phase2(&source, n)?;
             eprintln!("{n} dossiers, {}: incremental", link.label());
-            let (s, k) = session(&pair, &source, &sink, link.config(), &[]).await?;
-            if syncbench::all_heads(&source)? != syncbench::all_heads(&sink)? {
+            let (s, k, emulator_cpu, others_cpu) =
+                measured_session(&pair, &source, &sink, link.config()).await?;
+            if syncbench::all_heads(&source)? != syncbench::all_heads(&sink)? || !k.synced {
                 bail!("the sink does not hold the phase-2 changes");
             }
-            let wire = s.udp_tx + k.udp_tx;
             rows.push(Row {
                 n,
                 link: *link,
-                phase: "incremental (1%)",
-                note: format!(
-                    "new changes {}; wire/changes {:.2}",
-                    kb(new_changes),
-                    wire as f64 / new_changes as f64
-                ),
+                phase: Phase::Incremental,
                 source: s,
                 sink: k,
+                emulator_cpu,
+                others_cpu,
+                reference: new_changes,
             });
             eprintln!("{n} dossiers, {}: idle reconnect", link.label());
-            let (s, k) = session(&pair, &source, &sink, link.config(), &[]).await?;
-            let idle_cost = s.udp_tx + k.udp_tx;
-            if let Some(incremental) = rows.last_mut() {
-                let wire = incremental.source.udp_tx + incremental.sink.udp_tx;
-                incremental.note += &format!(
-                    " ({:.2} without the {} any reconnect costs)",
-                    wire.saturating_sub(idle_cost) as f64 / new_changes as f64,
-                    kb(idle_cost)
-                );
+            let (s, k, emulator_cpu, others_cpu) =
+                measured_session(&pair, &source, &sink, link.config()).await?;
+            if !k.synced || s.offered + k.offered != 0 {
+                bail!("the idle reconnect did not end in sync with nothing offered");
             }
             rows.push(Row {
                 n,
                 link: *link,
-                phase: "idle reconnect",
-                note: format!(
-                    "{} in all, QUIC handshake included",
-                    kb(s.udp_tx + k.udp_tx)
-                ),
+                phase: Phase::Idle,
                 source: s,
                 sink: k,
+                emulator_cpu,
+                others_cpu,
+                reference: 0,
             });
         }
     }
+    let load_after = load_average();
     let body = format!(
-        "Machine: {}. Seconds are the sink's, from its first connection attempt until it knows both directions are in sync (its store durable, the source's acknowledgements in). Bytes are UDP payload bytes on the wire (QUIC, TLS handshake, framing and zstd included). \"Waits for the peer\" counts the times a side's session received after sending (pipelined flights count each, so it overstates round trips on long transfers); \"≈ RTTs\" is the time divided by the 300 ms round trip, handshake included.\n\n{}",
+        "Machine: {}; load average (1 min) {load_before} when the run started, {load_after} when it ended (other work on the machine slows the wall times; CPU seconds are less affected). Release build; source and sink are separate processes (restarted for every phase; the idle reconnect reopens the same stores).\n\n\
+         - **seconds**: the sink's, from its first connection attempt (QUIC handshake included) until it knows both directions are in sync: every offered document committed durably (SQLite) and the source's acknowledgements of its own feed in. Process start-up and store opening before the dial are not counted.\n\
+         - **bytes**: UDP payload bytes each side sent (`quinn::ConnectionStats::udp_tx`; QUIC, TLS handshake, the stream's zstd, framing and the closing CONNECTION_CLOSE included). **Protocol frames**: the session's frames as encoded, before zstd (`SessionStats::bytes_sent`).\n\
+         - **bare QUIC connection** on loopback with the same identities and settings (connect, 100 ms for the handshake to settle, close): {bare_dialer} B dialer → listener + {bare_listener} B back = {bare} B; most of it is the RFC 9000 padding of the first flights to 1,200 bytes.\n\
+         - **round trips**: 1 for the QUIC handshake plus the times a side's session received a frame after having sent (`SessionStats::turns`). Exact for small exchanges; on long pipelined transfers each pause in the flow counts, so it overstates. On rural links \"≈ RTTs\" is the time divided by the 300 ms round trip.\n\
+         - **CPU seconds**: user + system time of each whole process (start-up and store opening included), from `getrusage`; the link emulator runs in the orchestrating process (its CPU is that process's); \"other processes meanwhile\" is the machine's busy time during the phase (`/proc/stat`) minus those three: when it is not near zero, the wall seconds are inflated by other work.\n\
+         - **peak RSS**: `VmHWM` of each process.\n\n\
+         {}\n\
+         Against the targets:\n\n{}",
         machine(),
-        table(&rows)
+        table(&rows, bare),
+        targets(&rows, bare)
     );
     println!("{body}");
     if let Some(out) = out {
@@ -508,14 +838,57 @@ fn main() -> Result<()> {
     match cli.command {
         Cmd::Run { n, links, out } => runtime.block_on(run(n, links, out)),
         Cmd::Attachment { megabytes, out } => runtime.block_on(attachment(megabytes, out)),
+        Cmd::Prepare { dir, n } => runtime.block_on(async {
+            let saved = prepare_dir(&dir, n)?;
+            println!("{}", serde_json::json!({ "n": n, "saved_bytes": saved }));
+            Ok(())
+        }),
+        Cmd::Phase2 { dir } => {
+            let n = prepared_n(&dir)?;
+            let bytes = syncbench::apply_phase2(&dir.join("source.db"), n)?;
+            println!(
+                "{}",
+                serde_json::json!({ "n": n, "new_change_bytes": bytes })
+            );
+            Ok(())
+        }
+        Cmd::Verify { dir } => {
+            let source = syncbench::all_heads(&dir.join("source.db"))?;
+            let sink = syncbench::all_heads(&dir.join("sink.db"))?;
+            println!(
+                "{}",
+                serde_json::json!({ "source": source.len(), "sink": sink.len(), "same": source == sink })
+            );
+            if source != sink {
+                bail!("the sink's documents or heads differ from the source's");
+            }
+            Ok(())
+        }
         Cmd::Serve {
             role,
+            dir,
             store,
             identity,
             peer,
             connect,
             deadline,
         } => runtime.block_on(async {
+            let (name, other) = match role {
+                Side::Source => ("source", "sink"),
+                Side::Sink => ("sink", "source"),
+            };
+            let (store, identity, peer) = match dir {
+                Some(dir) => (
+                    dir.join(format!("{name}.db")),
+                    dir.join(format!("{name}-id")),
+                    NodeIdentity::load(&dir.join(format!("{other}-id")))?.node_id(),
+                ),
+                None => (
+                    store.context("--store")?,
+                    identity.context("--identity")?,
+                    peer.context("--peer")?,
+                ),
+            };
             let report = syncbench::serve(syncbench::Serve {
                 role: match role {
                     Side::Source => Role::Listener,
