@@ -248,6 +248,14 @@ pub async fn serve(options: Serve<'_>) -> Result<SideReport> {
             None,
         )
         .await;
+        // The source is done only when the sink ended the exchange; a link
+        // that timed out (a long cut) leaves the sink wanting more, and it
+        // will dial again.
+        let sink_closed = driven.result.is_ok()
+            || matches!(
+                connection.close_reason(),
+                Some(quinn::ConnectionError::ApplicationClosed(_))
+            );
         connection.close(0u32.into(), b"done");
         // Count the CONNECTION_CLOSE too: let the endpoint send it (and the
         // connection drain) before reading the counters.
@@ -264,7 +272,11 @@ pub async fn serve(options: Serve<'_>) -> Result<SideReport> {
         report.blob_bytes_sent += driven.stats.blob_bytes_sent;
         report.blob_bytes_received += driven.stats.blob_bytes_received;
         report.blob_chunks_refetched += driven.stats.blob_chunks_refetched;
-        if driven.synced {
+        let done = match options.role {
+            Role::Dialer => driven.synced,
+            Role::Listener => driven.synced && sink_closed,
+        };
+        if done {
             report.synced = true;
             report.seconds = driven
                 .synced_at

@@ -11,6 +11,7 @@ mod outbound;
 pub mod session;
 pub mod store;
 
+pub use blobs::BLOB_WINDOW_CHUNKS;
 pub use frame::{Frame, PROTOCOL_VERSION};
 pub use session::{Session, SessionConfig, SessionError, SessionEvent, SessionStats};
 pub use store::{

@@ -832,6 +832,13 @@ async fn attachment(megabytes: usize, out: Option<PathBuf>) -> Result<()> {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
+    // Both sides log to stderr with `SYNCBENCH_LOG` (e.g. `lienthong_sync=debug`).
+    if let Ok(filter) = std::env::var("SYNCBENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -221,9 +221,10 @@ fn an_attachment_cut_in_the_middle_resumes_from_the_chunks_stored() {
             "restarted with {kept} of {total} chunks: complete {:?} later; {after_restart} B sent after the restart, {after_cut} B after the cut",
             restarted.elapsed()
         );
-        // Bytes that had to cross after each event, plus a window (16 chunks
-        // requested ahead) and 15% of QUIC and framing overhead.
-        let bound = |missing: u64| ((missing + 16) * CHUNK) as f64 * 1.15;
+        // Bytes that had to cross after each event, plus a window of chunks
+        // requested ahead and 15% of QUIC and framing overhead.
+        let window = lienthong_sync::protocol::BLOB_WINDOW_CHUNKS as u64;
+        let bound = |missing: u64| ((missing + window) * CHUNK) as f64 * 1.15;
         assert!(
             (after_restart as f64) < bound(total - kept),
             "{after_restart} B crossed after the restart for {} missing chunks",
