@@ -205,8 +205,12 @@ pub fn receive(
     };
     let actor = node.actor();
     let (store, ctx, tree) = node.split(at);
-    store.write(|w| {
-        let code = w.next_dossier_code(&agency_code, local_date)?;
+    // Everything a receipt writes depends on its code only through the
+    // facts, so build the document for the code the counter will most
+    // likely give, outside the write lock (Automerge's work is most of a
+    // receipt's cost, and other desks wait while the lock is held); inside,
+    // take the code and rebuild only if another desk took that one first.
+    let build = |code: &DossierCode| -> Result<ReceivedDocument> {
         let facts = DossierFacts {
             id: key_hex(&key),
             code: code.to_string(),
@@ -239,15 +243,52 @@ pub fn receive(
         if let Some(problem) = due_problem(&state) {
             return Err(ActionError::Invalid(problem));
         }
-        let seq = save_dossier(w, &key, &doc, &[], &dossier, &state, tree)?;
+        let stored = crate::store::snapshot::encode(&doc);
+        Ok(ReceivedDocument {
+            code: code.clone(),
+            doc,
+            dossier,
+            state,
+            stored,
+        })
+    };
+    let sequence = store.read(|r| r.peek_dossier_sequence(&agency_code, local_date))?;
+    let guess = u32::try_from(sequence)
+        .ok()
+        .and_then(|n| DossierCode::new(&agency_code, local_date, n).ok());
+    let mut built = guess.as_ref().map(&build).transpose()?;
+    store.write(|w| {
+        let code = w.next_dossier_code(&agency_code, local_date)?;
+        let received = match built.take() {
+            Some(received) if received.code == code => received,
+            _ => build(&code)?,
+        };
+        let seq = w.save_document_with(
+            &key,
+            DocKind::Dossier,
+            &received.doc,
+            &[],
+            Some(received.stored.as_slice()),
+        )?;
+        let seq = index_dossier(w, &key, seq, &received.dossier, &received.state, tree)?;
         Ok(Recorded {
             key,
             code: code.to_string(),
             event: event.clone(),
-            state,
+            state: received.state,
             seq,
         })
     })
+}
+
+/// A receipt's document, built for one code.
+struct ReceivedDocument {
+    code: DossierCode,
+    doc: Automerge,
+    dossier: Dossier,
+    state: DossierState,
+    /// The document in its stored form (zstd-wrapped).
+    stored: Vec<u8>,
 }
 
 fn dossier_conflict(state: &DossierState) -> Option<String> {

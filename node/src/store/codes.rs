@@ -3,9 +3,24 @@
 
 use chrono::NaiveDate;
 use lienthong_shared::code::{DossierCode, MAX_SEQUENCE};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
-use super::{Result, StoreError, Writer};
+use super::{Reader, Result, StoreError, Writer};
+
+impl Reader<'_> {
+    /// The sequence number [`Writer::next_dossier_code`] would give now for
+    /// `agency_code` on `date` — a guess only: another writer may take it
+    /// first. Lets a receipt build its document before taking the lock.
+    pub fn peek_dossier_sequence(&self, agency_code: &str, date: NaiveDate) -> Result<i64> {
+        let day = date.format("%Y-%m-%d").to_string();
+        let last: Option<i64> = self
+            .conn()
+            .prepare_cached("SELECT last FROM code_counters WHERE agency_code = ?1 AND day = ?2")?
+            .query_row(params![agency_code, day], |row| row.get(0))
+            .optional()?;
+        Ok(last.unwrap_or(0) + 1)
+    }
+}
 
 impl Writer<'_> {
     /// Take the next code for `agency_code` on `date`. Rolled back with the
