@@ -7,7 +7,9 @@ use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ObjType, ROOT, ReadDoc};
 use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::memory::{MemoryStore, RefuseList};
-use lienthong_sync::protocol::{Admission, AdmitAll, Session, SessionConfig, SessionStats};
+use lienthong_sync::protocol::{
+    Admission, AdmitAll, Session, SessionConfig, SessionEvent, SessionStats,
+};
 use proptest::prelude::*;
 
 const A: [u8; 32] = [0xA; 32];
@@ -724,4 +726,87 @@ fn a_manifest_that_does_not_match_the_reference_is_refused() {
     assert!(outcome.synced);
     assert!(b.blob(&hash).is_none());
     assert_eq!(b.partial_chunks(&hash), 0);
+}
+
+/// Deliver frames both ways until neither session has anything to say.
+fn exchange(sa: &mut Session, a: &mut MemoryStore, sb: &mut Session, b: &mut MemoryStore) {
+    for _round in 0..100_000 {
+        sa.flush(a).unwrap();
+        sb.flush(b).unwrap();
+        sa.pump(a).unwrap();
+        sb.pump(b).unwrap();
+        let a_to_b: Vec<Vec<u8>> = std::iter::from_fn(|| sa.poll_transmit()).collect();
+        let b_to_a: Vec<Vec<u8>> = std::iter::from_fn(|| sb.poll_transmit()).collect();
+        if a_to_b.is_empty() && b_to_a.is_empty() {
+            return;
+        }
+        for frame in &a_to_b {
+            sb.handle(frame, b, &mut AdmitAll).unwrap();
+        }
+        for frame in &b_to_a {
+            sa.handle(frame, a, &mut AdmitAll).unwrap();
+        }
+    }
+    panic!("the sessions never went quiet");
+}
+
+/// A relay asked for a blob it is still fetching (the province asks the
+/// district before the district has the commune's scan) answers "missing",
+/// then tells the peer once it holds the blob, in the same session; the
+/// peer asks again and completes.
+#[test]
+fn a_relay_tells_the_peer_when_an_owed_blob_arrives() {
+    let content = blob_content(300_000, 5);
+    let mut staging = MemoryStore::new();
+    let (hash, root) = staging.add_blob(&content);
+    let mut relay = MemoryStore::new();
+    let mut asker = MemoryStore::new();
+    asker.want_blob(hash, content.len() as u64, root);
+    let mut s_relay = Session::new(B, SessionConfig::default(), &mut relay).unwrap();
+    let mut s_asker = Session::new(A, SessionConfig::default(), &mut asker).unwrap();
+    exchange(&mut s_relay, &mut relay, &mut s_asker, &mut asker);
+    assert!(
+        asker.blob(&hash).is_none(),
+        "the relay had nothing to send yet"
+    );
+
+    // The relay's own fetch completes (here: the blob lands in its store).
+    relay.add_blob(&content);
+    exchange(&mut s_relay, &mut relay, &mut s_asker, &mut asker);
+    assert_eq!(asker.blob(&hash), Some(content.as_slice()));
+    assert_eq!(relay.chunks_served[&hash], content.len().div_ceil(65_536));
+}
+
+/// A peer whose copy of a chunk stays damaged (it does not notice) is asked
+/// a few times, then given up on for the session with an event saying why —
+/// never asked forever; nothing damaged is stored.
+#[test]
+fn a_peer_whose_copy_stays_damaged_is_given_up_on() {
+    let content = blob_content(400_000, 6);
+    let mut a = MemoryStore::new();
+    let (hash, root) = a.add_blob(&content);
+    a.corrupt_chunk = Some((hash, 2, usize::MAX));
+    let mut b = MemoryStore::new();
+    b.want_blob(hash, content.len() as u64, root);
+    let mut sa = Session::new(B, SessionConfig::default(), &mut a).unwrap();
+    let mut sb = Session::new(A, SessionConfig::default(), &mut b).unwrap();
+    exchange(&mut sa, &mut a, &mut sb, &mut b);
+
+    assert!(b.blob(&hash).is_none());
+    let total = content.len().div_ceil(65_536);
+    let served = a.chunks_served[&hash];
+    assert!(
+        served > total && served <= total + 4,
+        "{served} chunks served for {total}: the damaged one asked a few times only"
+    );
+    let failed: Vec<String> = std::iter::from_fn(|| sb.poll_event())
+        .filter_map(|event| match event {
+            SessionEvent::BlobFailed { hash: h, reason } if h == hash => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed.len(), 1, "one BlobFailed event");
+    assert!(failed[0].contains("chunk 2"), "{}", failed[0]);
+    // The good chunks are kept for a later session with a sound copy.
+    assert!(b.partial_chunks(&hash) > 0);
 }
