@@ -142,18 +142,12 @@ fn desk(dir: &Path, office: &str, desk: usize, dossiers: usize, first_day: u32) 
         // 400 a day from 07:00, from `first_day` March on.
         let at =
             local(3, first_day, 7, (i % 400) as u32) + chrono::Duration::days((i / 400) as i64);
-        let new = NewDossier {
-            procedure: "1.001193".into(),
-            applicant: Applicant {
-                name: format!("Công dân {desk}-{i}"),
-                phone: "0905 123 456".into(),
-                ..Applicant::default()
-            },
-            channel: Channel::Direct,
-            result_delivery: Channel::Direct,
-            components: Vec::new(),
-            submitted_only: false,
+        let applicant = Applicant {
+            name: format!("Công dân {desk}-{i}"),
+            phone: "0905 123 456".into(),
+            ..Applicant::default()
         };
+        let new = NewDossier::at_the_desk("1.001193", applicant);
         let t = Instant::now();
         let code = officer::receive(&mut node, &office, "Hoa", at, &new)
             .unwrap()
@@ -509,15 +503,7 @@ fn generate(node: &Node, origins: &[OfficeId], i: usize) -> Generated {
             phone: format!("0905{i:06}"),
             ..Applicant::default()
         },
-        route: route
-            .iter()
-            .map(|s| RouteStep {
-                office: s.office.clone(),
-                task: s.task.clone(),
-                days: u64::from(s.days),
-                lead: s.lead,
-            })
-            .collect(),
+        route: route.iter().map(RouteStep::from).collect(),
         documents: procedure
             .components
             .iter()

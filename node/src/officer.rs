@@ -92,6 +92,21 @@ pub struct NewDossier {
     pub submitted_only: bool,
 }
 
+impl NewDossier {
+    /// A dossier for `procedure` handed in at the desk by `applicant`, its
+    /// result collected there, with the catalogue's list of components.
+    pub fn at_the_desk(procedure: &str, applicant: Applicant) -> Self {
+        NewDossier {
+            procedure: procedure.to_string(),
+            applicant,
+            channel: Channel::Direct,
+            result_delivery: Channel::Direct,
+            components: Vec::new(),
+            submitted_only: false,
+        }
+    }
+}
+
 /// What was written.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -149,8 +164,11 @@ pub fn receive(
         })?
         .id
         .clone();
-    let route = resolve_route(&node.network.offices, procedure, office)
-        .map_err(|e| ActionError::Invalid(e.to_string()))?;
+    let route: Vec<RouteStep> = resolve_route(&node.network.offices, procedure, office)
+        .map_err(|e| ActionError::Invalid(e.to_string()))?
+        .iter()
+        .map(RouteStep::from)
+        .collect();
     let agency_code = node
         .network
         .offices
@@ -220,15 +238,7 @@ pub fn receive(
             result_delivery: new.result_delivery,
             procedure: snapshot.clone(),
             applicant: new.applicant.clone(),
-            route: route
-                .iter()
-                .map(|s| RouteStep {
-                    office: s.office.clone(),
-                    task: s.task.clone(),
-                    days: u64::from(s.days),
-                    lead: s.lead,
-                })
-                .collect(),
+            route: route.clone(),
             documents: components.clone(),
         };
         let mut doc = Automerge::new().with_actor(actor.clone());

@@ -13,7 +13,6 @@ use chrono::{TimeZone, Utc};
 use lienthong::node::Node;
 use lienthong::officer::{self, NewDossier};
 use lienthong_shared::OfficeId;
-use lienthong_shared::dossier::Channel;
 use lienthong_shared::dossier::schema::Applicant;
 use support::*;
 
@@ -21,18 +20,12 @@ const DESKS: usize = 3;
 const EACH: usize = 30;
 
 fn new_dossier(desk: usize, i: usize) -> NewDossier {
-    NewDossier {
-        procedure: "1.001193".into(),
-        applicant: Applicant {
-            name: format!("Công dân {desk}-{i}"),
-            phone: "0905 123 456".into(),
-            ..Applicant::default()
-        },
-        channel: Channel::Direct,
-        result_delivery: Channel::Direct,
-        components: Vec::new(),
-        submitted_only: false,
-    }
+    let applicant = Applicant {
+        name: format!("Công dân {desk}-{i}"),
+        phone: "0905 123 456".into(),
+        ..Applicant::default()
+    };
+    NewDossier::at_the_desk("1.001193", applicant)
 }
 
 #[test]

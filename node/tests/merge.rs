@@ -12,7 +12,7 @@ use lienthong::store::documents::DocKey;
 use lienthong_shared::OfficeId;
 use lienthong_shared::dossier::fold::ConflictReason;
 use lienthong_shared::dossier::schema::{self, Applicant};
-use lienthong_shared::dossier::{Action, AppraisalOutcome, Channel, Event, Status, StoredEvent};
+use lienthong_shared::dossier::{Action, AppraisalOutcome, Event, Status, StoredEvent};
 use support::*;
 
 fn at(day: u32, hour: u32) -> DateTime<Utc> {
@@ -77,17 +77,11 @@ fn concurrent_work_merges_into_one_state(round: usize) -> bool {
     let mut district = node(root.path(), "district", DISTRICT);
     let mut sibling = node(root.path(), "sibling", SIBLING);
 
-    let new = NewDossier {
-        procedure: LAND.into(),
-        applicant: Applicant {
-            name: "Nguyễn Văn An".into(),
-            ..Applicant::default()
-        },
-        channel: Channel::Direct,
-        result_delivery: Channel::Direct,
-        components: Vec::new(),
-        submitted_only: false,
+    let applicant = Applicant {
+        name: "Nguyễn Văn An".into(),
+        ..Applicant::default()
     };
+    let new = NewDossier::at_the_desk(LAND, applicant);
     let received = officer::receive(&mut commune, &office(COMMUNE), "Hoa", at(2, 9), &new).unwrap();
     let (key, code) = (received.key, received.code);
     let forward = Action::Forwarded {
@@ -304,17 +298,11 @@ fn changes_merge_the_same_whatever_order_they_arrive_in() {
     let mut commune = node(root.path(), "commune", COMMUNE);
     let mut district = node(root.path(), "district", DISTRICT);
     let mut province = node(root.path(), "province", PROVINCE);
-    let new = NewDossier {
-        procedure: LAND.into(),
-        applicant: Applicant {
-            name: "Trần Thị Bích".into(),
-            ..Applicant::default()
-        },
-        channel: Channel::Direct,
-        result_delivery: Channel::Direct,
-        components: Vec::new(),
-        submitted_only: false,
+    let applicant = Applicant {
+        name: "Trần Thị Bích".into(),
+        ..Applicant::default()
     };
+    let new = NewDossier::at_the_desk(LAND, applicant);
     let received = officer::receive(&mut commune, &office(COMMUNE), "Hoa", at(2, 9), &new).unwrap();
     let (key, code) = (received.key, received.code);
     let mut batches: Vec<Vec<u8>> = vec![document(&mut commune, &key).save()];

@@ -73,17 +73,11 @@ fn judged_at() -> DateTime<Utc> {
 }
 
 fn land_dossier(applicant: &str) -> NewDossier {
-    NewDossier {
-        procedure: "1.004227".into(),
-        applicant: Applicant {
-            name: applicant.into(),
-            ..Applicant::default()
-        },
-        channel: Channel::Direct,
-        result_delivery: Channel::Direct,
-        components: Vec::new(),
-        submitted_only: false,
-    }
+    let applicant = Applicant {
+        name: applicant.into(),
+        ..Applicant::default()
+    };
+    NewDossier::at_the_desk("1.004227", applicant)
 }
 
 fn network(root: &Path, offices: &[&str]) -> LocalNetwork {

@@ -595,19 +595,17 @@ fn dossier_for(
     phone: &str,
     channel: Channel,
 ) -> NewDossier {
+    let applicant = Applicant {
+        name: name.into(),
+        id_number: id_number.into(),
+        address: address.into(),
+        phone: phone.into(),
+        ..Applicant::default()
+    };
     NewDossier {
-        procedure: procedure.into(),
-        applicant: Applicant {
-            name: name.into(),
-            id_number: id_number.into(),
-            address: address.into(),
-            phone: phone.into(),
-            ..Applicant::default()
-        },
         channel,
         result_delivery: channel,
-        components: Vec::new(),
-        submitted_only: false,
+        ..NewDossier::at_the_desk(procedure, applicant)
     }
 }
 

@@ -139,38 +139,46 @@ impl Writer<'_> {
         // commit then writes to the WAL and fsyncs. So first try an update
         // of the other columns only, for a row whose indexed columns are
         // unchanged; fall back to the full upsert.
+        //
+        // Both statements take the same parameters, numbered in `COLUMNS`
+        // order with `updated_seq` last.
+        let status = row.status.map(|s| i64::from(s.code()));
+        let (received_at, due_at) = (millis(row.received_at), millis(row.due_at));
+        let (ended_at, returned_at) = (millis(row.ended_at), millis(row.returned_at));
+        let timeliness = row.timeliness.map(|t| t.as_str());
+        let values = params![
+            &row.key[..],
+            row.code,
+            row.procedure_code,
+            row.procedure_name,
+            row.applicant,
+            row.origin,
+            row.holder,
+            row.transfer_to,
+            status,
+            received_at,
+            due_at,
+            ended_at,
+            returned_at,
+            timeliness,
+            row.conflicts,
+            row.supplement_requests,
+            row.open_consultations,
+            row.rules,
+            seq,
+        ];
         let updated = self
             .conn()
             .prepare_cached(
                 "UPDATE dossiers SET
-                    procedure_code = ?2, procedure_name = ?3, applicant = ?4, transfer_to = ?5,
-                    received_at = ?6, ended_at = ?7, returned_at = ?8, timeliness = ?9,
-                    conflicts = ?10, supplement_requests = ?11, open_consultations = ?12,
-                    rules = ?13, updated_seq = ?14
-                 WHERE doc_id = ?1 AND code IS ?15 AND status IS ?16 AND due_at IS ?17
-                    AND holder IS ?18 AND origin IS ?19",
+                    procedure_code = ?3, procedure_name = ?4, applicant = ?5, transfer_to = ?8,
+                    received_at = ?10, ended_at = ?12, returned_at = ?13, timeliness = ?14,
+                    conflicts = ?15, supplement_requests = ?16, open_consultations = ?17,
+                    rules = ?18, updated_seq = ?19
+                 WHERE doc_id = ?1 AND code IS ?2 AND status IS ?9 AND due_at IS ?11
+                    AND holder IS ?7 AND origin IS ?6",
             )?
-            .execute(params![
-                &row.key[..],
-                row.procedure_code,
-                row.procedure_name,
-                row.applicant,
-                row.transfer_to,
-                millis(row.received_at),
-                millis(row.ended_at),
-                millis(row.returned_at),
-                row.timeliness.map(|t| t.as_str()),
-                row.conflicts,
-                row.supplement_requests,
-                row.open_consultations,
-                row.rules,
-                seq,
-                row.code,
-                row.status.map(|s| i64::from(s.code())),
-                millis(row.due_at),
-                row.holder,
-                row.origin,
-            ])?;
+            .execute(values)?;
         if updated == 1 {
             return Ok(());
         }
@@ -192,27 +200,7 @@ impl Writer<'_> {
                     open_consultations = excluded.open_consultations, rules = excluded.rules,
                     updated_seq = excluded.updated_seq"
             ))?
-            .execute(params![
-                &row.key[..],
-                row.code,
-                row.procedure_code,
-                row.procedure_name,
-                row.applicant,
-                row.origin,
-                row.holder,
-                row.transfer_to,
-                row.status.map(|s| i64::from(s.code())),
-                millis(row.received_at),
-                millis(row.due_at),
-                millis(row.ended_at),
-                millis(row.returned_at),
-                row.timeliness.map(|t| t.as_str()),
-                row.conflicts,
-                row.supplement_requests,
-                row.open_consultations,
-                row.rules,
-                seq,
-            ])?;
+            .execute(values)?;
         Ok(())
     }
 }

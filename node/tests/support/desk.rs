@@ -14,9 +14,9 @@ use lienthong::officer::{self, NewDossier};
 use lienthong::store::documents::DocKey;
 use lienthong_shared::OfficeId;
 use lienthong_shared::builtin;
+use lienthong_shared::dossier::Action;
 use lienthong_shared::dossier::fold;
 use lienthong_shared::dossier::schema::{self, Applicant};
-use lienthong_shared::dossier::{Action, Channel};
 
 pub const PROVINCE: &str = "province:quang-nam";
 pub const SO_TU_PHAP: &str = "province:quang-nam/so-tu-phap";
@@ -81,12 +81,8 @@ fn receive_as(
     submitted_only: bool,
 ) -> String {
     let new = NewDossier {
-        procedure: ONE_DAY.into(),
-        applicant: applicant(name),
-        channel: Channel::Direct,
-        result_delivery: Channel::Direct,
-        components: Vec::new(),
         submitted_only,
+        ..NewDossier::at_the_desk(ONE_DAY, applicant(name))
     };
     officer::receive(node, &id(office), "Trần Thị Hoa", when, &new)
         .unwrap()
@@ -194,22 +190,10 @@ pub fn absorb_all(into: &mut Node, from: &mut Node) {
         };
         doc.load_incremental(&bytes).unwrap();
         let dossier = schema::read(&doc).unwrap();
-        let Node {
-            store,
-            network,
-            calendar,
-            ..
-        } = into;
-        let ctx = fold::FoldContext {
-            calendar,
-            rule_sets: &network.rule_sets,
-            now: at(2, 8, 0),
-        };
+        let (store, ctx, tree) = into.split(at(2, 8, 0));
         let state = fold::fold(&dossier, &ctx);
         store
-            .write(|w| {
-                officer::save_dossier(w, &key, &doc, &before, &dossier, &state, &network.offices)
-            })
+            .write(|w| officer::save_dossier(w, &key, &doc, &before, &dossier, &state, tree))
             .unwrap();
     }
 }

@@ -383,23 +383,13 @@ pub fn absorb(node: &mut Node, key: &DocKey, changes: &[u8], now: DateTime<Utc>)
         return None;
     }
     let dossier = schema::read(&doc).unwrap();
-    let Node {
-        store,
-        network,
-        calendar,
-        ..
-    } = node;
-    let ctx = fold::FoldContext {
-        calendar,
-        rule_sets: &network.rule_sets,
-        now,
-    };
+    let (store, ctx, tree) = node.split(now);
     let state = fold::fold(&dossier, &ctx);
     store
         .write(|w| {
             let seq = w.save_document(key, DocKind::Dossier, &doc, &before)?;
             if let Some(seq) = seq {
-                officer::index_dossier(w, key, Some(seq), &dossier, &state, &network.offices)?;
+                officer::index_dossier(w, key, Some(seq), &dossier, &state, tree)?;
             }
             Ok::<_, lienthong::store::StoreError>(seq)
         })

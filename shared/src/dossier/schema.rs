@@ -121,6 +121,18 @@ pub struct RouteStep {
     pub lead: bool,
 }
 
+impl From<&crate::catalogue::RouteStep> for RouteStep {
+    /// The step of the route resolved at receipt, as written into Form 01.
+    fn from(step: &crate::catalogue::RouteStep) -> Self {
+        RouteStep {
+            office: step.office.clone(),
+            task: step.task.clone(),
+            days: u64::from(step.days),
+            lead: step.lead,
+        }
+    }
+}
+
 /// A submitted component (thành phần hồ sơ) and its scanned files.
 #[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
 pub struct Component {

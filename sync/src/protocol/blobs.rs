@@ -291,9 +291,7 @@ impl Blobs {
             let failures = fetch.bad.entry(index).or_insert(0);
             *failures += 1;
             if *failures >= MAX_BAD_CHUNK {
-                self.store_verified(peer, hash, store, out)?;
-                self.fetching.remove(&hash);
-                self.unavailable.insert(hash);
+                self.set_aside(peer, hash, store, out)?;
                 out.event(SessionEvent::BlobFailed {
                     hash,
                     reason: format!(
@@ -395,10 +393,24 @@ impl Blobs {
         out: &mut Output,
     ) -> Result<(), SessionError> {
         if self.fetching.contains_key(&hash) {
-            self.store_verified(peer, hash, store, out)?;
-            if self.fetching.remove(&hash).is_some() {
-                self.unavailable.insert(hash);
-            }
+            self.set_aside(peer, hash, store, out)?;
+        }
+        Ok(())
+    }
+
+    /// Stop fetching `hash` from this peer until it says it has the blob,
+    /// keeping the chunks already verified (a later fetch starts from them).
+    fn set_aside<S: SyncStore>(
+        &mut self,
+        peer: &PeerId,
+        hash: BlobHash,
+        store: &mut S,
+        out: &mut Output,
+    ) -> Result<(), SessionError> {
+        self.store_verified(peer, hash, store, out)?;
+        // Storing the last chunks may have completed it.
+        if self.fetching.remove(&hash).is_some() {
+            self.unavailable.insert(hash);
         }
         Ok(())
     }

@@ -17,18 +17,12 @@ use lienthong_shared::dossier::{Action, ActionKind, AppraisalOutcome, Channel, D
 use super::view::FullView;
 
 pub fn new_dossier(procedure: &str, applicant: &str) -> NewDossier {
-    NewDossier {
-        procedure: procedure.into(),
-        applicant: Applicant {
-            name: applicant.into(),
-            id_number: "049084001234".into(),
-            ..Applicant::default()
-        },
-        channel: Channel::Direct,
-        result_delivery: Channel::Direct,
-        components: Vec::new(),
-        submitted_only: false,
-    }
+    let applicant = Applicant {
+        name: applicant.into(),
+        id_number: "049084001234".into(),
+        ..Applicant::default()
+    };
+    NewDossier::at_the_desk(procedure, applicant)
 }
 
 /// One acknowledged write: what the officer was told was stored.
