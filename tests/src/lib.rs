@@ -2,6 +2,7 @@
 //! emulator and the benchmark workload of `../shared/bench/WORKLOAD.md`.
 
 pub mod chaos;
+pub mod fuzz;
 pub mod linkemu;
 pub mod syncbench;
 pub mod workload;
