@@ -347,3 +347,37 @@ fn apply<T: Transactable>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(base_selector: u8, peer: usize) -> Result<(), String> {
+        let (id, doc) = base(base_selector);
+        ADMISSION.with(|a| a.borrow_mut().admit(&PEERS[peer].0, &id, &doc, false))
+    }
+
+    /// The fuzzer starts from both sides of every rule: a dossier in the
+    /// district's scope and one outside it, configuration from above and
+    /// from below, a document of no schema.
+    #[test]
+    fn the_base_documents_reach_every_verdict() {
+        assert_eq!(
+            verdict(0, 0),
+            Ok(()),
+            "a dossier routed through the district"
+        );
+        assert_eq!(verdict(1, 0), Ok(()));
+        assert!(
+            verdict(2, 0).is_err(),
+            "a birth at another district's commune"
+        );
+        assert_eq!(verdict(3, 1), Ok(()), "the network from the province");
+        assert!(verdict(3, 0).is_err(), "the network from a commune");
+        assert!(
+            verdict(4, 1).is_err(),
+            "network text under the catalogue's key"
+        );
+        assert!(verdict(5, 1).is_err(), "an empty document");
+    }
+}

@@ -9,7 +9,7 @@
 use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ChangeHash, ObjType, ROOT};
 use lienthong_sync::protocol::memory::RefuseList;
-use lienthong_sync::protocol::{Frame, Session, SessionConfig};
+use lienthong_sync::protocol::{Frame, Session, SessionConfig, SyncStore};
 use lienthong_sync::transport::framing::FrameEncoder;
 
 use super::fixture::{self, PEER};
@@ -55,9 +55,22 @@ pub struct Recording {
 
 /// Run a real session between [`fixture::receiver_store`] and
 /// [`fixture::sender_store`] until both go quiet, recording everything.
-pub fn record(config: SessionConfig, receiver_admission: &mut RefuseList) -> Recording {
+/// With `stale_belief`, the sender believes the receiver holds more of
+/// dossier 1 than it does (a receiver restored from an old backup): its
+/// offer cannot complete, and Automerge's sync goes on in replies and
+/// continues.
+pub fn record(
+    config: SessionConfig,
+    receiver_admission: &mut RefuseList,
+    stale_belief: bool,
+) -> Recording {
     let mut r = fixture::receiver_store();
     let mut s = fixture::sender_store();
+    if stale_belief {
+        let d1 = &fixture::fixture().dossiers[1];
+        s.commit_acknowledged(&PEER, vec![(d1.id, d1.versions[3].get_heads())], 0)
+            .expect("memory store");
+    }
     let mut sr = Session::new(PEER, config.clone(), &mut r).expect("memory store");
     let mut ss = Session::new(PEER, config, &mut s).expect("memory store");
     let mut rec = Recording {
@@ -186,17 +199,26 @@ pub fn all() -> Vec<Seed> {
         (
             "default",
             0u8,
-            record(SessionConfig::default(), &mut RefuseList::default()),
+            record(SessionConfig::default(), &mut RefuseList::default(), false),
+        ),
+        (
+            "stale-belief",
+            0u8,
+            record(SessionConfig::default(), &mut RefuseList::default(), true),
         ),
         (
             "small-windows",
             flags::SMALL,
-            record(session::config(flags::SMALL), &mut RefuseList::default()),
+            record(
+                session::config(flags::SMALL),
+                &mut RefuseList::default(),
+                false,
+            ),
         ),
         (
             "refusing",
             flags::REFUSE_ONE,
-            record(SessionConfig::default(), &mut refuse_one),
+            record(SessionConfig::default(), &mut refuse_one, false),
         ),
     ];
     let mut frame_kinds = std::collections::BTreeSet::new();
@@ -372,5 +394,67 @@ mod tests {
         assert_eq!(message.have.len(), 1);
         assert_eq!(message.changes.len(), 1);
         assert_eq!(message.version, MessageVersion::V1);
+    }
+}
+
+#[cfg(test)]
+mod recording_tests {
+    use super::*;
+
+    fn kinds(steps: &[OwnedStep]) -> std::collections::BTreeSet<&'static str> {
+        steps
+            .iter()
+            .filter_map(|s| match s {
+                OwnedStep::Frame(bytes) => Frame::decode(bytes, usize::MAX).ok(),
+                _ => None,
+            })
+            .map(|f| f.name())
+            .collect()
+    }
+
+    /// The recorded session walks every path the session targets fuzz:
+    /// offers, acknowledgements, a refusal, and an attachment both ways.
+    #[test]
+    fn recordings_cover_the_protocol() {
+        let mut refuse = RefuseList::default();
+        refuse.0.insert(fixture::fixture().dossiers[1].id);
+        let rec = record(SessionConfig::default(), &mut refuse, false);
+        let to_receiver = kinds(&rec.to_receiver);
+        for kind in [
+            "hello",
+            "offer",
+            "through",
+            "ack",
+            "blob-manifest",
+            "blob-chunk",
+        ] {
+            assert!(
+                to_receiver.contains(kind),
+                "no {kind} to the receiver: {to_receiver:?}"
+            );
+        }
+        let to_sender = kinds(&rec.to_sender);
+        for kind in [
+            "hello",
+            "offer",
+            "through",
+            "ack",
+            "refuse",
+            "blob-want",
+            "blob-have",
+        ] {
+            assert!(
+                to_sender.contains(kind),
+                "no {kind} to the sender: {to_sender:?}"
+            );
+        }
+        assert!(!rec.wire_to_receiver.is_empty());
+    }
+
+    #[test]
+    fn a_stale_belief_takes_replies_and_continues() {
+        let rec = record(SessionConfig::default(), &mut RefuseList::default(), true);
+        assert!(kinds(&rec.to_sender).contains("reply"));
+        assert!(kinds(&rec.to_receiver).contains("continue"));
     }
 }
