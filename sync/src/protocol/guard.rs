@@ -173,6 +173,10 @@ pub enum GuardError {
         count: u64,
         limit: u64,
     },
+    #[error(
+        "document names {actors} actors but holds {changes} changes: an actor without a change (Automerge panics on that)"
+    )]
+    IdleActors { actors: u64, changes: u64 },
     #[error("{0} bytes left over after a document chunk")]
     Leftover(usize),
     #[error("Automerge could not read the message: {0}")]
@@ -190,6 +194,7 @@ impl GuardError {
             GuardError::BloomParameter { .. }
                 | GuardError::BloomLength { .. }
                 | GuardError::DuplicateHash { .. }
+                | GuardError::IdleActors { .. }
                 | GuardError::CompressedChunk
                 | GuardError::BundleChunk
                 | GuardError::DeflatedColumn { .. }

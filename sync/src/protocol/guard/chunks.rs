@@ -114,6 +114,15 @@ fn document(data: &[u8], limits: &GuardLimits, budget: &mut Budget) -> Result<()
         Section::DocumentChanges,
         budget.changes,
     )?;
+    // Automerge panics on an actor that authored no change (`Authors` is
+    // sized by changes, not actors); in a real document every actor has one.
+    let authored = authored_changes(change_cols, change_data, budget.changes)?;
+    if actors > authored {
+        return Err(GuardError::IdleActors {
+            actors,
+            changes: authored,
+        });
+    }
     budget.spend_changes(changes)?;
     let ops = values(op_cols, op_data, Section::DocumentOps, budget.ops)?;
     budget.spend_ops(ops)?;
@@ -222,6 +231,26 @@ fn values(cols: &[Column], data: &[u8], section: Section, cap: u64) -> Result<u6
         longest = longest.max(count);
     }
     Ok(longest)
+}
+
+/// The spec of a document's change-actor column (id 0, actor).
+const CHANGE_ACTOR: u32 = 0x01;
+
+/// The changes a document's change-actor column lists.
+fn authored_changes(cols: &[Column], data: &[u8], cap: u64) -> Result<u64, GuardError> {
+    let mut r = Reader::new(data);
+    for col in cols {
+        let bytes = r.take(col.len, "column data")?;
+        if col.spec == CHANGE_ACTOR {
+            // Already counted within `cap` by `values`.
+            return column_values(col.spec, bytes, cap).map_err(|_| GuardError::MalformedColumn {
+                section: Section::DocumentChanges.name(),
+                spec: col.spec,
+                problem: "unreadable",
+            });
+        }
+    }
+    Ok(0)
 }
 
 enum ColumnProblem {
