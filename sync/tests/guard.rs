@@ -854,3 +854,53 @@ fn a_snapshot_saved_deflated_is_re_saved_before_it_is_offered() {
     );
     assert!(!sb.is_closed());
 }
+
+#[test]
+fn chunk_headers_claiming_more_than_they_hold_are_refused() {
+    let claim = |prefix: &[u8]| {
+        let mut data = prefix.to_vec();
+        wire::uleb(&mut data, 1 << 40);
+        data.extend([0u8; 8]);
+        data
+    };
+    // A document claiming 2⁴⁰ actors, then one claiming 2⁴⁰ heads.
+    let actors = wire::chunk(wire::DOCUMENT, &claim(&[]));
+    assert!(matches!(
+        guard::document(&actors, &limits()),
+        Err(GuardError::TooMany {
+            what: "actors in a document",
+            ..
+        })
+    ));
+    let heads = wire::chunk(wire::DOCUMENT, &claim(&[0]));
+    assert!(matches!(
+        guard::document(&heads, &limits()),
+        Err(GuardError::TooMany {
+            what: "heads of a document",
+            ..
+        })
+    ));
+    // A change claiming 2⁴⁰ dependencies.
+    let deps = wire::chunk(wire::CHANGE, &claim(&[]));
+    assert!(matches!(
+        guard::document(&deps, &limits()),
+        Err(GuardError::TooMany {
+            what: "dependencies of a change",
+            ..
+        })
+    ));
+    // 2⁴⁰ columns, and a column longer than its chunk.
+    let columns = wire::chunk(wire::DOCUMENT, &claim(&[0, 0]));
+    assert!(matches!(
+        guard::document(&columns, &limits()),
+        Err(GuardError::TooMany {
+            what: "columns in a chunk",
+            ..
+        })
+    ));
+    let long = wire::chunk(wire::DOCUMENT, &claim(&[0, 0, 1, wire::ACTOR_COL as u8]));
+    assert!(matches!(
+        guard::document(&long, &limits()),
+        Err(GuardError::ColumnLength { .. })
+    ));
+}
