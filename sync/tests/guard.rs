@@ -426,6 +426,18 @@ fn changes_and_ops_per_message_are_bounded() {
     };
     assert!(over_limit(guard::document(&saved, &few_ops)));
     assert!(over_limit(guard::sync_message(&v2, &few_ops)));
+    // The ops budget is per message: every change fits, all of them do not.
+    let largest = changes.iter().map(|c| c.len() as u64).max().unwrap();
+    let total: u64 = changes.iter().map(|c| c.len() as u64).sum();
+    assert!(total > largest);
+    let per_change = GuardLimits {
+        max_ops: largest,
+        ..limits()
+    };
+    for change in &changes {
+        assert!(guard::document(change.raw_bytes(), &per_change).is_ok());
+    }
+    assert!(over_limit(guard::sync_message(&v1, &per_change)));
 }
 
 fn over_limit<T>(result: Result<T, GuardError>) -> bool {
@@ -702,29 +714,93 @@ fn hello() -> Vec<u8> {
 
 #[test]
 fn a_bomb_in_an_offer_closes_the_session_with_the_reason() {
-    let mut store = MemoryStore::new();
-    let mut session = Session::new(PEER, SessionConfig::default(), &mut store).unwrap();
-    session.handle(&hello(), &mut store, &mut AdmitAll).unwrap();
-    let bomb = Msg {
-        heads: vec![wire::hash(1)],
-        have: vec![(vec![], wire::bloom(1, 10, u32::MAX as u64, 2))],
-        ..Msg::default()
-    };
-    let offer = Frame::Offer {
-        seq: 1,
-        doc: doc_id(1),
-        message: bomb.encode(),
+    let known = dossier(1, 1).get_heads()[0].0;
+    let bombs = [
+        (
+            "probes",
+            Msg {
+                heads: vec![wire::hash(1)],
+                have: vec![(vec![], wire::bloom(1, 10, u32::MAX as u64, 2))],
+                ..Msg::default()
+            },
+        ),
+        (
+            "bits per entry",
+            Msg {
+                have: vec![(vec![], wire::bloom(1, 0, 7, 0))],
+                ..Msg::default()
+            },
+        ),
+        (
+            "needs",
+            Msg {
+                have: vec![(vec![], wire::bloom(1, 10, 7, 9))],
+                ..Msg::default()
+            },
+        ),
+        (
+            "twice",
+            Msg {
+                need: vec![known, known],
+                ..Msg::default()
+            },
+        ),
+        (
+            "compressed change chunk",
+            Msg {
+                changes: vec![wire::chunk(wire::COMPRESSED, &[3, 0])],
+                ..Msg::default()
+            },
+        ),
+        (
+            "bundle",
+            Msg {
+                changes: vec![wire::chunk(wire::BUNDLE, &[0])],
+                ..Msg::default()
+            },
+        ),
+        (
+            "DEFLATE",
+            Msg {
+                v2: true,
+                changes: vec![wire::document(
+                    &[],
+                    &[],
+                    &[(wire::ACTOR_COL | wire::DEFLATE, vec![3, 0])],
+                    &[],
+                )],
+                ..Msg::default()
+            },
+        ),
+        (
+            "actor without a change",
+            Msg {
+                v2: true,
+                changes: vec![wire::document(&[&[0xaa; 16]], &[], &[], &[])],
+                ..Msg::default()
+            },
+        ),
+    ];
+    for (says, bomb) in bombs {
+        let mut store = MemoryStore::new();
+        let mut session = Session::new(PEER, SessionConfig::default(), &mut store).unwrap();
+        session.handle(&hello(), &mut store, &mut AdmitAll).unwrap();
+        let offer = Frame::Offer {
+            seq: 1,
+            doc: doc_id(1),
+            message: bomb.encode(),
+        }
+        .encode();
+        let error = session
+            .handle(&offer, &mut store, &mut AdmitAll)
+            .unwrap_err();
+        assert!(
+            matches!(&error, SessionError::Protocol(reason) if reason.contains(says)),
+            "{says}: {error}"
+        );
+        assert!(session.is_closed(), "{says}");
+        assert!(store.is_empty(), "nothing of the attack is stored");
     }
-    .encode();
-    let error = session
-        .handle(&offer, &mut store, &mut AdmitAll)
-        .unwrap_err();
-    assert!(
-        matches!(&error, SessionError::Protocol(reason) if reason.contains("probes")),
-        "{error}"
-    );
-    assert!(session.is_closed());
-    assert!(store.is_empty(), "nothing of the attack is stored");
 }
 
 #[test]
