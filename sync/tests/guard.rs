@@ -980,3 +980,46 @@ fn chunk_headers_claiming_more_than_they_hold_are_refused() {
         Err(GuardError::ColumnLength { .. })
     ));
 }
+
+/// What the guard costs next to what Automerge does with the same
+/// messages: 1,000 dossiers' opening messages (whole documents, as an
+/// initial sync sends them). Run by hand:
+/// `cargo test -p lienthong-sync --test guard guard_cost -- --ignored --nocapture`.
+/// In the dev profile the guard (this crate) is unoptimised while Automerge
+/// (a dependency) is built at opt-level 2, so the ratio is an upper bound.
+#[test]
+#[ignore = "a measurement: run by hand"]
+fn guard_cost() {
+    let messages: Vec<Vec<u8>> = (0..1000u32)
+        .map(|i| {
+            let doc = dossier((i % 251) as u8, 5 + (i % 10) as usize);
+            Message {
+                heads: guard_sorted(doc.get_heads()),
+                need: vec![],
+                have: vec![],
+                changes: doc.save_nocompress().into(),
+                flags: None,
+                version: automerge::sync::MessageVersion::V2,
+            }
+            .encode()
+        })
+        .collect();
+    let bytes: usize = messages.iter().map(Vec::len).sum();
+    let started = std::time::Instant::now();
+    for m in &messages {
+        guard::sync_message(m, &limits()).unwrap();
+    }
+    let guarded = started.elapsed();
+    let started = std::time::Instant::now();
+    for m in &messages {
+        let message = Message::decode(m).unwrap();
+        let mut doc = Automerge::new();
+        doc.receive_sync_message(&mut State::new(), message)
+            .unwrap();
+    }
+    let applied = started.elapsed();
+    println!(
+        "1,000 dossiers, {bytes} bytes: guard {guarded:?}, Automerge decode + apply {applied:?} ({:.1} %)",
+        100.0 * guarded.as_secs_f64() / applied.as_secs_f64()
+    );
+}
