@@ -409,3 +409,42 @@ fn upstream_an_actor_without_changes_panics() {
         Err(guard::GuardError::IdleActors { .. })
     ));
 }
+
+/// What a document at the op limit costs Automerge to load: the memory a
+/// peer can make a node spend with one message the guard accepts.
+#[test]
+fn a_document_at_the_op_limit_costs_bounded_memory() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let limits = GuardLimits::default();
+    // The cheapest ops to send: one long text typed in one change.
+    let mut doc = Automerge::new();
+    doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+        let text = tx.put_object(ROOT, "t", automerge::ObjType::Text)?;
+        tx.splice_text(&text, 0, 0, &"a".repeat(limits.max_ops as usize - 2))?;
+        Ok(())
+    })
+    .unwrap();
+    let saved = doc.save_nocompress();
+    guard::document(&saved, &limits).expect("just within the limit");
+    drop(doc);
+    let (loaded, peak) = peak_of(|| Automerge::load(&saved).unwrap());
+    drop(loaded);
+    println!(
+        "{} ops in {} bytes: load peaks at {peak} bytes",
+        limits.max_ops,
+        saved.len()
+    );
+    assert!(peak < 64 << 20, "one accepted message costs {peak} bytes");
+    let message = Message {
+        heads: vec![],
+        need: vec![],
+        have: vec![],
+        changes: saved.into(),
+        flags: None,
+        version: automerge::sync::MessageVersion::V2,
+    }
+    .encode();
+    let (_, counts) = guard::sync_message_counted(&message, &limits).unwrap();
+    assert_eq!(counts.changes, 1);
+    assert!(counts.ops >= limits.max_ops - 2, "{counts:?}");
+}

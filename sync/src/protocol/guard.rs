@@ -43,9 +43,11 @@ pub const MAX_BLOOM_BITS_PER_ENTRY: u32 = 32;
 pub const MAX_BLOOM_PROBES: u32 = 32;
 
 /// What a peer's bytes may hold. The defaults are generous for real
-/// traffic (a dossier is a few KB and tens of changes; a province's
-/// configuration document a few hundred KB) and small enough that no
-/// message can make Automerge allocate much beyond its own size.
+/// traffic (a dossier is a few KB, tens of changes and a few hundred ops; a
+/// province's configuration document a few hundred KB) and keep what one
+/// accepted message can cost: Automerge needs about 91 bytes per op to load
+/// a document (measured: 2²⁰ ops peak at 95 MB), so `max_ops` = 2¹⁹ holds
+/// one message under 64 MiB (`tests/guard_alloc.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuardLimits {
     /// Hashes in heads, in `need`, in each `have`'s last-sync list, in a
@@ -70,7 +72,7 @@ impl Default for GuardLimits {
             max_haves: 16,
             max_bloom_entries: 1 << 16,
             max_changes: 1 << 16,
-            max_ops: 1 << 20,
+            max_ops: 1 << 19,
             max_actors: 1 << 16,
         }
     }
@@ -249,8 +251,29 @@ impl Budget {
 
 /// Check a sync message from a peer, then decode it.
 pub fn sync_message(bytes: &[u8], limits: &GuardLimits) -> Result<Message, GuardError> {
-    check_sync_message(bytes, limits)?;
-    Message::decode(bytes).map_err(|e| GuardError::Automerge(e.to_string()))
+    sync_message_counted(bytes, limits).map(|(message, _)| message)
+}
+
+/// What a checked message carries, as its columns would expand (upper
+/// bounds: the longest column of each chunk), for budgets across messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub changes: u64,
+    pub ops: u64,
+}
+
+/// [`sync_message`], with the changes and ops the message carries.
+pub fn sync_message_counted(
+    bytes: &[u8],
+    limits: &GuardLimits,
+) -> Result<(Message, Counts), GuardError> {
+    let budget = check_sync_message(bytes, limits)?;
+    let counts = Counts {
+        changes: limits.max_changes - budget.changes,
+        ops: limits.max_ops - budget.ops,
+    };
+    let message = Message::decode(bytes).map_err(|e| GuardError::Automerge(e.to_string()))?;
+    Ok((message, counts))
 }
 
 /// Check a whole saved document or a list of chunks from a peer (what
@@ -278,7 +301,7 @@ pub fn uncompressed_reply(doc: &Automerge, state: &mut State) -> Option<Message>
     Some(message)
 }
 
-fn check_sync_message(bytes: &[u8], limits: &GuardLimits) -> Result<(), GuardError> {
+fn check_sync_message(bytes: &[u8], limits: &GuardLimits) -> Result<Budget, GuardError> {
     let mut r = Reader::new(bytes);
     let kind = r.byte("message type")?;
     if kind != SYNC_V1 && kind != SYNC_V2 {
@@ -325,7 +348,7 @@ fn check_sync_message(bytes: &[u8], limits: &GuardLimits) -> Result<(), GuardErr
     if !r.is_empty() {
         return Err(GuardError::TrailingBytes(r.remaining()));
     }
-    Ok(())
+    Ok(budget)
 }
 
 /// A length-prefixed list of hashes: bounded, and no hash twice.
@@ -393,4 +416,54 @@ fn bloom(bytes: &[u8], limits: &GuardLimits) -> Result<(), GuardError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::{ActorId, ObjType, ROOT, ReadDoc};
+
+    use super::*;
+    use crate::protocol::messages;
+
+    fn dossier(changes: usize) -> Automerge {
+        let mut doc = Automerge::new().with_actor(ActorId::from(&[7, 7][..]));
+        for k in 0..changes {
+            doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+                let events = match tx.get(ROOT, "events")? {
+                    Some((_, id)) => id,
+                    None => tx.put_object(ROOT, "events", ObjType::List)?,
+                };
+                let e = tx.insert_object(&events, k, ObjType::Map)?;
+                tx.put(&e, "note", format!("bước {k}: chuyển phòng Tư pháp"))?;
+                Ok(())
+            })
+            .unwrap();
+        }
+        doc
+    }
+
+    /// What this node sends in an exchange passes a peer's guard, and
+    /// decodes to the message Automerge reads.
+    #[test]
+    fn our_opening_messages_pass_the_guard() {
+        let limits = GuardLimits::default();
+        let doc = dossier(80);
+        let changes = doc.get_changes(&[]);
+        let known = vec![changes[10].hash()];
+        for (message, _) in [
+            messages::opening(&doc, &[]),
+            messages::opening(&doc, &known),
+            messages::opening_whole(doc.save_nocompress(), doc.get_heads()),
+        ] {
+            let checked = sync_message(&message, &limits).unwrap();
+            assert_eq!(checked, Message::decode(&message).unwrap());
+            assert!(!checked.changes.is_empty());
+        }
+        // A whole snapshot saved deflated would not pass: the sender re-saves it.
+        let deflated = doc.save();
+        assert!(!uncompressed(&deflated), "precondition: deflated columns");
+        let (message, _) = messages::opening_whole(deflated, doc.get_heads());
+        assert!(sync_message(&message, &limits).unwrap_err().is_hostile());
+    }
 }
