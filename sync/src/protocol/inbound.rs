@@ -10,10 +10,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use automerge::sync::{Message, State, SyncDoc};
+use automerge::sync::{State, SyncDoc};
 use automerge::{Automerge, ChangeHash};
 
 use super::frame::Frame;
+use super::guard;
 use super::messages;
 use super::session::{Output, SessionConfig, SessionError, SessionEvent};
 use super::store::{Admission, PeerId, Received, SyncStore};
@@ -162,17 +163,23 @@ impl Inbound {
         doc: DocumentId,
         message: &[u8],
         admission: &mut A,
-        _config: &SessionConfig,
+        config: &SessionConfig,
         out: &mut Output,
     ) -> Result<(), SessionError> {
         let Some(pending) = self.pending.get_mut(&doc) else {
             return Ok(());
         };
-        let decoded = match Message::decode(message) {
+        // A bomb (bytes no honest node writes) closes the session; a message
+        // over a limit or unreadable refuses this document only.
+        let decoded = match guard::sync_message(message, &config.guard) {
             Ok(m) => m,
+            Err(e) if e.is_hostile() => {
+                return Err(SessionError::Protocol(format!(
+                    "sync message for {doc}: {e}"
+                )));
+            }
             Err(e) => {
-                let reason = format!("unreadable sync message: {e}");
-                self.refuse(doc, reason, out);
+                self.refuse(doc, format!("sync message refused: {e}"), out);
                 return Ok(());
             }
         };
@@ -222,7 +229,7 @@ impl Inbound {
                 self.complete_docs -= 1;
                 self.complete_bytes -= pending.bytes;
             }
-            if let Some(reply) = pending.document.generate_sync_message(&mut pending.state) {
+            if let Some(reply) = guard::uncompressed_reply(&pending.document, &mut pending.state) {
                 out.send(Frame::Reply {
                     doc,
                     message: reply.encode(),

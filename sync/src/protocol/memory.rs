@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::frame::BLOB_CHUNK_SIZE;
 use super::store::{
     Admission, BlobHash, BlobSaved, Checkpoints, FeedItem, PeerId, Received, SyncStore, WantedBlob,
+    WholeDocument,
 };
 use crate::document_id::DocumentId;
 
@@ -37,6 +38,9 @@ pub struct MemoryStore {
     pub corrupt_chunk: Option<(BlobHash, u32, usize)>,
     /// Chunks served, per blob (tests).
     pub chunks_served: HashMap<BlobHash, usize>,
+    /// Saved bytes served as a document's whole snapshot, as the node serves
+    /// what lies on its disk (tests).
+    pub saved: HashMap<DocumentId, Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -161,6 +165,17 @@ impl SyncStore for MemoryStore {
 
     fn load(&mut self, doc: &DocumentId) -> Result<Option<Automerge>, Infallible> {
         Ok(self.docs.get(doc).cloned())
+    }
+
+    fn whole_document(&mut self, doc: &DocumentId) -> Result<Option<WholeDocument>, Infallible> {
+        Ok(self
+            .saved
+            .get(doc)
+            .zip(self.docs.get(doc))
+            .map(|(bytes, document)| WholeDocument {
+                bytes: bytes.clone(),
+                heads: document.get_heads(),
+            }))
     }
 
     fn peer_heads(

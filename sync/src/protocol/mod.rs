@@ -4,6 +4,7 @@
 
 mod blobs;
 pub mod frame;
+pub mod guard;
 mod inbound;
 pub mod memory;
 mod messages;
@@ -13,6 +14,7 @@ pub mod store;
 
 pub use blobs::BLOB_WINDOW_CHUNKS;
 pub use frame::{Frame, PROTOCOL_VERSION};
+pub use guard::{GuardError, GuardLimits};
 pub use session::{Session, SessionConfig, SessionError, SessionEvent, SessionStats};
 pub use store::{
     Admission, AdmitAll, BlobHash, BlobSaved, Checkpoints, FeedItem, PeerId, Received, SyncStore,

@@ -10,9 +10,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use automerge::ChangeHash;
-use automerge::sync::{Message, State, SyncDoc};
+use automerge::sync::{State, SyncDoc};
 
 use super::frame::Frame;
+use super::guard;
 use super::messages;
 use super::session::{Output, SessionConfig, SessionError};
 use super::store::{PeerId, SyncStore};
@@ -156,7 +157,11 @@ impl Outbound {
             return Ok(());
         }
         let whole = if known.is_empty() {
-            store.whole_document(&doc).map_err(SessionError::store)?
+            // A snapshot saved deflated (by an older version) is re-saved.
+            store
+                .whole_document(&doc)
+                .map_err(SessionError::store)?
+                .filter(|whole| guard::uncompressed(&whole.bytes))
         } else {
             None
         };
@@ -190,6 +195,7 @@ impl Outbound {
         doc: DocumentId,
         message: &[u8],
         store: &mut S,
+        config: &SessionConfig,
         out: &mut Output,
     ) -> Result<(), SessionError> {
         let Some(state) = self.exchanges.get_mut(&doc) else {
@@ -197,9 +203,8 @@ impl Outbound {
                 "reply for document {doc} that was not offered"
             )));
         };
-        let message = Message::decode(message).map_err(|e| {
-            SessionError::Protocol(format!("unreadable sync message for {doc}: {e}"))
-        })?;
+        let message = guard::sync_message(message, &config.guard)
+            .map_err(|e| SessionError::Protocol(format!("sync message for {doc}: {e}")))?;
         let Some(mut document) = store.load(&doc).map_err(SessionError::store)? else {
             return Ok(());
         };
@@ -207,7 +212,7 @@ impl Outbound {
         document
             .receive_sync_message(state, message)
             .map_err(|e| SessionError::Protocol(format!("sync message for {doc}: {e}")))?;
-        if let Some(next) = document.generate_sync_message(state) {
+        if let Some(next) = guard::uncompressed_reply(&document, state) {
             out.send(Frame::Continue {
                 doc,
                 message: next.encode(),

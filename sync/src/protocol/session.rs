@@ -36,6 +36,8 @@ pub struct SessionConfig {
     pub scan_batch: usize,
     /// Largest sync message accepted.
     pub max_message: usize,
+    /// What a peer's sync messages may hold before Automerge reads them.
+    pub guard: super::guard::GuardLimits,
 }
 
 impl Default for SessionConfig {
@@ -49,6 +51,7 @@ impl Default for SessionConfig {
             batch_bytes: 2 << 20,
             scan_batch: 256,
             max_message: 16 << 20,
+            guard: super::guard::GuardLimits::default(),
         }
     }
 }
@@ -317,7 +320,8 @@ impl Session {
                 )?;
             }
             Frame::Reply { doc, message } => {
-                self.outbound.reply(doc, &message, store, &mut self.out)?;
+                self.outbound
+                    .reply(doc, &message, store, &self.config, &mut self.out)?;
             }
             Frame::Through { seq } => {
                 self.inbound.through(seq)?;
