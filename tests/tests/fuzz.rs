@@ -153,6 +153,31 @@ fn admission() {
     fuzz("admission", 2_000);
 }
 
+#[test]
+fn guard() {
+    fuzz("guard", 30_000);
+}
+
+/// Every target has a test above and a libFuzzer binary.
+#[test]
+fn every_target_runs_in_both_harnesses() {
+    let this = include_str!("fuzz.rs");
+    let fuzz_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let manifest =
+        std::fs::read_to_string(fuzz_dir.join("Cargo.toml")).expect("tests/fuzz/Cargo.toml");
+    for (name, _) in fuzz::TARGETS {
+        assert!(
+            this.contains(&format!("fuzz(\"{name}\"")),
+            "no stable test runs {name}"
+        );
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")),
+            "no libFuzzer binary for {name}"
+        );
+        assert!(fuzz_dir.join(format!("fuzz_targets/{name}.rs")).is_file());
+    }
+}
+
 /// The counting allocator sees this binary's allocations (else the
 /// memory invariants would pass vacuously) and a budget holds.
 #[test]

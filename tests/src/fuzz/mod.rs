@@ -14,6 +14,7 @@
 pub mod admission;
 pub mod alloc;
 pub mod fixture;
+pub mod guard;
 pub mod mutate;
 pub mod seeds;
 pub mod session;
@@ -24,6 +25,7 @@ use lienthong_sync::protocol::frame::{DecodeError, Frame};
 use lienthong_sync::transport::framing::{FrameDecoder, FrameEncoder};
 
 pub use admission::admission;
+pub use guard::guard;
 pub use session::{session_receive, session_send};
 
 /// Live memory one input may cost: the per-peer bound the issue aims at.
@@ -39,6 +41,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("session_receive", session_receive),
     ("session_send", session_send),
     ("admission", admission),
+    ("guard", guard),
 ];
 
 pub fn target(name: &str) -> Option<Target> {

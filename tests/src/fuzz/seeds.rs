@@ -331,6 +331,11 @@ pub fn all() -> Vec<Seed> {
     ];
     for (name, message) in &messages {
         seeds.push(attack(
+            "guard",
+            format!("attack-{name}"),
+            [&[0u8][..], message].concat(),
+        ));
+        seeds.push(attack(
             "session_receive",
             format!("attack-{name}"),
             frames_input(
@@ -354,6 +359,54 @@ pub fn all() -> Vec<Seed> {
             ),
         ));
     }
+
+    seeds.push(attack(
+        "guard",
+        "attack-deflated-document-whole",
+        [&[1u8][..], &deflated_document(1 << 20)].concat(),
+    ));
+
+    // The guard on real traffic: the sync messages of the recorded
+    // sessions, and real documents as saved.
+    let mut messages_seen = 0;
+    for (name, _, rec) in &recordings {
+        for step in rec.to_receiver.iter().chain(&rec.to_sender) {
+            let OwnedStep::Frame(bytes) = step else {
+                continue;
+            };
+            let message = match Frame::decode(bytes, usize::MAX) {
+                Ok(Frame::Offer { message, .. })
+                | Ok(Frame::Reply { message, .. })
+                | Ok(Frame::Continue { message, .. }) => message,
+                _ => continue,
+            };
+            if messages_seen < 12 && message.len() < 64 * 1024 {
+                messages_seen += 1;
+                seeds.push(seed(
+                    "guard",
+                    format!("message-{name}-{messages_seen}"),
+                    [&[0u8][..], &message].concat(),
+                ));
+            }
+        }
+    }
+    for (i, d) in f.dossiers.iter().enumerate() {
+        seeds.push(seed(
+            "guard",
+            format!("document-dossier-{i}"),
+            [&[1u8][..], &d.latest().save_nocompress()].concat(),
+        ));
+    }
+    seeds.push(seed(
+        "guard",
+        "document-dossier-0-deflated",
+        [&[1u8][..], &f.dossiers[0].latest().save()].concat(),
+    ));
+    seeds.push(seed(
+        "guard",
+        "document-network-config",
+        [&[1u8][..], &f.config.1.save_nocompress()].concat(),
+    ));
 
     // Admission: every base document from every peer, then random edits.
     for base in 0..6u8 {

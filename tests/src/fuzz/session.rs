@@ -67,6 +67,7 @@ pub fn config(input_flags: u8) -> SessionConfig {
             batch_bytes: 4096,
             scan_batch: 2,
             max_message: 1 << 20,
+            ..SessionConfig::default()
         }
     } else {
         SessionConfig::default()
