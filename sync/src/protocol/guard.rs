@@ -19,11 +19,21 @@
 //! - each chunk: a document or change chunk (never a compressed change or a
 //!   bundle), no deflated column, every column within the chunk, and the
 //!   values its columns expand to counted run by run: changes and ops per
-//!   message at most `max_changes` and `max_ops`.
+//!   message at most `max_changes` and `max_ops`; a document names no actor
+//!   without a change (Automerge panics on that too).
 //!
 //! Nothing this system sends needs more: snapshots are stored and sent
-//! uncompressed, and the replies Automerge builds with a deflated
-//! `save()` are re-encoded ([`uncompressed_reply`]) before they leave.
+//! uncompressed (`save_nocompress`), a snapshot an older version stored
+//! with `save()` is re-saved before it is offered ([`uncompressed`]), and
+//! the replies Automerge builds with a deflated `save()` are re-encoded
+//! ([`uncompressed_reply`]) before they leave. So a deflated column from a
+//! peer is never legitimate, and is refused rather than inflated under a cap.
+//!
+//! What the session does with an error: [`GuardError::is_hostile`] (bytes no
+//! honest node writes, each of which would crash or exhaust Automerge)
+//! closes the session with the reason; anything else (over a limit, as a
+//! very large real document could be, or unreadable) refuses that document
+//! alone, so one oversized document cannot wedge a peer's feed.
 
 mod chunks;
 mod reader;
