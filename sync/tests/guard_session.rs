@@ -262,3 +262,70 @@ fn a_snapshot_saved_deflated_is_re_saved_before_it_is_offered() {
     );
     assert!(!sb.is_closed());
 }
+
+/// A chunk the guard passes but Automerge panics on: a real change with a
+/// few bytes changed (and its checksum fixed), found by a fixed search.
+fn chunk_automerge_panics_on() -> Vec<u8> {
+    let real: Vec<Vec<u8>> = dossier(2, 20)
+        .get_changes(&[])
+        .iter()
+        .take(3)
+        .map(|c| c.raw_bytes().to_vec())
+        .collect();
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut found = None;
+    for _ in 0..20_000 {
+        let bytes = &real[(next() % real.len() as u64) as usize];
+        // The data after the header (magic, checksum, type, LEB128 length).
+        let start = 9 + bytes[9..].iter().position(|b| b & 0x80 == 0).unwrap() + 1;
+        let mut data = bytes[start..].to_vec();
+        for _ in 0..1 + next() % 3 {
+            let at = (next() % data.len() as u64) as usize;
+            data[at] = next() as u8;
+        }
+        let chunk = wire::chunk(wire::CHANGE, &data);
+        if guard::document(&chunk, &limits()).is_ok()
+            && std::panic::catch_unwind(|| automerge::Automerge::load(&chunk)).is_err()
+        {
+            found = Some(chunk);
+            break;
+        }
+    }
+    std::panic::set_hook(quiet);
+    found.expect("precondition: the search finds such a chunk")
+}
+
+#[test]
+fn a_chunk_automerge_panics_on_closes_the_session_instead_of_the_node() {
+    let chunk = chunk_automerge_panics_on();
+    let mut store = MemoryStore::new();
+    let mut session = Session::new(PEER, SessionConfig::default(), &mut store).unwrap();
+    session.handle(&hello(), &mut store, &mut AdmitAll).unwrap();
+    let message = Msg {
+        changes: vec![chunk],
+        ..Msg::default()
+    };
+    let offer = Frame::Offer {
+        seq: 1,
+        doc: doc_id(5),
+        message: message.encode(),
+    }
+    .encode();
+    let error = session
+        .handle(&offer, &mut store, &mut AdmitAll)
+        .unwrap_err();
+    assert!(
+        matches!(&error, SessionError::Protocol(reason) if reason.contains("Automerge panicked")),
+        "{error}"
+    );
+    assert!(session.is_closed());
+    assert!(store.is_empty());
+}
