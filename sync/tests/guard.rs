@@ -1,23 +1,18 @@
 //! The guard in front of Automerge: every attack's bytes are refused with
 //! the right error, and real traffic passes and decodes as Automerge would.
 
+#[path = "support/docs.rs"]
+mod docs;
 #[path = "support/wire.rs"]
-mod wire_support;
-
-use std::collections::VecDeque;
+mod wire;
 
 use automerge::sync::{Message, State, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ObjType, ROOT, ReadDoc};
-use lienthong_sync::DocumentId;
+use docs::{dossier, sorted};
 use lienthong_sync::protocol::guard::{self, GuardError, GuardLimits};
-use lienthong_sync::protocol::memory::MemoryStore;
-use lienthong_sync::protocol::{
-    AdmitAll, Frame, PROTOCOL_VERSION, Session, SessionConfig, SessionError, SessionEvent,
-};
 use proptest::prelude::*;
 use wire::Msg;
-use wire_support as wire;
 
 fn limits() -> GuardLimits {
     GuardLimits::default()
@@ -25,44 +20,6 @@ fn limits() -> GuardLimits {
 
 fn check(msg: &Msg) -> Result<Message, GuardError> {
     guard::sync_message(&msg.encode(), &limits())
-}
-
-/// A dossier-like document: a map of facts, a list of events, a text note,
-/// written in `changes` changes by three actors, with a merge.
-fn dossier(seed: u8, changes: usize) -> Automerge {
-    let mut doc = Automerge::new().with_actor(ActorId::from(&[seed, 1][..]));
-    doc.transact::<_, _, automerge::AutomergeError>(|tx| {
-        tx.put(ROOT, "code", format!("H49.10-260105-{seed:04}"))?;
-        tx.put(ROOT, "applicant", "Nguyễn Văn An")?;
-        tx.put_object(ROOT, "events", ObjType::List)?;
-        let note = tx.put_object(ROOT, "note", ObjType::Text)?;
-        tx.splice_text(&note, 0, 0, "Hồ sơ đăng ký kinh doanh hộ cá thể")?;
-        Ok(())
-    })
-    .unwrap();
-    let mut other = doc.fork().with_actor(ActorId::from(&[seed, 2][..]));
-    for k in 0..changes {
-        let target = if k % 3 == 0 { &mut other } else { &mut doc };
-        target
-            .transact::<_, _, automerge::AutomergeError>(|tx| {
-                let (_, events) = tx.get(ROOT, "events")?.unwrap();
-                let len = tx.length(&events);
-                let e = tx.insert_object(&events, len, ObjType::Map)?;
-                tx.put(&e, "kind", "forwarded")?;
-                tx.put(&e, "at", 1_700_000_000_i64 + k as i64)?;
-                tx.put(&e, "note", format!("chuyển bước {k} — phòng Tư pháp"))?;
-                let (_, note) = tx.get(ROOT, "note")?.unwrap();
-                tx.splice_text(&note, 0, 0, &format!("{k} "))?;
-                Ok(())
-            })
-            .unwrap();
-    }
-    doc.merge(&mut other).unwrap();
-    doc
-}
-
-fn hash(h: &automerge::ChangeHash) -> [u8; 32] {
-    h.0
 }
 
 // ---------------------------------------------------------------- attacks
@@ -374,7 +331,7 @@ fn changes_and_ops_per_message_are_bounded() {
     };
     // V1: one entry per change.
     let v1 = Message {
-        heads: guard_sorted(doc.get_heads()),
+        heads: sorted(doc.get_heads()),
         need: vec![],
         have: vec![],
         changes: changes
@@ -400,7 +357,7 @@ fn changes_and_ops_per_message_are_bounded() {
         .flat_map(|c| c.raw_bytes().to_vec())
         .collect();
     let v2 = Message {
-        heads: guard_sorted(doc.get_heads()),
+        heads: sorted(doc.get_heads()),
         need: vec![],
         have: vec![],
         changes: joined.into(),
@@ -447,16 +404,12 @@ fn over_limit<T>(result: Result<T, GuardError>) -> bool {
     )
 }
 
-fn guard_sorted(mut heads: Vec<automerge::ChangeHash>) -> Vec<automerge::ChangeHash> {
-    heads.sort();
-    heads
-}
-
 #[test]
 fn truncated_and_garbage_messages_are_refused() {
     let doc = dossier(4, 5);
     let mut state = State::new();
     let message = guard::uncompressed_reply(&doc, &mut state)
+        .unwrap()
         .unwrap()
         .encode();
     assert!(guard::sync_message(&message, &limits()).is_ok());
@@ -566,7 +519,7 @@ fn sync_through_guard(a: &mut Automerge, b: &mut Automerge) -> Vec<Message> {
     let mut seen = Vec::new();
     for _ in 0..20 {
         let mut quiet = true;
-        if let Some(m) = guard::uncompressed_reply(a, &mut sa) {
+        if let Some(m) = guard::uncompressed_reply(a, &mut sa).unwrap() {
             let bytes = m.clone().encode();
             let checked = guard::sync_message(&bytes, &limits())
                 .unwrap_or_else(|e| panic!("a → b refused: {e}"));
@@ -575,7 +528,7 @@ fn sync_through_guard(a: &mut Automerge, b: &mut Automerge) -> Vec<Message> {
             seen.push(m);
             quiet = false;
         }
-        if let Some(m) = guard::uncompressed_reply(b, &mut sb) {
+        if let Some(m) = guard::uncompressed_reply(b, &mut sb).unwrap() {
             let bytes = m.clone().encode();
             let checked = guard::sync_message(&bytes, &limits())
                 .unwrap_or_else(|e| panic!("b → a refused: {e}"));
@@ -638,7 +591,7 @@ fn a_peer_with_nothing_gets_the_document_uncompressed() {
         guard::sync_message(&raw.encode(), &limits()).is_err(),
         "precondition: Automerge sent a deflated document"
     );
-    let fixed = guard::uncompressed_reply(&a, &mut sa).unwrap();
+    let fixed = guard::uncompressed_reply(&a, &mut sa).unwrap().unwrap();
     let checked = guard::sync_message(&fixed.clone().encode(), &limits()).unwrap();
     b.receive_sync_message(&mut sb, checked).unwrap();
     assert_eq!(a.get_heads(), b.get_heads());
@@ -691,244 +644,6 @@ proptest! {
         sync_through_guard(&mut a, &mut b);
         prop_assert_eq!(a.get_heads(), b.get_heads());
     }
-}
-
-// ------------------------------------------------------ in the session
-
-const PEER: [u8; 32] = [0xA; 32];
-
-fn doc_id(i: u8) -> DocumentId {
-    DocumentId([i; 16])
-}
-
-fn hello() -> Vec<u8> {
-    Frame::Hello {
-        version: PROTOCOL_VERSION,
-        since: 0,
-        last_seq: 1,
-        window_docs: 64,
-        window_bytes: 1 << 20,
-    }
-    .encode()
-}
-
-#[test]
-fn a_bomb_in_an_offer_closes_the_session_with_the_reason() {
-    let known = dossier(1, 1).get_heads()[0].0;
-    let bombs = [
-        (
-            "probes",
-            Msg {
-                heads: vec![wire::hash(1)],
-                have: vec![(vec![], wire::bloom(1, 10, u32::MAX as u64, 2))],
-                ..Msg::default()
-            },
-        ),
-        (
-            "bits per entry",
-            Msg {
-                have: vec![(vec![], wire::bloom(1, 0, 7, 0))],
-                ..Msg::default()
-            },
-        ),
-        (
-            "needs",
-            Msg {
-                have: vec![(vec![], wire::bloom(1, 10, 7, 9))],
-                ..Msg::default()
-            },
-        ),
-        (
-            "twice",
-            Msg {
-                need: vec![known, known],
-                ..Msg::default()
-            },
-        ),
-        (
-            "compressed change chunk",
-            Msg {
-                changes: vec![wire::chunk(wire::COMPRESSED, &[3, 0])],
-                ..Msg::default()
-            },
-        ),
-        (
-            "bundle",
-            Msg {
-                changes: vec![wire::chunk(wire::BUNDLE, &[0])],
-                ..Msg::default()
-            },
-        ),
-        (
-            "DEFLATE",
-            Msg {
-                v2: true,
-                changes: vec![wire::document(
-                    &[],
-                    &[],
-                    &[(wire::ACTOR_COL | wire::DEFLATE, vec![3, 0])],
-                    &[],
-                )],
-                ..Msg::default()
-            },
-        ),
-        (
-            "actor without a change",
-            Msg {
-                v2: true,
-                changes: vec![wire::document(&[&[0xaa; 16]], &[], &[], &[])],
-                ..Msg::default()
-            },
-        ),
-    ];
-    for (says, bomb) in bombs {
-        let mut store = MemoryStore::new();
-        let mut session = Session::new(PEER, SessionConfig::default(), &mut store).unwrap();
-        session.handle(&hello(), &mut store, &mut AdmitAll).unwrap();
-        let offer = Frame::Offer {
-            seq: 1,
-            doc: doc_id(1),
-            message: bomb.encode(),
-        }
-        .encode();
-        let error = session
-            .handle(&offer, &mut store, &mut AdmitAll)
-            .unwrap_err();
-        assert!(
-            matches!(&error, SessionError::Protocol(reason) if reason.contains(says)),
-            "{says}: {error}"
-        );
-        assert!(session.is_closed(), "{says}");
-        assert!(store.is_empty(), "nothing of the attack is stored");
-    }
-}
-
-#[test]
-fn a_document_over_the_limits_is_refused_and_the_session_goes_on() {
-    let mut store = MemoryStore::new();
-    let config = SessionConfig {
-        guard: GuardLimits {
-            max_ops: 10,
-            ..limits()
-        },
-        ..SessionConfig::default()
-    };
-    let mut session = Session::new(PEER, config, &mut store).unwrap();
-    session.handle(&hello(), &mut store, &mut AdmitAll).unwrap();
-    let doc = dossier(7, 3);
-    let message = Message {
-        heads: guard_sorted(doc.get_heads()),
-        need: vec![],
-        have: vec![],
-        changes: doc.save_nocompress().into(),
-        flags: None,
-        version: automerge::sync::MessageVersion::V2,
-    }
-    .encode();
-    let offer = Frame::Offer {
-        seq: 1,
-        doc: doc_id(2),
-        message,
-    }
-    .encode();
-    session.handle(&offer, &mut store, &mut AdmitAll).unwrap();
-    let mut refused = None;
-    while let Some(event) = session.poll_event() {
-        if let SessionEvent::Refused { reason, .. } = event {
-            refused = Some(reason);
-        }
-    }
-    let reason = refused.expect("the document was refused");
-    assert!(reason.contains("op columns"), "{reason}");
-    assert!(!session.is_closed());
-    session.flush(&mut store).unwrap();
-    assert!(store.is_empty());
-}
-
-#[test]
-fn a_duplicate_need_in_a_reply_closes_the_session_instead_of_panicking() {
-    let mut store = MemoryStore::new();
-    let doc = dossier(8, 3);
-    let change = doc.get_changes(&[])[0].hash();
-    store.put(doc_id(3), doc);
-    let mut session = Session::new(PEER, SessionConfig::default(), &mut store).unwrap();
-    session.handle(&hello(), &mut store, &mut AdmitAll).unwrap();
-    session.pump(&mut store).unwrap();
-    let mut offered = false;
-    while let Some(frame) = session.poll_transmit() {
-        offered |= matches!(Frame::decode(&frame, 1 << 24), Ok(Frame::Offer { .. }));
-    }
-    assert!(offered, "precondition: the document was offered");
-    let reply = Msg {
-        need: vec![hash(&change), hash(&change)],
-        ..Msg::default()
-    };
-    let frame = Frame::Reply {
-        doc: doc_id(3),
-        message: reply.encode(),
-    }
-    .encode();
-    let error = session
-        .handle(&frame, &mut store, &mut AdmitAll)
-        .unwrap_err();
-    assert!(
-        matches!(&error, SessionError::Protocol(reason) if reason.contains("twice")),
-        "{error}"
-    );
-}
-
-#[test]
-fn a_snapshot_saved_deflated_is_re_saved_before_it_is_offered() {
-    let mut a = MemoryStore::new();
-    let doc = dossier(9, 200);
-    let deflated = doc.save();
-    assert!(
-        !guard::uncompressed(&deflated),
-        "precondition: deflated columns"
-    );
-    a.put(doc_id(4), doc.clone());
-    a.saved.insert(doc_id(4), deflated);
-    let mut b = MemoryStore::new();
-    let mut sa = Session::new([0xB; 32], SessionConfig::default(), &mut a).unwrap();
-    let mut sb = Session::new(PEER, SessionConfig::default(), &mut b).unwrap();
-    let mut to_b: VecDeque<Vec<u8>> = VecDeque::new();
-    let mut to_a: VecDeque<Vec<u8>> = VecDeque::new();
-    for _ in 0..50 {
-        while let Some(f) = sa.poll_transmit() {
-            to_b.push_back(f);
-        }
-        while let Some(f) = sb.poll_transmit() {
-            to_a.push_back(f);
-        }
-        if to_a.is_empty() && to_b.is_empty() {
-            sa.flush(&mut a).unwrap();
-            sb.flush(&mut b).unwrap();
-            sa.pump(&mut a).unwrap();
-            sb.pump(&mut b).unwrap();
-            while let Some(f) = sa.poll_transmit() {
-                to_b.push_back(f);
-            }
-            while let Some(f) = sb.poll_transmit() {
-                to_a.push_back(f);
-            }
-            if to_a.is_empty() && to_b.is_empty() {
-                break;
-            }
-        }
-        while let Some(f) = to_b.pop_front() {
-            sb.handle(&f, &mut b, &mut AdmitAll).unwrap();
-        }
-        sb.flush(&mut b).unwrap();
-        while let Some(f) = to_a.pop_front() {
-            sa.handle(&f, &mut a, &mut AdmitAll).unwrap();
-        }
-    }
-    assert_eq!(
-        b.get(&doc_id(4)).map(|d| d.get_heads()),
-        Some(doc.get_heads()),
-        "the peer holds the document"
-    );
-    assert!(!sb.is_closed());
 }
 
 #[test]
@@ -994,7 +709,7 @@ fn guard_cost() {
         .map(|i| {
             let doc = dossier((i % 251) as u8, 5 + (i % 10) as usize);
             Message {
-                heads: guard_sorted(doc.get_heads()),
+                heads: sorted(doc.get_heads()),
                 need: vec![],
                 have: vec![],
                 changes: doc.save_nocompress().into(),

@@ -224,6 +224,7 @@ fn checking_real_traffic_costs_little_memory() {
     assert!(peak < 1024, "{peak} bytes to check {} bytes", saved.len());
     let message = guard::uncompressed_reply(&doc, &mut State::new())
         .unwrap()
+        .unwrap()
         .encode();
     let (result, peak) = peak_of(|| {
         guard::sync_message(&message, &GuardLimits::default())

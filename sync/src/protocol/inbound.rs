@@ -186,10 +186,16 @@ impl Inbound {
         pending.required = decoded.heads.clone();
         let was_complete = pending.complete;
         let fresh = !pending.existed && pending.document.get_heads().is_empty();
-        match fresh
-            .then(|| messages::whole_new_document(&decoded))
-            .flatten()
-        {
+        // Automerge panicking on the peer's data closes the session too.
+        let hostile =
+            |e: guard::GuardError| SessionError::Protocol(format!("sync message for {doc}: {e}"));
+        let whole = guard::contained(|| {
+            fresh
+                .then(|| messages::whole_new_document(&decoded))
+                .flatten()
+        })
+        .map_err(hostile)?;
+        match whole {
             Some((document, bytes)) => {
                 // The whole document in one piece: keep it as it came.
                 pending.state.shared_heads = decoded.heads.clone();
@@ -201,9 +207,12 @@ impl Inbound {
             }
             None => {
                 pending.snapshot = None;
-                if let Err(e) = pending
-                    .document
-                    .receive_sync_message(&mut pending.state, decoded)
+                if let Err(e) = guard::contained(|| {
+                    pending
+                        .document
+                        .receive_sync_message(&mut pending.state, decoded)
+                })
+                .map_err(hostile)?
                 {
                     let reason = format!("changes could not be applied: {e}");
                     self.refuse(doc, reason, out);
@@ -213,7 +222,11 @@ impl Inbound {
         }
         pending.bytes += message.len();
         if messages::holds_all(&pending.document, &pending.required) {
-            if let Err(reason) = admission.admit(peer, &doc, &pending.document, pending.existed) {
+            let admitted = guard::contained(|| {
+                admission.admit(peer, &doc, &pending.document, pending.existed)
+            })
+            .map_err(hostile)?;
+            if let Err(reason) = admitted {
                 self.refuse(doc, reason, out);
                 return Ok(());
             }
@@ -229,7 +242,9 @@ impl Inbound {
                 self.complete_docs -= 1;
                 self.complete_bytes -= pending.bytes;
             }
-            if let Some(reply) = guard::uncompressed_reply(&pending.document, &mut pending.state) {
+            if let Some(reply) =
+                guard::uncompressed_reply(&pending.document, &mut pending.state).map_err(hostile)?
+            {
                 out.send(Frame::Reply {
                     doc,
                     message: reply.encode(),

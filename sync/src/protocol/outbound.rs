@@ -209,10 +209,13 @@ impl Outbound {
             return Ok(());
         };
         // Read-only state: the peer's changes, if any, are ignored here.
-        document
-            .receive_sync_message(state, message)
-            .map_err(|e| SessionError::Protocol(format!("sync message for {doc}: {e}")))?;
-        if let Some(next) = guard::uncompressed_reply(&document, state) {
+        let hostile = |e: String| SessionError::Protocol(format!("sync message for {doc}: {e}"));
+        guard::contained(|| document.receive_sync_message(state, message))
+            .map_err(|e| hostile(e.to_string()))?
+            .map_err(|e| hostile(e.to_string()))?;
+        if let Some(next) =
+            guard::uncompressed_reply(&document, state).map_err(|e| hostile(e.to_string()))?
+        {
             out.send(Frame::Continue {
                 doc,
                 message: next.encode(),
