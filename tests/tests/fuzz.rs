@@ -9,11 +9,10 @@
 //! the target its folder names (`cargo test -p lienthong-tests --test fuzz
 //! replay -- --nocapture`). See `docs/fuzzing.md`.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use lienthong_tests::fuzz::{self, Target, alloc, mutate};
+use lienthong_tests::fuzz::{self, Target, alloc, mutate, panics};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
@@ -58,18 +57,19 @@ fn cases(default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Run one input; on a panic, keep it and fail naming the file.
+/// Run one input; on a panic that escapes the target, keep the input and
+/// fail naming the file.
 fn run_one(target_name: &str, target: Target, label: &str, input: &[u8]) {
-    let outcome = catch_unwind(AssertUnwindSafe(|| target(input)));
-    if outcome.is_err() {
+    if let Err(report) = panics::run(target, input) {
         let dir = crash_dir(target_name);
         std::fs::create_dir_all(&dir).expect("create the crash folder");
         let name = format!("crash-{}", hex(&Sha256::digest(input)[..8]));
         let path = dir.join(name);
         std::fs::write(&path, input).expect("save the crashing input");
         panic!(
-            "{target_name}: {label} panicked; the input is saved at {} \
-             (replay: FUZZ_REPLAY={} cargo test -p lienthong-tests --test fuzz replay)",
+            "{target_name}: {label} {report}; the input is saved at {} \
+             (replay with a backtrace: FUZZ_REPLAY={} RUST_BACKTRACE=1 \
+             cargo test -p lienthong-tests --test fuzz replay -- --nocapture)",
             path.display(),
             path.display()
         );
@@ -80,20 +80,7 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Panics print a backtrace, which takes more memory than an input may.
-fn lift_budget_on_panic() {
-    static HOOK: std::sync::Once = std::sync::Once::new();
-    HOOK.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            alloc::lift_budget();
-            default(info);
-        }));
-    });
-}
-
 fn fuzz(target_name: &str, default_cases: usize) {
-    lift_budget_on_panic();
     let target = fuzz::target(target_name).expect("a known target");
     let dir = crash_dir(target_name);
     std::fs::create_dir_all(&dir).expect("create the crash folder");
@@ -203,7 +190,12 @@ fn replay() {
         .find(|n| fuzz::target(n).is_some())
         .expect("the file lies in a folder named after a target");
     let target = fuzz::target(target_name).expect("a target");
-    lift_budget_on_panic();
+    // The default hook, for a backtrace (unbounded: it reads debug info).
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        alloc::lift_budget();
+        default(info);
+    }));
     alloc::set_crash_file(&crash_dir(target_name).join("refused-memory"));
     target(&bytes);
     println!("{target_name}: {} ran clean", path.display());

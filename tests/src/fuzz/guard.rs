@@ -9,8 +9,11 @@
 //! reads (`Message::decode`, `Automerge::load`), and applying it — a
 //! message to a real dossier on both sides of an exchange, a document
 //! loaded whole — stays within the per-input memory budget and never
-//! panics. That is the guard's promise: after it, nothing a peer sends can
-//! make Automerge allocate what the peer merely claims.
+//! panics outside `guard::contained` (the session runs Automerge on a
+//! peer's data inside it: Automerge still panics on some well-formed but
+//! inconsistent chunks, `docs/upstream/well-formed-chunks-panic.md`). That
+//! is the guard's promise: after it, nothing a peer sends can make
+//! Automerge allocate what the peer merely claims, or crash the node.
 
 use automerge::Automerge;
 use automerge::sync::{Message, State, SyncDoc};
@@ -51,13 +54,15 @@ fn sync_message(data: &[u8], bytes: &[u8], limits: &GuardLimits) {
     );
     let f = fixture::fixture();
     // The receiving side: an older copy of the dossier.
-    let ((), cost) = alloc::measure_input(data, MEMORY_BUDGET, || {
+    let (_, cost) = alloc::measure_input(data, MEMORY_BUDGET, || {
         let mut receiver = f.dossiers[0].versions[1].clone();
         let mut state = State::new();
-        if receiver
-            .receive_sync_message(&mut state, message.clone())
-            .is_ok()
-        {
+        let applied = guard::contained(|| {
+            receiver
+                .receive_sync_message(&mut state, message.clone())
+                .is_ok()
+        });
+        if applied == Ok(true) {
             let _ = guard::uncompressed_reply(&receiver, &mut state);
         }
     });
@@ -67,11 +72,12 @@ fn sync_message(data: &[u8], bytes: &[u8], limits: &GuardLimits) {
         cost.peak
     );
     // The offering side: the whole dossier, answering a reply.
-    let ((), cost) = alloc::measure_input(data, MEMORY_BUDGET, || {
+    let (_, cost) = alloc::measure_input(data, MEMORY_BUDGET, || {
         let mut sender = f.dossiers[0].latest().clone();
         let mut state = State::new();
         let _ = sender.generate_sync_message(&mut state);
-        if sender.receive_sync_message(&mut state, message).is_ok() {
+        let applied = guard::contained(|| sender.receive_sync_message(&mut state, message).is_ok());
+        if applied == Ok(true) {
             let _ = guard::uncompressed_reply(&sender, &mut state);
         }
     });
@@ -94,7 +100,9 @@ fn document(data: &[u8], bytes: &[u8], limits: &GuardLimits) {
     if checked.is_err() {
         return;
     }
-    let (loaded, cost) = alloc::measure_input(data, MEMORY_BUDGET, || Automerge::load(bytes));
+    let (loaded, cost) = alloc::measure_input(data, MEMORY_BUDGET, || {
+        guard::contained(|| Automerge::load(bytes))
+    });
     assert!(
         cost.within(MEMORY_BUDGET),
         "a document the guard let through cost {} bytes to load",

@@ -16,6 +16,7 @@ pub mod alloc;
 pub mod fixture;
 pub mod guard;
 pub mod mutate;
+pub mod panics;
 pub mod seeds;
 pub mod session;
 pub mod steps;
