@@ -60,12 +60,22 @@ pub(crate) async fn serve(
     let calendar = shared.calendar.clone();
     let peers = shared.peers.clone();
     let my_office = shared.office.clone();
+    let limits = shared.limits;
+    let clock = shared.options.clock.clone();
+    let root = shared.dir.root().to_path_buf();
     let opened = tokio::task::spawn_blocking(
         move || -> Result<(NodeSyncStore, NodeAdmission), crate::store::StoreError> {
             let store = Store::open(&path)?;
+            let policy_store = Store::open(&path)?;
             Ok((
-                NodeSyncStore::new(store, network.clone(), calendar.clone(), peers.clone()),
-                NodeAdmission::new(network, calendar, my_office, peers),
+                NodeSyncStore::new(store, network.clone(), calendar.clone(), peers.clone())
+                    .with_policy(limits, clock.clone(), root.clone()),
+                NodeAdmission::new(network, calendar, my_office, peers).with_policy(
+                    limits,
+                    clock,
+                    policy_store,
+                    root,
+                ),
             ))
         },
     )
@@ -92,6 +102,7 @@ pub(crate) async fn serve(
             let mut synced_once = false;
             let mut in_sync = false;
             let mut config_changed = false;
+            let mut refusals = Refusals::default();
             while let Some(progress) = progress_rx.recv().await {
                 match progress {
                     Progress::Event(SessionEvent::Received { doc }) => {
@@ -117,6 +128,8 @@ pub(crate) async fn serve(
                             tracing::warn!(peer = %office, %doc, %reason, "peer refused a document");
                         } else {
                             tracing::warn!(peer = %office, %doc, %reason, "refused a document from peer");
+                            refusals.count += 1;
+                            refusals.last = reason;
                         }
                     }
                     Progress::Event(SessionEvent::BlobReceived { hash }) => {
@@ -129,6 +142,7 @@ pub(crate) async fn serve(
                         tracing::warn!(peer = %office, ours, "a feed restarted (store replaced?); resyncing from the start");
                     }
                     Progress::Stats { synced, .. } => {
+                        refusals.record(&shared, peer).await;
                         if synced && !in_sync {
                             if synced_once {
                                 tracing::debug!(peer = %office, "in sync");
@@ -149,6 +163,7 @@ pub(crate) async fn serve(
             if config_changed {
                 apply_config(&shared).await;
             }
+            refusals.record(&shared, peer).await;
             synced_once
         })
     };
@@ -173,6 +188,36 @@ pub(crate) async fn serve(
     }
     record_link(&shared, peer, false, false, error).await;
     LinkOutcome { synced }
+}
+
+/// Refusals of the peer's documents not yet written for `status`.
+#[derive(Default)]
+struct Refusals {
+    count: u64,
+    last: String,
+}
+
+impl Refusals {
+    async fn record(&mut self, shared: &Shared, peer: PeerId) {
+        if self.count == 0 {
+            return;
+        }
+        let (count, last) = (
+            std::mem::take(&mut self.count),
+            std::mem::take(&mut self.last),
+        );
+        let path = shared.dir.store_file();
+        let now = shared.options.clock.now();
+        let result =
+            tokio::task::spawn_blocking(move || -> Result<(), crate::store::StoreError> {
+                let mut store = Store::open(&path)?;
+                store.write(|w| w.add_refusals(&peer, count, &last, now))
+            })
+            .await;
+        if let Ok(Err(e)) = result {
+            tracing::warn!(error = %e, "could not record refusals");
+        }
+    }
 }
 
 async fn apply_config(shared: &Arc<Shared>) {
