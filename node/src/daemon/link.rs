@@ -12,7 +12,7 @@ use lienthong_sync::transport::identity::NodeId;
 use tokio::sync::mpsc;
 
 use super::Shared;
-use crate::replication::admission::NodeAdmission;
+use crate::replication::admission::{NodeAdmission, under_disk_floor};
 use crate::replication::config_docs::{self, ConfigFile};
 use crate::replication::sync_store::NodeSyncStore;
 use crate::store::Store;
@@ -167,6 +167,11 @@ pub(crate) async fn serve(
             synced_once
         })
     };
+    let lift_watch = tokio::spawn(close_when_limit_lifts(
+        shared.clone(),
+        peer,
+        connection.clone(),
+    ));
     let driven = drive(
         connection.clone(),
         role,
@@ -179,6 +184,7 @@ pub(crate) async fn serve(
         Some(progress_tx),
     )
     .await;
+    lift_watch.abort();
     let synced = watcher.await.unwrap_or(false) || driven.synced;
     let error = driven.result.err().map(|e| e.to_string());
     connection.close(0u32.into(), b"session over");
@@ -188,6 +194,38 @@ pub(crate) async fn serve(
     }
     record_link(&shared, peer, false, false, error).await;
     LinkOutcome { synced }
+}
+
+/// While the peer is held at a limit (its refused documents wait behind a
+/// held checkpoint), look now and then whether the limit has lifted — a new
+/// day, disk space freed — and if so end the session: the next one starts
+/// from the held checkpoint, so the peer offers those documents again. A
+/// link may stay up for days; without this they would wait for it to drop.
+async fn close_when_limit_lifts(shared: Arc<Shared>, peer: PeerId, connection: quinn::Connection) {
+    loop {
+        tokio::time::sleep(shared.options.limit_check).await;
+        let path = shared.dir.store_file();
+        let root = shared.dir.root().to_path_buf();
+        let limits = shared.limits;
+        let now = shared.options.clock.now();
+        let lifted = tokio::task::spawn_blocking(move || -> Option<bool> {
+            let mut store = Store::open(&path).ok()?;
+            let limit = store.read_now(|r| r.peer_limit(&peer)).ok()??;
+            if limit.lifted_at.is_some() {
+                return Some(false);
+            }
+            Some(match limit.until {
+                Some(until) => now >= until,
+                None => under_disk_floor(&limits, &root).is_none(),
+            })
+        })
+        .await;
+        if let Ok(Some(true)) = lifted {
+            tracing::info!(peer = %short(&peer), "a limit on this peer lifted; reconnecting so it offers again what was refused");
+            connection.close(0u32.into(), b"limit lifted: reconnect to resume");
+            return;
+        }
+    }
 }
 
 /// Refusals of the peer's documents not yet written for `status`.

@@ -66,6 +66,10 @@ pub struct DaemonOptions {
     pub driver: DriverConfig,
     /// The time as sessions see it (quota days); tests move it.
     pub clock: Clock,
+    /// How often a session with a peer held at a limit looks whether the
+    /// limit has lifted (then the session is closed, and the next one asks
+    /// the peer again for what was refused).
+    pub limit_check: Duration,
 }
 
 impl Default for DaemonOptions {
@@ -76,6 +80,7 @@ impl Default for DaemonOptions {
             backoff: (Duration::from_secs(1), Duration::from_secs(60)),
             driver: DriverConfig::default(),
             clock: Clock::system(),
+            limit_check: Duration::from_secs(60),
         }
     }
 }
