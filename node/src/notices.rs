@@ -432,7 +432,7 @@ pub fn queue(node: &mut Node, now: DateTime<Utc>) -> Result<Queued, StoreError> 
                     tracing::warn!(dossier = %row.code, %doc, %problem, "notices: unreadable stored dossier");
                     continue;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             };
             result.loaded += 1;
             let dossier = match schema::read(&doc) {

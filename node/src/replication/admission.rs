@@ -52,6 +52,7 @@ pub struct NodeAdmission {
 /// The store side of admission: quotas, the disk floor, quarantine.
 struct Policy {
     store: Store,
+    limits: Limits,
     data_dir: PathBuf,
     /// Admitted here and not yet seen committed: new documents, and the
     /// attachment bytes they newly reference. Cleared when the peer's
@@ -95,6 +96,7 @@ impl NodeAdmission {
         self.clock = clock;
         self.policy = Some(Policy {
             store,
+            limits,
             data_dir,
             uncommitted: HashMap::new(),
             uncommitted_new: HashSet::new(),
@@ -292,11 +294,11 @@ impl Policy {
         doc: &DocumentId,
         existed: bool,
         new_attachment_bytes: u64,
-        limits: &Limits,
         calendar: &WorkingCalendar,
         now: DateTime<Utc>,
     ) -> Result<(), String> {
-        if let Some(reason) = under_disk_floor(limits, &self.data_dir) {
+        let limits = self.limits;
+        if let Some(reason) = under_disk_floor(&limits, &self.data_dir) {
             return Err(self.refuse(peer, LimitKind::DiskFloor, reason, now, None));
         }
         let (day, end) = local_day(calendar, now);
@@ -380,17 +382,9 @@ impl Admission for NodeAdmission {
             }
         };
         let now = self.clock.now();
-        let (limits, calendar) = (self.limits, &self.calendar);
+        let calendar = &self.calendar;
         match &mut self.policy {
-            Some(policy) => policy.check(
-                peer,
-                doc,
-                existed,
-                new_attachment_bytes,
-                &limits,
-                calendar,
-                now,
-            ),
+            Some(policy) => policy.check(peer, doc, existed, new_attachment_bytes, calendar, now),
             None => Ok(()),
         }
     }
