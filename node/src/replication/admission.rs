@@ -312,7 +312,9 @@ impl Policy {
             self.uncommitted.clear();
             self.uncommitted_new.clear();
         }
-        let until = end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let until = end
+            .with_timezone(&calendar.timezone())
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
         let is_new = !existed && !self.uncommitted_new.contains(doc);
         if is_new {
             let documents = today.documents + self.uncommitted_new.len() as u64;
