@@ -17,7 +17,7 @@
 //! max_dossier_attachment_bytes = 524288000  # all attachments of one dossier (500 MiB)
 //! peer_new_documents_per_day = 5000         # new documents from one peer per local day
 //! peer_bytes_per_day = 4294967296           # bytes from one peer per local day (4 GiB)
-//! min_free_disk_bytes = 536870912           # below this free space, accept nothing from peers
+//! min_free_disk_bytes = 268435456           # below this free space, accept nothing from peers
 //! ```
 
 use std::fmt;
@@ -130,7 +130,7 @@ impl Default for Limits {
             max_dossier_attachment_bytes: 500 * MIB,
             peer_new_documents_per_day: 5_000,
             peer_bytes_per_day: 4096 * MIB,
-            min_free_disk_bytes: 512 * MIB,
+            min_free_disk_bytes: 256 * MIB,
         }
     }
 }

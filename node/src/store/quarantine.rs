@@ -18,6 +18,12 @@ use crate::config::Limits;
 /// Longest media type a reference may carry (RFC 6838 allows 127 + 127).
 pub const MAX_MEDIA_TYPE: usize = 255;
 
+/// An attachment (or a dossier's attachments together) larger than this is
+/// beyond any node, whatever its `[limits]`: set aside at start. Below it,
+/// the configured limits are for what peers send (admission); a dossier an
+/// officer made here with a large scan is not quarantined for it.
+pub const NO_NODE_HOLDS: u64 = 1 << 40;
+
 /// One quarantined document.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Quarantined {
@@ -103,11 +109,13 @@ impl Writer<'_> {
         Ok(added > 0)
     }
 
-    /// Quarantine documents whose stored attachment references or heads
-    /// are unsafe to act on: an attachment larger than `limits` allows (or
-    /// a total per dossier), a malformed hash, root or media type, heads
-    /// that are not whole hashes. Cheap (no document is loaded); run at
-    /// daemon start. Returns how many were newly quarantined.
+    /// Quarantine documents whose stored attachment references are unsafe
+    /// to act on: an attachment (or a dossier's total) larger than both
+    /// [`NO_NODE_HOLDS`] and this node's limits, a malformed hash or root,
+    /// an overlong media type. Cheap (reads
+    /// `blob_refs` only, no document); run at daemon start. Documents that
+    /// fail to load are found where they are loaded, not by a scan here.
+    /// Returns how many were newly quarantined.
     pub fn quarantine_unsafe(&self, limits: &Limits, now: DateTime<Utc>) -> Result<usize> {
         let mut found: Vec<(Vec<u8>, String)> = Vec::new();
         {
@@ -117,7 +125,10 @@ impl Writer<'_> {
                     OR length(media_type) > ?2",
             )?;
             let rows = statement.query_map(
-                params![clamp(limits.max_attachment_bytes), MAX_MEDIA_TYPE as i64],
+                params![
+                    clamp(limits.max_attachment_bytes.max(NO_NODE_HOLDS)),
+                    MAX_MEDIA_TYPE as i64
+                ],
                 |row| {
                     Ok((
                         row.get::<_, Vec<u8>>(0)?,
@@ -131,9 +142,8 @@ impl Writer<'_> {
                 found.push((
                     doc,
                     format!(
-                        "attachment reference {}… claims {size} bytes or is malformed (limit {} bytes per attachment)",
-                        hex_prefix(&hash),
-                        limits.max_attachment_bytes
+                        "attachment reference {}… claims {size} bytes, beyond what any node holds, or is malformed",
+                        hex_prefix(&hash)
                     ),
                 ));
             }
@@ -148,20 +158,7 @@ impl Writer<'_> {
                 let (doc, total) = row?;
                 found.push((
                     doc,
-                    format!(
-                        "attachments total {total} bytes, over the limit of {} per dossier",
-                        limits.max_dossier_attachment_bytes
-                    ),
-                ));
-            }
-            let mut statement = self
-                .conn()
-                .prepare("SELECT doc_id FROM documents WHERE length(heads) % 32 != 0")?;
-            let rows = statement.query_map([], |row| row.get::<_, Vec<u8>>(0))?;
-            for row in rows {
-                found.push((
-                    row?,
-                    "stored heads are not a list of 32-byte hashes".to_string(),
+                    format!("attachments total {total} bytes, beyond what any node holds"),
                 ));
             }
         }
