@@ -156,6 +156,17 @@ async fn an_attachment_claiming_2_62_bytes_is_refused_at_admission() {
     let mut c = net.open(&commune).unwrap();
     let commune_id = c.node_id();
     let good = send_up(&mut c, "Nguyễn Văn An");
+    // Every field of a reference is the peer's word: a short hash too.
+    let malformed = send_up(&mut c, "Đỗ Văn Giang");
+    inject_reference(
+        &mut c,
+        &malformed,
+        &AttachmentRef {
+            hash: "ab".into(),
+            size: 10,
+            ..huge_reference()
+        },
+    );
     let bad = send_up(&mut c, "Trần Văn Bình");
     inject_reference(&mut c, &bad, &huge_reference());
     let after = send_up(&mut c, "Lê Thị Cúc");
