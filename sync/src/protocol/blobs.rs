@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 
 use super::frame::{BLOB_CHUNK_SIZE, Frame, MAX_WANT_CHUNKS};
 use super::session::{Output, SessionError, SessionEvent};
-use super::store::{BlobHash, BlobSaved, PeerId, SyncStore};
+use super::store::{BlobHash, BlobSaved, ChunkRanges, PeerId, SyncStore};
 
 /// Blobs fetched at once from one peer.
 const PARALLEL: usize = 2;
@@ -46,7 +46,7 @@ struct Fetch {
     size: u64,
     root: [u8; 32],
     manifest: Option<Vec<[u8; 32]>>,
-    missing: BTreeSet<u32>,
+    missing: ChunkRanges,
     requested: BTreeSet<u32>,
     verified: Vec<(u32, Vec<u8>)>,
     /// Chunks that failed verification, and how often.
@@ -132,11 +132,8 @@ impl Blobs {
             let manifest = blob
                 .manifest
                 .filter(|m| m.len() == count && root_of(m) == blob.root);
-            let missing: BTreeSet<u32> = blob
-                .missing
-                .into_iter()
-                .filter(|i| (*i as usize) < count)
-                .collect();
+            let mut missing = blob.missing;
+            missing.truncate(u32::try_from(count).unwrap_or(u32::MAX));
             let mut fetch = Fetch {
                 size: blob.size,
                 root: blob.root,
@@ -174,7 +171,6 @@ impl Blobs {
             .iter()
             .filter(|i| !fetch.requested.contains(i))
             .take(room)
-            .copied()
             .collect();
         fetch.requested.extend(next.iter().copied());
         next
@@ -282,7 +278,7 @@ impl Blobs {
                 data.len() == fetch.expected_len(index) && &sha256(&data) == expected
             });
         if good {
-            fetch.missing.remove(&index);
+            fetch.missing.remove(index);
             fetch.verified.push((index, data));
         } else {
             // Corrupt (or before its manifest): asked for again below, a
