@@ -86,7 +86,14 @@ pub mod error_code {
     pub const STORE: u16 = 3;
     pub const TOO_LARGE: u16 = 4;
     pub const SHUTDOWN: u16 = 5;
+    /// An exchange made no progress within the session's timeout.
+    pub const TIMEOUT: u16 = 6;
 }
+
+/// Bytes a frame adds around its sync message or chunk (type, sequence,
+/// document id or blob hash, index, length prefix): a frame is at most
+/// its payload plus this.
+pub const FRAME_OVERHEAD: usize = 64;
 
 const HELLO: u8 = 1;
 const OFFER: u8 = 2;

@@ -7,8 +7,15 @@
 //! The checkpoint moves only with a commit, and only past sequences whose
 //! documents are all durable — so a dropped link resumes from the last
 //! batch, not from zero.
+//!
+//! The peer is held to the window this node advertised: offers beyond it,
+//! continuations nobody asked for, unfinished documents holding more than
+//! [`SessionConfig::max_pending_bytes`] or going round more than
+//! [`MAX_ROUNDS`] times end the session; an unfinished document with no
+//! message for `exchange_timeout` does too (see [`Inbound::timeout`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
 
 use automerge::sync::{Message, State, SyncDoc};
 use automerge::{Automerge, ChangeHash};
@@ -32,7 +39,19 @@ struct Pending {
     bytes: usize,
     /// The bytes a new document arrived in whole, kept as its snapshot.
     snapshot: Option<Vec<u8>>,
+    /// Replies we sent that the peer has not continued yet.
+    awaiting: u32,
+    /// Replies sent for this document in this session.
+    rounds: u32,
+    /// The last message for this document (the clock as last given;
+    /// `None` until the session is first given the time).
+    touched: Option<Instant>,
 }
+
+/// Rounds of Automerge's sync protocol (our replies) one document may take
+/// before the exchange is given up as one that does not converge. Repairing
+/// a peer that lost data takes two or three.
+pub const MAX_ROUNDS: u32 = 16;
 
 pub(crate) struct Inbound {
     /// Our durable checkpoint of the peer's feed.
@@ -53,6 +72,14 @@ pub(crate) struct Inbound {
     acked: u64,
     /// seq → doc for open entries, to clear them when a document completes.
     open_docs: BTreeMap<u64, DocumentId>,
+    /// Offers received above our last `Ack`, with their message sizes: the
+    /// peer's use of our window.
+    unacked: BTreeMap<u64, usize>,
+    unacked_bytes: usize,
+    /// Bytes of the peer's messages held in `pending`.
+    pending_bytes: usize,
+    /// The time as the session was last given it.
+    pub(crate) now: Option<Instant>,
 }
 
 impl Inbound {
@@ -70,6 +97,10 @@ impl Inbound {
             commits: 0,
             acked: checkpoint,
             open_docs: BTreeMap::new(),
+            unacked: BTreeMap::new(),
+            unacked_bytes: 0,
+            pending_bytes: 0,
+            now: None,
         }
     }
 
@@ -78,6 +109,8 @@ impl Inbound {
         self.checkpoint = 0;
         self.through = 0;
         self.acked = 0;
+        self.unacked.clear();
+        self.unacked_bytes = 0;
     }
 
     /// Nothing offered is waiting and the peer has offered up to its head.
@@ -114,6 +147,21 @@ impl Inbound {
                 self.through
             )));
         }
+        let (window_docs, window_bytes) = config.effective_window();
+        if self.unacked.len() >= window_docs {
+            return Err(SessionError::Protocol(format!(
+                "offer of sequence {seq} with {} offers already unacknowledged: beyond the window of {window_docs} documents this node advertised",
+                self.unacked.len()
+            )));
+        }
+        if self.unacked_bytes >= window_bytes {
+            return Err(SessionError::Protocol(format!(
+                "offer of sequence {seq} with {} bytes of offers already unacknowledged: beyond the window of {window_bytes} bytes this node advertised",
+                self.unacked_bytes
+            )));
+        }
+        self.unacked.insert(seq, message.len());
+        self.unacked_bytes += message.len();
         self.through = seq;
         self.open.insert(seq);
         self.open_docs.insert(seq, doc);
@@ -133,6 +181,9 @@ impl Inbound {
                 complete: false,
                 bytes: 0,
                 snapshot: None,
+                awaiting: 0,
+                rounds: 0,
+                touched: self.now,
             });
         } else if let Some(pending) = self.pending.get_mut(&doc) {
             pending.seqs.push(seq);
@@ -149,10 +200,16 @@ impl Inbound {
         config: &SessionConfig,
         out: &mut Output,
     ) -> Result<(), SessionError> {
-        if !self.pending.contains_key(&doc) {
+        let Some(pending) = self.pending.get_mut(&doc) else {
             // A continuation for a document already completed or refused: harmless.
             return Ok(());
+        };
+        if pending.awaiting == 0 {
+            // Not an answer to a reply of ours (a late one from an exchange
+            // that ended): ignored, never applied.
+            return Ok(());
         }
+        pending.awaiting -= 1;
         self.apply(peer, doc, message, admission, config, out)
     }
 
@@ -162,7 +219,7 @@ impl Inbound {
         doc: DocumentId,
         message: &[u8],
         admission: &mut A,
-        _config: &SessionConfig,
+        config: &SessionConfig,
         out: &mut Output,
     ) -> Result<(), SessionError> {
         let Some(pending) = self.pending.get_mut(&doc) else {
@@ -177,7 +234,23 @@ impl Inbound {
             }
         };
         pending.required = decoded.heads.clone();
-        let was_complete = pending.complete;
+        let limit = config.max_pending_bytes();
+        if self.pending_bytes + message.len() > limit {
+            return Err(SessionError::Protocol(format!(
+                "a message of {} bytes for document {doc} with {} bytes already held in unfinished documents: beyond the limit of {limit}",
+                message.len(),
+                self.pending_bytes
+            )));
+        }
+        if pending.complete {
+            // Counted again below if it is still complete.
+            pending.complete = false;
+            self.complete_docs -= 1;
+            self.complete_bytes -= pending.bytes;
+        }
+        pending.bytes += message.len();
+        self.pending_bytes += message.len();
+        pending.touched = self.now;
         let fresh = !pending.existed && pending.document.get_heads().is_empty();
         match fresh
             .then(|| messages::whole_new_document(&decoded))
@@ -204,25 +277,24 @@ impl Inbound {
                 }
             }
         }
-        pending.bytes += message.len();
         if messages::holds_all(&pending.document, &pending.required) {
             if let Err(reason) = admission.admit(peer, &doc, &pending.document, pending.existed) {
                 self.refuse(doc, reason, out);
                 return Ok(());
             }
             pending.complete = true;
-            if !was_complete {
-                self.complete_docs += 1;
-                self.complete_bytes += pending.bytes;
-            }
+            self.complete_docs += 1;
+            self.complete_bytes += pending.bytes;
             out.event(SessionEvent::Received { doc });
         } else {
-            if pending.complete {
-                pending.complete = false;
-                self.complete_docs -= 1;
-                self.complete_bytes -= pending.bytes;
-            }
             if let Some(reply) = pending.document.generate_sync_message(&mut pending.state) {
+                if pending.rounds >= MAX_ROUNDS {
+                    return Err(SessionError::Protocol(format!(
+                        "document {doc} still incomplete after {MAX_ROUNDS} rounds of sync messages"
+                    )));
+                }
+                pending.rounds += 1;
+                pending.awaiting += 1;
                 out.send(Frame::Reply {
                     doc,
                     message: reply.encode(),
@@ -234,6 +306,7 @@ impl Inbound {
 
     fn refuse(&mut self, doc: DocumentId, reason: String, out: &mut Output) {
         if let Some(pending) = self.pending.remove(&doc) {
+            self.pending_bytes -= pending.bytes;
             if pending.complete {
                 self.complete_docs -= 1;
                 self.complete_bytes -= pending.bytes;
@@ -287,6 +360,7 @@ impl Inbound {
         let mut done_seqs = Vec::new();
         for doc in done {
             if let Some(pending) = self.pending.remove(&doc) {
+                self.pending_bytes -= pending.bytes;
                 done_seqs.extend(pending.seqs.iter().copied());
                 received.push(Received {
                     doc,
@@ -323,11 +397,58 @@ impl Inbound {
             out.send(Frame::Ack {
                 through: checkpoint,
             });
+            // The window the peer may use again.
+            let rest = self.unacked.split_off(&(checkpoint + 1));
+            let freed: usize = std::mem::replace(&mut self.unacked, rest).values().sum();
+            self.unacked_bytes -= freed;
         }
         out.event(SessionEvent::Committed {
             documents: count,
             checkpoint,
         });
+        Ok(())
+    }
+}
+
+impl Inbound {
+    /// Offers of the peer's not yet acknowledged: (documents, bytes).
+    pub(crate) fn window_used(&self) -> (usize, usize) {
+        (self.unacked.len(), self.unacked_bytes)
+    }
+
+    /// When the oldest unfinished document times out.
+    pub(crate) fn deadline(&self, config: &SessionConfig) -> Option<Instant> {
+        self.pending
+            .values()
+            .filter(|p| !p.complete)
+            .filter_map(|p| p.touched)
+            .min()
+            .map(|t| t + config.exchange_timeout)
+    }
+
+    /// The clock says `now`: an unfinished document with no message for
+    /// the timeout ends the session (its sequence stays open, so the next
+    /// session is offered it again). Documents received before the clock
+    /// was first given start their wait now.
+    pub(crate) fn timeout(
+        &mut self,
+        now: Instant,
+        config: &SessionConfig,
+    ) -> Result<(), SessionError> {
+        self.now = Some(now);
+        for (doc, pending) in &mut self.pending {
+            if pending.complete {
+                continue;
+            }
+            let since = *pending.touched.get_or_insert(now);
+            let idle = now.saturating_duration_since(since);
+            if idle >= config.exchange_timeout {
+                return Err(SessionError::Stalled(format!(
+                    "document {doc} from the peer unfinished, with no message for {} s (it waits for a continuation)",
+                    idle.as_secs()
+                )));
+            }
+        }
         Ok(())
     }
 }
