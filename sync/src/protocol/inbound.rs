@@ -411,6 +411,12 @@ impl Inbound {
 }
 
 impl Inbound {
+    /// Would a message of `len` bytes pass the pending limit while complete
+    /// documents (which a commit would free) are held?
+    pub(crate) fn needs_room(&self, len: usize, config: &SessionConfig) -> bool {
+        self.complete_docs > 0 && self.pending_bytes + len > config.max_pending_bytes()
+    }
+
     /// Offers of the peer's not yet acknowledged: (documents, bytes).
     pub(crate) fn window_used(&self) -> (usize, usize) {
         (self.unacked.len(), self.unacked_bytes)

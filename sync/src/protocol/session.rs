@@ -96,12 +96,13 @@ impl SessionConfig {
         )
     }
 
-    /// Most bytes of the peer's messages held in unfinished documents:
-    /// the window's offers (the last may pass it by one message) and room
-    /// for one continuation round.
+    /// Most bytes of the peer's messages held in documents not yet
+    /// stored: the window's offers (the last may pass it by one message).
+    /// Continuations must fit too; complete documents are committed first
+    /// to make room for them.
     pub fn max_pending_bytes(&self) -> usize {
         let (_, window_bytes) = self.effective_window();
-        window_bytes + 2 * self.max_message
+        window_bytes + self.max_message
     }
 }
 
@@ -382,6 +383,9 @@ impl Session {
                     .pump(&peer, store, &self.config, &mut self.out)?;
             }
             Frame::Offer { seq, doc, message } => {
+                if self.inbound.needs_room(message.len(), &self.config) {
+                    self.inbound.commit(&peer, store, &mut self.out)?;
+                }
                 self.inbound.offer(
                     &peer,
                     seq,
@@ -397,6 +401,9 @@ impl Session {
                 }
             }
             Frame::Continue { doc, message } => {
+                if self.inbound.needs_room(message.len(), &self.config) {
+                    self.inbound.commit(&peer, store, &mut self.out)?;
+                }
                 self.inbound.continued(
                     &peer,
                     doc,
