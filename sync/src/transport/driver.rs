@@ -255,6 +255,7 @@ where
     let mut synced_at = None;
     let result = run_loop(
         &mut parts,
+        &connection,
         in_rx,
         &mut writer,
         &config,
@@ -304,24 +305,29 @@ struct Writer {
 }
 
 impl Writer {
-    /// Move frames from the session to the writer while the budget allows.
-    fn fill(&mut self, session: &mut Session) -> Result<(), DriveError> {
+    /// Move frames from the session to the writer while the budget
+    /// allows. True if any moved.
+    fn fill(&mut self, session: &mut Session) -> Result<bool, DriveError> {
+        let mut moved = false;
         loop {
             if self.held.is_none() {
                 self.held = session.poll_transmit();
             }
             let Some(frame) = self.held.take() else {
-                return Ok(());
+                return Ok(moved);
             };
             match self
                 .budget
                 .clone()
                 .try_acquire_many_owned(permits(frame.len(), self.capacity))
             {
-                Ok(permit) => self.send(frame, permit)?,
+                Ok(permit) => {
+                    self.send(frame, permit)?;
+                    moved = true;
+                }
                 Err(_) => {
                     self.held = Some(frame);
-                    return Ok(());
+                    return Ok(moved);
                 }
             }
         }
@@ -395,6 +401,7 @@ fn session_of<S, A>(parts: &mut Option<Parts<S, A>>) -> Result<&mut Session, Dri
 #[allow(clippy::too_many_arguments)]
 async fn run_loop<S, A>(
     parts: &mut Option<Parts<S, A>>,
+    connection: &quinn::Connection,
     mut in_rx: mpsc::UnboundedReceiver<Incoming>,
     writer: &mut Writer,
     config: &DriverConfig,
@@ -413,9 +420,14 @@ where
     let mut inbox: VecDeque<(Vec<u8>, OwnedSemaphorePermit)> = VecDeque::new();
     // The reader's last word, acted on once the inbox is empty.
     let mut end: Option<Result<(), String>> = None;
+    // Since when the writer has taken nothing (the peer reads nothing).
+    let mut blocked_since: Option<Instant> = None;
+    let read_timeout = config.session.exchange_timeout;
     loop {
         let session = session_of(parts)?;
-        writer.fill(session)?;
+        if writer.fill(session)? {
+            blocked_since = None;
+        }
         if let Some(error) = session_error.take() {
             // The error frame is queued or sent; end here.
             writer.drain(session, Duration::from_secs(5)).await;
@@ -465,6 +477,11 @@ where
             .held
             .as_ref()
             .map(|frame| permits(frame.len(), writer.capacity));
+        if held_need.is_none() {
+            blocked_since = None;
+        }
+        let blocked_until = held_need
+            .map(|_| *blocked_since.get_or_insert_with(Instant::now) + read_timeout);
         tokio::select! {
             biased;
             changed = shutdown.changed() => {
@@ -475,6 +492,18 @@ where
                     return Err(DriveError::Shutdown);
                 }
             }
+            closed = connection.closed() => {
+                return Err(DriveError::Lost(closed.to_string()));
+            }
+            _ = sleep_until(blocked_until), if blocked_until.is_some() => {
+                let session = session_of(parts)?;
+                let error = SessionError::Stalled(format!(
+                    "the peer has read nothing of ours for {} s",
+                    read_timeout.as_secs()
+                ));
+                session.close(&error.to_string());
+                return Err(error.into());
+            }
             _ = sleep_until(deadline), if deadline.is_some() => {
                 let session = session_of(parts)?;
                 if let Err(e) = session.handle_timeout(Instant::now()) {
@@ -483,7 +512,10 @@ where
             }
             permit = Writer::room(writer.budget.clone(), held_need.unwrap_or(1)), if held_need.is_some() => {
                 match (permit, writer.held.take()) {
-                    (Some(permit), Some(frame)) => writer.send(frame, permit)?,
+                    (Some(permit), Some(frame)) => {
+                        blocked_since = None;
+                        writer.send(frame, permit)?;
+                    }
                     _ => return Err(DriveError::Lost("the stream to the peer closed".into())),
                 }
             }
