@@ -129,7 +129,9 @@ fn an_ack_frees_the_window_for_more_offers() {
     session.flush(&mut store).unwrap();
     let frames = sent(&mut session);
     assert!(
-        frames.iter().any(|f| matches!(f, Frame::Ack { through: 4 })),
+        frames
+            .iter()
+            .any(|f| matches!(f, Frame::Ack { through: 4 })),
         "{frames:?}"
     );
     assert_eq!(session.window_used(), (0, 0));
@@ -254,7 +256,10 @@ fn replies_to_our_offer_beyond_the_one_it_allows_are_an_error() {
     let error = session
         .handle(&reply, &mut store, &mut AdmitAll)
         .unwrap_err();
-    assert!(error.to_string().contains("no offer or continuation"), "{error}");
+    assert!(
+        error.to_string().contains("no offer or continuation"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -434,9 +439,7 @@ fn a_peer_that_asks_for_chunks_and_never_reads_is_cut_off_at_the_cap() {
     }
     let error = error.expect("the session ends");
     assert!(
-        error
-            .to_string()
-            .contains("at most 64 may be outstanding"),
+        error.to_string().contains("at most 64 may be outstanding"),
         "{error}"
     );
     // Our queue never grew past the bulk mark and one chunk, however much

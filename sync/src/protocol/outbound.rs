@@ -94,7 +94,8 @@ impl Outbound {
         self.through_sent = since;
         self.acked = since;
         self.window_docs = (window_docs as usize).clamp(1, config.max_window_docs);
-        self.window_bytes = (window_bytes as usize).clamp(MIN_WINDOW_BYTES, config.max_window_bytes);
+        self.window_bytes =
+            (window_bytes as usize).clamp(MIN_WINDOW_BYTES, config.max_window_bytes);
     }
 
     fn window_open(&self) -> bool {

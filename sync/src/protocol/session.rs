@@ -45,8 +45,8 @@ use std::time::{Duration, Instant};
 
 use super::blobs::Blobs;
 use super::frame::{DecodeError, Frame, PROTOCOL_VERSION, error_code};
-pub use super::inbound::MAX_ROUNDS;
 use super::inbound::Inbound;
+pub use super::inbound::MAX_ROUNDS;
 use super::outbound::Outbound;
 use super::store::{Admission, PeerId, SyncStore};
 use crate::document_id::DocumentId;
@@ -447,12 +447,9 @@ impl Session {
                 chunks,
             } => {
                 self.blobs.want(hash, manifest, chunks)?;
-                self.deferred |= self.blobs.serve(
-                    &peer,
-                    store,
-                    self.config.send_queue_bulk,
-                    &mut self.out,
-                )?;
+                self.deferred |=
+                    self.blobs
+                        .serve(&peer, store, self.config.send_queue_bulk, &mut self.out)?;
             }
             Frame::BlobManifest { hash, chunks } => {
                 self.blobs.manifest(hash, chunks, store, &mut self.out)?;

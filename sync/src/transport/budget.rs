@@ -70,7 +70,12 @@ impl MemoryBound {
         let mib = |b: usize| b as f64 / f64::from(1 << 20);
         let mut out = String::from("| part | MiB | bounded by |\n|---|---:|---|\n");
         for p in &self.parts {
-            out.push_str(&format!("| {} | {:.2} | {} |\n", p.name, mib(p.bytes), p.from));
+            out.push_str(&format!(
+                "| {} | {:.2} | {} |\n",
+                p.name,
+                mib(p.bytes),
+                p.from
+            ));
         }
         out.push_str(&format!("| **total** | **{:.2}** | |\n", mib(self.total())));
         out
@@ -85,8 +90,16 @@ impl DriverConfig {
         let part = |name, bytes, from| Part { name, bytes, from };
         MemoryBound {
             parts: vec![
-                part("QUIC receive buffer", quic.receive, "transport receive_window"),
-                part("reader queue", self.reader_queue_bytes, "reader_queue_bytes"),
+                part(
+                    "QUIC receive buffer",
+                    quic.receive,
+                    "transport receive_window",
+                ),
+                part(
+                    "reader queue",
+                    self.reader_queue_bytes,
+                    "reader_queue_bytes",
+                ),
                 part(
                     "frame waiting for the reader queue",
                     self.max_frame,

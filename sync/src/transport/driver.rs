@@ -480,8 +480,8 @@ where
         if held_need.is_none() {
             blocked_since = None;
         }
-        let blocked_until = held_need
-            .map(|_| *blocked_since.get_or_insert_with(Instant::now) + read_timeout);
+        let blocked_until =
+            held_need.map(|_| *blocked_since.get_or_insert_with(Instant::now) + read_timeout);
         tokio::select! {
             biased;
             changed = shutdown.changed() => {
@@ -661,7 +661,8 @@ async fn read_frames(
                         }
                         Ok(None) => break,
                         Err(e) => {
-                            let _ = tx.send(Incoming::End(Err(format!("bad stream from peer: {e}"))));
+                            let _ =
+                                tx.send(Incoming::End(Err(format!("bad stream from peer: {e}"))));
                             return;
                         }
                     }

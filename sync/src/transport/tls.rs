@@ -224,6 +224,19 @@ pub fn peer_node_id(connection: &quinn::Connection) -> Result<NodeId, TlsError> 
     NodeId::from_certificate_der(end_entity).map_err(TlsError::PeerCertificate)
 }
 
+/// Bytes the peer may send on the connection before we read them.
+pub const QUIC_RECEIVE_WINDOW: usize = 2 << 20;
+/// Bytes sent and not yet acknowledged by the peer that QUIC keeps.
+pub const QUIC_SEND_WINDOW: usize = 2 << 20;
+
+/// QUIC's share of the per-peer memory bound, as configured here.
+pub fn quic_windows() -> super::budget::QuicWindows {
+    super::budget::QuicWindows {
+        receive: QUIC_RECEIVE_WINDOW,
+        send: QUIC_SEND_WINDOW,
+    }
+}
+
 /// Transport settings for sync links: slow, lossy, often idle, sometimes down
 /// for minutes; traffic is many small messages plus occasional attachment
 /// chunks.
@@ -243,22 +256,11 @@ pub fn peer_node_id(connection: &quinn::Connection) -> Result<NodeId, TlsError> 
 ///   transfers. This also avoids black holes on tunnels and odd links.
 /// - No unreliable datagrams (the protocol does not use them).
 /// - 64 concurrent bidirectional streams (plenty for pipelined batches) and
-///   16 unidirectional ones; 1 MiB per stream and 8 MiB per connection of
+///   16 unidirectional ones; 1 MiB per stream and 2 MiB per connection of
 ///   receive window (quinn's default connection window is unlimited, which a
-///   province node with hundreds of peers cannot afford), 8 MiB send window.
-/// Bytes the peer may send on the connection before we read them.
-pub const QUIC_RECEIVE_WINDOW: usize = 2 << 20;
-/// Bytes sent and not yet acknowledged by the peer that QUIC keeps.
-pub const QUIC_SEND_WINDOW: usize = 2 << 20;
-
-/// QUIC's share of the per-peer memory bound, as configured here.
-pub fn quic_windows() -> super::budget::QuicWindows {
-    super::budget::QuicWindows {
-        receive: QUIC_RECEIVE_WINDOW,
-        send: QUIC_SEND_WINDOW,
-    }
-}
-
+///   province node with hundreds of peers cannot afford), 2 MiB send window
+///   (a session uses one stream; every byte here counts in the per-peer
+///   memory bound, `budget.rs`).
 pub fn default_transport_config() -> quinn::TransportConfig {
     let mut transport = quinn::TransportConfig::default();
     transport
