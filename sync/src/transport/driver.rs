@@ -492,9 +492,6 @@ where
                     return Err(DriveError::Shutdown);
                 }
             }
-            closed = connection.closed() => {
-                return Err(DriveError::Lost(closed.to_string()));
-            }
             _ = sleep_until(blocked_until), if blocked_until.is_some() => {
                 let session = session_of(parts)?;
                 let error = SessionError::Stalled(format!(
@@ -535,6 +532,11 @@ where
                 if let Err(e) = handle_inbox(parts, &mut inbox, in_rx.is_empty(), progress).await? {
                     session_error = Some(e.into());
                 }
+            }
+            // While reading, the reader reports the end of the connection
+            // after the frames that came before it; while not, this does.
+            closed = connection.closed(), if !reading => {
+                return Err(DriveError::Lost(closed.to_string()));
             }
             _ = wake.notified() => {
                 pump(parts, progress).await?;
