@@ -515,3 +515,45 @@ fn an_offer_larger_than_the_limit_is_not_sent() {
     assert!(refused, "the left-out document is reported");
     let _ = US;
 }
+
+#[test]
+fn offers_naming_our_documents_cannot_hold_more_of_them_than_the_limit() {
+    // 64 KiB of window, so as much of our documents' heap.
+    let config = SessionConfig {
+        window_bytes: 64 * 1024,
+        ..SessionConfig::default()
+    };
+    let limit = config.max_loaded_bytes();
+    let mut store = MemoryStore::new();
+    for i in 1..=8 {
+        let mut doc = Automerge::new().with_actor(ActorId::from(&[i as u8, 1][..]));
+        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+            for k in 0..300 {
+                tx.put(ROOT, format!("field {k}"), k as i64)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        store.put(doc_id(i), doc);
+    }
+    let mut session = victim(config, &mut store);
+    sent(&mut session);
+    // Tiny offers that never complete, each naming one of our documents
+    // (300 operations: about 19 KiB of heap).
+    let mut error = None;
+    for seq in 1..=8u64 {
+        if let Err(e) = session.handle(&offer(seq, dangling(seq as u32)), &mut store, &mut AdmitAll)
+        {
+            error = Some((seq, e));
+            break;
+        }
+    }
+    let (seq, error) = error.expect("the session ends");
+    assert!(seq > 1, "precondition: one document fits");
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("beyond the limit of {limit}")),
+        "{error}"
+    );
+}

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ObjType, ROOT, ReadDoc};
+use lienthong_sync::protocol::inbound::HEAP_PER_OP;
 use lienthong_sync::transport::budget::{
     APPLY_PEAK_FACTOR, DOCUMENT_OVERHEAD, LIVE_FACTOR, PER_PEER_TARGET,
 };
@@ -92,6 +93,11 @@ fn automerge_holds_documents_within_the_factors_the_bound_uses() {
         eprintln!(
             "{events} events: {} bytes saved, {live} live, {peak} peak",
             bytes.len()
+        );
+        let ops = loaded.stats().num_ops as usize;
+        assert!(
+            live <= DOCUMENT_OVERHEAD + HEAP_PER_OP * ops,
+            "{live} bytes live for {ops} operations"
         );
         assert!(
             live <= DOCUMENT_OVERHEAD + LIVE_FACTOR * bytes.len(),

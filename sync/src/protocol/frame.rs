@@ -76,8 +76,9 @@ pub const BLOB_CHUNK_SIZE: usize = 64 * 1024;
 /// Most chunks one `BlobWant` may ask for.
 pub const MAX_WANT_CHUNKS: usize = 64;
 
-/// Most chunks a blob may have (4 GiB of 64 KiB chunks).
-pub const MAX_BLOB_CHUNKS: usize = 65_536;
+/// Most chunks a blob may have (1 GiB of 64 KiB chunks; a manifest of
+/// 512 KiB). Attachments are limited far below this at admission.
+pub const MAX_BLOB_CHUNKS: usize = 16_384;
 
 /// Error codes of [`Frame::Error`].
 pub mod error_code {

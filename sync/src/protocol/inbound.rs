@@ -46,6 +46,19 @@ struct Pending {
     /// The last message for this document (the clock as last given;
     /// `None` until the session is first given the time).
     touched: Option<Instant>,
+    /// Estimated heap of our own copy, loaded for this exchange.
+    loaded: usize,
+}
+
+/// Heap per Automerge operation of a loaded document (measured: 50 to 60
+/// bytes for dossiers, `sync/tests/budget.rs`).
+pub const HEAP_PER_OP: usize = 64;
+
+/// The estimated heap of a document of ours, beyond Automerge's fixed
+/// overhead (which the per-document share of the bound covers).
+fn loaded_heap(document: &Automerge) -> usize {
+    use automerge::ReadDoc;
+    (document.stats().num_ops as usize).saturating_mul(HEAP_PER_OP)
 }
 
 /// Rounds of Automerge's sync protocol (our replies) one document may take
@@ -78,6 +91,8 @@ pub(crate) struct Inbound {
     unacked_bytes: usize,
     /// Bytes of the peer's messages held in `pending`.
     pending_bytes: usize,
+    /// Estimated heap of our own documents held in `pending`.
+    loaded_bytes: usize,
     /// The time as the session was last given it.
     pub(crate) now: Option<Instant>,
 }
@@ -100,6 +115,7 @@ impl Inbound {
             unacked: BTreeMap::new(),
             unacked_bytes: 0,
             pending_bytes: 0,
+            loaded_bytes: 0,
             now: None,
         }
     }
@@ -165,26 +181,44 @@ impl Inbound {
         self.through = seq;
         self.open.insert(seq);
         self.open_docs.insert(seq, doc);
-        if let std::collections::hash_map::Entry::Vacant(entry) = self.pending.entry(doc) {
+        if !self.pending.contains_key(&doc) {
             let known = store.peer_heads(peer, &doc).map_err(SessionError::store)?;
             let (document, existed) = match store.load(&doc).map_err(SessionError::store)? {
                 Some(document) => (document, true),
                 None => (Automerge::new(), false),
             };
-            entry.insert(Pending {
-                before: document.get_heads(),
-                document,
-                existed,
-                state: messages::receiving_state(&known),
-                required: Vec::new(),
-                seqs: vec![seq],
-                complete: false,
-                bytes: 0,
-                snapshot: None,
-                awaiting: 0,
-                rounds: 0,
-                touched: self.now,
-            });
+            // Our own document, loaded because the peer named it: its heap
+            // counts against the peer too.
+            let loaded = loaded_heap(&document);
+            let limit = config.max_loaded_bytes();
+            if self.loaded_bytes + loaded > limit && self.complete_docs > 0 {
+                self.commit(peer, store, out)?;
+            }
+            if self.loaded_bytes + loaded > limit {
+                return Err(SessionError::Protocol(format!(
+                    "offer of document {doc} would hold about {} bytes of this node's documents in unfinished exchanges, beyond the limit of {limit}",
+                    self.loaded_bytes + loaded
+                )));
+            }
+            self.loaded_bytes += loaded;
+            self.pending.insert(
+                doc,
+                Pending {
+                    before: document.get_heads(),
+                    document,
+                    existed,
+                    state: messages::receiving_state(&known),
+                    required: Vec::new(),
+                    seqs: vec![seq],
+                    complete: false,
+                    bytes: 0,
+                    snapshot: None,
+                    awaiting: 0,
+                    rounds: 0,
+                    touched: self.now,
+                    loaded,
+                },
+            );
         } else if let Some(pending) = self.pending.get_mut(&doc) {
             pending.seqs.push(seq);
         }
@@ -307,6 +341,7 @@ impl Inbound {
     fn refuse(&mut self, doc: DocumentId, reason: String, out: &mut Output) {
         if let Some(pending) = self.pending.remove(&doc) {
             self.pending_bytes -= pending.bytes;
+            self.loaded_bytes -= pending.loaded;
             if pending.complete {
                 self.complete_docs -= 1;
                 self.complete_bytes -= pending.bytes;
@@ -361,6 +396,7 @@ impl Inbound {
         for doc in done {
             if let Some(pending) = self.pending.remove(&doc) {
                 self.pending_bytes -= pending.bytes;
+                self.loaded_bytes -= pending.loaded;
                 done_seqs.extend(pending.seqs.iter().copied());
                 received.push(Received {
                     doc,

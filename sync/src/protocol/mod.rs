@@ -4,7 +4,7 @@
 
 mod blobs;
 pub mod frame;
-mod inbound;
+pub mod inbound;
 pub mod memory;
 mod messages;
 mod outbound;

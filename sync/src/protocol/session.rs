@@ -104,6 +104,12 @@ impl SessionConfig {
         let (_, window_bytes) = self.effective_window();
         window_bytes + self.max_message
     }
+
+    /// Most heap (estimated from their operations) of our own documents
+    /// loaded for the peer's unfinished exchanges: as much as the window.
+    pub fn max_loaded_bytes(&self) -> usize {
+        self.effective_window().1
+    }
 }
 
 impl Default for SessionConfig {

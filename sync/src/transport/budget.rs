@@ -30,7 +30,7 @@ pub const ENCODER_CONTEXT: usize = 2 << 20;
 pub const DECODER_CONTEXT: usize = 128 << 10;
 /// The state kept per document we have in flight to the peer (its heads
 /// and the Automerge sync state of the exchange).
-pub const EXCHANGE_STATE: usize = 2 << 10;
+pub const EXCHANGE_STATE: usize = 1 << 10;
 /// Blobs fetched at once (`protocol/blobs.rs`), and verified chunks held
 /// per blob before a store write.
 const FETCHES: usize = 2;
@@ -130,6 +130,11 @@ impl DriverConfig {
                     "unfinished documents: their content",
                     LIVE_FACTOR * s.max_pending_bytes(),
                     "window_bytes + max_message",
+                ),
+                part(
+                    "our own documents loaded for unfinished exchanges",
+                    s.max_loaded_bytes(),
+                    "window_bytes (estimated from operations)",
                 ),
                 part(
                     "our exchanges in flight",
