@@ -1,6 +1,6 @@
 //! The memory one peer can make this node hold, added up from the limits
 //! that bound each buffer. The constants here and in the session are the
-//! source of the figure in `docs/security.md`; a test keeps the default
+//! source of the figure in `docs/peer-bounds.md`; a test keeps the default
 //! configuration's sum under [`PER_PEER_TARGET`].
 //!
 //! Automerge's share is measured, not derived (`sync/tests/budget.rs`
