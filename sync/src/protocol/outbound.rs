@@ -251,10 +251,39 @@ impl Outbound {
         store: &mut S,
         out: &mut Output,
     ) -> Result<(), SessionError> {
-        let Some(exchange) = self.exchanges.get_mut(&doc) else {
+        self.take_reply_credit(&doc)?;
+        let Some(state) = self.exchanges.get_mut(&doc).map(|e| &mut e.state) else {
             return Err(SessionError::Protocol(format!(
                 "reply for document {doc} that was not offered"
             )));
+        };
+        let message = Message::decode(message).map_err(|e| {
+            SessionError::Protocol(format!("unreadable sync message for {doc}: {e}"))
+        })?;
+        let Some(mut document) = store.load(&doc).map_err(SessionError::store)? else {
+            return Ok(());
+        };
+        // Read-only state: the peer's changes, if any, are ignored here.
+        document
+            .receive_sync_message(state, message)
+            .map_err(|e| SessionError::Protocol(format!("sync message for {doc}: {e}")))?;
+        if let Some(next) = document.generate_sync_message(state) {
+            if let Some(exchange) = self.exchanges.get_mut(&doc) {
+                exchange.unanswered += 1;
+            }
+            out.send(Frame::Continue {
+                doc,
+                message: next.encode(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A reply must answer an offer or continuation of ours, and an
+    /// exchange may take at most [`MAX_ROUNDS`] replies.
+    fn take_reply_credit(&mut self, doc: &DocumentId) -> Result<(), SessionError> {
+        let Some(exchange) = self.exchanges.get_mut(doc) else {
+            return Ok(());
         };
         if exchange.unanswered == 0 {
             return Err(SessionError::Protocol(format!(
@@ -268,24 +297,6 @@ impl Outbound {
         }
         exchange.unanswered -= 1;
         exchange.rounds += 1;
-        let state = &mut exchange.state;
-        let message = Message::decode(message).map_err(|e| {
-            SessionError::Protocol(format!("unreadable sync message for {doc}: {e}"))
-        })?;
-        let Some(mut document) = store.load(&doc).map_err(SessionError::store)? else {
-            return Ok(());
-        };
-        // Read-only state: the peer's changes, if any, are ignored here.
-        document
-            .receive_sync_message(state, message)
-            .map_err(|e| SessionError::Protocol(format!("sync message for {doc}: {e}")))?;
-        if let Some(next) = document.generate_sync_message(state) {
-            exchange.unanswered += 1;
-            out.send(Frame::Continue {
-                doc,
-                message: next.encode(),
-            });
-        }
         Ok(())
     }
 
