@@ -5,7 +5,7 @@
 mod blobs;
 pub mod frame;
 pub mod guard;
-mod inbound;
+pub mod inbound;
 pub mod memory;
 mod messages;
 mod outbound;
