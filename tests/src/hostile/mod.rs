@@ -37,10 +37,6 @@ pub enum Ending {
     /// its log) or closes the session: what a guard may choose for input
     /// over a limit rather than plainly hostile, and admission policy.
     RefusedOrClosed(DocumentId),
-    /// The attacker hangs up after this long; the victim must have stayed
-    /// bounded meanwhile (backpressure: a peer that never reads is simply
-    /// not read from), and records the end of the session.
-    AttackerHangsUp(Duration),
 }
 
 /// One attack on a fresh world: start, attack, verdict.
@@ -72,7 +68,7 @@ impl Trial {
 
     /// [`Self::start`], with `extra` appended to the district's node.toml.
     pub async fn start_with_config(name: &'static str, extra: &str) -> Trial {
-        let world = World::new();
+        let world = World::fresh();
         if !extra.is_empty() {
             let path = world.district.join("node.toml");
             let mut config = std::fs::read_to_string(&path).expect("the district's node.toml");
@@ -177,13 +173,19 @@ impl Trial {
             growth >> 20,
             MAX_GROWTH >> 20
         );
-        if ending == Ending::Closed {
-            assert!(
+        match ending {
+            Ending::Closed => assert!(
                 closed.is_some(),
                 "{name}: the victim did not close the offending session within {CLOSE_DEADLINE:?}; \
                  the end of its log:\n{}",
                 tail(&log, 10)
-            );
+            ),
+            Ending::RefusedOrClosed(doc) => assert!(
+                closed.is_some() || self.refusal_logged(ending),
+                "{name}: the victim neither refused document {doc} nor closed the session \
+                 within {CLOSE_DEADLINE:?}; the end of its log:\n{}",
+                tail(&log, 10)
+            ),
         }
         peer.close().await;
         self.assert_reason_recorded(ending).await;
@@ -237,11 +239,7 @@ impl Trial {
     /// Wait until the session ends as expected (or the node dies): the
     /// victim's close reason, if it closed.
     async fn await_ending(&mut self, peer: &mut HostilePeer, ending: Ending) -> Option<String> {
-        let deadline = Instant::now()
-            + match ending {
-                Ending::AttackerHangsUp(settle) => settle,
-                _ => CLOSE_DEADLINE,
-            };
+        let deadline = Instant::now() + CLOSE_DEADLINE;
         loop {
             self.alive_or_panic();
             if let Some(reason) = peer.closed_by_victim() {

@@ -68,7 +68,8 @@ pub struct World {
 }
 
 impl World {
-    pub fn new() -> World {
+    /// A fresh copy of the template, in its own temporary directory.
+    pub fn fresh() -> World {
         let template = template();
         let root = tempfile::tempdir().expect("a temporary directory");
         let district = root.path().join("district");
