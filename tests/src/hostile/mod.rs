@@ -68,7 +68,18 @@ impl Trial {
 
     /// [`Self::start`], with `extra` appended to the district's node.toml.
     pub async fn start_with_config(name: &'static str, extra: &str) -> Trial {
+        Self::start_prepared(name, extra, |_| {}).await
+    }
+
+    /// [`Self::start_with_config`], with `prepare` run on the world before
+    /// the district starts (an officer's action at the district, say).
+    pub async fn start_prepared(
+        name: &'static str,
+        extra: &str,
+        prepare: impl FnOnce(&World),
+    ) -> Trial {
         let world = World::fresh();
+        prepare(&world);
         if !extra.is_empty() {
             let path = world.district.join("node.toml");
             let mut config = std::fs::read_to_string(&path).expect("the district's node.toml");

@@ -2,13 +2,17 @@
 //! (`sync/src/protocol/guard.rs`) must refuse them before Automerge sees
 //! them.
 
+use lienthong_shared::dossier::Action;
 use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::Frame;
+use lienthong_tests::chaos::desk::Ledger;
+use lienthong_tests::chaos::story;
+use lienthong_tests::hostile::peer::HostilePeer;
 use lienthong_tests::hostile::wire::{
     FLAG_SUPPORTS_SYNC_RESET, Have, SYNC_V2, SyncMessage, bloom, compressed_chunk, deflate_zeros,
     unknown_hash,
 };
-use lienthong_tests::hostile::{Ending, Trial, run, unchanged};
+use lienthong_tests::hostile::{CLOSE_DEADLINE, Ending, Trial, run, unchanged};
 
 /// An offer of a document the district holds, naming a head it lacks (so
 /// it answers, consulting the peer's `have`) with a Bloom filter whose
@@ -37,6 +41,57 @@ fn bloom_filter_claiming_four_billion_probes() {
         peer.send([bloom_offer(&trial, 1, 8, u32::MAX)]).await;
         let ending = Ending::RefusedOrClosed(DocumentId(trial.world.seed.dossier));
         trial.verdict(peer, ending, unchanged).await;
+    })
+}
+
+/// Issue 7, attack 1 by the other road: the district offers the commune
+/// its new change (an officer accepted the dossier), and the attacker's
+/// reply carries the 2³²−1-probe filter into the district's sending side.
+#[test]
+fn bloom_filter_in_a_reply_to_the_districts_offer() {
+    run(async {
+        let trial = Trial::start_prepared("bloom-probes-reply", "", |world| {
+            let id = lienthong::store::documents::hex(&world.seed.dossier);
+            Ledger::default().record(
+                &world.district,
+                &id,
+                None,
+                story(3, 14, 0),
+                Action::Accepted,
+            );
+        })
+        .await;
+        let doc = DocumentId(trial.world.seed.dossier);
+        let mut peer = trial.attacker().await;
+        peer.read_in_background();
+        // Claims none of the district's feed: the accepted dossier is offered.
+        peer.send([HostilePeer::hello(0, trial.world.seed.commune_feed)])
+            .await;
+        let offered = peer
+            .next_frame(CLOSE_DEADLINE, |f| {
+                matches!(f, Frame::Offer { doc: d, .. } if *d == doc).then_some(())
+            })
+            .await;
+        assert!(
+            offered.is_some(),
+            "precondition: the district offers its new change"
+        );
+        let message = SyncMessage {
+            heads: vec![unknown_hash(4)],
+            have: vec![Have {
+                last_sync: vec![],
+                bloom: bloom(1, 8, u32::MAX),
+            }],
+            ..SyncMessage::default()
+        };
+        peer.send([Frame::Reply {
+            doc,
+            message: message.encode(),
+        }])
+        .await;
+        trial
+            .verdict(peer, Ending::RefusedOrClosed(doc), unchanged)
+            .await;
     })
 }
 
