@@ -1,7 +1,9 @@
 //! Support for Liên Thông's multi-node tests and benchmarks: the UDP link
-//! emulator and the benchmark workload of `../shared/bench/WORKLOAD.md`.
+//! emulator, the benchmark workload of `../shared/bench/WORKLOAD.md`, and
+//! the hostile peer of the attack tests.
 
 pub mod chaos;
+pub mod hostile;
 pub mod linkemu;
 pub mod syncbench;
 pub mod workload;
