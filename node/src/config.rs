@@ -11,6 +11,13 @@
 //! office = "district:dien-ban"
 //! node_id = "lt1-…"
 //! address = "10.0.0.2:7400"                 # needed to dial (parent, extra)
+//!
+//! [limits]                                  # what peers may cost this node (all optional)
+//! max_attachment_bytes = 104857600          # one attachment (100 MiB)
+//! max_dossier_attachment_bytes = 524288000  # all attachments of one dossier (500 MiB)
+//! peer_new_documents_per_day = 5000         # new documents from one peer per local day
+//! peer_bytes_per_day = 4294967296           # bytes from one peer per local day (4 GiB)
+//! min_free_disk_bytes = 268435456           # below this free space, accept nothing from peers
 //! ```
 
 use std::fmt;
@@ -94,6 +101,46 @@ pub struct PeerConfig {
     pub address: Option<String>,
 }
 
+/// What peers may cost this node (`[limits]` in `node.toml`). The
+/// defaults sit far above a real office's traffic — a busy commune sends a
+/// few hundred dossiers a day — and far below what would exhaust a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest single attachment a dossier from a peer may reference.
+    pub max_attachment_bytes: u64,
+    /// Largest total of the attachments one dossier from a peer references.
+    pub max_dossier_attachment_bytes: u64,
+    /// New documents accepted from one peer per local day.
+    pub peer_new_documents_per_day: u64,
+    /// Bytes accepted from one peer per local day: documents as stored,
+    /// plus the declared size of attachments they newly reference.
+    pub peer_bytes_per_day: u64,
+    /// Free space on the data directory's file system under which nothing
+    /// more is accepted from peers (officers' own commands still work).
+    pub min_free_disk_bytes: u64,
+}
+
+pub const MIB: u64 = 1 << 20;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_attachment_bytes: 100 * MIB,
+            max_dossier_attachment_bytes: 500 * MIB,
+            peer_new_documents_per_day: 5_000,
+            peer_bytes_per_day: 4096 * MIB,
+            min_free_disk_bytes: 256 * MIB,
+        }
+    }
+}
+
+impl Limits {
+    fn is_default(&self) -> bool {
+        *self == Limits::default()
+    }
+}
+
 /// `node.toml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeConfig {
@@ -102,6 +149,7 @@ pub struct NodeConfig {
     pub catalogue: PathBuf,
     pub listen: SocketAddr,
     pub peers: Vec<PeerConfig>,
+    pub limits: Limits,
 }
 
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:7400";
@@ -118,6 +166,8 @@ struct RawConfig {
     listen: String,
     #[serde(default, rename = "peer")]
     peers: Vec<RawPeer>,
+    #[serde(default, skip_serializing_if = "Limits::is_default")]
+    limits: Limits,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -148,6 +198,7 @@ impl NodeConfig {
             catalogue: default_catalogue(),
             listen: DEFAULT_LISTEN.parse().expect("constant address"),
             peers: Vec::new(),
+            limits: Limits::default(),
         }
     }
 
@@ -208,6 +259,7 @@ impl NodeConfig {
             catalogue: raw.catalogue,
             listen,
             peers,
+            limits: raw.limits,
         })
     }
 
@@ -237,6 +289,7 @@ impl NodeConfig {
                     address: p.address.clone(),
                 })
                 .collect(),
+            limits: self.limits,
         };
         let body = toml::to_string_pretty(&raw).unwrap_or_default();
         format!(
@@ -247,7 +300,14 @@ impl NodeConfig {
     /// Write atomically (temp file + rename) so a crash never leaves half a config.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let tmp = path.with_extension("toml.tmp");
-        std::fs::write(&tmp, self.to_toml())?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&tmp)?;
+        std::io::Write::write_all(&mut file, self.to_toml().as_bytes())?;
+        file.sync_all()?;
+        drop(file);
         std::fs::rename(&tmp, path)
     }
 
@@ -281,6 +341,17 @@ mod tests {
         let bad = "office = \"commune:a/b\"\nlisten = \"nowhere\"\n";
         let error = NodeConfig::parse(Path::new("node.toml"), bad).unwrap_err();
         assert_eq!(error.line, Some(2), "{error}");
+        config.limits.peer_new_documents_per_day = 3;
+        let text = config.to_toml();
+        assert!(text.contains("[limits]"), "{text}");
+        assert_eq!(
+            NodeConfig::parse(Path::new("node.toml"), &text).unwrap(),
+            config
+        );
+        let partial = "office = \"commune:a/b\"\n[limits]\nmin_free_disk_bytes = 7\n";
+        let parsed = NodeConfig::parse(Path::new("node.toml"), partial).unwrap();
+        assert_eq!(parsed.limits.min_free_disk_bytes, 7);
+        assert_eq!(parsed.limits.max_attachment_bytes, 100 * MIB);
         let typo = "office = \"commune:a/b\"\nlisen = \"0.0.0.0:1\"\n";
         let error = NodeConfig::parse(Path::new("node.toml"), typo).unwrap_err();
         assert_eq!(error.line, Some(2), "{error}");

@@ -101,7 +101,7 @@ impl Node {
             });
         }
         let io = |what: String| move |source| NodeError::Io { what, source };
-        std::fs::create_dir_all(dir).map_err(io(format!("cannot create {}", dir.display())))?;
+        create_private_dir(dir).map_err(io(format!("cannot create {}", dir.display())))?;
         let identity = NodeIdentity::generate(office.as_str())?;
         identity.save(&data.identity_dir())?;
         let config = NodeConfig::new(office.clone());
@@ -141,6 +141,7 @@ impl Node {
             });
         }
         let calendar = calendar_for(&data, &network)?;
+        tighten_permissions(&data);
         let identity = NodeIdentity::load(&data.identity_dir())?;
         let store = Store::open(&data.store_file())?;
         Ok(Node {
@@ -209,6 +210,64 @@ impl Node {
         }
     }
 }
+
+/// Create `dir` (and missing parents) owner-only (0700).
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    // An existing directory (created by the operator) is tightened too.
+    set_mode_if_looser(dir, 0o700);
+    Ok(())
+}
+
+/// Make a data directory made by an older version (0755, a store 0644)
+/// owner-only: the directory 0700, the store and its WAL files 0600. Says
+/// so in the log; a file it cannot change is reported, not fatal.
+pub fn tighten_permissions(data: &DataDir) {
+    set_mode_if_looser(data.root(), 0o700);
+    let store = data.store_file();
+    let mut files = vec![store.clone(), data.config_file()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = store.clone().into_os_string();
+        name.push(suffix);
+        files.push(name.into());
+    }
+    for file in files {
+        set_mode_if_looser(&file, 0o600);
+    }
+}
+
+#[cfg(unix)]
+fn set_mode_if_looser(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    let current = meta.permissions().mode() & 0o777;
+    if current & 0o077 == 0 {
+        return;
+    }
+    match std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+        Ok(()) => tracing::warn!(
+            path = %path.display(),
+            was = format!("{current:03o}"),
+            now = format!("{mode:03o}"),
+            "tightened permissions: the store holds applicants' personal data"
+        ),
+        Err(e) => tracing::warn!(
+            path = %path.display(),
+            mode = format!("{current:03o}"),
+            error = %e,
+            "readable by other users and cannot be tightened; run `chmod go-rwx` on it"
+        ),
+    }
+}
+
+#[cfg(not(unix))]
+fn set_mode_if_looser(_path: &Path, _mode: u32) {}
 
 /// The calendar: `DIR/calendar/*.toml` if the operator put one there,
 /// otherwise the shipped years, with the network's time zone and hours.

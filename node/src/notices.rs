@@ -423,8 +423,16 @@ pub fn queue(node: &mut Node, now: DateTime<Utc>) -> Result<Queued, StoreError> 
             if !open {
                 continue;
             }
-            let Some((_, doc)) = r.load_document(&row.key)? else {
-                continue;
+            let doc = match r.load_document(&row.key) {
+                Ok(Some((_, doc))) => doc,
+                Ok(None) => continue,
+                // Damaged (quarantined where it is loaded for a peer or
+                // `show`): no notice from it, and the others still go.
+                Err(StoreError::CorruptDocument { doc, problem }) => {
+                    tracing::warn!(dossier = %row.code, %doc, %problem, "notices: unreadable stored dossier");
+                    continue;
+                }
+                Err(e) => return Err(e),
             };
             result.loaded += 1;
             let dossier = match schema::read(&doc) {

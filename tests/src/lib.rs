@@ -1,8 +1,10 @@
 //! Support for Liên Thông's multi-node tests and benchmarks: the UDP link
-//! emulator and the benchmark workload of `../shared/bench/WORKLOAD.md`.
+//! emulator, the benchmark workload of `../shared/bench/WORKLOAD.md`, the
+//! hostile peer of the attack tests, and the fuzz targets.
 
 pub mod chaos;
 pub mod fuzz;
+pub mod hostile;
 pub mod linkemu;
 pub mod syncbench;
 pub mod workload;

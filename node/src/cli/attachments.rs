@@ -1,6 +1,8 @@
 //! `attach` and `get-attachment`: scanned components and signed results.
 
-use std::path::PathBuf;
+use std::fs::{File, OpenOptions};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -39,9 +41,19 @@ pub struct GetAttachmentArgs {
     /// The attachment's hash (or a unique prefix); default: the only attachment.
     #[arg(long)]
     pub hash: Option<String>,
-    /// Where to write it (must not exist).
+    /// Where to write it. Must not exist, unless `--force`.
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
+    /// Replace `--out` if it exists (atomically: the old file stays whole
+    /// until the new one is complete and verified).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The first characters of a hash as a peer wrote it, for messages: never
+/// sliced by bytes (a peer's text may be short, or not ASCII).
+pub fn short_hash(hash: &str) -> String {
+    hash.chars().take(12).collect()
 }
 
 pub fn attach(args: &AttachArgs) -> Result<()> {
@@ -95,19 +107,18 @@ pub fn get(args: &GetAttachmentArgs) -> Result<()> {
             "{} has several attachments; choose one with --hash: {}",
             row.code,
             many.iter()
-                .map(|a| format!("{} {}", &a.hash[..12], a.name))
+                .map(|a| format!("{} {}", short_hash(&a.hash), a.name))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
     };
-    let hash =
-        parse_hash(&attachment.hash).context("the attachment reference has a malformed hash")?;
-    if args.out.exists() {
-        bail!(
-            "{} already exists; choose another --out",
-            args.out.display()
-        );
-    }
+    let hash = parse_hash(&attachment.hash).with_context(|| {
+        format!(
+            "the reference to {} has a malformed hash ({:?}: not 64 hex digits); the dossier came that way from a peer",
+            attachment.name,
+            short_hash(&attachment.hash)
+        )
+    })?;
     let blob = node.store.read(|r| r.blob(&hash))?;
     match blob {
         Some(b) if b.complete => {}
@@ -123,30 +134,96 @@ pub fn get(args: &GetAttachmentArgs) -> Result<()> {
             attachment.size
         ),
     }
-    let tmp = args.out.with_extension("part");
-    let written = {
-        let mut file = std::io::BufWriter::new(
-            std::fs::File::create(&tmp)
-                .with_context(|| format!("cannot create {}", tmp.display()))?,
-        );
-        let written = node.store.read(|r| r.copy_blob(&hash, &mut file));
-        let written = match written {
-            Ok(n) => n,
-            Err(e) => {
-                drop(file);
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e.into());
-            }
-        };
-        use std::io::Write;
-        file.flush()?;
-        written
-    };
-    std::fs::rename(&tmp, &args.out)?;
+    let written = write_out(&args.out, args.force, |file| {
+        Ok(node.store.read(|r| r.copy_blob(&hash, file))?)
+    })?;
     println!(
         "wrote {} ({written} bytes, sha256 verified) to {}",
         attachment.name,
         args.out.display()
     );
     Ok(())
+}
+
+/// Create `path` (never overwriting: `create_new`), or with `force` a new
+/// file in the same directory renamed over it once complete; `fill` writes
+/// the content. Whatever fails, an existing file is left as it was and a
+/// half-written one is removed.
+fn write_out(
+    path: &Path,
+    force: bool,
+    fill: impl FnOnce(&mut BufWriter<File>) -> Result<u64>,
+) -> Result<u64> {
+    if !force {
+        let file = create_new(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => anyhow::anyhow!(
+                "{} already exists; choose another --out, or add --force to replace it",
+                path.display()
+            ),
+            _ => anyhow::anyhow!("cannot create {}: {e}", path.display()),
+        })?;
+        return fill_and_sync(file, path, fill);
+    }
+    if path.is_dir() {
+        bail!("{} is a directory; --out names a file", path.display());
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} does not name a file", path.display()))?
+        .to_string_lossy()
+        .into_owned();
+    // A fresh name each attempt, created with `create_new`: never an
+    // existing file, so nothing is truncated by mistake.
+    let (tmp, file) = (0..100)
+        .find_map(|_| {
+            let tmp = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
+            match create_new(&tmp) {
+                Ok(file) => Some(Ok((tmp, file))),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => None,
+                Err(e) => Some(Err(anyhow::anyhow!(
+                    "cannot create a temporary file in {}: {e}",
+                    dir.display()
+                ))),
+            }
+        })
+        .unwrap_or_else(|| bail!("no free temporary name in {}", dir.display()))?;
+    let written = fill_and_sync(file, &tmp, fill)?;
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        bail!("cannot replace {}: {e}", path.display());
+    }
+    if let Ok(dir) = File::open(&dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(written)
+}
+
+fn create_new(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Fill a file this command created, flush and fsync it; remove it on failure.
+fn fill_and_sync(
+    file: File,
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> Result<u64>,
+) -> Result<u64> {
+    let mut writer = BufWriter::new(file);
+    let result = fill(&mut writer).and_then(|written| {
+        let file = writer.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(written)
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    result.with_context(|| format!("writing {}", path.display()))
 }

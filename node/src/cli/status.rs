@@ -9,6 +9,9 @@ use super::args::DataArgs;
 use super::render::{self, local_opt};
 use crate::daemon::{HEARTBEAT_INTERVAL, daemon_heartbeat};
 use crate::node::Node;
+use crate::replication::admission::{free_disk_bytes, local_day};
+use crate::store::limits::{PeerDay, PeerLimit};
+use crate::store::quarantine::Quarantined;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -40,6 +43,22 @@ struct PeerStatus {
     attachment_bytes_to_send: u64,
     /// Attachment bytes in this node's dossiers shared with the peer, not yet here.
     attachment_bytes_to_receive: u64,
+    /// Documents from the peer refused here (scope, validity, limits), and the last reason.
+    refused: u64,
+    last_refusal: Option<String>,
+    last_refusal_at: Option<chrono::DateTime<Utc>>,
+    /// What the peer sent today (local day), counted against its quotas.
+    today: PeerDay,
+    /// The limit the peer last ran into (`lifted_at` empty: still in force).
+    limit: Option<PeerLimit>,
+}
+
+#[derive(Serialize)]
+struct Disk {
+    free_bytes: Option<u64>,
+    floor_bytes: u64,
+    /// Under the floor: nothing is accepted from peers.
+    under_floor: bool,
 }
 
 #[derive(Serialize)]
@@ -63,6 +82,9 @@ struct Status {
     peers: Vec<PeerStatus>,
     /// Attachments partly received.
     transfers: Vec<Transfer>,
+    disk: Disk,
+    /// Documents set aside: kept, never sent on.
+    quarantined: Vec<Quarantined>,
 }
 
 pub fn status(args: &StatusArgs) -> Result<()> {
@@ -72,7 +94,8 @@ pub fn status(args: &StatusArgs) -> Result<()> {
         (Utc::now() - at).to_std().unwrap_or_default() < HEARTBEAT_INTERVAL * 3
     });
     let peers_config = node.config.peers.clone();
-    let (feed_seq, dossiers, peers, transfers) =
+    let (today, _) = local_day(&node.calendar, Utc::now());
+    let (feed_seq, dossiers, peers, transfers, quarantined) =
         node.store
             .read(|r| -> Result<_, crate::store::StoreError> {
                 let feed_seq = r.last_seq()?;
@@ -83,6 +106,8 @@ pub fn status(args: &StatusArgs) -> Result<()> {
                     let waiting_to_send = r.feed_count_for_node(p.office.as_str(), row.outgoing)?;
                     let (attachment_bytes_to_send, attachment_bytes_to_receive) =
                         r.blob_bytes_waiting(p.node_id.as_bytes(), p.office.as_str())?;
+                    let day = r.peer_day(p.node_id.as_bytes(), today)?;
+                    let limit = r.peer_limit(p.node_id.as_bytes())?;
                     peers.push(PeerStatus {
                         role: p.role.to_string(),
                         office: p.office.to_string(),
@@ -99,6 +124,11 @@ pub fn status(args: &StatusArgs) -> Result<()> {
                         outgoing_checkpoint: row.outgoing,
                         attachment_bytes_to_send,
                         attachment_bytes_to_receive,
+                        refused: row.refused,
+                        last_refusal: row.last_refusal.clone(),
+                        last_refusal_at: row.last_refusal_at,
+                        today: day,
+                        limit,
                     });
                 }
                 let transfers = r
@@ -115,7 +145,8 @@ pub fn status(args: &StatusArgs) -> Result<()> {
                         },
                     })
                     .collect();
-                Ok((feed_seq, dossiers, peers, transfers))
+                let quarantined = r.quarantine_list()?;
+                Ok((feed_seq, dossiers, peers, transfers, quarantined))
             })?;
     let status = Status {
         node_id: node.node_id().to_string(),
@@ -133,6 +164,16 @@ pub fn status(args: &StatusArgs) -> Result<()> {
         dossiers,
         peers,
         transfers,
+        disk: {
+            let free_bytes = free_disk_bytes(node.dir.root());
+            let floor_bytes = node.config.limits.min_free_disk_bytes;
+            Disk {
+                free_bytes,
+                floor_bytes,
+                under_floor: free_bytes.is_some_and(|f| f < floor_bytes),
+            }
+        },
+        quarantined,
     };
     if args.json {
         return render::print_json(&status);
@@ -156,6 +197,17 @@ pub fn status(args: &StatusArgs) -> Result<()> {
         "Store   {} dossiers, feed at {}",
         status.dossiers, status.feed_seq
     );
+    println!(
+        "Disk    {} free, floor {}{}",
+        status.disk.free_bytes.map_or("?".into(), human_bytes),
+        human_bytes(status.disk.floor_bytes),
+        if status.disk.under_floor {
+            " — UNDER THE FLOOR: nothing is accepted from peers until space is freed"
+        } else {
+            ""
+        }
+    );
+    print_quarantine(&status.quarantined, tz);
     if status.peers.is_empty() {
         println!("Peers   none pinned (`lienthong peer add` pins one)");
         return Ok(());
@@ -195,16 +247,69 @@ pub fn status(args: &StatusArgs) -> Result<()> {
         ]);
     }
     println!("{table}");
+    for p in &status.peers {
+        print_peer_limits(p, tz);
+    }
     for t in &status.transfers {
         println!(
             "Receiving attachment {}…: {} of {} ({}%)",
-            &t.attachment[..12],
+            t.attachment.chars().take(12).collect::<String>(),
             human_bytes(t.received_bytes),
             human_bytes(t.size),
             t.percent
         );
     }
     Ok(())
+}
+
+fn print_quarantine(list: &[Quarantined], tz: chrono_tz::Tz) {
+    if list.is_empty() {
+        return;
+    }
+    println!(
+        "Quarantined {} document(s): kept as they are, not sent to peers (`lienthong show` explains)",
+        list.len()
+    );
+    for q in list {
+        println!(
+            "  {} {} since {}: {}",
+            q.code.as_deref().unwrap_or("(no code)"),
+            q.id,
+            render::local(q.since, tz),
+            q.problem
+        );
+    }
+}
+
+/// Refusals and limits of one peer, when there is anything to say.
+fn print_peer_limits(p: &PeerStatus, tz: chrono_tz::Tz) {
+    if p.refused > 0 {
+        println!(
+            "{}: {} document(s) refused{}",
+            p.office,
+            p.refused,
+            match (&p.last_refusal, p.last_refusal_at) {
+                (Some(reason), Some(at)) => format!(", last {}: {reason}", render::local(at, tz)),
+                (Some(reason), None) => format!(", last: {reason}"),
+                _ => String::new(),
+            }
+        );
+    }
+    if let Some(limit) = &p.limit {
+        let state = match (limit.lifted_at, limit.until) {
+            (Some(lifted), _) => format!("lifted {}", render::local(lifted, tz)),
+            (None, Some(until)) => format!("in force until {}", render::local(until, tz)),
+            (None, None) => "in force until disk space is freed".into(),
+        };
+        println!(
+            "{}: limit {} hit since {} ({state}); today {} new documents, {}",
+            p.office,
+            limit.kind.as_str(),
+            render::local(limit.since, tz),
+            p.today.documents,
+            human_bytes(p.today.bytes)
+        );
+    }
 }
 
 fn human_bytes(bytes: u64) -> String {

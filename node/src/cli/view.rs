@@ -1,6 +1,6 @@
 //! `show` and `list`: what officers look at.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::Args;
 use lienthong_shared::dossier::fold::{self, DossierState, Flag};
@@ -11,7 +11,9 @@ use super::args::{DataArgs, parse_time};
 use super::render::{self, local, local_opt};
 use crate::node::Node;
 use crate::officer;
+use crate::store::StoreError;
 use crate::store::index::{IndexRow, ListFilter};
+use crate::store::quarantine::Quarantined;
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
@@ -68,13 +70,33 @@ struct ShowJson<'a> {
     facts: &'a lienthong_shared::dossier::DossierFacts,
     state: &'a DossierState,
     events: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quarantined: Option<&'a Quarantined>,
 }
 
 pub fn show(args: &ShowArgs) -> Result<()> {
     let mut node = Node::open(&args.data.data)?;
     let now = now_from(&args.now, &node)?;
     let row = officer::resolve(&mut node, &args.dossier)?;
-    let (_, dossier) = officer::load(&mut node, &row.key)?;
+    let (dossier, quarantined) = match officer::load(&mut node, &row.key) {
+        Ok((_, dossier)) => (dossier, node.store.read(|r| r.quarantined(&row.key))?),
+        Err(
+            e @ (officer::ActionError::Store(StoreError::CorruptDocument { .. })
+            | officer::ActionError::Schema(_)),
+        ) => {
+            // The stored copy does not load: set it aside (kept as it is)
+            // and say so, rather than fail on it every time.
+            let problem = e.to_string();
+            node.store
+                .write(|w| w.quarantine(&row.key, &problem, Utc::now()))?;
+            let q = node
+                .store
+                .read(|r| r.quarantined(&row.key))?
+                .context("the dossier was just quarantined")?;
+            return print_quarantined_only(&node, &row, &q, args.json);
+        }
+        Err(e) => return Err(e.into()),
+    };
     let state = fold::fold(&dossier, &node.fold_context(now));
     if args.json {
         let events = dossier
@@ -93,9 +115,47 @@ pub fn show(args: &ShowArgs) -> Result<()> {
             facts: &dossier.facts,
             state: &state,
             events,
+            quarantined: quarantined.as_ref(),
         });
     }
     print_dossier(&node, &row, &dossier, &state);
+    if let Some(q) = &quarantined {
+        print_quarantine_note(&node, q);
+    }
+    Ok(())
+}
+
+fn print_quarantine_note(node: &Node, q: &Quarantined) {
+    println!(
+        "QUARANTINED since {}: {}",
+        local(q.since, node.calendar.timezone()),
+        q.problem
+    );
+    println!(
+        "  This node keeps the dossier as it is but does not send it to peers; an operator must repair or replace it."
+    );
+}
+
+/// `show` of a dossier whose stored document does not load: what the index
+/// still knows, and why it is set aside.
+fn print_quarantined_only(node: &Node, row: &IndexRow, q: &Quarantined, json: bool) -> Result<()> {
+    if json {
+        return render::print_json(&serde_json::json!({
+            "id": crate::store::documents::hex(&row.key),
+            "code": row.code,
+            "index": row,
+            "quarantined": q,
+        }));
+    }
+    println!(
+        "Dossier   {}   (id {})",
+        row.code,
+        crate::store::documents::hex(&row.key)
+    );
+    println!("Procedure {} {}", row.procedure_code, row.procedure_name);
+    println!("Applicant {}", row.applicant);
+    print_quarantine_note(node, q);
+    println!("  Its document cannot be read, so its history cannot be shown.");
     Ok(())
 }
 
@@ -214,7 +274,7 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
             for a in &component.attachments {
                 println!(
                     "      {} {} ({} bytes, {})",
-                    &a.hash[..a.hash.len().min(12)],
+                    super::attachments::short_hash(&a.hash),
                     a.name,
                     a.size,
                     a.media_type

@@ -12,7 +12,7 @@ use lienthong_sync::transport::identity::NodeId;
 use tokio::sync::mpsc;
 
 use super::Shared;
-use crate::replication::admission::NodeAdmission;
+use crate::replication::admission::{NodeAdmission, under_disk_floor};
 use crate::replication::config_docs::{self, ConfigFile};
 use crate::replication::sync_store::NodeSyncStore;
 use crate::store::Store;
@@ -60,12 +60,22 @@ pub(crate) async fn serve(
     let calendar = shared.calendar.clone();
     let peers = shared.peers.clone();
     let my_office = shared.office.clone();
+    let limits = shared.limits;
+    let clock = shared.options.clock.clone();
+    let root = shared.dir.root().to_path_buf();
     let opened = tokio::task::spawn_blocking(
         move || -> Result<(NodeSyncStore, NodeAdmission), crate::store::StoreError> {
             let store = Store::open(&path)?;
+            let policy_store = Store::open(&path)?;
             Ok((
-                NodeSyncStore::new(store, network.clone(), calendar.clone(), peers.clone()),
-                NodeAdmission::new(network, calendar, my_office, peers),
+                NodeSyncStore::new(store, network.clone(), calendar.clone(), peers.clone())
+                    .with_policy(limits, clock.clone(), root.clone()),
+                NodeAdmission::new(network, calendar, my_office, peers).with_policy(
+                    limits,
+                    clock,
+                    policy_store,
+                    root,
+                ),
             ))
         },
     )
@@ -92,6 +102,7 @@ pub(crate) async fn serve(
             let mut synced_once = false;
             let mut in_sync = false;
             let mut config_changed = false;
+            let mut refusals = Refusals::default();
             while let Some(progress) = progress_rx.recv().await {
                 match progress {
                     Progress::Event(SessionEvent::Received { doc }) => {
@@ -117,6 +128,8 @@ pub(crate) async fn serve(
                             tracing::warn!(peer = %office, %doc, %reason, "peer refused a document");
                         } else {
                             tracing::warn!(peer = %office, %doc, %reason, "refused a document from peer");
+                            refusals.count += 1;
+                            refusals.last = reason;
                         }
                     }
                     Progress::Event(SessionEvent::BlobReceived { hash }) => {
@@ -129,6 +142,7 @@ pub(crate) async fn serve(
                         tracing::warn!(peer = %office, ours, "a feed restarted (store replaced?); resyncing from the start");
                     }
                     Progress::Stats { synced, .. } => {
+                        refusals.record(&shared, peer).await;
                         if synced && !in_sync {
                             if synced_once {
                                 tracing::debug!(peer = %office, "in sync");
@@ -149,9 +163,15 @@ pub(crate) async fn serve(
             if config_changed {
                 apply_config(&shared).await;
             }
+            refusals.record(&shared, peer).await;
             synced_once
         })
     };
+    let lift_watch = tokio::spawn(close_when_limit_lifts(
+        shared.clone(),
+        peer,
+        connection.clone(),
+    ));
     let driven = drive(
         connection.clone(),
         role,
@@ -164,6 +184,7 @@ pub(crate) async fn serve(
         Some(progress_tx),
     )
     .await;
+    lift_watch.abort();
     let synced = watcher.await.unwrap_or(false) || driven.synced;
     let error = driven.result.err().map(|e| e.to_string());
     connection.close(0u32.into(), b"session over");
@@ -173,6 +194,68 @@ pub(crate) async fn serve(
     }
     record_link(&shared, peer, false, false, error).await;
     LinkOutcome { synced }
+}
+
+/// While the peer is held at a limit (its refused documents wait behind a
+/// held checkpoint), look now and then whether the limit has lifted — a new
+/// day, disk space freed — and if so end the session: the next one starts
+/// from the held checkpoint, so the peer offers those documents again. A
+/// link may stay up for days; without this they would wait for it to drop.
+async fn close_when_limit_lifts(shared: Arc<Shared>, peer: PeerId, connection: quinn::Connection) {
+    loop {
+        tokio::time::sleep(shared.options.limit_check).await;
+        let path = shared.dir.store_file();
+        let root = shared.dir.root().to_path_buf();
+        let limits = shared.limits;
+        let now = shared.options.clock.now();
+        let lifted = tokio::task::spawn_blocking(move || -> Option<bool> {
+            let mut store = Store::open(&path).ok()?;
+            let limit = store.read_now(|r| r.peer_limit(&peer)).ok()??;
+            if limit.lifted_at.is_some() {
+                return Some(false);
+            }
+            Some(match limit.until {
+                Some(until) => now >= until,
+                None => under_disk_floor(&limits, &root).is_none(),
+            })
+        })
+        .await;
+        if let Ok(Some(true)) = lifted {
+            tracing::info!(peer = %short(&peer), "a limit on this peer lifted; reconnecting so it offers again what was refused");
+            connection.close(0u32.into(), b"limit lifted: reconnect to resume");
+            return;
+        }
+    }
+}
+
+/// Refusals of the peer's documents not yet written for `status`.
+#[derive(Default)]
+struct Refusals {
+    count: u64,
+    last: String,
+}
+
+impl Refusals {
+    async fn record(&mut self, shared: &Shared, peer: PeerId) {
+        if self.count == 0 {
+            return;
+        }
+        let (count, last) = (
+            std::mem::take(&mut self.count),
+            std::mem::take(&mut self.last),
+        );
+        let path = shared.dir.store_file();
+        let now = shared.options.clock.now();
+        let result =
+            tokio::task::spawn_blocking(move || -> Result<(), crate::store::StoreError> {
+                let mut store = Store::open(&path)?;
+                store.write(|w| w.add_refusals(&peer, count, &last, now))
+            })
+            .await;
+        if let Ok(Err(e)) = result {
+            tracing::warn!(error = %e, "could not record refusals");
+        }
+    }
 }
 
 async fn apply_config(shared: &Arc<Shared>) {

@@ -26,9 +26,10 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use crate::config::DataDir;
+use crate::config::Limits;
 use crate::node::{Node, NodeError};
 use crate::replication::config_docs::{self, PublishError};
-use crate::replication::peer_offices;
+use crate::replication::{Clock, peer_offices};
 
 pub use heartbeat::{HEARTBEAT_INTERVAL, daemon_heartbeat};
 pub use scheduler::SCHEDULER_INTERVAL;
@@ -63,6 +64,12 @@ pub struct DaemonOptions {
     /// First and longest wait between reconnection attempts.
     pub backoff: (Duration, Duration),
     pub driver: DriverConfig,
+    /// The time as sessions see it (quota days); tests move it.
+    pub clock: Clock,
+    /// How often a session with a peer held at a limit looks whether the
+    /// limit has lifted (then the session is closed, and the next one asks
+    /// the peer again for what was refused).
+    pub limit_check: Duration,
 }
 
 impl Default for DaemonOptions {
@@ -72,6 +79,8 @@ impl Default for DaemonOptions {
             config: None,
             backoff: (Duration::from_secs(1), Duration::from_secs(60)),
             driver: DriverConfig::default(),
+            clock: Clock::system(),
+            limit_check: Duration::from_secs(60),
         }
     }
 }
@@ -84,6 +93,7 @@ pub(crate) struct Shared {
     pub network: NetworkConfig,
     pub calendar: WorkingCalendar,
     pub peers: HashMap<PeerId, OfficeId>,
+    pub limits: Limits,
     pub endpoint: Endpoint,
     /// Rung when documents arrive, so other sessions relay them at once.
     pub wake: Arc<Notify>,
@@ -158,6 +168,17 @@ impl Daemon {
             Some(path) => Node::open_with_config(dir, path)?,
             None => Node::open(dir)?,
         };
+        // Nothing stored may keep the node from running: references no node
+        // could hold and malformed heads are set aside before any session.
+        let limits = node.config.limits;
+        let now = options.clock.now();
+        let quarantined = node.store.write(|w| w.quarantine_unsafe(&limits, now))?;
+        if quarantined > 0 {
+            tracing::warn!(
+                quarantined,
+                "documents quarantined at start (lienthong status lists them)"
+            );
+        }
         let published = config_docs::publish(&mut node)?;
         if published > 0 {
             tracing::info!(
@@ -199,6 +220,7 @@ impl Daemon {
             network: node.network.clone(),
             calendar: node.calendar.clone(),
             peers: peer_offices(&node.config),
+            limits: node.config.limits,
             endpoint: endpoint.clone(),
             wake: Arc::new(Notify::new()),
             active: Mutex::new(HashSet::new()),

@@ -1,27 +1,68 @@
 //! What this node accepts from a peer (Principle 5 and 9): a dossier only if
-//! its scope includes this node, configuration only from above, and only
-//! documents that read as what they claim to be.
+//! its scope includes this node, configuration only from above, only
+//! documents that read as what they claim to be — and only as much as the
+//! node's limits allow (`[limits]` in `node.toml`):
+//!
+//! - attachment references checked field by field (hash, chunk root, size,
+//!   media type, names) and refused over a size per attachment and per
+//!   dossier;
+//! - per peer per local day, a number of new documents and of bytes;
+//! - under a free-space floor on the data directory's file system, nothing.
+//!
+//! A document refused for a limit that lifts (a quota, the disk floor) is
+//! not lost: the peer's incoming checkpoint is held where it was
+//! (`store::limits`), so the peer offers it again in the first session
+//! after the limit lifts. Officers' own commands never pass through here.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 
 use automerge::Automerge;
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use lienthong_shared::calendar::WorkingCalendar;
 use lienthong_shared::dossier::fold::{self, FoldContext};
-use lienthong_shared::dossier::schema;
+use lienthong_shared::dossier::{Dossier, schema};
 use lienthong_shared::offices::NetworkConfig;
 use lienthong_shared::{OfficeId, scope};
 use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::{Admission, PeerId};
 
 use super::config_docs::{self, ConfigFile};
-use super::{DocumentSchema, schema_of};
+use super::{Clock, DocumentSchema, schema_of};
+use crate::config::Limits;
+use crate::store::limits::{LimitKind, PeerDay};
+use crate::store::quarantine::MAX_MEDIA_TYPE;
+use crate::store::{Reader, Store, StoreError};
+
+/// Longest name (attachment, document component) a peer's dossier may carry.
+pub const MAX_NAME: usize = 1024;
 
 pub struct NodeAdmission {
     network: NetworkConfig,
     calendar: WorkingCalendar,
     office: OfficeId,
     peers: HashMap<PeerId, OfficeId>,
+    limits: Limits,
+    clock: Clock,
+    /// The store, for quotas, holds and quarantine; without it only the
+    /// checks on the document itself apply.
+    policy: Option<Policy>,
+}
+
+/// The store side of admission: quotas, the disk floor, quarantine.
+struct Policy {
+    store: Store,
+    limits: Limits,
+    data_dir: PathBuf,
+    /// Admitted here and not yet seen committed: new documents, and the
+    /// attachment bytes they newly reference. Cleared when the peer's
+    /// day row moves (a commit) or the day changes.
+    uncommitted: HashMap<DocumentId, u64>,
+    uncommitted_new: HashSet<DocumentId>,
+    seen: (NaiveDate, PeerDay),
+    /// The limit recorded as in force for each peer in this session (one
+    /// write when it starts, not one per refusal).
+    recorded: HashMap<PeerId, LimitKind>,
 }
 
 impl NodeAdmission {
@@ -36,7 +77,270 @@ impl NodeAdmission {
             calendar,
             office,
             peers,
+            limits: Limits::default(),
+            clock: Clock::system(),
+            policy: None,
         }
+    }
+
+    /// Enforce `limits` with the store at hand (quotas, the disk floor of
+    /// `data_dir`, quarantine), judging days by `clock`.
+    pub fn with_policy(
+        mut self,
+        limits: Limits,
+        clock: Clock,
+        store: Store,
+        data_dir: PathBuf,
+    ) -> Self {
+        self.limits = limits;
+        self.clock = clock;
+        self.policy = Some(Policy {
+            store,
+            limits,
+            data_dir,
+            uncommitted: HashMap::new(),
+            uncommitted_new: HashSet::new(),
+            seen: (NaiveDate::MIN, PeerDay::default()),
+            recorded: HashMap::new(),
+        });
+        self
+    }
+
+    fn dossier(&self, document: &Automerge) -> Result<Dossier, String> {
+        let dossier = schema::read(document).map_err(|e| format!("not a readable dossier: {e}"))?;
+        let ctx = FoldContext {
+            calendar: &self.calendar,
+            rule_sets: &self.network.rule_sets,
+            now: self.clock.now(),
+        };
+        let state = fold::fold(&dossier, &ctx);
+        let nodes = scope::nodes_in_scope(&dossier, &state, &self.network.offices);
+        if !nodes.contains(&self.office) {
+            return Err(format!(
+                "dossier {} (received at {}) is not in the scope of {}: a dossier goes only to its origin, the offices on its route and their ancestors",
+                dossier.facts.code, dossier.facts.origin, self.office
+            ));
+        }
+        check_attachments(&dossier, &self.limits)?;
+        Ok(dossier)
+    }
+
+    fn config(&self, peer: &PeerId, doc: &DocumentId, document: &Automerge) -> Result<(), String> {
+        let file = ConfigFile::from_key(&doc.0).ok_or("unknown configuration document")?;
+        let from_above = self
+            .peers
+            .get(peer)
+            .is_some_and(|office| self.network.offices.is_ancestor_of(office, &self.office));
+        if !from_above {
+            return Err(format!(
+                "the {} configuration flows down from the province; {} is not above this node",
+                file.name(),
+                self.peers
+                    .get(peer)
+                    .map_or("this peer".to_string(), |o| o.to_string())
+            ));
+        }
+        let text = config_docs::text_of(document).ok_or("configuration document without text")?;
+        file.validate(&text)
+            .map_err(|e| format!("the {} configuration does not parse: {e}", file.name()))
+    }
+}
+
+/// Every attachment reference of a dossier from a peer, field by field,
+/// and the size limits. Nothing is allocated per byte or chunk claimed.
+pub fn check_attachments(dossier: &Dossier, limits: &Limits) -> Result<(), String> {
+    let code = &dossier.facts.code;
+    for component in &dossier.facts.documents {
+        if component.name.len() > MAX_NAME {
+            return Err(format!(
+                "dossier {code}: a document component's name is {} bytes long (at most {MAX_NAME})",
+                component.name.len()
+            ));
+        }
+    }
+    let mut total = 0u64;
+    let mut counted = HashSet::new();
+    for a in crate::officer::attachments_of(dossier) {
+        let what = format!("dossier {code}: attachment {:?}", short(&a.name));
+        let hash = valid_hash(&a.hash).ok_or_else(|| {
+            format!("{what} has a malformed hash (64 lowercase hex digits expected)")
+        })?;
+        valid_hash(&a.chunks_root).ok_or_else(|| {
+            format!("{what} has a malformed chunk root (64 lowercase hex digits expected)")
+        })?;
+        if a.media_type.is_empty() || a.media_type.len() > MAX_MEDIA_TYPE {
+            return Err(format!(
+                "{what} has a media type of {} bytes (1 to {MAX_MEDIA_TYPE})",
+                a.media_type.len()
+            ));
+        }
+        if a.name.len() > MAX_NAME {
+            return Err(format!(
+                "{what}: name of {} bytes (at most {MAX_NAME})",
+                a.name.len()
+            ));
+        }
+        if a.size > limits.max_attachment_bytes {
+            return Err(format!(
+                "{what} is {} bytes, over this node's limit of {} bytes per attachment (max_attachment_bytes)",
+                a.size, limits.max_attachment_bytes
+            ));
+        }
+        if counted.insert(hash) {
+            total = total.saturating_add(a.size);
+        }
+    }
+    if total > limits.max_dossier_attachment_bytes {
+        return Err(format!(
+            "dossier {code}: its attachments total {total} bytes, over this node's limit of {} bytes per dossier (max_dossier_attachment_bytes)",
+            limits.max_dossier_attachment_bytes
+        ));
+    }
+    Ok(())
+}
+
+fn valid_hash(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    lienthong_shared::dossier::attachment::parse_hash(text)
+}
+
+fn short(text: &str) -> String {
+    text.chars().take(40).collect()
+}
+
+/// Free bytes for an unprivileged user on the file system holding `path`.
+pub fn free_disk_bytes(path: &std::path::Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+        let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+        // SAFETY: `c_path` is a valid NUL-terminated string and `stat` a
+        // buffer of the right type; statvfs(3) writes it only on success.
+        let result = unsafe { libc::statvfs(c_path.as_ptr(), stat.as_mut_ptr()) };
+        if result != 0 {
+            return None;
+        }
+        // SAFETY: statvfs returned 0, so it filled `stat`.
+        let stat = unsafe { stat.assume_init() };
+        #[allow(clippy::useless_conversion)]
+        Some(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// The local day of `now` in `calendar`'s time zone, and when it ends.
+pub fn local_day(calendar: &WorkingCalendar, now: DateTime<Utc>) -> (NaiveDate, DateTime<Utc>) {
+    let tz = calendar.timezone();
+    let day = now.with_timezone(&tz).date_naive();
+    let next = day.succ_opt().unwrap_or(day);
+    let end = tz
+        .from_local_datetime(&next.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .earliest()
+        .map_or(now + chrono::Duration::days(1), |t| t.with_timezone(&Utc));
+    (day, end)
+}
+
+/// Under the free-space floor? `Some(reason)` if so.
+pub fn under_disk_floor(limits: &Limits, data_dir: &std::path::Path) -> Option<String> {
+    let free = free_disk_bytes(data_dir)?;
+    (free < limits.min_free_disk_bytes).then(|| {
+        format!(
+            "this node's disk is nearly full ({free} bytes free, floor {} bytes: min_free_disk_bytes); it accepts nothing from peers until space is freed",
+            limits.min_free_disk_bytes
+        )
+    })
+}
+
+impl Policy {
+    fn store_err(e: StoreError) -> String {
+        format!("this node cannot check its limits just now ({e}); try again later")
+    }
+
+    /// A limit that lifts refused `peer`'s document: record it (once per
+    /// session and kind) and hold the checkpoint.
+    fn refuse(
+        &mut self,
+        peer: &PeerId,
+        kind: LimitKind,
+        reason: String,
+        now: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
+    ) -> String {
+        if self.recorded.get(peer) != Some(&kind) {
+            let written = self
+                .store
+                .write(|w| w.hold_peer(peer, kind, &reason, now, until));
+            match written {
+                Ok(()) => {
+                    self.recorded.insert(*peer, kind);
+                    tracing::warn!(peer = %lienthong_sync::transport::identity::NodeId::from_bytes(*peer).short(), limit = kind.as_str(), %reason, "a peer ran into a limit");
+                }
+                Err(e) => tracing::warn!(error = %e, "could not record a peer's limit"),
+            }
+        }
+        reason
+    }
+
+    fn check(
+        &mut self,
+        peer: &PeerId,
+        doc: &DocumentId,
+        existed: bool,
+        new_attachment_bytes: u64,
+        calendar: &WorkingCalendar,
+        now: DateTime<Utc>,
+    ) -> Result<(), String> {
+        let limits = self.limits;
+        if let Some(reason) = under_disk_floor(&limits, &self.data_dir) {
+            return Err(self.refuse(peer, LimitKind::DiskFloor, reason, now, None));
+        }
+        let (day, end) = local_day(calendar, now);
+        let today = self
+            .store
+            .read_now(|r| r.peer_day(peer, day))
+            .map_err(Self::store_err)?;
+        if (day, today) != self.seen {
+            // A commit (or a new day) since: what was pending is counted.
+            self.seen = (day, today);
+            self.uncommitted.clear();
+            self.uncommitted_new.clear();
+        }
+        let until = end
+            .with_timezone(&calendar.timezone())
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+        let is_new = !existed && !self.uncommitted_new.contains(doc);
+        if is_new {
+            let documents = today.documents + self.uncommitted_new.len() as u64;
+            if documents >= limits.peer_new_documents_per_day {
+                let reason = format!(
+                    "this peer's quota of {} new documents per day (peer_new_documents_per_day) is used up until {until}; offer it again then",
+                    limits.peer_new_documents_per_day
+                );
+                return Err(self.refuse(peer, LimitKind::DocumentsPerDay, reason, now, Some(end)));
+            }
+        }
+        let pending: u64 = self.uncommitted.values().sum();
+        // Used up: what was stored today and what is admitted, not yet
+        // committed (one document may overshoot; the next is refused).
+        if today.bytes.saturating_add(pending) >= limits.peer_bytes_per_day {
+            let reason = format!(
+                "this peer's quota of {} bytes per day (peer_bytes_per_day) is used up until {until}; offer it again then",
+                limits.peer_bytes_per_day
+            );
+            return Err(self.refuse(peer, LimitKind::BytesPerDay, reason, now, Some(end)));
+        }
+        if !existed {
+            self.uncommitted_new.insert(*doc);
+        }
+        self.uncommitted.insert(*doc, new_attachment_bytes);
+        Ok(())
     }
 }
 
@@ -46,48 +350,61 @@ impl Admission for NodeAdmission {
         peer: &PeerId,
         doc: &DocumentId,
         document: &Automerge,
-        _existed: bool,
+        existed: bool,
     ) -> Result<(), String> {
-        match schema_of(document) {
+        if let Some(policy) = &mut self.policy {
+            let quarantined = policy
+                .store
+                .read_now(|r| r.quarantined(&doc.0))
+                .map_err(Policy::store_err)?;
+            if let Some(q) = quarantined {
+                return Err(format!(
+                    "this node's copy of {doc} is quarantined ({}); it takes no changes to it until an operator repairs it",
+                    q.problem
+                ));
+            }
+        }
+        let new_attachment_bytes = match schema_of(document) {
             DocumentSchema::Dossier => {
-                let dossier =
-                    schema::read(document).map_err(|e| format!("not a readable dossier: {e}"))?;
-                let ctx = FoldContext {
-                    calendar: &self.calendar,
-                    rule_sets: &self.network.rule_sets,
-                    now: Utc::now(),
-                };
-                let state = fold::fold(&dossier, &ctx);
-                let nodes = scope::nodes_in_scope(&dossier, &state, &self.network.offices);
-                if nodes.contains(&self.office) {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "dossier {} (received at {}) is not in the scope of {}: a dossier goes only to its origin, the offices on its route and their ancestors",
-                        dossier.facts.code, dossier.facts.origin, self.office
-                    ))
+                let dossier = self.dossier(document)?;
+                match &mut self.policy {
+                    Some(policy) => policy
+                        .store
+                        .read_now(|r| new_attachment_bytes(r, &dossier))
+                        .map_err(Policy::store_err)?,
+                    None => 0,
                 }
             }
             DocumentSchema::Config => {
-                let file = ConfigFile::from_key(&doc.0).ok_or("unknown configuration document")?;
-                let from_above = self.peers.get(peer).is_some_and(|office| {
-                    self.network.offices.is_ancestor_of(office, &self.office)
-                });
-                if !from_above {
-                    return Err(format!(
-                        "the {} configuration flows down from the province; {} is not above this node",
-                        file.name(),
-                        self.peers
-                            .get(peer)
-                            .map_or("this peer".to_string(), |o| o.to_string())
-                    ));
-                }
-                let text =
-                    config_docs::text_of(document).ok_or("configuration document without text")?;
-                file.validate(&text)
-                    .map_err(|e| format!("the {} configuration does not parse: {e}", file.name()))
+                self.config(peer, doc, document)?;
+                0
             }
-            DocumentSchema::Unknown => Err("not a Liên Thông document (unknown schema)".into()),
+            DocumentSchema::Unknown => {
+                return Err("not a Liên Thông document (unknown schema)".into());
+            }
+        };
+        let now = self.clock.now();
+        let calendar = &self.calendar;
+        match &mut self.policy {
+            Some(policy) => policy.check(peer, doc, existed, new_attachment_bytes, calendar, now),
+            None => Ok(()),
         }
     }
+}
+
+/// The declared bytes of the attachments `dossier` references that no
+/// stored document references yet (what admitting it would make this node
+/// fetch).
+pub fn new_attachment_bytes(r: &Reader<'_>, dossier: &Dossier) -> Result<u64, StoreError> {
+    let mut seen = HashSet::new();
+    let mut bytes = 0u64;
+    for a in crate::officer::attachments_of(dossier) {
+        let Some(hash) = lienthong_shared::dossier::attachment::parse_hash(&a.hash) else {
+            continue;
+        };
+        if seen.insert(hash) && !r.blob_referenced(&hash)? {
+            bytes = bytes.saturating_add(a.size);
+        }
+    }
+    Ok(bytes)
 }

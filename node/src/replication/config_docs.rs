@@ -92,6 +92,17 @@ pub fn publish(node: &mut Node) -> Result<usize, PublishError> {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| PublishError::Read(path.display().to_string(), e))?;
         let key = file.key();
+        if let Err(e) = node.store.read(|r| r.load_document(&key)) {
+            // A damaged configuration document must not keep the province
+            // from starting: set it aside (kept) and publish no update of it.
+            node.store.quarantine_on_corruption(&key, e)?;
+            tracing::warn!(
+                file = file.name(),
+                "the stored {} configuration document is damaged and quarantined; it is not published",
+                file.name()
+            );
+            continue;
+        }
         let changed = node.store.write(|w| -> Result<bool, PublishError> {
             let existing = w.reader().load_document(&key)?;
             let (mut doc, before) = match existing {
@@ -140,8 +151,14 @@ pub fn apply_received(node: &mut Node) -> Result<Vec<ConfigFile>, PublishError> 
     let mut replaced = Vec::new();
     for file in ConfigFile::ALL {
         let key = file.key();
-        let Some((_, doc)) = node.store.read(|r| r.load_document(&key))? else {
-            continue;
+        let doc = match node.store.read(|r| r.load_document(&key)) {
+            Ok(Some((_, doc))) => doc,
+            Ok(None) => continue,
+            Err(e) => {
+                // Damaged: keep it aside and keep the node's own files.
+                node.store.quarantine_on_corruption(&key, e)?;
+                continue;
+            }
         };
         let Some(text) = text_of(&doc) else {
             continue;

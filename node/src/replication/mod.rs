@@ -7,6 +7,9 @@ pub mod config_docs;
 pub mod sync_store;
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 
 use lienthong_shared::OfficeId;
 use lienthong_sync::protocol::PeerId;
@@ -45,5 +48,36 @@ pub fn schema_of(doc: &automerge::Automerge) -> DocumentSchema {
             _ => DocumentSchema::Unknown,
         },
         _ => DocumentSchema::Unknown,
+    }
+}
+
+/// Where the replication side reads the time: the system clock, or a test's.
+/// Quotas count per local day, so tests move this clock rather than wait.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl Clock {
+    pub fn system() -> Self {
+        Clock(Arc::new(Utc::now))
+    }
+
+    pub fn new(now: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        Clock(Arc::new(now))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::system()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now())
     }
 }

@@ -1,9 +1,9 @@
 //! The node's SQLite store as the sync session's [`SyncStore`].
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use automerge::{Automerge, ChangeHash};
-use chrono::Utc;
 use lienthong_shared::OfficeId;
 use lienthong_shared::calendar::WorkingCalendar;
 use lienthong_shared::dossier::fold::{self, FoldContext};
@@ -16,11 +16,14 @@ use lienthong_sync::protocol::{
 };
 use sha2::{Digest, Sha256};
 
+use super::admission::{local_day, new_attachment_bytes, under_disk_floor};
 use super::config_docs;
-use super::{DocumentSchema, schema_of};
+use super::{Clock, DocumentSchema, schema_of};
+use crate::config::Limits;
 use crate::officer::index_dossier;
 use crate::store::documents::DocKind;
 use crate::store::feed::EVERY_NODE;
+use crate::store::limits::PeerDay;
 use crate::store::{Store, StoreError, Writer};
 
 pub struct NodeSyncStore {
@@ -30,6 +33,10 @@ pub struct NodeSyncStore {
     peers: HashMap<PeerId, OfficeId>,
     /// Documents committed from peers since the last call to [`Self::take_received`].
     received: usize,
+    limits: Limits,
+    clock: Clock,
+    /// The data directory, for its free-space floor (none: not checked).
+    data_dir: Option<PathBuf>,
 }
 
 impl NodeSyncStore {
@@ -45,7 +52,29 @@ impl NodeSyncStore {
             calendar,
             peers,
             received: 0,
+            limits: Limits::default(),
+            clock: Clock::system(),
+            data_dir: None,
         }
+    }
+
+    /// Apply the node's limits: attachment sizes, the free-space floor of
+    /// `data_dir` (no attachment fetched under it), quota days by `clock`.
+    pub fn with_policy(mut self, limits: Limits, clock: Clock, data_dir: PathBuf) -> Self {
+        self.limits = limits;
+        self.clock = clock;
+        self.data_dir = Some(data_dir);
+        self
+    }
+
+    /// A stored document failed to load: quarantine it, carry on without it.
+    fn set_aside<T>(
+        &mut self,
+        doc: &DocumentId,
+        error: StoreError,
+    ) -> Result<Option<T>, StoreError> {
+        self.store.quarantine_on_corruption(&doc.0, error)?;
+        Ok(None)
     }
 
     fn office_of(&self, peer: &PeerId) -> Result<&OfficeId, StoreError> {
@@ -137,21 +166,24 @@ impl SyncStore for NodeSyncStore {
     }
 
     fn heads(&mut self, doc: &DocumentId) -> Result<Option<Vec<ChangeHash>>, StoreError> {
-        self.store.read_now(|r| r.document_heads(&doc.0))
+        match self.store.read_now(|r| r.document_heads(&doc.0)) {
+            Ok(heads) => Ok(heads),
+            Err(e) => self.set_aside(doc, e),
+        }
     }
 
     fn load(&mut self, doc: &DocumentId) -> Result<Option<Automerge>, StoreError> {
-        Ok(self
-            .store
-            .read(|r| r.load_document(&doc.0))?
-            .map(|(_, d)| d))
+        match self.store.read(|r| r.load_document(&doc.0)) {
+            Ok(loaded) => Ok(loaded.map(|(_, d)| d)),
+            Err(e) => self.set_aside(doc, e),
+        }
     }
 
     fn whole_document(&mut self, doc: &DocumentId) -> Result<Option<WholeDocument>, StoreError> {
-        Ok(self
-            .store
-            .read_now(|r| r.whole_document(&doc.0))?
-            .map(|(bytes, heads)| WholeDocument { bytes, heads }))
+        match self.store.read_now(|r| r.whole_document(&doc.0)) {
+            Ok(whole) => Ok(whole.map(|(bytes, heads)| WholeDocument { bytes, heads })),
+            Err(e) => self.set_aside(doc, e),
+        }
     }
 
     fn peer_heads(
@@ -162,10 +194,31 @@ impl SyncStore for NodeSyncStore {
         self.store.read_now(|r| r.peer_heads(peer, &doc.0))
     }
 
+    /// Read at the start of a session. A limit the peer ran into that has
+    /// lifted since (a new day, disk space freed) is released here: the
+    /// held checkpoint goes out in our Hello, so the peer offers again what
+    /// was refused.
     fn checkpoints(&mut self, peer: &PeerId) -> Result<Checkpoints, StoreError> {
         let row = self.store.read_now(|r| r.peer(peer))?;
+        let mut incoming = row.incoming;
+        if let Some(limit) = self.store.read_now(|r| r.peer_limit(peer))?
+            && limit.lifted_at.is_none()
+        {
+            let now = self.clock.now();
+            let lifted = match limit.until {
+                Some(until) => now >= until,
+                None => self
+                    .data_dir
+                    .as_deref()
+                    .is_none_or(|dir| under_disk_floor(&self.limits, dir).is_none()),
+            };
+            if lifted {
+                self.store.write(|w| w.lift_peer_limit(peer, now))?;
+            }
+            incoming = incoming.min(limit.hold);
+        }
         Ok(Checkpoints {
-            incoming: row.incoming.max(0) as u64,
+            incoming: incoming.max(0) as u64,
             outgoing: row.outgoing.max(0) as u64,
         })
     }
@@ -176,19 +229,23 @@ impl SyncStore for NodeSyncStore {
         received: Vec<Received>,
         incoming: u64,
     ) -> Result<(), StoreError> {
-        let count = received.len();
+        let mut count = 0;
         let NodeSyncStore {
             store,
             network,
             calendar,
+            clock,
             ..
         } = self;
+        let now = clock.now();
+        let (day, _) = local_day(calendar, now);
         let ctx = FoldContext {
             calendar,
             rule_sets: &network.rule_sets,
-            now: Utc::now(),
+            now,
         };
         store.write(|w| {
+            let mut sent = PeerDay::default();
             for r in received {
                 let Received {
                     doc,
@@ -198,14 +255,32 @@ impl SyncStore for NodeSyncStore {
                     snapshot,
                 } = r;
                 let (document, before, snapshot) =
-                    merge_with_stored(w, &doc, document, before, snapshot)?;
+                    match merge_with_stored(w, &doc, document, before, snapshot) {
+                        Ok(merged) => merged,
+                        Err(StoreError::CorruptDocument { problem, .. }) => {
+                            // Our copy is damaged: keep it as it is, aside.
+                            w.quarantine(&doc.0, &problem, now)?;
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                let stored_before = w.reader().document_bytes_of(&doc.0)?;
+                let mut attachment_bytes = 0;
                 match schema_of(&document) {
                     DocumentSchema::Dossier => {
-                        let dossier =
-                            schema::read(&document).map_err(|e| StoreError::CorruptDocument {
-                                doc: doc.to_string(),
-                                problem: e.to_string(),
-                            })?;
+                        let dossier = match schema::read(&document) {
+                            Ok(dossier) => dossier,
+                            Err(e) => {
+                                // Admission read it; only a damaged stored
+                                // copy merged in can make it unreadable.
+                                if stored_before.is_some() {
+                                    w.quarantine(&doc.0, &format!("not a readable dossier: {e}"), now)?;
+                                }
+                                tracing::warn!(%doc, error = %e, "a received dossier does not read; not stored");
+                                continue;
+                            }
+                        };
+                        attachment_bytes = new_attachment_bytes(&w.reader(), &dossier)?;
                         let state = fold::fold(&dossier, &ctx);
                         let seq = w.save_document_with(
                             &doc.0,
@@ -232,9 +307,22 @@ impl SyncStore for NodeSyncStore {
                         w.set_scope(&doc.0, &[EVERY_NODE.to_string()].into_iter().collect())?;
                     }
                 }
+                let stored_after = w.reader().document_bytes_of(&doc.0)?.unwrap_or(0);
+                sent.documents += u64::from(stored_before.is_none());
+                sent.bytes += stored_after.saturating_sub(stored_before.unwrap_or(0)) + attachment_bytes;
                 w.set_peer_heads(peer, &doc.0, &peer_heads)?;
+                count += 1;
             }
-            w.set_incoming_checkpoint(peer, seq(incoming))?;
+            w.add_peer_day(peer, day, sent)?;
+            // While the peer is held at a limit, its checkpoint stays at
+            // the hold: what was refused is offered again once it lifts.
+            let mut incoming = seq(incoming);
+            if let Some(limit) = w.reader().peer_limit(peer)?
+                && limit.lifted_at.is_none()
+            {
+                incoming = incoming.min(limit.hold);
+            }
+            w.set_incoming_checkpoint(peer, incoming)?;
             Ok::<(), StoreError>(())
         })?;
         self.received += count;
@@ -279,7 +367,14 @@ impl SyncStore for NodeSyncStore {
 
     fn wanted_blobs(&mut self, peer: &PeerId, limit: usize) -> Result<Vec<WantedBlob>, StoreError> {
         let office = self.office_of(peer)?.to_string();
-        self.store.read(|r| r.wanted_blobs(&office, limit))
+        if let Some(dir) = &self.data_dir
+            && under_disk_floor(&self.limits, dir).is_some()
+        {
+            // No attachment fetched under the free-space floor.
+            return Ok(Vec::new());
+        }
+        let max = self.limits.max_attachment_bytes;
+        self.store.read(|r| r.wanted_blobs(&office, limit, max))
     }
 
     fn blob_for_peer(

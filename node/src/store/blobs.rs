@@ -29,7 +29,7 @@ pub struct BlobRow {
     pub stored_bytes: u64,
 }
 
-pub use lienthong_sync::protocol::{BlobSaved, WantedBlob};
+pub use lienthong_sync::protocol::{BlobSaved, ChunkRanges, WantedBlob};
 
 /// A row of `wanted_blobs`' query: hash, size, root, manifest.
 type WantedRow = (Vec<u8>, i64, Vec<u8>, Option<Vec<u8>>);
@@ -113,18 +113,26 @@ impl Reader<'_> {
         Ok(written)
     }
 
-    /// Blobs referenced by documents in `node`'s scope and not complete here.
-    pub fn wanted_blobs(&self, node: &str, limit: usize) -> Result<Vec<WantedBlob>> {
+    /// Blobs referenced by documents in `node`'s scope and not complete
+    /// here, at most `max_size` bytes each (larger references are refused
+    /// at admission and quarantined at start; never fetched). Quarantined
+    /// documents' references are left out. The chunks missing are computed
+    /// from those stored, as ranges: nothing is allocated per chunk a
+    /// reference merely claims.
+    pub fn wanted_blobs(&self, node: &str, limit: usize, max_size: u64) -> Result<Vec<WantedBlob>> {
         let mut statement = self.conn().prepare_cached(
             "SELECT r.hash, max(r.size), max(r.root), b.manifest
              FROM blob_refs r
              JOIN doc_scope s ON s.doc_id = r.doc_id AND s.node IN (?1, '*')
              LEFT JOIN blobs b ON b.hash = r.hash
              WHERE coalesce(b.complete, 0) = 0
-             GROUP BY r.hash ORDER BY r.hash LIMIT ?2",
+               AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.doc_id = r.doc_id)
+             GROUP BY r.hash HAVING max(r.size) BETWEEN 0 AND ?3
+             ORDER BY r.hash LIMIT ?2",
         )?;
+        let max_size = i64::try_from(max_size).unwrap_or(i64::MAX);
         let rows: Vec<WantedRow> = statement
-            .query_map(params![node, limit as i64], |row| {
+            .query_map(params![node, limit as i64, max_size], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
             })?
             .collect::<Result<_, _>>()?;
@@ -134,19 +142,20 @@ impl Reader<'_> {
                 continue;
             };
             let size = size.max(0) as u64;
-            let held: std::collections::HashSet<u32> = self
+            let count = chunk_count(size);
+            let held: Vec<u32> = self
                 .conn()
-                .prepare_cached("SELECT idx FROM blob_chunks WHERE hash = ?1")?
-                .query_map([&hash[..]], |row| row.get(0))?
+                .prepare_cached(
+                    "SELECT idx FROM blob_chunks WHERE hash = ?1 AND idx < ?2 ORDER BY idx",
+                )?
+                .query_map(params![&hash[..], count], |row| row.get(0))?
                 .collect::<Result<_, _>>()?;
             wanted.push(WantedBlob {
                 hash,
                 size,
                 root,
                 manifest: manifest.and_then(|m| split_manifest(&m)),
-                missing: (0..chunk_count(size))
-                    .filter(|i| !held.contains(i))
-                    .collect(),
+                missing: ChunkRanges::missing_from(count, held),
             });
         }
         Ok(wanted)
@@ -159,7 +168,8 @@ impl Reader<'_> {
             .conn()
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM blob_refs r JOIN doc_scope s ON s.doc_id = r.doc_id
-                 WHERE r.hash = ?1 AND s.node IN (?2, '*'))",
+                 WHERE r.hash = ?1 AND s.node IN (?2, '*')
+                   AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.doc_id = r.doc_id))",
             )?
             .query_row(params![&hash[..], node], |row| row.get(0))?;
         if !referenced {

@@ -113,6 +113,16 @@ impl Reader<'_> {
         )))
     }
 
+    /// Bytes stored for one document (snapshot + chunks), if it is stored.
+    pub fn document_bytes_of(&self, key: &DocKey) -> Result<Option<u64>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT snapshot_bytes + chunk_bytes FROM documents WHERE doc_id = ?1")?
+            .query_row([&key[..]], |row| row.get::<_, i64>(0))
+            .optional()?
+            .map(|b| b.max(0) as u64))
+    }
+
     pub fn document_count(&self, kind: DocKind) -> Result<u64> {
         let count: i64 = self.conn().query_row(
             "SELECT count(*) FROM documents WHERE kind = ?1",

@@ -68,7 +68,8 @@ impl Reader<'_> {
             .query_row([], |row| row.get(0))?)
     }
 
-    /// Feed entries with `after < seq ≤ upto` whose scope includes `node`, oldest first.
+    /// Feed entries with `after < seq ≤ upto` whose scope includes `node`,
+    /// oldest first; quarantined documents are never offered.
     pub fn feed_for_node(
         &self,
         node: &str,
@@ -80,6 +81,7 @@ impl Reader<'_> {
             "SELECT f.doc_id, f.seq FROM feed f
              WHERE f.seq > ?2 AND f.seq <= ?3
                AND EXISTS (SELECT 1 FROM doc_scope s WHERE s.doc_id = f.doc_id AND s.node IN (?1, '*'))
+               AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.doc_id = f.doc_id)
              ORDER BY f.seq LIMIT ?4",
         )?;
         let rows = statement.query_map(params![node, after, upto, limit as i64], |row| {
@@ -101,7 +103,8 @@ impl Reader<'_> {
         let count: i64 = self.conn().prepare_cached(
             "SELECT count(*) FROM feed f
              WHERE f.seq > ?2
-               AND EXISTS (SELECT 1 FROM doc_scope s WHERE s.doc_id = f.doc_id AND s.node IN (?1, '*'))",
+               AND EXISTS (SELECT 1 FROM doc_scope s WHERE s.doc_id = f.doc_id AND s.node IN (?1, '*'))
+               AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.doc_id = f.doc_id)",
         )?
         .query_row(params![node, after], |row| row.get(0))?;
         Ok(count as u64)

@@ -160,6 +160,43 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX outbox_unsent ON outbox (sent_at, id);
     "#,
+    // 5: hostile peers: quarantine, per-peer daily quotas, the limit each
+    // peer last ran into, refusal counts.
+    r#"
+    -- Documents that failed to load, or whose attachment references are
+    -- unsafe: kept as they are, never sent on, listed by `status` and `show`.
+    CREATE TABLE quarantine (
+        doc_id  BLOB PRIMARY KEY,
+        problem TEXT NOT NULL,
+        at      INTEGER NOT NULL   -- ms since the epoch
+    ) STRICT;
+
+    -- What each peer sent per local day (calendar time zone), for quotas.
+    CREATE TABLE peer_days (
+        node_id   BLOB NOT NULL,
+        day       TEXT NOT NULL,    -- YYYY-MM-DD
+        documents INTEGER NOT NULL DEFAULT 0,
+        bytes     INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (node_id, day)
+    ) STRICT;
+
+    -- The limit a peer last ran into. While `lifted_at` is NULL the incoming
+    -- checkpoint is held at `hold`, so what was refused is offered again
+    -- once the limit lifts.
+    CREATE TABLE peer_limits (
+        node_id   BLOB PRIMARY KEY,
+        kind      TEXT NOT NULL,    -- documents_per_day, bytes_per_day, disk_floor
+        reason    TEXT NOT NULL,
+        since     INTEGER NOT NULL,
+        until     INTEGER,          -- when it lifts; NULL: when disk space is freed
+        hold      INTEGER NOT NULL,
+        lifted_at INTEGER
+    ) STRICT;
+
+    ALTER TABLE peers ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE peers ADD COLUMN last_refusal TEXT;
+    ALTER TABLE peers ADD COLUMN last_refusal_at INTEGER;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

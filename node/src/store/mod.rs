@@ -8,6 +8,10 @@
 //! - `doc_scope`: which nodes each document goes to ([`feed`]).
 //! - `dossiers`: the index of derived fields for lists and reports ([`index`]).
 //! - `code_counters`: dossier code sequences per office per day ([`codes`]).
+//! - `quarantine`: documents that fail to load or carry unsafe references,
+//!   kept but never sent on ([`quarantine`]).
+//! - `peer_days`, `peer_limits`: what each peer sent per day, and the limit
+//!   it last ran into ([`limits`]).
 //!
 //! Every officer action and every received batch is one transaction
 //! ([`Store::write`]): nothing is half-written, whatever kills the process.
@@ -18,8 +22,10 @@ pub mod codes;
 pub mod documents;
 pub mod feed;
 pub mod index;
+pub mod limits;
 mod migrations;
 pub mod peers;
+pub mod quarantine;
 pub mod snapshot;
 
 use std::path::{Path, PathBuf};
@@ -116,6 +122,16 @@ impl Store {
                 path.display()
             )));
         }
+        // Created owner-only before SQLite sees it: the store holds
+        // applicants' ID numbers. SQLite gives the `-wal` and `-shm` files
+        // the database file's mode, so they are owner-only from the start too.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options
+            .open(path)
+            .map_err(|e| StoreError::Invalid(format!("cannot create {}: {e}", path.display())))?;
         Self::open_with(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,

@@ -22,6 +22,10 @@ pub struct PeerRow {
     pub last_success: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub last_error_at: Option<DateTime<Utc>>,
+    /// Documents from this peer refused here (scope, validity, limits).
+    pub refused: u64,
+    pub last_refusal: Option<String>,
+    pub last_refusal_at: Option<DateTime<Utc>>,
 }
 
 fn time(ms: Option<i64>) -> Option<DateTime<Utc>> {
@@ -33,7 +37,8 @@ impl Reader<'_> {
         Ok(self
             .conn()
             .prepare_cached(
-                "SELECT incoming, outgoing, peer_last_seq, connected, last_contact, last_success, last_error, last_error_at
+                "SELECT incoming, outgoing, peer_last_seq, connected, last_contact, last_success, last_error, last_error_at,
+                        refused, last_refusal, last_refusal_at
                  FROM peers WHERE node_id = ?1",
             )?
             .query_row([&peer[..]], |row| {
@@ -46,6 +51,9 @@ impl Reader<'_> {
                     last_success: time(row.get(5)?),
                     last_error: row.get(6)?,
                     last_error_at: time(row.get(7)?),
+                    refused: row.get::<_, i64>(8)?.max(0) as u64,
+                    last_refusal: row.get(9)?,
+                    last_refusal_at: time(row.get(10)?),
                 })
             })
             .optional()?

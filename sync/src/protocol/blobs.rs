@@ -9,7 +9,14 @@
 //! zero. The store checks the whole content hash when the last chunk lands.
 //!
 //! Sending: answer each want with the manifest and the chunks asked for,
-//! read from the store one chunk at a time (a blob is never whole in memory).
+//! read from the store one chunk at a time (a blob is never whole in memory)
+//! and only while the send queue has room: a want is remembered (a hash and
+//! chunk numbers), not answered into the queue. A peer may have at most
+//! [`MAX_SERVING_CHUNKS`] chunks asked and not yet sent, over at most
+//! [`MAX_SERVING_BLOBS`] blobs; more is a protocol error. An honest peer
+//! asks for at most `PARALLEL × BLOB_WINDOW_CHUNKS` (16) chunks before it
+//! has received some, so only a peer asking without reading gets there —
+//! and making it wait instead would mean keeping its requests.
 //!
 //! A blob the peer asks for and this node does not hold yet (a relay still
 //! fetching it, or a copy found damaged on disk) is owed: once the store
@@ -21,13 +28,13 @@
 //! copy it does not notice) is asked a few times, then given up on for this
 //! session, rather than asked forever.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use sha2::{Digest, Sha256};
 
 use super::frame::{BLOB_CHUNK_SIZE, Frame, MAX_WANT_CHUNKS};
 use super::session::{Output, SessionError, SessionEvent};
-use super::store::{BlobHash, BlobSaved, PeerId, SyncStore};
+use super::store::{BlobHash, BlobSaved, ChunkRanges, PeerId, SyncStore};
 
 /// Blobs fetched at once from one peer.
 const PARALLEL: usize = 2;
@@ -41,12 +48,27 @@ const STORE_BATCH: usize = 8;
 /// Times one chunk may fail verification before the peer's copy is given
 /// up on for the session.
 const MAX_BAD_CHUNK: u32 = 4;
+/// Chunks a peer may have asked for and not yet been sent (4 MiB): four
+/// times what this node's own fetching ever has outstanding.
+pub const MAX_SERVING_CHUNKS: usize = 64;
+/// Blobs with wants not yet answered.
+pub const MAX_SERVING_BLOBS: usize = 16;
+
+/// A want of the peer's, not yet answered in full.
+struct Serving {
+    hash: BlobHash,
+    manifest: bool,
+    chunks: VecDeque<u32>,
+    /// Chunks in the blob, once the store has been asked (it may hold the
+    /// blob, and the peer may have it).
+    count: Option<usize>,
+}
 
 struct Fetch {
     size: u64,
     root: [u8; 32],
     manifest: Option<Vec<[u8; 32]>>,
-    missing: BTreeSet<u32>,
+    missing: ChunkRanges,
     requested: BTreeSet<u32>,
     verified: Vec<(u32, Vec<u8>)>,
     /// Chunks that failed verification, and how often.
@@ -68,6 +90,9 @@ pub(crate) struct Blobs {
     unavailable: HashSet<BlobHash>,
     /// Asked of us by the peer when we did not have them: it hears when we do.
     owed: HashSet<BlobHash>,
+    /// The peer's wants, answered as the send queue drains.
+    serving: VecDeque<Serving>,
+    serving_chunks: usize,
     /// The last look for wanted blobs found nothing to start.
     idle: bool,
     pub(crate) bytes_received: u64,
@@ -93,9 +118,9 @@ fn chunk_count(size: u64) -> usize {
 }
 
 impl Blobs {
-    /// Nothing being fetched and nothing left to start.
+    /// Nothing being fetched, nothing left to start, no want unanswered.
     pub(crate) fn idle(&self) -> bool {
-        self.idle && self.fetching.is_empty()
+        self.idle && self.fetching.is_empty() && self.serving.is_empty()
     }
 
     /// Documents arrived: they may reference new blobs.
@@ -132,11 +157,8 @@ impl Blobs {
             let manifest = blob
                 .manifest
                 .filter(|m| m.len() == count && root_of(m) == blob.root);
-            let missing: BTreeSet<u32> = blob
-                .missing
-                .into_iter()
-                .filter(|i| (*i as usize) < count)
-                .collect();
+            let mut missing = blob.missing;
+            missing.truncate(u32::try_from(count).unwrap_or(u32::MAX));
             let mut fetch = Fetch {
                 size: blob.size,
                 root: blob.root,
@@ -174,41 +196,102 @@ impl Blobs {
             .iter()
             .filter(|i| !fetch.requested.contains(i))
             .take(room)
-            .copied()
             .collect();
         fetch.requested.extend(next.iter().copied());
         next
     }
 
-    /// The peer asks for a blob of ours.
-    pub(crate) fn want<S: SyncStore>(
+    /// The peer asks for a blob of ours: remembered, answered by `serve`.
+    pub(crate) fn want(
         &mut self,
-        peer: &PeerId,
         hash: BlobHash,
         manifest: bool,
         chunks: Vec<u32>,
-        store: &mut S,
-        out: &mut Output,
     ) -> Result<(), SessionError> {
-        let Some(hashes) = store
-            .blob_for_peer(peer, &hash)
-            .map_err(SessionError::store)?
-        else {
-            self.owed.insert(hash);
-            out.send(Frame::BlobMissing { hash });
-            return Ok(());
-        };
-        if manifest {
-            out.send(Frame::BlobManifest {
-                hash,
-                chunks: hashes.clone(),
-            });
+        let asked = self.serving_chunks + chunks.len();
+        if asked > MAX_SERVING_CHUNKS {
+            return Err(SessionError::Protocol(format!(
+                "{asked} attachment chunks asked for and not yet sent; at most {MAX_SERVING_CHUNKS} may be outstanding"
+            )));
         }
-        for index in chunks {
-            if index as usize >= hashes.len() {
+        self.serving_chunks = asked;
+        match self.serving.iter_mut().find(|s| s.hash == hash) {
+            Some(serving) => {
+                serving.manifest |= manifest;
+                serving.chunks.extend(chunks);
+            }
+            None => {
+                if self.serving.len() >= MAX_SERVING_BLOBS {
+                    return Err(SessionError::Protocol(format!(
+                        "wants for more than {MAX_SERVING_BLOBS} attachments outstanding at once"
+                    )));
+                }
+                self.serving.push_back(Serving {
+                    hash,
+                    manifest,
+                    chunks: chunks.into(),
+                    count: None,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Chunks asked for by the peer and not yet sent.
+    pub(crate) fn serving_chunks(&self) -> usize {
+        self.serving_chunks
+    }
+
+    /// Answer the peer's wants while the send queue holds fewer than
+    /// `room` bytes. True if it stopped for want of room.
+    pub(crate) fn serve<S: SyncStore>(
+        &mut self,
+        peer: &PeerId,
+        store: &mut S,
+        room: usize,
+        out: &mut Output,
+    ) -> Result<bool, SessionError> {
+        while let Some(serving) = self.serving.front_mut() {
+            if out.queued() >= room {
+                return Ok(true);
+            }
+            let hash = serving.hash;
+            let count = match serving.count {
+                Some(count) => count,
+                None => {
+                    let Some(hashes) = store
+                        .blob_for_peer(peer, &hash)
+                        .map_err(SessionError::store)?
+                    else {
+                        self.drop_front();
+                        self.owed.insert(hash);
+                        out.send(Frame::BlobMissing { hash });
+                        continue;
+                    };
+                    serving.count = Some(hashes.len());
+                    if std::mem::take(&mut serving.manifest) {
+                        out.send(Frame::BlobManifest {
+                            hash,
+                            chunks: hashes,
+                        });
+                        continue;
+                    }
+                    serving.count.unwrap_or(0)
+                }
+            };
+            if std::mem::take(&mut serving.manifest) {
+                // Asked again after the first answer: read it again.
+                serving.count = None;
+                continue;
+            }
+            let Some(index) = serving.chunks.pop_front() else {
+                self.serving.pop_front();
+                continue;
+            };
+            self.serving_chunks -= 1;
+            if index as usize >= count {
                 return Err(SessionError::Protocol(format!(
-                    "chunk {index} of a blob of {} chunks",
-                    hashes.len()
+                    "chunk {index} of a blob of {count} chunks"
                 )));
             }
             match store
@@ -222,13 +305,19 @@ impl Blobs {
                 None => {
                     // Gone since the manifest was read (the store found the
                     // chunk damaged and dropped it to fetch it again).
+                    self.drop_front();
                     self.owed.insert(hash);
                     out.send(Frame::BlobMissing { hash });
-                    return Ok(());
                 }
             }
         }
-        Ok(())
+        Ok(false)
+    }
+
+    fn drop_front(&mut self) {
+        if let Some(serving) = self.serving.pop_front() {
+            self.serving_chunks -= serving.chunks.len();
+        }
     }
 
     pub(crate) fn manifest<S: SyncStore>(
@@ -282,7 +371,7 @@ impl Blobs {
                 data.len() == fetch.expected_len(index) && &sha256(&data) == expected
             });
         if good {
-            fetch.missing.remove(&index);
+            fetch.missing.remove(index);
             fetch.verified.push((index, data));
         } else {
             // Corrupt (or before its manifest): asked for again below, a

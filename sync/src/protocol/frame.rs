@@ -76,8 +76,9 @@ pub const BLOB_CHUNK_SIZE: usize = 64 * 1024;
 /// Most chunks one `BlobWant` may ask for.
 pub const MAX_WANT_CHUNKS: usize = 64;
 
-/// Most chunks a blob may have (4 GiB of 64 KiB chunks).
-pub const MAX_BLOB_CHUNKS: usize = 65_536;
+/// Most chunks a blob may have (1 GiB of 64 KiB chunks; a manifest of
+/// 512 KiB). Attachments are limited far below this at admission.
+pub const MAX_BLOB_CHUNKS: usize = 16_384;
 
 /// Error codes of [`Frame::Error`].
 pub mod error_code {
@@ -86,7 +87,14 @@ pub mod error_code {
     pub const STORE: u16 = 3;
     pub const TOO_LARGE: u16 = 4;
     pub const SHUTDOWN: u16 = 5;
+    /// An exchange made no progress within the session's timeout.
+    pub const TIMEOUT: u16 = 6;
 }
+
+/// Bytes a frame adds around its sync message or chunk (type, sequence,
+/// document id or blob hash, index, length prefix): a frame is at most
+/// its payload plus this.
+pub const FRAME_OVERHEAD: usize = 64;
 
 const HELLO: u8 = 1;
 const OFFER: u8 = 2;

@@ -7,8 +7,15 @@
 //! The checkpoint moves only with a commit, and only past sequences whose
 //! documents are all durable — so a dropped link resumes from the last
 //! batch, not from zero.
+//!
+//! The peer is held to the window this node advertised: offers beyond it,
+//! continuations nobody asked for, unfinished documents holding more than
+//! [`SessionConfig::max_pending_bytes`] or going round more than
+//! [`MAX_ROUNDS`] times end the session; an unfinished document with no
+//! message for `exchange_timeout` does too (see [`Inbound::timeout`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
 
 use automerge::sync::{State, SyncDoc};
 use automerge::{Automerge, ChangeHash};
@@ -33,7 +40,32 @@ struct Pending {
     bytes: usize,
     /// The bytes a new document arrived in whole, kept as its snapshot.
     snapshot: Option<Vec<u8>>,
+    /// Replies we sent that the peer has not continued yet.
+    awaiting: u32,
+    /// Replies sent for this document in this session.
+    rounds: u32,
+    /// The last message for this document (the clock as last given;
+    /// `None` until the session is first given the time).
+    touched: Option<Instant>,
+    /// Estimated heap of our own copy, loaded for this exchange.
+    loaded: usize,
 }
+
+/// Heap per Automerge operation of a loaded document (measured: 50 to 60
+/// bytes for dossiers, `sync/tests/budget.rs`).
+pub const HEAP_PER_OP: usize = 64;
+
+/// The estimated heap of a document of ours, beyond Automerge's fixed
+/// overhead (which the per-document share of the bound covers).
+fn loaded_heap(document: &Automerge) -> usize {
+    use automerge::ReadDoc;
+    (document.stats().num_ops as usize).saturating_mul(HEAP_PER_OP)
+}
+
+/// Rounds of Automerge's sync protocol (our replies) one document may take
+/// before the exchange is given up as one that does not converge. Repairing
+/// a peer that lost data takes two or three.
+pub const MAX_ROUNDS: u32 = 16;
 
 pub(crate) struct Inbound {
     /// Our durable checkpoint of the peer's feed.
@@ -54,6 +86,16 @@ pub(crate) struct Inbound {
     acked: u64,
     /// seq → doc for open entries, to clear them when a document completes.
     open_docs: BTreeMap<u64, DocumentId>,
+    /// Offers received above our last `Ack`, with their message sizes: the
+    /// peer's use of our window.
+    unacked: BTreeMap<u64, usize>,
+    unacked_bytes: usize,
+    /// Bytes of the peer's messages held in `pending`.
+    pending_bytes: usize,
+    /// Estimated heap of our own documents held in `pending`.
+    loaded_bytes: usize,
+    /// The time as the session was last given it.
+    pub(crate) now: Option<Instant>,
 }
 
 impl Inbound {
@@ -71,6 +113,11 @@ impl Inbound {
             commits: 0,
             acked: checkpoint,
             open_docs: BTreeMap::new(),
+            unacked: BTreeMap::new(),
+            unacked_bytes: 0,
+            pending_bytes: 0,
+            loaded_bytes: 0,
+            now: None,
         }
     }
 
@@ -79,6 +126,8 @@ impl Inbound {
         self.checkpoint = 0;
         self.through = 0;
         self.acked = 0;
+        self.unacked.clear();
+        self.unacked_bytes = 0;
     }
 
     /// Nothing offered is waiting and the peer has offered up to its head.
@@ -115,26 +164,62 @@ impl Inbound {
                 self.through
             )));
         }
+        let (window_docs, window_bytes) = config.effective_window();
+        if self.unacked.len() >= window_docs {
+            return Err(SessionError::Protocol(format!(
+                "offer of sequence {seq} with {} offers already unacknowledged: beyond the window of {window_docs} documents this node advertised",
+                self.unacked.len()
+            )));
+        }
+        if self.unacked_bytes >= window_bytes {
+            return Err(SessionError::Protocol(format!(
+                "offer of sequence {seq} with {} bytes of offers already unacknowledged: beyond the window of {window_bytes} bytes this node advertised",
+                self.unacked_bytes
+            )));
+        }
+        self.unacked.insert(seq, message.len());
+        self.unacked_bytes += message.len();
         self.through = seq;
         self.open.insert(seq);
         self.open_docs.insert(seq, doc);
-        if let std::collections::hash_map::Entry::Vacant(entry) = self.pending.entry(doc) {
+        if !self.pending.contains_key(&doc) {
             let known = store.peer_heads(peer, &doc).map_err(SessionError::store)?;
             let (document, existed) = match store.load(&doc).map_err(SessionError::store)? {
                 Some(document) => (document, true),
                 None => (Automerge::new(), false),
             };
-            entry.insert(Pending {
-                before: document.get_heads(),
-                document,
-                existed,
-                state: messages::receiving_state(&known),
-                required: Vec::new(),
-                seqs: vec![seq],
-                complete: false,
-                bytes: 0,
-                snapshot: None,
-            });
+            // Our own document, loaded because the peer named it: its heap
+            // counts against the peer too.
+            let loaded = loaded_heap(&document);
+            let limit = config.max_loaded_bytes();
+            if self.loaded_bytes + loaded > limit && self.complete_docs > 0 {
+                self.commit(peer, store, out)?;
+            }
+            if self.loaded_bytes + loaded > limit {
+                return Err(SessionError::Protocol(format!(
+                    "offer of document {doc} would hold about {} bytes of this node's documents in unfinished exchanges, beyond the limit of {limit}",
+                    self.loaded_bytes + loaded
+                )));
+            }
+            self.loaded_bytes += loaded;
+            self.pending.insert(
+                doc,
+                Pending {
+                    before: document.get_heads(),
+                    document,
+                    existed,
+                    state: messages::receiving_state(&known),
+                    required: Vec::new(),
+                    seqs: vec![seq],
+                    complete: false,
+                    bytes: 0,
+                    snapshot: None,
+                    awaiting: 0,
+                    rounds: 0,
+                    touched: self.now,
+                    loaded,
+                },
+            );
         } else if let Some(pending) = self.pending.get_mut(&doc) {
             pending.seqs.push(seq);
         }
@@ -150,10 +235,16 @@ impl Inbound {
         config: &SessionConfig,
         out: &mut Output,
     ) -> Result<(), SessionError> {
-        if !self.pending.contains_key(&doc) {
+        let Some(pending) = self.pending.get_mut(&doc) else {
             // A continuation for a document already completed or refused: harmless.
             return Ok(());
+        };
+        if pending.awaiting == 0 {
+            // Not an answer to a reply of ours (a late one from an exchange
+            // that ended): ignored, never applied.
+            return Ok(());
         }
+        pending.awaiting -= 1;
         self.apply(peer, doc, message, admission, config, out)
     }
 
@@ -184,7 +275,23 @@ impl Inbound {
             }
         };
         pending.required = decoded.heads.clone();
-        let was_complete = pending.complete;
+        let limit = config.max_pending_bytes();
+        if self.pending_bytes + message.len() > limit {
+            return Err(SessionError::Protocol(format!(
+                "a message of {} bytes for document {doc} with {} bytes already held in unfinished documents: beyond the limit of {limit}",
+                message.len(),
+                self.pending_bytes
+            )));
+        }
+        if pending.complete {
+            // Counted again below if it is still complete.
+            pending.complete = false;
+            self.complete_docs -= 1;
+            self.complete_bytes -= pending.bytes;
+        }
+        pending.bytes += message.len();
+        self.pending_bytes += message.len();
+        pending.touched = self.now;
         let fresh = !pending.existed && pending.document.get_heads().is_empty();
         // Automerge panicking on the peer's data closes the session too.
         let hostile =
@@ -220,7 +327,6 @@ impl Inbound {
                 }
             }
         }
-        pending.bytes += message.len();
         if messages::holds_all(&pending.document, &pending.required) {
             let admitted = guard::contained(|| {
                 admission.admit(peer, &doc, &pending.document, pending.existed)
@@ -231,20 +337,20 @@ impl Inbound {
                 return Ok(());
             }
             pending.complete = true;
-            if !was_complete {
-                self.complete_docs += 1;
-                self.complete_bytes += pending.bytes;
-            }
+            self.complete_docs += 1;
+            self.complete_bytes += pending.bytes;
             out.event(SessionEvent::Received { doc });
         } else {
-            if pending.complete {
-                pending.complete = false;
-                self.complete_docs -= 1;
-                self.complete_bytes -= pending.bytes;
-            }
             if let Some(reply) =
                 guard::uncompressed_reply(&pending.document, &mut pending.state).map_err(hostile)?
             {
+                if pending.rounds >= MAX_ROUNDS {
+                    return Err(SessionError::Protocol(format!(
+                        "document {doc} still incomplete after {MAX_ROUNDS} rounds of sync messages"
+                    )));
+                }
+                pending.rounds += 1;
+                pending.awaiting += 1;
                 out.send(Frame::Reply {
                     doc,
                     message: reply.encode(),
@@ -256,6 +362,8 @@ impl Inbound {
 
     fn refuse(&mut self, doc: DocumentId, reason: String, out: &mut Output) {
         if let Some(pending) = self.pending.remove(&doc) {
+            self.pending_bytes -= pending.bytes;
+            self.loaded_bytes -= pending.loaded;
             if pending.complete {
                 self.complete_docs -= 1;
                 self.complete_bytes -= pending.bytes;
@@ -309,6 +417,8 @@ impl Inbound {
         let mut done_seqs = Vec::new();
         for doc in done {
             if let Some(pending) = self.pending.remove(&doc) {
+                self.pending_bytes -= pending.bytes;
+                self.loaded_bytes -= pending.loaded;
                 done_seqs.extend(pending.seqs.iter().copied());
                 received.push(Received {
                     doc,
@@ -345,11 +455,64 @@ impl Inbound {
             out.send(Frame::Ack {
                 through: checkpoint,
             });
+            // The window the peer may use again.
+            let rest = self.unacked.split_off(&(checkpoint + 1));
+            let freed: usize = std::mem::replace(&mut self.unacked, rest).values().sum();
+            self.unacked_bytes -= freed;
         }
         out.event(SessionEvent::Committed {
             documents: count,
             checkpoint,
         });
+        Ok(())
+    }
+}
+
+impl Inbound {
+    /// Would a message of `len` bytes pass the pending limit while complete
+    /// documents (which a commit would free) are held?
+    pub(crate) fn needs_room(&self, len: usize, config: &SessionConfig) -> bool {
+        self.complete_docs > 0 && self.pending_bytes + len > config.max_pending_bytes()
+    }
+
+    /// Offers of the peer's not yet acknowledged: (documents, bytes).
+    pub(crate) fn window_used(&self) -> (usize, usize) {
+        (self.unacked.len(), self.unacked_bytes)
+    }
+
+    /// When the oldest unfinished document times out.
+    pub(crate) fn deadline(&self, config: &SessionConfig) -> Option<Instant> {
+        self.pending
+            .values()
+            .filter(|p| !p.complete)
+            .filter_map(|p| p.touched)
+            .min()
+            .map(|t| t + config.exchange_timeout)
+    }
+
+    /// The clock says `now`: an unfinished document with no message for
+    /// the timeout ends the session (its sequence stays open, so the next
+    /// session is offered it again). Documents received before the clock
+    /// was first given start their wait now.
+    pub(crate) fn timeout(
+        &mut self,
+        now: Instant,
+        config: &SessionConfig,
+    ) -> Result<(), SessionError> {
+        self.now = Some(now);
+        for (doc, pending) in &mut self.pending {
+            if pending.complete {
+                continue;
+            }
+            let since = *pending.touched.get_or_insert(now);
+            let idle = now.saturating_duration_since(since);
+            if idle >= config.exchange_timeout {
+                return Err(SessionError::Stalled(format!(
+                    "document {doc} from the peer unfinished, with no message for {} s (it waits for a continuation)",
+                    idle.as_secs()
+                )));
+            }
+        }
         Ok(())
     }
 }

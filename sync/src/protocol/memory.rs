@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 
 use super::frame::BLOB_CHUNK_SIZE;
 use super::store::{
-    Admission, BlobHash, BlobSaved, Checkpoints, FeedItem, PeerId, Received, SyncStore, WantedBlob,
-    WholeDocument,
+    Admission, BlobHash, BlobSaved, Checkpoints, ChunkRanges, FeedItem, PeerId, Received,
+    SyncStore, WantedBlob, WholeDocument,
 };
 use crate::document_id::DocumentId;
 
@@ -231,9 +231,10 @@ impl SyncStore for MemoryStore {
                     size: *size,
                     root: *root,
                     manifest: self.manifests.get(hash).cloned(),
-                    missing: (0..count)
-                        .filter(|i| have.is_none_or(|h| !h.contains_key(i)))
-                        .collect(),
+                    missing: ChunkRanges::missing_from(
+                        count,
+                        have.into_iter().flat_map(|h| h.keys().copied()),
+                    ),
                 }
             })
             .collect())

@@ -5,7 +5,7 @@
 mod blobs;
 pub mod frame;
 pub mod guard;
-mod inbound;
+pub mod inbound;
 pub mod memory;
 mod messages;
 mod outbound;
@@ -17,6 +17,6 @@ pub use frame::{Frame, PROTOCOL_VERSION};
 pub use guard::{GuardError, GuardLimits};
 pub use session::{Session, SessionConfig, SessionError, SessionEvent, SessionStats};
 pub use store::{
-    Admission, AdmitAll, BlobHash, BlobSaved, Checkpoints, FeedItem, PeerId, Received, SyncStore,
-    WantedBlob, WholeDocument,
+    Admission, AdmitAll, BlobHash, BlobSaved, Checkpoints, ChunkRanges, FeedItem, PeerId, Received,
+    SyncStore, WantedBlob, WholeDocument,
 };

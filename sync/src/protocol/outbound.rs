@@ -6,16 +6,23 @@
 //! window unacknowledged. An `Ack` frees the window and records what the
 //! peer now holds, so the next offer of that document carries only the
 //! changes made since.
+//!
+//! Offers are produced only while the send queue has room (the peer reads
+//! them at its pace, not ours). The peer may answer each offer or
+//! continuation with one `Reply`, at most [`MAX_ROUNDS`] per exchange; and
+//! offers left unacknowledged for `exchange_timeout` end the session.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
 
 use automerge::ChangeHash;
 use automerge::sync::{State, SyncDoc};
 
 use super::frame::Frame;
 use super::guard;
+use super::inbound::MAX_ROUNDS;
 use super::messages;
-use super::session::{Output, SessionConfig, SessionError};
+use super::session::{MIN_WINDOW_BYTES, Output, SessionConfig, SessionError, SessionEvent};
 use super::store::{PeerId, SyncStore};
 use crate::document_id::DocumentId;
 
@@ -35,12 +42,25 @@ pub(crate) struct Outbound {
     in_flight: BTreeMap<u64, Offered>,
     in_flight_bytes: usize,
     /// Exchanges that continue after a reply (the peer could not complete from the offer).
-    exchanges: HashMap<DocumentId, State>,
+    exchanges: HashMap<DocumentId, Exchange>,
     window_docs: usize,
     window_bytes: usize,
     acked: u64,
     pub(crate) offered: u64,
     pub(crate) skipped: u64,
+    /// Since when offers have waited for an acknowledgement (the last
+    /// acknowledgement, or the first offer after none was in flight).
+    waiting_since: Option<Instant>,
+    /// The time as the session was last given it.
+    pub(crate) now: Option<Instant>,
+}
+
+struct Exchange {
+    state: State,
+    /// Offers and continuations sent that the peer has not replied to.
+    unanswered: u32,
+    /// Replies received.
+    rounds: u32,
 }
 
 impl Outbound {
@@ -57,6 +77,8 @@ impl Outbound {
             acked: 0,
             offered: 0,
             skipped: 0,
+            waiting_since: None,
+            now: None,
         }
     }
 
@@ -73,7 +95,8 @@ impl Outbound {
         self.through_sent = since;
         self.acked = since;
         self.window_docs = (window_docs as usize).clamp(1, config.max_window_docs);
-        self.window_bytes = (window_bytes as usize).clamp(64 * 1024, config.max_window_bytes);
+        self.window_bytes =
+            (window_bytes as usize).clamp(MIN_WINDOW_BYTES, config.max_window_bytes);
     }
 
     fn window_open(&self) -> bool {
@@ -92,20 +115,26 @@ impl Outbound {
         self.in_flight.len()
     }
 
-    /// Offer what the feed holds beyond the cursor, as far as the window allows.
+    /// Offer what the feed holds beyond the cursor, as far as the window
+    /// and the send queue allow. True if it stopped for want of queue room.
     pub(crate) fn pump<S: SyncStore>(
         &mut self,
         peer: &PeerId,
         store: &mut S,
         config: &SessionConfig,
         out: &mut Output,
-    ) -> Result<(), SessionError> {
+    ) -> Result<bool, SessionError> {
         if !self.started {
-            return Ok(());
+            return Ok(false);
         }
+        let room = |out: &Output| out.queued() < config.send_queue_bulk;
         loop {
             if !self.window_open() {
-                return Ok(());
+                return Ok(false);
+            }
+            if !room(out) {
+                self.send_through(out);
+                return Ok(true);
             }
             let last = store.last_seq().map_err(SessionError::store)?;
             if self.cursor >= last {
@@ -118,9 +147,13 @@ impl Outbound {
             for item in items {
                 if !self.window_open() {
                     self.send_through(out);
-                    return Ok(());
+                    return Ok(false);
                 }
-                self.offer(peer, item.doc, item.seq, store, out)?;
+                if !room(out) {
+                    self.send_through(out);
+                    return Ok(true);
+                }
+                self.offer(peer, item.doc, item.seq, store, config, out)?;
                 self.cursor = item.seq;
             }
             if complete_scan {
@@ -129,7 +162,7 @@ impl Outbound {
             self.send_through(out);
         }
         self.send_through(out);
-        Ok(())
+        Ok(false)
     }
 
     fn send_through(&mut self, out: &mut Output) {
@@ -145,6 +178,7 @@ impl Outbound {
         doc: DocumentId,
         seq: u64,
         store: &mut S,
+        config: &SessionConfig,
         out: &mut Output,
     ) -> Result<(), SessionError> {
         let known = store.peer_heads(peer, &doc).map_err(SessionError::store)?;
@@ -180,9 +214,34 @@ impl Outbound {
             }
         };
         let bytes = message.len();
+        if bytes > config.max_message {
+            // The peer would refuse the frame and end the session, every
+            // session: leave this document out instead, and say so.
+            self.skipped += 1;
+            out.event(SessionEvent::Refused {
+                doc,
+                reason: format!(
+                    "not sent: its sync message of {bytes} bytes exceeds the limit of {}",
+                    config.max_message
+                ),
+                by_peer: false,
+            });
+            return Ok(());
+        }
+        if self.in_flight.is_empty() {
+            self.waiting_since = self.now;
+        }
         self.in_flight.insert(seq, Offered { doc, heads, bytes });
         self.in_flight_bytes += bytes;
-        self.exchanges.insert(doc, state);
+        let unanswered = self.exchanges.get(&doc).map_or(0, |e| e.unanswered);
+        self.exchanges.insert(
+            doc,
+            Exchange {
+                state,
+                unanswered: unanswered + 1,
+                rounds: 0,
+            },
+        );
         self.offered += 1;
         out.send(Frame::Offer { seq, doc, message });
         Ok(())
@@ -198,7 +257,8 @@ impl Outbound {
         config: &SessionConfig,
         out: &mut Output,
     ) -> Result<(), SessionError> {
-        let Some(state) = self.exchanges.get_mut(&doc) else {
+        self.take_reply_credit(&doc)?;
+        let Some(state) = self.exchanges.get_mut(&doc).map(|e| &mut e.state) else {
             return Err(SessionError::Protocol(format!(
                 "reply for document {doc} that was not offered"
             )));
@@ -216,11 +276,35 @@ impl Outbound {
         if let Some(next) =
             guard::uncompressed_reply(&document, state).map_err(|e| hostile(e.to_string()))?
         {
+            if let Some(exchange) = self.exchanges.get_mut(&doc) {
+                exchange.unanswered += 1;
+            }
             out.send(Frame::Continue {
                 doc,
                 message: next.encode(),
             });
         }
+        Ok(())
+    }
+
+    /// A reply must answer an offer or continuation of ours, and an
+    /// exchange may take at most [`MAX_ROUNDS`] replies.
+    fn take_reply_credit(&mut self, doc: &DocumentId) -> Result<(), SessionError> {
+        let Some(exchange) = self.exchanges.get_mut(doc) else {
+            return Ok(());
+        };
+        if exchange.unanswered == 0 {
+            return Err(SessionError::Protocol(format!(
+                "reply for document {doc} with no offer or continuation of ours to answer"
+            )));
+        }
+        if exchange.rounds >= MAX_ROUNDS {
+            return Err(SessionError::Protocol(format!(
+                "document {doc} still not complete at the peer after {MAX_ROUNDS} rounds of sync messages"
+            )));
+        }
+        exchange.unanswered -= 1;
+        exchange.rounds += 1;
         Ok(())
     }
 
@@ -248,6 +332,13 @@ impl Outbound {
             self.in_flight_bytes -= offered.bytes;
             latest.insert(offered.doc, offered.heads);
         }
+        if !latest.is_empty() {
+            self.waiting_since = if self.in_flight.is_empty() {
+                None
+            } else {
+                self.now
+            };
+        }
         for doc in latest.keys() {
             if !self.in_flight.values().any(|o| &o.doc == doc) {
                 self.exchanges.remove(doc);
@@ -260,16 +351,42 @@ impl Outbound {
     }
 
     /// The peer refused a document: it will not hold it, stop the exchange.
+    /// The window it took is freed by the next `Ack` (which moves past it),
+    /// not here: the receiver counts it until then, and a sender that freed
+    /// it sooner could overrun the window as the receiver sees it.
     pub(crate) fn refused(&mut self, doc: &DocumentId) {
         self.exchanges.remove(doc);
-        let mut freed = 0;
-        self.in_flight.retain(|_, offered| {
-            let keep = &offered.doc != doc;
-            if !keep {
-                freed += offered.bytes;
-            }
-            keep
-        });
-        self.in_flight_bytes -= freed;
+    }
+
+    /// When offers waiting for an acknowledgement time out.
+    pub(crate) fn deadline(&self, config: &SessionConfig) -> Option<Instant> {
+        if self.in_flight.is_empty() {
+            return None;
+        }
+        self.waiting_since.map(|t| t + config.exchange_timeout)
+    }
+
+    /// The clock says `now`: offers unacknowledged for the timeout end the
+    /// session (the daemon dials again; they are offered again).
+    pub(crate) fn timeout(
+        &mut self,
+        now: Instant,
+        config: &SessionConfig,
+    ) -> Result<(), SessionError> {
+        self.now = Some(now);
+        if self.in_flight.is_empty() {
+            self.waiting_since = None;
+            return Ok(());
+        }
+        let since = *self.waiting_since.get_or_insert(now);
+        let idle = now.saturating_duration_since(since);
+        if idle >= config.exchange_timeout {
+            return Err(SessionError::Stalled(format!(
+                "the peer acknowledged none of {} offers for {} s",
+                self.in_flight.len(),
+                idle.as_secs()
+            )));
+        }
+        Ok(())
     }
 }

@@ -7,13 +7,46 @@
 //!  shell ◀─frames out── Session::poll_transmit
 //!  shell ──"feed may have grown"──▶ Session::pump
 //!  shell ──"nothing more to read now"──▶ Session::flush   (commits the batch)
+//!  shell ──"it is now T"──▶ Session::handle_timeout        (poll_timeout says when)
 //! ```
+//!
+//! ## What a peer can make this node hold
+//!
+//! Every buffer a peer can fill is bounded here, and a peer that goes past
+//! a bound it was told about is disconnected with the reason
+//! ([`SessionError::Protocol`]):
+//!
+//! - **Offers** — at most `window_docs` offers and `window_bytes` of their
+//!   messages unacknowledged (the window of our Hello), counted since the
+//!   last `Ack` we sent. A `Refuse` frees nothing: the next `Ack` does, so
+//!   the sender's count is never below ours.
+//! - **Continuations** — one per `Reply` we sent, at most
+//!   [`MAX_ROUNDS`] per document; all unfinished documents together hold at
+//!   most [`SessionConfig::max_pending_bytes`] of the peer's messages.
+//! - **Replies** to our offers — one per `Offer`/`Continue` we sent, at
+//!   most [`MAX_ROUNDS`] per exchange.
+//! - **Blob wants** — at most `MAX_SERVING_CHUNKS` chunks asked and not
+//!   yet sent (see `blobs.rs`); answers are read from the store only when
+//!   the send queue has room.
+//! - **Time** — an unfinished document with no message for
+//!   `exchange_timeout`, or offers of ours with no `Ack` for as long, end
+//!   the session ([`SessionError::Stalled`]); the daemon dials again and
+//!   resumes from the checkpoint.
+//! - **Our send queue** — bulk frames (offers, continuations, blob
+//!   answers) are produced only while fewer than `send_queue_bulk` bytes
+//!   are queued; above `send_queue_limit` [`Session::accepts_input`] is
+//!   false and the shell stops reading from the peer. Frames produced in
+//!   answer to input (acks, replies, refusals) are small and bounded by the
+//!   window, so an honest peer never brings the queue to the limit, and
+//!   two honest peers never both stop reading (see `transport/driver.rs`).
 
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 use super::blobs::Blobs;
 use super::frame::{DecodeError, Frame, PROTOCOL_VERSION, error_code};
 use super::inbound::Inbound;
+pub use super::inbound::MAX_ROUNDS;
 use super::outbound::Outbound;
 use super::store::{Admission, PeerId, SyncStore};
 use crate::document_id::DocumentId;
@@ -34,24 +67,70 @@ pub struct SessionConfig {
     pub batch_bytes: usize,
     /// Feed entries read per query.
     pub scan_batch: usize,
-    /// Largest sync message accepted.
+    /// Largest sync message accepted (and offered: a larger document is
+    /// not sent, with a `Refused` event saying so).
     pub max_message: usize,
     /// What a peer's sync messages may hold before Automerge reads them.
     pub guard: super::guard::GuardLimits,
+    /// An unfinished exchange with no progress for this long ends the
+    /// session: a document of the peer's waiting for its next message, or
+    /// our offers waiting for an acknowledgement.
+    pub exchange_timeout: Duration,
+    /// Offers, continuations and blob answers are produced only while
+    /// fewer bytes than this are queued for the peer.
+    pub send_queue_bulk: usize,
+    /// Above this many queued bytes the session stops taking input
+    /// ([`Session::accepts_input`]): a peer that does not read cannot make
+    /// us buffer.
+    pub send_queue_limit: usize,
+}
+
+/// The least window a sender assumes, whatever the receiver advertised.
+pub const MIN_WINDOW_BYTES: usize = 64 * 1024;
+
+impl SessionConfig {
+    /// The window this node advertises and enforces, as the sender reads
+    /// it (at least one document and [`MIN_WINDOW_BYTES`]).
+    pub fn effective_window(&self) -> (usize, usize) {
+        (
+            (self.window_docs as usize).max(1),
+            (self.window_bytes as usize).max(MIN_WINDOW_BYTES),
+        )
+    }
+
+    /// Most bytes of the peer's messages held in documents not yet
+    /// stored: the window's offers (the last may pass it by one message).
+    /// Continuations must fit too; complete documents are committed first
+    /// to make room for them.
+    pub fn max_pending_bytes(&self) -> usize {
+        let (_, window_bytes) = self.effective_window();
+        window_bytes + self.max_message
+    }
+
+    /// Most heap (estimated from their operations) of our own documents
+    /// loaded for the peer's unfinished exchanges: as much as the window.
+    pub fn max_loaded_bytes(&self) -> usize {
+        self.effective_window().1
+    }
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
             window_docs: 1024,
-            window_bytes: 8 << 20,
-            max_window_docs: 4096,
+            window_bytes: 4 << 20,
+            max_window_docs: 1024,
             max_window_bytes: 32 << 20,
             batch_docs: 256,
             batch_bytes: 2 << 20,
             scan_batch: 256,
-            max_message: 16 << 20,
+            // A dossier is a few KiB; a province's configuration documents
+            // a few hundred at most.
+            max_message: 1 << 20,
             guard: super::guard::GuardLimits::default(),
+            exchange_timeout: Duration::from_secs(120),
+            send_queue_bulk: 1 << 20,
+            send_queue_limit: 2 << 20,
         }
     }
 }
@@ -71,6 +150,9 @@ pub enum SessionError {
     Store(Box<dyn std::error::Error + Send + Sync>),
     #[error("malformed frame: {0}")]
     Decode(#[from] DecodeError),
+    /// An exchange made no progress for the configured timeout.
+    #[error("sync stalled: {0}")]
+    Stalled(String),
 }
 
 impl SessionError {
@@ -85,6 +167,7 @@ impl SessionError {
             }
             SessionError::Version(_) => error_code::VERSION,
             SessionError::Store(_) => error_code::STORE,
+            SessionError::Stalled(_) => error_code::TIMEOUT,
         }
     }
 }
@@ -134,16 +217,25 @@ pub struct SessionStats {
     pub blobs_in_progress: u64,
 }
 
-/// Frames and events produced while handling input.
+/// Frames (encoded) and events produced while handling input.
 #[derive(Default)]
 pub(crate) struct Output {
-    frames: VecDeque<Frame>,
+    frames: VecDeque<Vec<u8>>,
+    /// Bytes of `frames`.
+    bytes: usize,
     events: VecDeque<SessionEvent>,
 }
 
 impl Output {
     pub(crate) fn send(&mut self, frame: Frame) {
-        self.frames.push_back(frame);
+        let bytes = frame.encode();
+        self.bytes += bytes.len();
+        self.frames.push_back(bytes);
+    }
+
+    /// Bytes queued for the peer.
+    pub(crate) fn queued(&self) -> usize {
+        self.bytes
     }
 
     pub(crate) fn event(&mut self, event: SessionEvent) {
@@ -164,6 +256,9 @@ pub struct Session {
     closed: bool,
     sent_since_receive: bool,
     last_seq: u64,
+    /// Bulk output was held back for want of queue room: pump again once
+    /// the queue drains.
+    deferred: bool,
 }
 
 impl Session {
@@ -186,6 +281,7 @@ impl Session {
             closed: false,
             sent_since_receive: false,
             last_seq,
+            deferred: false,
             config,
         };
         session.out.send(Frame::Hello {
@@ -291,10 +387,14 @@ impl Session {
                     .map_err(SessionError::store)?;
                 self.outbound
                     .start(since, window_docs, window_bytes, &self.config);
-                self.outbound
+                self.deferred |= self
+                    .outbound
                     .pump(&peer, store, &self.config, &mut self.out)?;
             }
             Frame::Offer { seq, doc, message } => {
+                if self.inbound.needs_room(message.len(), &self.config) {
+                    self.inbound.commit(&peer, store, &mut self.out)?;
+                }
                 self.inbound.offer(
                     &peer,
                     seq,
@@ -310,6 +410,9 @@ impl Session {
                 }
             }
             Frame::Continue { doc, message } => {
+                if self.inbound.needs_room(message.len(), &self.config) {
+                    self.inbound.commit(&peer, store, &mut self.out)?;
+                }
                 self.inbound.continued(
                     &peer,
                     doc,
@@ -318,6 +421,9 @@ impl Session {
                     &self.config,
                     &mut self.out,
                 )?;
+                if self.inbound.batch_full(&self.config) {
+                    self.inbound.commit(&peer, store, &mut self.out)?;
+                }
             }
             Frame::Reply { doc, message } => {
                 self.outbound
@@ -330,7 +436,8 @@ impl Session {
             }
             Frame::Ack { through } => {
                 self.outbound.ack(&peer, through, store)?;
-                self.outbound
+                self.deferred |= self
+                    .outbound
                     .pump(&peer, store, &self.config, &mut self.out)?;
             }
             Frame::Refuse { doc, reason } => {
@@ -349,8 +456,10 @@ impl Session {
                 manifest,
                 chunks,
             } => {
-                self.blobs
-                    .want(&peer, hash, manifest, chunks, store, &mut self.out)?;
+                self.blobs.want(hash, manifest, chunks)?;
+                self.deferred |=
+                    self.blobs
+                        .serve(&peer, store, self.config.send_queue_bulk, &mut self.out)?;
             }
             Frame::BlobManifest { hash, chunks } => {
                 self.blobs.manifest(hash, chunks, store, &mut self.out)?;
@@ -379,11 +488,19 @@ impl Session {
         }
         self.last_seq = store.last_seq().map_err(SessionError::store)?;
         let peer = self.peer;
+        self.deferred = false;
         let mut result = self
             .outbound
-            .pump(&peer, store, &self.config, &mut self.out);
+            .pump(&peer, store, &self.config, &mut self.out)
+            .map(|held| self.deferred |= held);
         if result.is_ok() && self.hello_received {
             result = self.blobs.pump(&peer, store, &mut self.out);
+        }
+        if result.is_ok() && self.hello_received {
+            result = self
+                .blobs
+                .serve(&peer, store, self.config.send_queue_bulk, &mut self.out)
+                .map(|held| self.deferred |= held);
         }
         if let Err(error) = &result {
             self.fail(error);
@@ -413,12 +530,74 @@ impl Session {
 
     /// The next frame to send, encoded.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        let frame = self.out.frames.pop_front()?;
-        let bytes = frame.encode();
+        let bytes = self.out.frames.pop_front()?;
+        self.out.bytes -= bytes.len();
         self.stats.frames_sent += 1;
         self.stats.bytes_sent += bytes.len() as u64;
         self.sent_since_receive = true;
         Some(bytes)
+    }
+
+    /// Bytes of frames queued for the peer and not yet taken by
+    /// [`Session::poll_transmit`].
+    pub fn queued_bytes(&self) -> usize {
+        self.out.queued()
+    }
+
+    /// May the shell hand this session more input? False while more than
+    /// `send_queue_limit` bytes wait for the peer: a peer that does not
+    /// read what we send is not read either (backpressure).
+    pub fn accepts_input(&self) -> bool {
+        self.out.queued() < self.config.send_queue_limit
+    }
+
+    /// Output was held back for want of queue room and there is room now:
+    /// the shell should call [`Session::pump`].
+    pub fn wants_pump(&self) -> bool {
+        self.deferred && !self.closed && self.out.queued() < self.config.send_queue_bulk
+    }
+
+    /// The time, from the shell: stamps what happens next, and ends the
+    /// session if an exchange has made no progress for `exchange_timeout`
+    /// (queues an `Error` frame and closes, like [`Session::handle`]). Call
+    /// it before handing input and when [`Session::poll_timeout`] falls due.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), SessionError> {
+        if self.closed {
+            return Ok(());
+        }
+        let result = self
+            .inbound
+            .timeout(now, &self.config)
+            .and_then(|()| self.outbound.timeout(now, &self.config));
+        if let Err(error) = &result {
+            self.fail(error);
+        }
+        result
+    }
+
+    /// When [`Session::handle_timeout`] should next be called, if anything
+    /// is waiting on the peer.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        match (
+            self.inbound.deadline(&self.config),
+            self.outbound.deadline(&self.config),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The peer's use of our window: offers not yet acknowledged, and their bytes.
+    pub fn window_used(&self) -> (usize, usize) {
+        self.inbound.window_used()
+    }
+
+    /// Attachment chunks the peer asked for that are not yet sent.
+    pub fn blob_chunks_owed(&self) -> usize {
+        self.blobs.serving_chunks()
     }
 
     pub fn poll_event(&mut self) -> Option<SessionEvent> {

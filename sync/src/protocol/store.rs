@@ -62,8 +62,98 @@ pub struct WantedBlob {
     pub root: [u8; 32],
     /// The chunk hashes, once fetched and verified against `root`.
     pub manifest: Option<Vec<[u8; 32]>>,
-    /// Chunks not yet stored (all of them at first).
-    pub missing: Vec<u32>,
+    /// Chunks not yet stored (all of them at first), as ranges: a
+    /// reference's size is the peer's word, so nothing here is allocated
+    /// per chunk it claims.
+    pub missing: ChunkRanges,
+}
+
+/// A set of chunk indices kept as sorted, disjoint, non-empty half-open
+/// ranges: `0..n` costs one range whatever `n`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChunkRanges(Vec<std::ops::Range<u32>>);
+
+impl ChunkRanges {
+    /// Every chunk of a blob of `count` chunks.
+    pub fn all(count: u32) -> Self {
+        Self::missing_from(count, [])
+    }
+
+    /// The chunks below `count` not in `present` (indices in ascending
+    /// order; those at or above `count` are ignored). Costs one range per
+    /// gap, never one entry per missing chunk.
+    pub fn missing_from(count: u32, present: impl IntoIterator<Item = u32>) -> Self {
+        let mut ranges = Vec::new();
+        let mut next = 0u32;
+        for index in present {
+            if index >= count {
+                break;
+            }
+            if index > next {
+                ranges.push(next..index);
+            }
+            next = next.max(index.saturating_add(1));
+        }
+        if next < count {
+            ranges.push(next..count);
+        }
+        ChunkRanges(ranges)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// How many chunks.
+    pub fn count(&self) -> u64 {
+        self.0.iter().map(|r| u64::from(r.end - r.start)).sum()
+    }
+
+    pub fn contains(&self, index: u32) -> bool {
+        self.position(index).is_some()
+    }
+
+    fn position(&self, index: u32) -> Option<usize> {
+        let at = self.0.partition_point(|r| r.end <= index);
+        (at < self.0.len() && self.0[at].start <= index).then_some(at)
+    }
+
+    /// Remove one index; true if it was there.
+    pub fn remove(&mut self, index: u32) -> bool {
+        let Some(at) = self.position(index) else {
+            return false;
+        };
+        let range = self.0[at].clone();
+        match (range.start == index, range.end == index + 1) {
+            (true, true) => {
+                self.0.remove(at);
+            }
+            (true, false) => self.0[at].start = index + 1,
+            (false, true) => self.0[at].end = index,
+            (false, false) => {
+                self.0[at].end = index;
+                self.0.insert(at + 1, index + 1..range.end);
+            }
+        }
+        true
+    }
+
+    /// Keep only indices below `count`.
+    pub fn truncate(&mut self, count: u32) {
+        self.0.retain(|r| r.start < count);
+        if let Some(last) = self.0.last_mut() {
+            last.end = last.end.min(count);
+        }
+    }
+
+    /// The indices in ascending order, lazily.
+    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().flat_map(|r| r.clone())
+    }
+
+    pub fn ranges(&self) -> &[std::ops::Range<u32>] {
+        &self.0
+    }
 }
 
 /// What storing a batch of verified chunks achieved.
@@ -209,5 +299,35 @@ pub struct AdmitAll;
 impl Admission for AdmitAll {
     fn admit(&mut self, _: &PeerId, _: &DocumentId, _: &Automerge, _: bool) -> Result<(), String> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChunkRanges;
+
+    #[test]
+    fn chunk_ranges_cost_nothing_per_claimed_chunk() {
+        let mut all = ChunkRanges::all(u32::MAX);
+        assert_eq!(all.ranges().len(), 1);
+        assert_eq!(all.count(), u64::from(u32::MAX));
+        assert!(all.remove(7));
+        assert!(!all.remove(7));
+        assert!(!all.contains(7) && all.contains(6) && all.contains(8));
+        assert_eq!(all.ranges(), &[0..7, 8..u32::MAX]);
+        assert_eq!(
+            all.iter().take(9).collect::<Vec<_>>(),
+            [0, 1, 2, 3, 4, 5, 6, 8, 9]
+        );
+        let missing = ChunkRanges::missing_from(10, [0, 1, 4, 5, 9, 12]);
+        assert_eq!(missing.ranges(), &[2..4, 6..9]);
+        let mut short = ChunkRanges::missing_from(10, []);
+        short.truncate(3);
+        assert_eq!(short.ranges().len(), 1);
+        assert_eq!(short.iter().collect::<Vec<_>>(), [0, 1, 2]);
+        let mut one = ChunkRanges::all(1);
+        assert!(one.remove(0));
+        assert!(one.is_empty());
+        assert!(ChunkRanges::all(0).is_empty());
     }
 }

@@ -2,25 +2,48 @@
 //! sans-IO state machine.
 //!
 //! ```text
-//!   RecvStream ─▶ reader task (zstd, deframe) ─▶ ┐
+//!   RecvStream ─▶ reader task (zstd, deframe) ─▶ ┐  ≤ reader_queue_bytes
 //!                                                ├─ driver loop ─▶ spawn_blocking(session + store)
-//!   SendStream ◀─ writer task (frame, zstd)  ◀─ ┘
+//!   SendStream ◀─ writer task (frame, zstd)  ◀─ ┘  ≤ writer_queue_bytes
 //! ```
 //!
 //! The store is synchronous (SQLite), so every session call runs on a
-//! blocking thread with the session and store moved in and back. The loop
-//! never blocks on writing: frames the writer cannot take yet wait in a
-//! backlog, bounded because the session only offers within the peer's
-//! window — so two peers that both have much to send cannot deadlock on
-//! each other's flow control.
+//! blocking thread with the session and store moved in and back. The
+//! session is also the clock's only reader: the loop gives it the time
+//! (`handle_timeout`) before each batch of input and when its
+//! `poll_timeout` falls due.
+//!
+//! ## Backpressure without deadlock
+//!
+//! Both queues are bounded in bytes. The reader holds a permit for every
+//! byte it has handed on and not yet seen handled, so a peer that sends
+//! faster than the session handles waits on QUIC flow control. The writer
+//! holds permits for what it has been given and not yet written, so frames
+//! wait in the session's own queue; while that queue is over the session's
+//! `send_queue_limit` the loop stops reading from the peer — a peer that
+//! never reads cannot make this node buffer what it asks for.
+//!
+//! Stopping to read could deadlock two peers that both have much to send
+//! (each waiting for the other to read) — were it ever triggered by honest
+//! traffic. It is not: the session produces bulk frames (offers,
+//! continuations, attachment chunks) only while its queue holds less than
+//! `send_queue_bulk`, so bulk can take the queue at most one frame past
+//! that; everything else it queues answers the peer's input (acks,
+//! replies, refusals, blob answers lazily) and is small and bounded by the
+//! window the peer must respect. `send_queue_limit` sits above both, so
+//! only a peer that does not read while it keeps sending ever meets it;
+//! honest peers always read, and their bulk simply waits for room.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tracing::Instrument;
 
 use super::framing::{FrameDecoder, FrameEncoder};
+use super::identity::NodeId;
+use crate::protocol::frame::FRAME_OVERHEAD;
 use crate::protocol::{
     Admission, PeerId, Session, SessionConfig, SessionError, SessionEvent, SessionStats, SyncStore,
 };
@@ -35,8 +58,13 @@ pub enum Role {
 #[derive(Debug, Clone)]
 pub struct DriverConfig {
     pub session: SessionConfig,
-    /// Largest frame accepted from the peer.
+    /// Largest frame accepted from the peer (at least the session's
+    /// `max_message` plus [`FRAME_OVERHEAD`]).
     pub max_frame: usize,
+    /// Bytes of frames read from the peer and not yet handled.
+    pub reader_queue_bytes: usize,
+    /// Bytes of frames handed to the writer and not yet written to QUIC.
+    pub writer_queue_bytes: usize,
     /// How often the local feed is checked for new changes when nothing
     /// else wakes the driver (officer commands in another process).
     pub feed_poll: Duration,
@@ -47,9 +75,12 @@ pub struct DriverConfig {
 
 impl Default for DriverConfig {
     fn default() -> Self {
+        let session = SessionConfig::default();
         DriverConfig {
-            session: SessionConfig::default(),
-            max_frame: 17 << 20,
+            max_frame: session.max_message + FRAME_OVERHEAD,
+            session,
+            reader_queue_bytes: 2 << 20,
+            writer_queue_bytes: 1 << 20,
             feed_poll: Duration::from_millis(250),
             exit_when_synced: false,
         }
@@ -66,6 +97,8 @@ pub enum Progress {
         in_flight: usize,
         waiting: usize,
         incoming_checkpoint: u64,
+        /// Bytes queued for the peer in the session.
+        queued_bytes: usize,
     },
 }
 
@@ -99,8 +132,16 @@ pub struct Driven<S, A> {
 }
 
 enum Incoming {
-    Frame(Vec<u8>),
+    /// A frame, with the reader-queue permits it holds until handled.
+    Frame(Vec<u8>, OwnedSemaphorePermit),
     End(Result<(), String>),
+}
+
+/// Permits a frame of `len` bytes takes from a byte budget of `capacity`
+/// (a frame costs its bytes and a little for its allocation; one larger
+/// than the whole budget takes all of it).
+fn permits(len: usize, capacity: usize) -> u32 {
+    (len + 32).min(capacity).max(1) as u32
 }
 
 type Parts<S, A> = (Session, S, A);
@@ -124,6 +165,30 @@ where
 /// Drive a session with `peer` over `connection` until it ends.
 #[allow(clippy::too_many_arguments)]
 pub async fn drive<S, A>(
+    connection: quinn::Connection,
+    role: Role,
+    peer: PeerId,
+    store: S,
+    admission: A,
+    config: DriverConfig,
+    wake: Arc<Notify>,
+    shutdown: watch::Receiver<bool>,
+    progress: Option<mpsc::UnboundedSender<Progress>>,
+) -> Driven<S, A>
+where
+    S: SyncStore + Send + 'static,
+    A: Admission + Send + 'static,
+{
+    let span = tracing::info_span!("sync", peer = %NodeId::from_bytes(peer).short());
+    drive_session(
+        connection, role, peer, store, admission, config, wake, shutdown, progress,
+    )
+    .instrument(span)
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn drive_session<S, A>(
     connection: quinn::Connection,
     role: Role,
     peer: PeerId,
@@ -166,16 +231,33 @@ where
             };
         }
     };
-    let (in_tx, in_rx) = mpsc::channel::<Incoming>(256);
-    let (out_tx, out_rx) = mpsc::channel::<Vec<u8>>(64);
-    let reader = tokio::spawn(read_frames(recv, in_tx, config.max_frame));
-    let writer = tokio::spawn(write_frames(send, out_rx));
+    let reader_budget = Arc::new(Semaphore::new(config.reader_queue_bytes.max(1)));
+    let (in_tx, in_rx) = mpsc::unbounded_channel::<Incoming>();
+    let (out_tx, out_rx) = mpsc::unbounded_channel::<(Vec<u8>, OwnedSemaphorePermit)>();
+    let mut writer = Writer {
+        budget: Arc::new(Semaphore::new(config.writer_queue_bytes.max(1))),
+        capacity: config.writer_queue_bytes.max(1),
+        held: None,
+        tx: Some(out_tx),
+    };
+    let reader = tokio::spawn(
+        read_frames(
+            recv,
+            in_tx,
+            reader_budget,
+            config.reader_queue_bytes.max(1),
+            config.max_frame,
+        )
+        .in_current_span(),
+    );
+    let writer_task = tokio::spawn(write_frames(send, out_rx).in_current_span());
     let mut parts = Some((session, store, admission));
     let mut synced_at = None;
     let result = run_loop(
         &mut parts,
+        &connection,
         in_rx,
-        out_tx,
+        &mut writer,
         &config,
         &wake,
         &mut shutdown,
@@ -183,8 +265,12 @@ where
         &mut synced_at,
     )
     .await;
+    if let Err(DriveError::Session(error)) = &result {
+        tracing::warn!(%error, "session with the peer ended");
+    }
     // Let the writer finish what is queued (it ends when the channel closes).
-    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    drop(writer);
+    let _ = tokio::time::timeout(Duration::from_secs(5), writer_task).await;
     reader.abort();
     match parts {
         Some((session, store, admission)) => {
@@ -209,6 +295,82 @@ where
     }
 }
 
+/// The way to the writer task: frames from the session, as far as the
+/// writer's byte budget allows; at most one frame waits here for permits.
+struct Writer {
+    budget: Arc<Semaphore>,
+    capacity: usize,
+    held: Option<Vec<u8>>,
+    tx: Option<mpsc::UnboundedSender<(Vec<u8>, OwnedSemaphorePermit)>>,
+}
+
+impl Writer {
+    /// Move frames from the session to the writer while the budget
+    /// allows. True if any moved.
+    fn fill(&mut self, session: &mut Session) -> Result<bool, DriveError> {
+        let mut moved = false;
+        loop {
+            if self.held.is_none() {
+                self.held = session.poll_transmit();
+            }
+            let Some(frame) = self.held.take() else {
+                return Ok(moved);
+            };
+            match self
+                .budget
+                .clone()
+                .try_acquire_many_owned(permits(frame.len(), self.capacity))
+            {
+                Ok(permit) => {
+                    self.send(frame, permit)?;
+                    moved = true;
+                }
+                Err(_) => {
+                    self.held = Some(frame);
+                    return Ok(moved);
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, frame: Vec<u8>, permit: OwnedSemaphorePermit) -> Result<(), DriveError> {
+        let tx = self
+            .tx
+            .as_ref()
+            .ok_or_else(|| DriveError::Lost("the stream to the peer closed".into()))?;
+        tx.send((frame, permit))
+            .map_err(|_| DriveError::Lost("the stream to the peer closed".into()))
+    }
+
+    /// Permits for the held frame (resolves when the writer has written enough).
+    async fn room(budget: Arc<Semaphore>, need: u32) -> Option<OwnedSemaphorePermit> {
+        budget.acquire_many_owned(need).await.ok()
+    }
+
+    /// Everything the session still has, within `limit` of waiting.
+    async fn drain(&mut self, session: &mut Session, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if self.held.is_none() {
+                self.held = session.poll_transmit();
+            }
+            let Some(frame) = self.held.take() else {
+                return;
+            };
+            let need = permits(frame.len(), self.capacity);
+            let permit = tokio::time::timeout_at(deadline, Self::room(self.budget.clone(), need));
+            match permit.await {
+                Ok(Some(permit)) => {
+                    if self.send(frame, permit).is_err() {
+                        return;
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+}
+
 fn report(session: &mut Session, progress: Option<&mpsc::UnboundedSender<Progress>>) {
     while let Some(event) = session.poll_event() {
         if let Some(tx) = progress {
@@ -222,8 +384,16 @@ fn report(session: &mut Session, progress: Option<&mpsc::UnboundedSender<Progres
             in_flight: session.in_flight(),
             waiting: session.waiting(),
             incoming_checkpoint: session.incoming_checkpoint(),
+            queued_bytes: session.queued_bytes(),
         });
     }
+}
+
+fn session_of<S, A>(parts: &mut Option<Parts<S, A>>) -> Result<&mut Session, DriveError> {
+    parts
+        .as_mut()
+        .map(|(session, _, _)| session)
+        .ok_or_else(|| DriveError::Internal("state lost".into()))
 }
 
 /// Returns Ok(true) when it ended in sync (exit_when_synced), Ok(false) when
@@ -231,8 +401,9 @@ fn report(session: &mut Session, progress: Option<&mpsc::UnboundedSender<Progres
 #[allow(clippy::too_many_arguments)]
 async fn run_loop<S, A>(
     parts: &mut Option<Parts<S, A>>,
-    mut in_rx: mpsc::Receiver<Incoming>,
-    out_tx: mpsc::Sender<Vec<u8>>,
+    connection: &quinn::Connection,
+    mut in_rx: mpsc::UnboundedReceiver<Incoming>,
+    writer: &mut Writer,
     config: &DriverConfig,
     wake: &Notify,
     shutdown: &mut watch::Receiver<bool>,
@@ -243,138 +414,191 @@ where
     S: SyncStore + Send + 'static,
     A: Admission + Send + 'static,
 {
-    let mut backlog: VecDeque<Vec<u8>> = VecDeque::new();
     let mut session_error: Option<DriveError> = None;
-    let backlog_limit = 256;
+    // Frames read and not yet handled (the session stopped taking input
+    // halfway through a batch), with their reader-queue permits.
+    let mut inbox: VecDeque<(Vec<u8>, OwnedSemaphorePermit)> = VecDeque::new();
+    // The reader's last word, acted on once the inbox is empty.
+    let mut end: Option<Result<(), String>> = None;
+    // Since when the writer has taken nothing (the peer reads nothing).
+    let mut blocked_since: Option<Instant> = None;
+    let read_timeout = config.session.exchange_timeout;
     loop {
-        {
-            let (session, _, _) = parts
-                .as_mut()
-                .ok_or_else(|| DriveError::Internal("state lost".into()))?;
-            while let Some(frame) = session.poll_transmit() {
-                backlog.push_back(frame);
-            }
-            while let Some(frame) = backlog.pop_front() {
-                match out_tx.try_send(frame) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(frame)) => {
-                        backlog.push_front(frame);
-                        break;
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => {
-                        return Err(DriveError::Lost("the stream to the peer closed".into()));
-                    }
-                }
-            }
-            if let Some(error) = session_error.take() {
-                // The error frame is queued or sent; end here.
-                drain_backlog(&out_tx, &mut backlog).await;
-                return Err(error);
-            }
-            if session.is_closed() {
-                drain_backlog(&out_tx, &mut backlog).await;
-                return Err(DriveError::Shutdown);
-            }
-            if backlog.is_empty() && session.is_synced() {
-                if synced_at.is_none() {
-                    *synced_at = Some(std::time::Instant::now());
-                }
-                if config.exit_when_synced {
-                    return Ok(true);
-                }
-            } else {
-                *synced_at = None;
-            }
+        let session = session_of(parts)?;
+        if writer.fill(session)? {
+            blocked_since = None;
         }
-        let room = backlog.len() < backlog_limit;
+        if let Some(error) = session_error.take() {
+            // The error frame is queued or sent; end here.
+            writer.drain(session, Duration::from_secs(5)).await;
+            return Err(error);
+        }
+        if session.is_closed() {
+            writer.drain(session, Duration::from_secs(5)).await;
+            return Err(DriveError::Shutdown);
+        }
+        if writer.held.is_none() && session.is_synced() {
+            if synced_at.is_none() {
+                *synced_at = Some(std::time::Instant::now());
+            }
+            if config.exit_when_synced {
+                return Ok(true);
+            }
+        } else {
+            *synced_at = None;
+        }
+        if session.wants_pump() {
+            // The queue drained below the bulk mark: produce what waited.
+            if let Err(e) = pump(parts, progress).await {
+                session_error = Some(e);
+            }
+            continue;
+        }
+        let reading = session.accepts_input();
+        if reading && !inbox.is_empty() {
+            if let Err(e) = handle_inbox(parts, &mut inbox, in_rx.is_empty(), progress).await? {
+                session_error = Some(e.into());
+            }
+            continue;
+        }
+        if inbox.is_empty()
+            && let Some(end) = end.take()
+        {
+            // The peer finished its side (or the link broke).
+            let synced = session.is_synced();
+            writer.drain(session, Duration::from_secs(5)).await;
+            return match end {
+                Ok(()) => Ok(synced),
+                Err(e) => Err(DriveError::Lost(e)),
+            };
+        }
+        let deadline = session.poll_timeout();
+        let held_need = writer
+            .held
+            .as_ref()
+            .map(|frame| permits(frame.len(), writer.capacity));
+        if held_need.is_none() {
+            blocked_since = None;
+        }
+        let blocked_until =
+            held_need.map(|_| *blocked_since.get_or_insert_with(Instant::now) + read_timeout);
         tokio::select! {
             biased;
             changed = shutdown.changed() => {
                 if changed.is_err() || *shutdown.borrow() {
-                    if let Some((session, _, _)) = parts.as_mut() {
-                        session.close("the peer node is shutting down");
-                        while let Some(frame) = session.poll_transmit() {
-                            backlog.push_back(frame);
-                        }
-                    }
-                    drain_backlog(&out_tx, &mut backlog).await;
+                    let session = session_of(parts)?;
+                    session.close("the peer node is shutting down");
+                    writer.drain(session, Duration::from_secs(5)).await;
                     return Err(DriveError::Shutdown);
                 }
             }
-            message = in_rx.recv() => {
-                let mut frames = Vec::new();
-                let mut end = None;
+            _ = sleep_until(blocked_until), if blocked_until.is_some() => {
+                let session = session_of(parts)?;
+                let error = SessionError::Stalled(format!(
+                    "the peer has read nothing of ours for {} s",
+                    read_timeout.as_secs()
+                ));
+                session.close(&error.to_string());
+                return Err(error.into());
+            }
+            _ = sleep_until(deadline), if deadline.is_some() => {
+                let session = session_of(parts)?;
+                if let Err(e) = session.handle_timeout(Instant::now()) {
+                    session_error = Some(e.into());
+                }
+            }
+            permit = Writer::room(writer.budget.clone(), held_need.unwrap_or(1)), if held_need.is_some() => {
+                match (permit, writer.held.take()) {
+                    (Some(permit), Some(frame)) => {
+                        blocked_since = None;
+                        writer.send(frame, permit)?;
+                    }
+                    _ => return Err(DriveError::Lost("the stream to the peer closed".into())),
+                }
+            }
+            message = in_rx.recv(), if reading && inbox.is_empty() && end.is_none() => {
                 match message {
-                    Some(Incoming::Frame(frame)) => frames.push(frame),
+                    Some(Incoming::Frame(frame, permit)) => inbox.push_back((frame, permit)),
                     Some(Incoming::End(result)) => end = Some(result),
                     None => end = Some(Err("reader stopped".into())),
                 }
-                while end.is_none() && frames.len() < 256 {
+                while end.is_none() && inbox.len() < 256 {
                     match in_rx.try_recv() {
-                        Ok(Incoming::Frame(frame)) => frames.push(frame),
+                        Ok(Incoming::Frame(frame, permit)) => inbox.push_back((frame, permit)),
                         Ok(Incoming::End(result)) => end = Some(result),
                         Err(_) => break,
                     }
                 }
-                let idle = in_rx.is_empty();
-                let state = parts.take().ok_or_else(|| DriveError::Internal("state lost".into()))?;
-                let (state, outcome) = on_blocking(state, move |session, store, admission| {
-                    for frame in &frames {
-                        session.handle(frame, store, admission)?;
-                    }
-                    if idle {
-                        session.flush(store)?;
-                        if room {
-                            session.pump(store)?;
-                        }
-                    }
-                    Ok::<(), SessionError>(())
-                })
-                .await?;
-                *parts = Some(state);
-                if let Some((session, _, _)) = parts.as_mut() {
-                    report(session, progress);
-                }
-                if let Err(e) = outcome {
+                if let Err(e) = handle_inbox(parts, &mut inbox, in_rx.is_empty(), progress).await? {
                     session_error = Some(e.into());
-                    continue;
-                }
-                if let Some(end) = end {
-                    // The peer finished its side (or the link broke).
-                    let synced = match parts.as_mut() {
-                        Some((session, _, _)) => {
-                            while let Some(frame) = session.poll_transmit() {
-                                backlog.push_back(frame);
-                            }
-                            session.is_synced()
-                        }
-                        None => false,
-                    };
-                    drain_backlog(&out_tx, &mut backlog).await;
-                    return match end {
-                        Ok(()) => Ok(synced),
-                        Err(e) => Err(DriveError::Lost(e)),
-                    };
                 }
             }
-            permit = out_tx.reserve(), if !backlog.is_empty() => {
-                match permit {
-                    Ok(permit) => {
-                        if let Some(frame) = backlog.pop_front() {
-                            permit.send(frame);
-                        }
-                    }
-                    Err(_) => return Err(DriveError::Lost("the stream to the peer closed".into())),
-                }
+            // While reading, the reader reports the end of the connection
+            // after the frames that came before it; while not, this does.
+            closed = connection.closed(), if !reading => {
+                return Err(DriveError::Lost(closed.to_string()));
             }
-            _ = wake.notified(), if room => {
+            _ = wake.notified() => {
                 pump(parts, progress).await?;
             }
-            _ = tokio::time::sleep(config.feed_poll), if room => {
+            _ = tokio::time::sleep(config.feed_poll) => {
                 pump(parts, progress).await?;
             }
         }
     }
+}
+
+/// Hand the inbox to the session, as far as it takes input; what it does
+/// not take stays, in order. `idle`: nothing more is waiting to be read, so
+/// commit and offer after it.
+async fn handle_inbox<S, A>(
+    parts: &mut Option<Parts<S, A>>,
+    inbox: &mut VecDeque<(Vec<u8>, OwnedSemaphorePermit)>,
+    idle: bool,
+    progress: Option<&mpsc::UnboundedSender<Progress>>,
+) -> Result<Result<(), SessionError>, DriveError>
+where
+    S: SyncStore + Send + 'static,
+    A: Admission + Send + 'static,
+{
+    let (frames, permits): (Vec<Vec<u8>>, Vec<OwnedSemaphorePermit>) = inbox.drain(..).unzip();
+    let state = parts
+        .take()
+        .ok_or_else(|| DriveError::Internal("state lost".into()))?;
+    let now = Instant::now();
+    let (state, (frames, outcome)) = on_blocking(state, move |session, store, admission| {
+        let mut handled = 0;
+        let mut run = || {
+            session.handle_timeout(now)?;
+            for frame in &frames {
+                if !session.accepts_input() {
+                    // The rest waits (with its reader-queue permits) until
+                    // the peer reads what we sent.
+                    return Ok(());
+                }
+                handled += 1;
+                session.handle(frame, store, admission)?;
+            }
+            if idle {
+                session.flush(store)?;
+                session.pump(store)?;
+            }
+            Ok::<(), SessionError>(())
+        };
+        let outcome = run();
+        (frames, outcome.map(|()| handled))
+    })
+    .await?;
+    *parts = Some(state);
+    report(session_of(parts)?, progress);
+    let handled = match outcome {
+        Ok(handled) => handled,
+        Err(e) => return Ok(Err(e)),
+    };
+    for (frame, permit) in frames.into_iter().zip(permits).skip(handled) {
+        inbox.push_back((frame, permit));
+    }
+    Ok(Ok(()))
 }
 
 async fn pump<S, A>(
@@ -394,26 +618,31 @@ where
     })
     .await?;
     *parts = Some(state);
-    if let Some((session, _, _)) = parts.as_mut() {
-        report(session, progress);
-    }
+    report(session_of(parts)?, progress);
     outcome.map_err(DriveError::from)
 }
 
-async fn drain_backlog(out_tx: &mpsc::Sender<Vec<u8>>, backlog: &mut VecDeque<Vec<u8>>) {
-    while let Some(frame) = backlog.pop_front() {
-        let sent = tokio::time::timeout(Duration::from_secs(5), out_tx.send(frame)).await;
-        if !matches!(sent, Ok(Ok(()))) {
-            break;
-        }
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
     }
 }
 
-async fn read_frames(mut recv: quinn::RecvStream, tx: mpsc::Sender<Incoming>, max_frame: usize) {
+/// Read the peer's stream into frames. Every frame takes permits from the
+/// reader budget (its size) until the loop has handled it: when the budget
+/// is spent this task stops reading, and QUIC flow control stops the peer.
+async fn read_frames(
+    mut recv: quinn::RecvStream,
+    tx: mpsc::UnboundedSender<Incoming>,
+    budget: Arc<Semaphore>,
+    capacity: usize,
+    max_frame: usize,
+) {
     let mut decoder = match FrameDecoder::new(max_frame) {
         Ok(decoder) => decoder,
         Err(e) => {
-            let _ = tx.send(Incoming::End(Err(e.to_string()))).await;
+            let _ = tx.send(Incoming::End(Err(e.to_string())));
             return;
         }
     };
@@ -424,48 +653,61 @@ async fn read_frames(mut recv: quinn::RecvStream, tx: mpsc::Sender<Incoming>, ma
                 loop {
                     match decoder.next_frame() {
                         Ok(Some(frame)) => {
-                            if tx.send(Incoming::Frame(frame)).await.is_err() {
+                            let need = permits(frame.len(), capacity);
+                            let Ok(permit) = budget.clone().acquire_many_owned(need).await else {
+                                return;
+                            };
+                            if tx.send(Incoming::Frame(frame, permit)).is_err() {
                                 return;
                             }
                         }
                         Ok(None) => break,
                         Err(e) => {
-                            let _ = tx
-                                .send(Incoming::End(Err(format!("bad stream from peer: {e}"))))
-                                .await;
+                            let _ =
+                                tx.send(Incoming::End(Err(format!("bad stream from peer: {e}"))));
                             return;
                         }
                     }
                 }
             }
             Ok(None) => {
-                let _ = tx.send(Incoming::End(Ok(()))).await;
+                let _ = tx.send(Incoming::End(Ok(())));
                 return;
             }
             Err(e) => {
-                let _ = tx.send(Incoming::End(Err(e.to_string()))).await;
+                let _ = tx.send(Incoming::End(Err(e.to_string())));
                 return;
             }
         }
     }
 }
 
-async fn write_frames(mut send: quinn::SendStream, mut rx: mpsc::Receiver<Vec<u8>>) {
+/// Write frames to the peer's stream. A frame's permits are released once
+/// it is written to QUIC (whose own send buffer is bounded by the
+/// transport's `send_window`).
+async fn write_frames(
+    mut send: quinn::SendStream,
+    mut rx: mpsc::UnboundedReceiver<(Vec<u8>, OwnedSemaphorePermit)>,
+) {
     let mut encoder = match FrameEncoder::new() {
         Ok(encoder) => encoder,
         Err(_) => return,
     };
-    while let Some(frame) = rx.recv().await {
+    let mut written = Vec::new();
+    while let Some((frame, permit)) = rx.recv().await {
         if encoder.push(&frame).is_err() {
             return;
         }
+        drop(frame);
+        written.push(permit);
         // Gather what is already queued into the same flush.
         while encoder.pending_output() < 256 * 1024 {
             match rx.try_recv() {
-                Ok(frame) => {
+                Ok((frame, permit)) => {
                     if encoder.push(&frame).is_err() {
                         return;
                     }
+                    written.push(permit);
                 }
                 Err(_) => break,
             }
@@ -476,6 +718,7 @@ async fn write_frames(mut send: quinn::SendStream, mut rx: mpsc::Receiver<Vec<u8
         if send.write_all(&encoder.take()).await.is_err() {
             return;
         }
+        written.clear();
     }
     let _ = send.finish();
     // Wait until the peer has everything (or gives up) before the

@@ -6,14 +6,23 @@
 //!
 //! Sans-IO like the session: bytes in, frames out, and the reverse. The
 //! decoder never holds more than one frame plus one decompression step,
-//! whatever the peer sends (a zstd bomb gets an error, not the node's memory).
+//! whatever the peer sends (a zstd bomb gets an error, not the node's
+//! memory), and a zstd window of at most [`MAX_WINDOW`] bytes.
 
 use std::io;
 
 use zstd::stream::raw::{CParameter, DParameter, Decoder, Encoder, InBuffer, Operation, OutBuffer};
 
 /// Bytes of decompressed output produced per step.
-const STEP: usize = 64 * 1024;
+pub const STEP: usize = 64 * 1024;
+
+/// The encoder's zstd window (log2): 1 MiB.
+const WINDOW_LOG: u32 = 20;
+/// The largest zstd window the decoder accepts (log2): twice the
+/// encoder's, so room to spare, and a stream asking for more is refused.
+const MAX_WINDOW_LOG: u32 = 21;
+/// Bytes of decompression window the decoder may hold.
+pub const MAX_WINDOW: usize = 1 << MAX_WINDOW_LOG;
 
 /// Why a stream could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +45,7 @@ impl FrameEncoder {
         let mut zstd = Encoder::new(3)?;
         // 1 MiB window: enough context across documents, bounded memory on
         // both sides.
-        zstd.set_parameter(CParameter::WindowLog(20))?;
+        zstd.set_parameter(CParameter::WindowLog(WINDOW_LOG))?;
         zstd.set_parameter(CParameter::ChecksumFlag(false))?;
         Ok(FrameEncoder {
             zstd,
@@ -114,7 +123,7 @@ impl FrameDecoder {
         let mut zstd = Decoder::new()?;
         // Matches the encoder's window with room to spare; refuses streams
         // that would need more memory.
-        zstd.set_parameter(DParameter::WindowLogMax(23))?;
+        zstd.set_parameter(DParameter::WindowLogMax(MAX_WINDOW_LOG))?;
         Ok(FrameDecoder {
             zstd,
             input: Vec::new(),
@@ -123,6 +132,12 @@ impl FrameDecoder {
             max_frame,
             more_output: false,
         })
+    }
+
+    /// Bytes held: compressed input not yet consumed and decompressed
+    /// bytes of the frame being assembled.
+    pub fn buffered(&self) -> usize {
+        self.input.len() - self.input_pos + self.buffer.len()
     }
 
     /// Bytes read from the stream.
@@ -151,8 +166,11 @@ impl FrameDecoder {
                     });
                 }
                 if self.buffer.len() >= 4 + len {
-                    let frame = self.buffer[4..4 + len].to_vec();
-                    self.buffer.drain(..4 + len);
+                    // Hand the buffer over as the frame (no copy: one frame
+                    // in memory, not two); what follows it is at most a step.
+                    let rest = self.buffer.split_off(4 + len);
+                    let mut frame = std::mem::replace(&mut self.buffer, rest);
+                    frame.drain(..4);
                     return Ok(Some(frame));
                 }
             }

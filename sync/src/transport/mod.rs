@@ -1,6 +1,7 @@
 //! The I/O shell: node identities, TLS configuration, the QUIC endpoint,
 //! and the driver that runs a [`crate::protocol::Session`] over a connection.
 
+pub mod budget;
 pub mod driver;
 pub mod endpoint;
 pub mod framing;

@@ -224,6 +224,19 @@ pub fn peer_node_id(connection: &quinn::Connection) -> Result<NodeId, TlsError> 
     NodeId::from_certificate_der(end_entity).map_err(TlsError::PeerCertificate)
 }
 
+/// Bytes the peer may send on the connection before we read them.
+pub const QUIC_RECEIVE_WINDOW: usize = 2 << 20;
+/// Bytes sent and not yet acknowledged by the peer that QUIC keeps.
+pub const QUIC_SEND_WINDOW: usize = 2 << 20;
+
+/// QUIC's share of the per-peer memory bound, as configured here.
+pub fn quic_windows() -> super::budget::QuicWindows {
+    super::budget::QuicWindows {
+        receive: QUIC_RECEIVE_WINDOW,
+        send: QUIC_SEND_WINDOW,
+    }
+}
+
 /// Transport settings for sync links: slow, lossy, often idle, sometimes down
 /// for minutes; traffic is many small messages plus occasional attachment
 /// chunks.
@@ -243,9 +256,11 @@ pub fn peer_node_id(connection: &quinn::Connection) -> Result<NodeId, TlsError> 
 ///   transfers. This also avoids black holes on tunnels and odd links.
 /// - No unreliable datagrams (the protocol does not use them).
 /// - 64 concurrent bidirectional streams (plenty for pipelined batches) and
-///   16 unidirectional ones; 1 MiB per stream and 8 MiB per connection of
+///   16 unidirectional ones; 1 MiB per stream and 2 MiB per connection of
 ///   receive window (quinn's default connection window is unlimited, which a
-///   province node with hundreds of peers cannot afford), 8 MiB send window.
+///   province node with hundreds of peers cannot afford), 2 MiB send window
+///   (a session uses one stream; every byte here counts in the per-peer
+///   memory bound, `budget.rs`).
 pub fn default_transport_config() -> quinn::TransportConfig {
     let mut transport = quinn::TransportConfig::default();
     transport
@@ -257,8 +272,11 @@ pub fn default_transport_config() -> quinn::TransportConfig {
         .max_concurrent_bidi_streams(quinn::VarInt::from_u32(64))
         .max_concurrent_uni_streams(quinn::VarInt::from_u32(16))
         .stream_receive_window(quinn::VarInt::from_u32(1 << 20))
-        .receive_window(quinn::VarInt::from_u32(8 << 20))
-        .send_window(8 << 20)
+        // One stream carries a session: the connection needs little more
+        // than its window, and every byte here is one a peer can make us
+        // hold (see `budget.rs`).
+        .receive_window(quinn::VarInt::from_u32(QUIC_RECEIVE_WINDOW as u32))
+        .send_window(QUIC_SEND_WINDOW as u64)
         .congestion_controller_factory(Arc::new(quinn::congestion::BbrConfig::default()));
     transport
 }

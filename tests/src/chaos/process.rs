@@ -150,22 +150,34 @@ impl NodeProcess {
     /// Start the daemon on `dir`, listening on `listen` (port 0: any), with
     /// its stderr appended to `log`; returns once it listens.
     pub async fn spawn(dir: &Path, listen: SocketAddr, log: &Path) -> NodeProcess {
+        Self::spawn_with(dir, listen, log, |_| {}).await
+    }
+
+    /// [`Self::spawn`], with `configure` applied to the command first (an
+    /// environment variable, a resource limit in `pre_exec`).
+    pub async fn spawn_with(
+        dir: &Path,
+        listen: SocketAddr,
+        log: &Path,
+        configure: impl FnOnce(&mut Command),
+    ) -> NodeProcess {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)
             .expect("open the daemon's log");
         let log_start = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let child = command()
+        let mut command = command();
+        command
             .args(["run", "--data"])
             .arg(dir)
             .arg("--listen")
             .arg(listen.to_string())
             .env("LIENTHONG_LOG", "info,quinn=warn,rustls=warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::from(file))
-            .spawn()
-            .expect("spawn lienthong run");
+            .stderr(Stdio::from(file));
+        configure(&mut command);
+        let child = command.spawn().expect("spawn lienthong run");
         let mut process = NodeProcess {
             child: Some(child),
             log: log.to_path_buf(),
@@ -202,6 +214,13 @@ impl NodeProcess {
 
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
+    }
+
+    /// How the process ended, if it has (None while it runs).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     /// `kill -9`, and reap it.

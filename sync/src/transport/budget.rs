@@ -1,0 +1,163 @@
+//! The memory one peer can make this node hold, added up from the limits
+//! that bound each buffer. The constants here and in the session are the
+//! source of the figure in `docs/peer-bounds.md`; a test keeps the default
+//! configuration's sum under [`PER_PEER_TARGET`].
+//!
+//! Automerge's share is measured, not derived (`sync/tests/budget.rs`
+//! measures it again): a document loaded from `n` bytes of its saved form
+//! lives in about 12 KiB + 2.2 × `n` of heap, and loading it peaks at 5–11 ×
+//! `n` for a moment (the larger the document, the lower the factor).
+
+use super::driver::DriverConfig;
+use super::framing::{MAX_WINDOW, STEP};
+use crate::protocol::frame::{BLOB_CHUNK_SIZE, MAX_BLOB_CHUNKS};
+
+/// What the default configuration must stay under.
+pub const PER_PEER_TARGET: usize = 64 << 20;
+
+/// Heap of an Automerge document beyond its bytes (measured: 13.7 KB for a
+/// document of five small events), with the session's bookkeeping for it.
+pub const DOCUMENT_OVERHEAD: usize = 16 << 10;
+/// Heap of a loaded document per byte of the messages it came in
+/// (measured: at most 2.2 beyond the overhead).
+pub const LIVE_FACTOR: usize = 3;
+/// Transient heap while Automerge applies one message, per byte of it
+/// (measured: 6.5 at 0.7 MB, the size that matters at a 1 MiB limit).
+pub const APPLY_PEAK_FACTOR: usize = 8;
+/// The zstd compression context of the writer (1 MiB window, level 3).
+pub const ENCODER_CONTEXT: usize = 2 << 20;
+/// The zstd decompression context beyond its window.
+pub const DECODER_CONTEXT: usize = 128 << 10;
+/// The state kept per document we have in flight to the peer (its heads
+/// and the Automerge sync state of the exchange).
+pub const EXCHANGE_STATE: usize = 1 << 10;
+/// Blobs fetched at once (`protocol/blobs.rs`), and verified chunks held
+/// per blob before a store write.
+const FETCHES: usize = 2;
+const VERIFIED_CHUNKS: usize = 8;
+
+/// Bytes QUIC may buffer for the connection: the receive window (what the
+/// peer may send us unread) and the send window (what we have sent and the
+/// peer has not acknowledged). See `tls::default_transport_config`.
+#[derive(Debug, Clone, Copy)]
+pub struct QuicWindows {
+    pub receive: usize,
+    pub send: usize,
+}
+
+/// One buffer's share of the bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub name: &'static str,
+    pub bytes: usize,
+    /// Which limit bounds it.
+    pub from: &'static str,
+}
+
+/// The memory a peer can cost this node, part by part.
+#[derive(Debug, Clone)]
+pub struct MemoryBound {
+    pub parts: Vec<Part>,
+}
+
+impl MemoryBound {
+    pub fn total(&self) -> usize {
+        self.parts.iter().map(|p| p.bytes).sum()
+    }
+
+    /// A table of the parts in MiB, for the docs.
+    pub fn table(&self) -> String {
+        let mib = |b: usize| b as f64 / f64::from(1 << 20);
+        let mut out = String::from("| part | MiB | bounded by |\n|---|---:|---|\n");
+        for p in &self.parts {
+            out.push_str(&format!(
+                "| {} | {:.2} | {} |\n",
+                p.name,
+                mib(p.bytes),
+                p.from
+            ));
+        }
+        out.push_str(&format!("| **total** | **{:.2}** | |\n", mib(self.total())));
+        out
+    }
+}
+
+impl DriverConfig {
+    /// The memory one peer can make this node hold with this configuration.
+    pub fn memory_bound(&self, quic: QuicWindows) -> MemoryBound {
+        let s = &self.session;
+        let (window_docs, _) = s.effective_window();
+        let part = |name, bytes, from| Part { name, bytes, from };
+        MemoryBound {
+            parts: vec![
+                part(
+                    "QUIC receive buffer",
+                    quic.receive,
+                    "transport receive_window",
+                ),
+                part(
+                    "reader queue",
+                    self.reader_queue_bytes,
+                    "reader_queue_bytes",
+                ),
+                part(
+                    "frame waiting for the reader queue",
+                    self.max_frame,
+                    "max_frame",
+                ),
+                part(
+                    "frame decoder: one frame, one step, one read",
+                    self.max_frame + STEP + 64 * 1024,
+                    "max_frame",
+                ),
+                part(
+                    "zstd decompression",
+                    MAX_WINDOW + DECODER_CONTEXT,
+                    "WindowLogMax",
+                ),
+                part("frame being handled", self.max_frame, "max_frame"),
+                part(
+                    "Automerge applying one message (peak)",
+                    APPLY_PEAK_FACTOR * s.max_message,
+                    "max_message",
+                ),
+                part(
+                    "unfinished documents: per-document state",
+                    window_docs * DOCUMENT_OVERHEAD,
+                    "window_docs",
+                ),
+                part(
+                    "unfinished documents: their content",
+                    LIVE_FACTOR * s.max_pending_bytes(),
+                    "window_bytes + max_message",
+                ),
+                part(
+                    "our own documents loaded for unfinished exchanges",
+                    s.max_loaded_bytes(),
+                    "window_bytes (estimated from operations)",
+                ),
+                part(
+                    "our exchanges in flight",
+                    s.max_window_docs * EXCHANGE_STATE,
+                    "max_window_docs",
+                ),
+                part(
+                    "blob fetches: manifests and verified chunks",
+                    FETCHES * (MAX_BLOB_CHUNKS * 32 + VERIFIED_CHUNKS * BLOB_CHUNK_SIZE),
+                    "MAX_BLOB_CHUNKS",
+                ),
+                part(
+                    "send queue (limit, and one frame past it)",
+                    s.send_queue_limit + self.max_frame,
+                    "send_queue_limit",
+                ),
+                part(
+                    "writer queue and zstd compression",
+                    self.writer_queue_bytes + 256 * 1024 + ENCODER_CONTEXT,
+                    "writer_queue_bytes",
+                ),
+                part("QUIC send buffer", quic.send, "transport send_window"),
+            ],
+        }
+    }
+}
