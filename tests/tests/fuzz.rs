@@ -200,3 +200,34 @@ fn replay() {
     target(&bytes);
     println!("{target_name}: {} ran clean", path.display());
 }
+
+/// What the stream decoder holds for the largest frame: 540 bytes of
+/// zstd claiming a 16 MiB frame of zeros (the figure in docs/fuzzing.md).
+#[test]
+fn a_sixteen_mib_frame_costs_the_decoder_two_frames_at_most() {
+    use lienthong_sync::transport::framing::{FrameDecoder, FrameEncoder};
+    let mut encoder = FrameEncoder::new().expect("zstd");
+    encoder.push(&vec![0u8; 16 << 20]).expect("encode");
+    encoder.flush().expect("flush");
+    let wire = encoder.take();
+    assert!(wire.len() < 1024, "{} bytes on the wire", wire.len());
+    let (len, cost) = alloc::measure(1 << 30, || {
+        let mut decoder = FrameDecoder::new(16 << 20).expect("zstd");
+        decoder.push(&wire);
+        decoder
+            .next_frame()
+            .expect("decodes")
+            .expect("a frame")
+            .len()
+    });
+    assert_eq!(len, 16 << 20);
+    println!(
+        "a 16 MiB frame from {} bytes held {} bytes",
+        wire.len(),
+        cost.peak
+    );
+    assert!(
+        cost.counted && cost.peak <= 2 * (16 << 20) + 4 * 64 * 1024,
+        "{cost:?}"
+    );
+}

@@ -17,14 +17,23 @@ const FILE_MAX: usize = 200;
 thread_local! {
     static FILE: RefCell<[u8; FILE_MAX]> = const { RefCell::new([0; FILE_MAX]) };
     static WHERE: Cell<Option<(usize, u32, u32)>> = const { Cell::new(None) };
+    /// Running a target ([`run`]): panics are noted, not printed.
+    static IN_TARGET: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Replace the panic hook (once per process) with one that notes the
-/// location of the latest panic on this thread and prints nothing.
+/// Replace the panic hook (once per process) with one that, inside
+/// [`run`], notes the location of the latest panic on this thread and
+/// prints nothing (elsewhere the previous hook runs).
 pub fn install_quiet_hook() {
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(|| {
-        std::panic::set_hook(Box::new(|info| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_TARGET.try_with(Cell::get).unwrap_or(false) {
+                super::alloc::lift_budget();
+                previous(info);
+                return;
+            }
             if let Some(location) = info.location() {
                 let file = location.file().as_bytes();
                 let len = file.len().min(FILE_MAX);
@@ -59,7 +68,10 @@ pub fn message(payload: &(dyn Any + Send)) -> String {
 /// location and message, and `Err` is returned.
 pub fn run(target: Target, data: &[u8]) -> Result<(), String> {
     install_quiet_hook();
-    catch_unwind(AssertUnwindSafe(|| target(data))).map_err(|payload| {
+    IN_TARGET.with(|t| t.set(true));
+    let outcome = catch_unwind(AssertUnwindSafe(|| target(data)));
+    IN_TARGET.with(|t| t.set(false));
+    outcome.map_err(|payload| {
         super::alloc::lift_budget();
         format!(
             "panicked at {}: {}",

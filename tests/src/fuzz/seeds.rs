@@ -233,6 +233,34 @@ pub fn all() -> Vec<Seed> {
             format!("recorded-{name}"),
             steps::encode_owned(*input_flags & !flags::REFUSE_ONE, &rec.to_sender),
         ));
+        if *name == "stale-belief" {
+            // A peer that does not read, and one that stops mid-exchange
+            // until the exchange timeout passes.
+            seeds.push(seed(
+                "session_receive",
+                "recorded-stale-belief-slow-peer",
+                steps::encode_owned(flags::SLOW_PEER | flags::SMALL, &rec.to_receiver),
+            ));
+            seeds.push(seed(
+                "session_send",
+                "recorded-stale-belief-slow-peer",
+                steps::encode_owned(flags::SLOW_PEER | flags::SMALL, &rec.to_sender),
+            ));
+            for (target, steps_of) in [
+                ("session_receive", &rec.to_receiver),
+                ("session_send", &rec.to_sender),
+            ] {
+                let cut = steps_of.len() / 3;
+                let mut stalled = steps_of[..cut].to_vec();
+                stalled.push(OwnedStep::Time);
+                stalled.extend_from_slice(&steps_of[cut..]);
+                seeds.push(seed(
+                    target,
+                    "recorded-stale-belief-timeout",
+                    steps::encode_owned(0, &stalled),
+                ));
+            }
+        }
         // The wire, read by read (raw framing, a 16 MiB limit) …
         let reads: Vec<OwnedStep> = rec
             .wire_to_receiver

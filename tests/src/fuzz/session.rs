@@ -12,12 +12,16 @@
 //! - a document the admission refused is never stored;
 //! - an error closes the session with an `Error` frame to the peer, and a
 //!   closed session sends nothing more;
-//! - what one frame makes the session send is bounded by what the store
-//!   holds, not by what the peer asks;
+//! - what one step makes the session queue is bounded by what the store
+//!   holds, not by what the peer asks, and a peer that does not read
+//!   cannot make the queue grow past the send-queue limit and one step;
+//! - time passing (a `time` step: the exchange timeout) ends what is
+//!   stuck the same way an error does;
 //! - at the end, every stored document still saves and loads with the
 //!   same heads.
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
 
 use automerge::Automerge;
 use lienthong_sync::DocumentId;
@@ -38,6 +42,9 @@ pub mod flags {
     pub const REFUSE_ONE: u8 = 2;
     /// Small windows and batches: commits and window stalls come sooner.
     pub const SMALL: u8 = 4;
+    /// The peer reads what the session sends only when the session stops
+    /// taking input (its send queue is over the limit).
+    pub const SLOW_PEER: u8 = 8;
 }
 
 /// Which role the session under test plays.
@@ -67,6 +74,8 @@ pub fn config(input_flags: u8) -> SessionConfig {
             batch_bytes: 4096,
             scan_batch: 2,
             max_message: 1 << 20,
+            send_queue_bulk: 32 * 1024,
+            send_queue_limit: 128 * 1024,
             ..SessionConfig::default()
         }
     } else {
@@ -116,14 +125,26 @@ fn run(role: Role, data: &[u8]) {
     let config = config(input_flags);
     let max_message = config.max_message;
 
+    let slow_peer = input_flags & flags::SLOW_PEER != 0;
+    let timeout = config.exchange_timeout;
+    let queue_limit = config.send_queue_limit;
+
     let ((), cost) = alloc::measure_input(data, MEMORY_BUDGET, || {
+        let mut now = Instant::now();
         let mut session =
             Session::new(PEER, config, &mut store).expect("a memory store never fails");
-        let mut check = Checker::new(per_frame_bound);
-        check.drain(&mut session, 0);
+        let mut check = Checker::new();
+        check.drain(&mut session);
         let hello = hello();
         let first = (input_flags & flags::HELLO_FIRST != 0).then_some(Step::Frame(&hello));
         for step in first.into_iter().chain(steps) {
+            if session.wants_pump() {
+                // As the shell does once queued output has gone out.
+                let was_closed = session.is_closed();
+                let result = session.pump(&mut store);
+                check.after_call(&session, result.is_err(), was_closed);
+            }
+            let queued_before = session.queued_bytes();
             let was_closed = session.is_closed();
             let input_len = match step {
                 Step::Flush => {
@@ -136,14 +157,42 @@ fn run(role: Role, data: &[u8]) {
                     check.after_call(&session, result.is_err(), was_closed);
                     0
                 }
+                Step::Time => {
+                    now += timeout + Duration::from_secs(1);
+                    let result = session.handle_timeout(now);
+                    check.after_call(&session, result.is_err(), was_closed);
+                    0
+                }
                 Step::Frame(bytes) => {
+                    if !session.accepts_input() {
+                        // The shell reads nothing more from a peer that
+                        // does not read: here the peer reads at last.
+                        check.drain(&mut session);
+                    }
+                    let result = session.handle_timeout(now);
+                    check.after_call(&session, result.is_err(), was_closed);
+                    let was_closed = session.is_closed();
                     check.note_offer(bytes, max_message, &session);
                     let result = session.handle(bytes, &mut store, &mut admission);
                     check.after_call(&session, result.is_err(), was_closed);
                     bytes.len()
                 }
             };
-            check.drain(&mut session, input_len);
+            let queued = session.queued_bytes();
+            let step_bound = per_frame_bound + 16 * input_len;
+            assert!(
+                queued.saturating_sub(queued_before) <= step_bound,
+                "one step made the session queue {} bytes",
+                queued - queued_before
+            );
+            assert!(
+                queued <= queue_limit + step_bound,
+                "{queued} bytes queued for a peer that does not read"
+            );
+            if !slow_peer {
+                check.drain(&mut session);
+            }
+            check.events(&mut session);
             check.checkpoint(&session, &mut store);
             for refused in &admission.0 {
                 assert!(
@@ -152,11 +201,12 @@ fn run(role: Role, data: &[u8]) {
                 );
             }
         }
-        // The shell flushes when the peer goes quiet.
+        // The peer reads what is left; the shell flushes when it goes quiet.
+        check.drain(&mut session);
         let was_closed = session.is_closed();
         let result = session.flush(&mut store);
         check.after_call(&session, result.is_err(), was_closed);
-        check.drain(&mut session, 0);
+        check.drain(&mut session);
         check.checkpoint(&session, &mut store);
     });
     assert!(
@@ -179,8 +229,9 @@ fn run(role: Role, data: &[u8]) {
 
 /// What the harness knows of the exchange so far.
 struct Checker {
-    per_frame_bound: usize,
     last_checkpoint: u64,
+    /// The checkpoint of the latest `Committed` event read.
+    last_committed: u64,
     /// Offers the session took on (sequence above its checkpoint), by sequence.
     offers: BTreeMap<u64, DocumentId>,
     refused: HashSet<DocumentId>,
@@ -190,10 +241,10 @@ struct Checker {
 }
 
 impl Checker {
-    fn new(per_frame_bound: usize) -> Self {
+    fn new() -> Self {
         Checker {
-            per_frame_bound,
             last_checkpoint: 0,
+            last_committed: 0,
             offers: BTreeMap::new(),
             refused: HashSet::new(),
             error_sent: false,
@@ -220,15 +271,13 @@ impl Checker {
         }
     }
 
-    fn drain(&mut self, session: &mut Session, input_len: usize) {
-        let mut sent = 0usize;
+    fn drain(&mut self, session: &mut Session) {
         let mut last = None;
         while let Some(bytes) = session.poll_transmit() {
             assert!(
                 !self.error_sent,
                 "a closed session sent another frame after its error"
             );
-            sent += bytes.len();
             let frame = Frame::decode(&bytes, usize::MAX)
                 .unwrap_or_else(|e| panic!("the session sent a frame it cannot decode: {e}"));
             if let Frame::Error { .. } = frame {
@@ -245,10 +294,12 @@ impl Checker {
             self.pending_error = false;
             self.error_sent = true;
         }
-        assert!(
-            sent <= self.per_frame_bound + 16 * input_len,
-            "one step made the session send {sent} bytes"
-        );
+        self.events(session);
+    }
+
+    /// Events are the node's own (logs, status): read every step, whether
+    /// or not the peer reads its frames.
+    fn events(&mut self, session: &mut Session) {
         while let Some(event) = session.poll_event() {
             if let SessionEvent::Refused {
                 doc,
@@ -259,7 +310,15 @@ impl Checker {
                 self.refused.insert(doc);
             }
             if let SessionEvent::Committed { checkpoint, .. } = event {
-                assert_eq!(checkpoint, session.incoming_checkpoint());
+                // Events may be read some steps later (a slow peer).
+                assert!(
+                    checkpoint >= self.last_committed
+                        && checkpoint <= session.incoming_checkpoint(),
+                    "a commit reported checkpoint {checkpoint} after {}, with the session at {}",
+                    self.last_committed,
+                    session.incoming_checkpoint()
+                );
+                self.last_committed = checkpoint;
             }
         }
     }

@@ -5,7 +5,8 @@
 //! input  := flags:u8 step*
 //! step   := 0                     flush  (nothing more to read for now)
 //!         | 1                     pump   (our feed may have grown)
-//!         | n+2 (LEB128) bytes[n] one frame of n bytes
+//!         | 2                     time   (the exchange timeout passes)
+//!         | n+3 (LEB128) bytes[n] one frame of n bytes
 //! ```
 //!
 //! A length running past the end takes what is left.
@@ -15,6 +16,7 @@
 pub enum Step<'a> {
     Flush,
     Pump,
+    Time,
     Frame(&'a [u8]),
 }
 
@@ -50,8 +52,9 @@ impl<'a> Iterator for Steps<'a> {
         Some(match value {
             0 => Step::Flush,
             1 => Step::Pump,
+            2 => Step::Time,
             n => {
-                let len = usize::try_from(n - 2)
+                let len = usize::try_from(n - 3)
                     .unwrap_or(usize::MAX)
                     .min(self.rest.len());
                 let (frame, rest) = self.rest.split_at(len);
@@ -69,8 +72,9 @@ pub fn encode(flags: u8, steps: &[Step<'_>]) -> Vec<u8> {
         match step {
             Step::Flush => out.push(0),
             Step::Pump => out.push(1),
+            Step::Time => out.push(2),
             Step::Frame(frame) => {
-                put_varint(&mut out, frame.len() as u64 + 2);
+                put_varint(&mut out, frame.len() as u64 + 3);
                 out.extend_from_slice(frame);
             }
         }
@@ -83,6 +87,7 @@ pub fn encode(flags: u8, steps: &[Step<'_>]) -> Vec<u8> {
 pub enum OwnedStep {
     Flush,
     Pump,
+    Time,
     Frame(Vec<u8>),
 }
 
@@ -91,6 +96,7 @@ impl OwnedStep {
         match self {
             OwnedStep::Flush => Step::Flush,
             OwnedStep::Pump => Step::Pump,
+            OwnedStep::Time => Step::Time,
             OwnedStep::Frame(f) => Step::Frame(f),
         }
     }
@@ -124,6 +130,7 @@ mod tests {
             Step::Frame(b"abc"),
             Step::Flush,
             Step::Pump,
+            Step::Time,
             Step::Frame(&[]),
             Step::Frame(&big),
         ];
