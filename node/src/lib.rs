@@ -8,7 +8,9 @@ pub mod demo;
 pub mod local_network;
 pub mod node;
 pub mod notices;
-pub mod officer;
+pub mod service;
+/// The officer commands under their former name (the service layer).
+pub use service as officer;
 pub mod replication;
 pub mod report;
 pub mod store;

@@ -173,6 +173,11 @@ impl Node {
         self.network.offices.offices_served_by(&self.config.office)
     }
 
+    /// The ids of [`Self::served_offices`].
+    pub fn served_ids(&self) -> Vec<OfficeId> {
+        self.served_offices().iter().map(|o| o.id.clone()).collect()
+    }
+
     pub fn serves(&self, office: &OfficeId) -> bool {
         self.network.offices.served_by(office) == Some(&self.config.office)
     }

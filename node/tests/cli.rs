@@ -120,50 +120,33 @@ fn a_commune_dossier_walks_from_receipt_to_return() {
     let code = receive(&dir, BIRTH, "2026-03-02 09:00");
     assert_eq!(code, "000.01.36.H49-260302-0001");
     let now = "2026-03-02 09:01";
+    // The commune decides it itself: the desk hands it to the commune's own
+    // processing in the same receipt — status 4 at once, no self-forward
+    // for the officer to type.
     assert_shows(
         &dir,
         &code,
         now,
         &Expect {
-            status: "received",
+            status: "processing",
             holder: COMMUNE,
             transfer_to: None,
-            events: 1,
-            last: ("received", COMMUNE, "Trần Thị Hoa"),
+            events: 3,
+            last: ("accepted", COMMUNE, "Trần Thị Hoa"),
         },
     );
+    let shown = show(&dir, &code, now);
+    let kinds: Vec<&str> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["action"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["received", "forwarded", "accepted"]);
     // Same day, received before the 15:00 cut-off: due 17:00 that day (D2).
-    assert_eq!(
-        show(&dir, &code, now)["state"]["due_at"],
-        "2026-03-02T10:00:00Z"
-    );
+    assert_eq!(shown["state"]["due_at"], "2026-03-02T10:00:00Z");
 
-    // The desk hands it to the commune's own civil-status officer.
-    let out = step(
-        &dir,
-        &code,
-        "Trần Thị Hoa",
-        &["forward", "--to", COMMUNE, "--at", "2026-03-02 09:10"],
-    );
-    assert_eq!(out["state"]["transfer"]["to"], COMMUNE);
-    assert_shows(
-        &dir,
-        &code,
-        now,
-        &Expect {
-            status: "received",
-            holder: COMMUNE,
-            transfer_to: Some(COMMUNE),
-            events: 2,
-            last: ("forwarded", COMMUNE, "Trần Thị Hoa"),
-        },
-    );
-    let steps: [(&[&str], &str, &str); 5] = [
-        (
-            &["accept", "--at", "2026-03-02 09:11"],
-            "accepted",
-            "processing",
-        ),
+    let steps: [(&[&str], &str, &str); 4] = [
         (
             &["appraise", "--outcome", "ok", "--at", "2026-03-02 09:30"],
             "appraised",
@@ -203,7 +186,7 @@ fn a_commune_dossier_walks_from_receipt_to_return() {
                 status,
                 holder: COMMUNE,
                 transfer_to: None,
-                events: 3 + i,
+                events: 4 + i,
                 last: (kind, COMMUNE, "Lê Văn Bình"),
             },
         );
@@ -245,15 +228,26 @@ fn a_dossier_forwarded_up_waits_for_the_other_office() {
     let dir = init(root.path(), "commune", COMMUNE);
     let d = dir.to_str().unwrap();
     let code = receive(&dir, LAND, "2026-03-02 09:00");
+    // The commune is the route's first step (it confirms the land's
+    // origin): the receipt takes the dossier straight into its processing,
+    // and a plain forward does not skip that step.
+    let shown = show(&dir, &code, "2026-03-02 09:01");
+    assert_eq!(shown["state"]["status"], "processing");
+    assert_eq!(shown["state"]["holder"], COMMUNE);
+    assert_eq!(
+        shown["events"][1]["event"]["action"]["task"],
+        "Xác nhận hiện trạng, nguồn gốc sử dụng đất; niêm yết công khai"
+    );
+    assert_eq!(shown["events"][1]["event"]["action"]["days"], 10);
     // No --to: the next office on the route (the district).
     let out = step(&dir, &code, "Hoa", &["forward", "--at", "2026-03-02 10:00"]);
     assert_eq!(out["event"]["action"]["to"], DISTRICT);
     assert_eq!(out["event"]["action"]["days"], 8);
     let expect = Expect {
-        status: "received",
+        status: "processing",
         holder: COMMUNE,
         transfer_to: Some(DISTRICT),
-        events: 2,
+        events: 4,
         last: ("forwarded", COMMUNE, "Hoa"),
     };
     assert_shows(&dir, &code, "2026-03-02 11:00", &expect);
@@ -319,10 +313,10 @@ fn a_dossier_forwarded_up_waits_for_the_other_office() {
         &code,
         "2026-03-02 11:00",
         &Expect {
-            status: "received",
+            status: "processing",
             holder: COMMUNE,
             transfer_to: None,
-            events: 3,
+            events: 5,
             last: ("forward_cancelled", COMMUNE, "Hoa"),
         },
     );
@@ -526,8 +520,6 @@ fn list_filters_by_status_holder_due_and_overdue() {
     let land = receive(&dir, LAND, "2026-03-02 09:00"); // 30 working days
     let birth = receive(&dir, BIRTH, "2026-03-02 09:30"); // same day: due 17:00
     for (args, at) in [
-        (&["forward", "--to", COMMUNE][..], "2026-03-02 09:40"),
-        (&["accept"][..], "2026-03-02 09:41"),
         (&["approve"][..], "2026-03-02 09:50"),
         (
             &["issue-result", "--result", "Giấy khai sinh"][..],
@@ -540,16 +532,18 @@ fn list_filters_by_status_holder_due_and_overdue() {
     }
     step(&dir, &land, "A", &["forward", "--at", "2026-03-02 10:00"]);
     assert_eq!(list_codes(&dir, &[]).len(), 3);
+    // The commune is the first step of all three: each went straight into
+    // its processing at receipt.
     assert_eq!(
-        list_codes(&dir, &["--status", "received"]),
+        list_codes(&dir, &["--status", "processing"]),
         vec![marriage.clone(), land.clone()]
     );
-    assert_eq!(list_codes(&dir, &["--status", "2"]).len(), 2);
+    assert_eq!(list_codes(&dir, &["--status", "4"]).len(), 2);
     assert_eq!(
         list_codes(&dir, &["--status", "resolved"]),
         vec![birth.clone()]
     );
-    assert_eq!(list_codes(&dir, &["--status", "processing"]).len(), 0);
+    assert_eq!(list_codes(&dir, &["--status", "received"]).len(), 0);
     assert_eq!(list_codes(&dir, &["--holder", COMMUNE]).len(), 3);
     assert_eq!(list_codes(&dir, &["--holder", DISTRICT]).len(), 0);
     assert_eq!(list_codes(&dir, &["--origin", COMMUNE]).len(), 3);
@@ -587,7 +581,7 @@ fn list_filters_by_status_holder_due_and_overdue() {
                 "--now",
                 "2026-12-01 10:00",
                 "--status",
-                "received",
+                "processing",
                 "--limit",
                 "1"
             ]
@@ -688,7 +682,7 @@ fn bad_input_is_refused_clearly_and_writes_nothing() {
 
     // A transition the rules do not allow now: says the status and what is allowed.
     let e = refused(&[
-        "approve",
+        "return",
         "--data",
         d,
         &code,
@@ -697,14 +691,14 @@ fn bad_input_is_refused_clearly_and_writes_nothing() {
         "--at",
         "2026-03-02 10:00",
     ]);
-    assert!(e.contains("`approve` refused"), "{e}");
+    assert!(e.contains("`return` refused"), "{e}");
     assert!(
-        e.contains(&format!("The dossier {code} is received"))
-            && e.contains("allowed only when processing"),
+        e.contains(&format!("The dossier {code} is processing"))
+            && e.contains("allowed only when resolved"),
         "{e}"
     );
     assert!(
-        e.contains("allowed here now:") && e.contains("`forward`") && !e.contains("`approve`,"),
+        e.contains("allowed here now:") && e.contains("`forward`") && !e.contains("`return`,"),
         "{e}"
     );
 
@@ -1039,12 +1033,14 @@ fn nodes_side_by_side_work_independently() {
         "B",
         &["note", "--text", "x", "--at", "2026-03-02 10:00"],
     );
+    // A's dossier has only its receipt (received, handed to the commune's
+    // processing, taken): B's note went to B's own dossier.
     assert_eq!(
         show(&a, &code_a, "2026-03-02 10:00")["events"]
             .as_array()
             .unwrap()
             .len(),
-        1
+        3
     );
     let ids: std::collections::HashSet<String> = [&a, &b, &district]
         .iter()

@@ -38,7 +38,7 @@ fn province_with_a_week_of_work(root: &Path) -> Node {
     resolve(&mut phuong, &b, DIEN_PHUONG, at(3, 8, 30)); // on the due day: on time
     let c = receive(&mut phuong, DIEN_PHUONG, monday, "Nguyễn Văn C");
     start(&mut phuong, &c, DIEN_PHUONG, at(2, 9, 10));
-    resolve(&mut phuong, &c, DIEN_PHUONG, at(3, 10, 0)); // after the due time: late
+    resolve(&mut phuong, &c, DIEN_PHUONG, at(4, 8, 0)); // the day after the due day: late (D6)
     let d = receive(&mut phuong, DIEN_PHUONG, monday, "Nguyễn Văn D");
     start(&mut phuong, &d, DIEN_PHUONG, at(2, 9, 10)); // still processing: overdue
 

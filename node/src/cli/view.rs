@@ -186,12 +186,17 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
         );
     }
     if let Some(result) = &state.result {
+        // Resolved is not returned: until the desk hands it over, the
+        // result waits there.
+        let returned = match state.returned_at {
+            Some(at) => format!("returned at {}'s desk {}", result.return_office, local(at, tz)),
+            None => format!("waiting at {}'s desk to be returned", result.return_office),
+        };
         println!(
-            "Result    {} — issued {} by {}, returned by {}",
+            "Result    {} — issued {} by {}, {returned}",
             result.result,
             local(result.issued_at, tz),
             result.issued_by,
-            result.return_office
         );
     }
     if !facts.route.is_empty() {
