@@ -15,11 +15,14 @@
 
 pub mod blobs;
 pub mod codes;
+pub mod daemon_state;
 pub mod documents;
 pub mod feed;
 pub mod index;
+pub mod outbox;
 mod migrations;
 pub mod peers;
+pub mod reports;
 pub mod snapshot;
 
 use std::path::{Path, PathBuf};
