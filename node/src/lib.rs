@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod i18n;
 pub mod local_network;
 pub mod node;
 pub mod notices;
