@@ -206,6 +206,12 @@ impl Node {
         (store, ctx, &network.offices)
     }
 
+    /// How to say things to this node's officers in `lang`: its time zone,
+    /// its office names.
+    pub fn locale(&self, lang: crate::i18n::Lang) -> crate::i18n::Locale<'_> {
+        crate::i18n::Locale::new(lang, self.calendar.timezone(), &self.network.offices)
+    }
+
     pub fn fold_context(&self, now: DateTime<Utc>) -> FoldContext<'_> {
         FoldContext {
             calendar: &self.calendar,

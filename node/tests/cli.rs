@@ -264,7 +264,10 @@ fn a_dossier_forwarded_up_waits_for_the_other_office() {
         "2026-03-02 10:30",
     ]);
     assert!(
-        e.contains("`accept` refused") && e.contains(DISTRICT) && e.contains("`cancel-forward`"),
+        e.contains("`accept` refused")
+            && e.contains("only Ủy ban nhân dân thị xã Điện Bàn, the office it was forwarded to")
+            && !e.contains(DISTRICT)
+            && e.contains("`cancel-forward`"),
         "{e}"
     );
     let e = fails(&[
@@ -294,7 +297,11 @@ fn a_dossier_forwarded_up_waits_for_the_other_office() {
         "--at",
         "2026-03-02 10:30",
     ]);
-    assert!(e.contains("in transfer to district:dien-ban"), "{e}");
+    // Offices by name in prose, never by id.
+    assert!(
+        e.contains("in transfer to Ủy ban nhân dân thị xã Điện Bàn"),
+        "{e}"
+    );
     // The sender takes it back.
     step(
         &dir,
@@ -478,7 +485,9 @@ fn the_province_node_acts_for_its_agencies_with_as() {
                 "2026-03-03 09:00",
             ]);
             assert!(
-                e.contains("`approve` refused") && e.contains(&format!("held by {CONG_AN}")),
+                e.contains("`approve` refused")
+                    && e.contains("held by Công an tỉnh Quảng Nam")
+                    && !e.contains(CONG_AN),
                 "{e}"
             );
             // Acting as an office another node serves: refused.
@@ -1108,4 +1117,100 @@ fn attachments_round_trip_through_the_store() {
     assert!(e.contains("cannot read /nonexistent/scan.pdf"), "{e}");
     assert_unchanged(&before, &fingerprint(&dir), "refused attachments");
     check_store(&dir);
+}
+
+/// The binary as an officer runs it: no language chosen, so Vietnamese.
+fn vietnamese(args: &[&str]) -> std::process::Output {
+    lienthong()
+        .env_remove(lienthong::i18n::LANG_ENV)
+        .args(args)
+        .output()
+        .expect("run lienthong")
+}
+
+#[test]
+fn vietnamese_by_default_with_local_times_names_and_dong() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = init(root.path(), "commune", COMMUNE);
+    let d = dir.to_str().unwrap();
+    // Received Mon 2 March 2026 09:00 local; same day: due 17:00 local
+    // (10:00 UTC — never shown).
+    let out = vietnamese(&[
+        "receive",
+        "--data",
+        d,
+        "--officer",
+        "Trần Thị Hoa",
+        "--procedure",
+        BIRTH,
+        "--applicant",
+        "Nguyễn Văn An",
+        "--at",
+        "2026-03-02 09:00",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        printed.contains("Mẫu 01 — Giấy tiếp nhận hồ sơ và hẹn trả kết quả"),
+        "{printed}"
+    );
+    assert!(printed.contains("Tiếp nhận hồ sơ (Mẫu 01)"), "{printed}");
+    assert!(printed.contains("trạng thái Đang xử lý"), "{printed}");
+    assert!(
+        printed.contains("do Ủy ban nhân dân phường Điện Phương giữ"),
+        "{printed}"
+    );
+    assert!(printed.contains("hẹn trả 02/03/2026 17:00"), "{printed}");
+    assert!(
+        !printed.contains("UTC") && !printed.contains("commune:"),
+        "{printed}"
+    );
+    let code = "000.01.36.H49-260302-0001";
+
+    // The land dossier shows its fee in đồng and its route by office name.
+    let land = receive(&dir, LAND, "2026-03-02 09:30");
+    let out = vietnamese(&["show", "--data", d, &land, "--now", "2026-03-02 10:00"]);
+    let shown = String::from_utf8(out.stdout).unwrap();
+    assert!(shown.contains("100.000 đ"), "{shown}");
+    assert!(shown.contains("30 ngày làm việc"), "{shown}");
+    assert!(shown.contains("Quá trình xử lý"), "{shown}");
+    assert!(shown.contains("02/03/2026 09:30"), "local time: {shown}");
+    assert!(
+        shown.contains("Chuyển Ủy ban nhân dân phường Điện Phương xử lý"),
+        "the desk's hand-over, by name: {shown}"
+    );
+    assert!(
+        !shown.contains("district:") && !shown.contains("commune:"),
+        "no ids in prose: {shown}"
+    );
+
+    // A refusal, in Vietnamese, says why and what is allowed.
+    let out = vietnamese(&[
+        "return",
+        "--data",
+        d,
+        code,
+        "--officer",
+        "Lê Văn Bình",
+        "--at",
+        "2026-03-02 10:00",
+    ]);
+    assert!(!out.status.success());
+    let e = String::from_utf8(out.stderr).unwrap();
+    assert!(e.contains("Không thực hiện được «Trả kết quả»"), "{e}");
+    assert!(e.contains("chỉ được khi hồ sơ Đã có kết quả"), "{e}");
+    assert!(e.contains("«Phê duyệt»"), "{e}");
+
+    // The list: statuses in words, holders by name.
+    let out = vietnamese(&["list", "--data", d, "--now", "2026-03-02 10:00"]);
+    let listed = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        listed.contains("Đang xử lý") && listed.contains("2 hồ sơ"),
+        "{listed}"
+    );
+    assert!(!listed.contains("commune:"), "{listed}");
 }

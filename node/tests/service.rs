@@ -61,7 +61,12 @@ fn a_commune_deciding_a_procedure_itself_goes_straight_into_processing() {
     let recorded = receive(&mut node, HOUSEHOLD_BUSINESS, false);
     // Precondition: in two tiers the route is the commune alone.
     let (_, dossier) = officer::load(&mut node, &recorded.key).unwrap();
-    let offices: Vec<&str> = dossier.facts.route.iter().map(|s| s.office.as_str()).collect();
+    let offices: Vec<&str> = dossier
+        .facts
+        .route
+        .iter()
+        .map(|s| s.office.as_str())
+        .collect();
     assert_eq!(offices, [HAI_CHAU]);
 
     assert_eq!(recorded.state.status, Some(Status::Processing));
@@ -72,7 +77,11 @@ fn a_commune_deciding_a_procedure_itself_goes_straight_into_processing() {
         .collect();
     assert_eq!(
         kinds,
-        [ActionKind::Received, ActionKind::Forwarded, ActionKind::Accepted]
+        [
+            ActionKind::Received,
+            ActionKind::Forwarded,
+            ActionKind::Accepted
+        ]
     );
     // Its own step's allowance is the whole processing time (3 days).
     assert!(matches!(
@@ -80,8 +89,15 @@ fn a_commune_deciding_a_procedure_itself_goes_straight_into_processing() {
         Action::Forwarded { days: 3, .. }
     ));
     // The commune decides: no step after it, and a plain forward says so.
-    let e = officer::act(&mut node, &recorded.code, None, "Hoa", at(2, 10, 0), &forward())
-        .unwrap_err();
+    let e = officer::act(
+        &mut node,
+        &recorded.code,
+        None,
+        "Hoa",
+        at(2, 10, 0),
+        &forward(),
+    )
+    .unwrap_err();
     assert!(
         matches!(&e, ActionError::NoNextStep { holder: Some(h), .. } if h.as_str() == HAI_CHAU),
         "{e}"
@@ -107,8 +123,17 @@ fn a_plain_forward_on_a_two_tier_route_does_not_skip_the_communes_step() {
     let mut node = two_tier_node(root.path(), HAI_CHAU);
     let recorded = receive(&mut node, LAND, false);
     let (_, dossier) = officer::load(&mut node, &recorded.key).unwrap();
-    let offices: Vec<&str> = dossier.facts.route.iter().map(|s| s.office.as_str()).collect();
-    assert_eq!(offices, [HAI_CHAU, THUE, SO_NNMT], "the district's step falls to the commune");
+    let offices: Vec<&str> = dossier
+        .facts
+        .route
+        .iter()
+        .map(|s| s.office.as_str())
+        .collect();
+    assert_eq!(
+        offices,
+        [HAI_CHAU, THUE, SO_NNMT],
+        "the district's step falls to the commune"
+    );
     // The receipt took it into the commune's own step (its task and the
     // district's days it absorbed: 10 + 8).
     assert_eq!(recorded.state.status, Some(Status::Processing));
@@ -117,8 +142,15 @@ fn a_plain_forward_on_a_two_tier_route_does_not_skip_the_communes_step() {
     };
     assert_eq!((to.as_str(), *days), (HAI_CHAU, 18));
     // Then a plain forward goes on to the tax office.
-    let forwarded = officer::act(&mut node, &recorded.code, None, "Hoa", at(3, 9, 0), &forward())
-        .unwrap();
+    let forwarded = officer::act(
+        &mut node,
+        &recorded.code,
+        None,
+        "Hoa",
+        at(3, 9, 0),
+        &forward(),
+    )
+    .unwrap();
     let Action::Forwarded { to, days, .. } = &forwarded.event.action else {
         panic!("{:?}", forwarded.event);
     };
@@ -153,15 +185,29 @@ fn a_dossier_left_at_the_desk_of_its_first_step_is_forwarded_to_that_step() {
     let root = tempfile::tempdir().unwrap();
     let mut node = two_tier_node(root.path(), HAI_CHAU);
     let submitted = receive(&mut node, LAND, true);
-    officer::record(&mut node, &submitted.code, None, "Hoa", at(2, 10, 0), Action::Received)
-        .unwrap();
+    officer::record(
+        &mut node,
+        &submitted.code,
+        None,
+        "Hoa",
+        at(2, 10, 0),
+        Action::Received,
+    )
+    .unwrap();
     let (_, dossier) = officer::load(&mut node, &submitted.key).unwrap();
     let state = fold::fold(&dossier, &node.fold_context(at(2, 11, 0)));
     assert_eq!(state.status, Some(Status::Received));
     let step = plan::next_step(&dossier.facts.route, &state).unwrap();
     assert_eq!(step.office.as_str(), HAI_CHAU, "its own step first");
-    let forwarded = officer::act(&mut node, &submitted.code, None, "Hoa", at(2, 11, 0), &forward())
-        .unwrap();
+    let forwarded = officer::act(
+        &mut node,
+        &submitted.code,
+        None,
+        "Hoa",
+        at(2, 11, 0),
+        &forward(),
+    )
+    .unwrap();
     assert_eq!(forwarded.state.transfer.unwrap().to.as_str(), HAI_CHAU);
 }
 
@@ -177,8 +223,15 @@ fn a_late_apology_is_refused_and_not_offered() {
         reason: "Chờ xác minh".into(),
         new_due: NewDue::ExtraWorkingDays(2),
     };
-    let e = officer::act(&mut node, &recorded.code, None, "Bình", at(6, 9, 0), &apologize)
-        .unwrap_err();
+    let e = officer::act(
+        &mut node,
+        &recorded.code,
+        None,
+        "Bình",
+        at(6, 9, 0),
+        &apologize,
+    )
+    .unwrap_err();
     let ActionError::NotAllowed(refusal) = &e else {
         panic!("{e}");
     };
@@ -192,8 +245,15 @@ fn a_late_apology_is_refused_and_not_offered() {
     assert!(!e.to_string().contains("`apologize`,"), "{e}");
     // Before the due time it is offered, and the default new due time is
     // counted from the current one.
-    let ok = officer::act(&mut node, &recorded.code, None, "Bình", at(3, 9, 0), &apologize)
-        .unwrap();
+    let ok = officer::act(
+        &mut node,
+        &recorded.code,
+        None,
+        "Bình",
+        at(3, 9, 0),
+        &apologize,
+    )
+    .unwrap();
     assert_eq!(ok.state.due_at, Some(at(9, 9, 0)), "Thu 5 + 2 working days");
 }
 
@@ -206,8 +266,15 @@ fn the_open_consultation_for_this_node_is_answered_by_default() {
         consultation: None,
         answer: "Đồng ý".into(),
     };
-    let e = officer::act(&mut node, &recorded.code, None, "Bình", at(2, 10, 0), &answer)
-        .unwrap_err();
+    let e = officer::act(
+        &mut node,
+        &recorded.code,
+        None,
+        "Bình",
+        at(2, 10, 0),
+        &answer,
+    )
+    .unwrap_err();
     assert!(matches!(e, ActionError::NoOpenConsultation { .. }), "{e}");
     // The commune consults itself (its civil-status section), twice.
     let consult = Intent::Consult {
@@ -215,14 +282,28 @@ fn the_open_consultation_for_this_node_is_answered_by_default() {
         question: "Ý kiến về địa điểm kinh doanh?".into(),
         days: 2,
     };
-    let asked = officer::act(&mut node, &recorded.code, None, "Bình", at(2, 10, 0), &consult)
-        .unwrap();
+    let asked = officer::act(
+        &mut node,
+        &recorded.code,
+        None,
+        "Bình",
+        at(2, 10, 0),
+        &consult,
+    )
+    .unwrap();
     let Action::Consulted { deadline, .. } = asked.event.action else {
         panic!()
     };
     assert_eq!(deadline, at(4, 10, 0), "two working days");
-    let answered = officer::act(&mut node, &recorded.code, None, "Bình", at(2, 11, 0), &answer)
-        .unwrap();
+    let answered = officer::act(
+        &mut node,
+        &recorded.code,
+        None,
+        "Bình",
+        at(2, 11, 0),
+        &answer,
+    )
+    .unwrap();
     assert_eq!(
         answered.event.action,
         Action::ConsultationAnswered {
@@ -230,10 +311,33 @@ fn the_open_consultation_for_this_node_is_answered_by_default() {
             answer: "Đồng ý".into()
         }
     );
-    officer::act(&mut node, &recorded.code, None, "Bình", at(2, 13, 30), &consult).unwrap();
-    officer::act(&mut node, &recorded.code, None, "Bình", at(2, 13, 31), &consult).unwrap();
-    let e = officer::act(&mut node, &recorded.code, None, "Bình", at(2, 14, 0), &answer)
-        .unwrap_err();
+    officer::act(
+        &mut node,
+        &recorded.code,
+        None,
+        "Bình",
+        at(2, 13, 30),
+        &consult,
+    )
+    .unwrap();
+    officer::act(
+        &mut node,
+        &recorded.code,
+        None,
+        "Bình",
+        at(2, 13, 31),
+        &consult,
+    )
+    .unwrap();
+    let e = officer::act(
+        &mut node,
+        &recorded.code,
+        None,
+        "Bình",
+        at(2, 14, 0),
+        &answer,
+    )
+    .unwrap_err();
     assert!(
         matches!(&e, ActionError::SeveralConsultations { ids, .. } if ids.len() == 2),
         "{e}"
@@ -260,15 +364,29 @@ fn the_return_desk_and_the_issuer_default_from_the_fold() {
         result: "Giấy chứng nhận đăng ký hộ kinh doanh".into(),
         attachment: Some("abc123".into()),
     };
-    let e = officer::act(&mut node, &recorded.code, None, "Bình", at(2, 11, 0), &issue)
-        .unwrap_err();
+    let e = officer::act(
+        &mut node,
+        &recorded.code,
+        None,
+        "Bình",
+        at(2, 11, 0),
+        &issue,
+    )
+    .unwrap_err();
     assert!(matches!(e, ActionError::UnknownAttachment { .. }), "{e}");
     let issue = Intent::IssueResult {
         result: "Giấy chứng nhận đăng ký hộ kinh doanh".into(),
         attachment: None,
     };
-    let issued = officer::act(&mut node, &recorded.code, None, "Bình", at(2, 11, 0), &issue)
-        .unwrap();
+    let issued = officer::act(
+        &mut node,
+        &recorded.code,
+        None,
+        "Bình",
+        at(2, 11, 0),
+        &issue,
+    )
+    .unwrap();
     let result = issued.state.result.unwrap();
     assert_eq!(result.issued_by.as_str(), HAI_CHAU);
     assert_eq!(result.return_office.as_str(), HAI_CHAU);

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::args::{DataArgs, OfficerArgs, WhoArgs, parse_time};
 use super::render;
+use crate::i18n::{Lang, Msg};
 use crate::node::Node;
 use crate::officer::{self, Intent, NewDossier, NewDue, Recorded};
 
@@ -285,24 +286,39 @@ fn report(node: &Node, recorded: &Recorded, json: bool) -> Result<()> {
             state: &recorded.state,
         });
     }
-    let tz = node.calendar.timezone();
+    let locale = node.locale(Lang::from_env());
     let state = &recorded.state;
-    let status = state
-        .status
-        .map_or("—".to_string(), |s| format!("{s} ({})", s.label_vi()));
-    println!("{}: {}", recorded.code, recorded.event.action.summary());
-    print!("  status {status}");
+    for event in std::iter::once(&recorded.event).chain(&recorded.follow_up) {
+        println!("{}: {}", recorded.code, locale.action(&event.action));
+    }
+    let status = locale.status_opt(state.status);
+    print!("  {}", locale.f(Msg::StatusLine, &[("status", status)]));
     if let Some(holder) = &state.holder {
-        print!(", held by {holder}");
+        print!(
+            "{}",
+            locale.f(Msg::HeldByLine, &[("holder", &locale.office(holder))])
+        );
     }
     if let Some(transfer) = &state.transfer {
-        print!(", in transfer to {}", transfer.to);
+        print!(
+            "{}",
+            locale.f(Msg::InTransferLine, &[("to", &locale.office(&transfer.to))])
+        );
     }
     println!();
     if let Some(due) = state.due_at {
-        println!("  due {}", render::local(due, tz));
+        println!(
+            "  {}",
+            locale.f(Msg::DueLine, &[("due", &locale.datetime(due))])
+        );
     }
     Ok(())
+}
+
+/// An officer command's error in the officer's language, with office
+/// names and local times.
+fn explain(node: &Node, error: officer::ActionError) -> anyhow::Error {
+    anyhow::anyhow!(node.locale(Lang::from_env()).action_error(&error))
 }
 
 pub fn receive(args: &ReceiveArgs) -> Result<()> {
@@ -331,9 +347,10 @@ pub fn receive(args: &ReceiveArgs) -> Result<()> {
     if args.applicant_name.trim().is_empty() {
         bail!("--applicant must name the applicant");
     }
-    let recorded = officer::receive(&mut node, &office, &args.who.officer, at, &new)?;
+    let recorded = officer::receive(&mut node, &office, &args.who.officer, at, &new)
+        .map_err(|e| explain(&node, e))?;
     if !args.who.json && !args.submitted_only {
-        println!("Form 01 — Giấy tiếp nhận hồ sơ và hẹn trả kết quả");
+        println!("{}", node.locale(Lang::from_env()).t(Msg::Form01Title));
     }
     report(&node, &recorded, args.who.json)
 }
@@ -351,7 +368,8 @@ pub fn run(command: &DossierCommand) -> Result<()> {
         &common.who.officer,
         at,
         &intent,
-    )?;
+    )
+    .map_err(|e| explain(&node, e))?;
     report(&node, &recorded, common.who.json)
 }
 

@@ -184,6 +184,7 @@ catalogue! {
     FieldFlag => "Lưu ý", "Flag";
     FieldTimeline => "Quá trình xử lý", "Timeline";
     FieldFee => "Phí, lệ phí", "Fee";
+    CatalogueVersion => "danh mục {version}", "catalogue {version}";
     ColTime => "thời gian", "time";
     ColOffice => "cơ quan", "office";
     ColOfficer => "cán bộ", "officer";
@@ -203,6 +204,20 @@ catalogue! {
     NotApplied => "✗ ", "✗ ";
     Copies => "{n} bản", "×{n}";
     Bytes => "{n} byte", "{n} bytes";
+
+    ConflictsHeader => "Xung đột ({n}): được giữ trong lịch sử nhưng không áp dụng; cán bộ cần xử lý", "Conflicts ({n}): kept in the history, not applied; an officer should resolve them";
+    ConflictLine => "sự kiện #{index} «{kind}» của {office}: {reason}", "event #{index} `{kind}` by {office}: {reason}";
+    Unreadable => "✗ không đọc được: {problem}", "✗ unreadable: {problem}";
+    ColCode => "mã hồ sơ", "code";
+    ColProcedure => "thủ tục", "procedure";
+    ColApplicant => "người nộp", "applicant";
+    ColStatus => "trạng thái", "status";
+    ColHolder => "đang giữ", "holder";
+    ColReceived => "tiếp nhận", "received";
+    ColDue => "hẹn trả", "due";
+    OverdueMark => "QUÁ HẠN", "OVERDUE";
+    ConflictsMark => "{n} xung đột", "{n} conflict(s)";
+    DossierCount => "{n} hồ sơ", "{n} dossier(s)";
 
     // ── Officer commands' output ─────────────────────────────────────────
     Form01Title => "Mẫu 01 — Giấy tiếp nhận hồ sơ và hẹn trả kết quả", "Form 01 — Giấy tiếp nhận hồ sơ và hẹn trả kết quả";

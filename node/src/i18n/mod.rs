@@ -263,7 +263,7 @@ fn group_digits(n: u64, separator: char) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(separator);
         }
         out.push(c);
@@ -306,13 +306,19 @@ mod tests {
         let t = Utc.with_ymd_and_hms(2026, 3, 26, 2, 0, 0).unwrap();
         assert_eq!(vi.datetime(t), "26/03/2026 09:00");
         assert_eq!(en.datetime(t), "26/03/2026 09:00");
-        assert_eq!(vi.date(Utc.with_ymd_and_hms(2026, 3, 26, 18, 0, 0).unwrap()), "27/03/2026");
+        assert_eq!(
+            vi.date(Utc.with_ymd_and_hms(2026, 3, 26, 18, 0, 0).unwrap()),
+            "27/03/2026"
+        );
         assert_eq!(vi.working_days(1), "1 ngày làm việc");
         assert_eq!(en.working_days(1), "1 working day");
         assert_eq!(en.working_days(5), "5 working days");
         assert_eq!(vi.status(Status::AwaitingSupplement), "Chờ bổ sung");
         assert_eq!(vi.timeliness(Timeliness::OnTime), "Đúng hạn");
-        assert_eq!(vi.outcome(AppraisalOutcome::NotEligible), "không đủ điều kiện");
+        assert_eq!(
+            vi.outcome(AppraisalOutcome::NotEligible),
+            "không đủ điều kiện"
+        );
         assert_eq!(vi.channel(Channel::Direct), "trực tiếp");
     }
 

@@ -94,9 +94,10 @@ impl Locale<'_> {
                 Msg::EvApologized,
                 &[("new_due", &self.datetime(*new_due)), ("reason", reason)],
             ),
-            Action::WithdrawalRequested { reason } => {
-                self.f(Msg::EvWithdrawalRequested, &[("reason", &suffix(": ", reason))])
-            }
+            Action::WithdrawalRequested { reason } => self.f(
+                Msg::EvWithdrawalRequested,
+                &[("reason", &suffix(": ", reason))],
+            ),
             Action::Stopped { reason } => self.f(Msg::EvStopped, &[("reason", reason)]),
             Action::Approved { note } => self.f(Msg::EvApproved, &[("note", &suffix(": ", note))]),
             Action::ResultIssued {
@@ -105,7 +106,10 @@ impl Locale<'_> {
                 ..
             } => self.f(
                 Msg::EvResultIssued,
-                &[("result", result), ("return_office", &self.office(return_office))],
+                &[
+                    ("result", result),
+                    ("return_office", &self.office(return_office)),
+                ],
             ),
             Action::Returned { channel } => {
                 self.f(Msg::EvReturned, &[("channel", self.channel(*channel))])
@@ -136,7 +140,9 @@ impl Locale<'_> {
                 self.f(Msg::WhyNotHolder, &[("holder", &self.office(h))])
             }
             R::NotHolder { holder: None } => self.t(Msg::WhyNobodyHolds).into(),
-            R::NotOrigin { origin } => self.f(Msg::WhyNotOrigin, &[("origin", &self.office(origin))]),
+            R::NotOrigin { origin } => {
+                self.f(Msg::WhyNotOrigin, &[("origin", &self.office(origin))])
+            }
             R::NotAllowedInStatus { status, allowed } => self.f(
                 Msg::WhyNotInStatus,
                 &[
@@ -317,11 +323,20 @@ mod tests {
         };
         let text = vi.refusal(&refusal);
         let name = &network.offices.get(&district).unwrap().name;
-        assert!(text.starts_with("Không thực hiện được «Xin lỗi, hẹn lại ngày trả»"), "{text}");
+        assert!(
+            text.starts_with("Không thực hiện được «Xin lỗi, hẹn lại ngày trả»"),
+            "{text}"
+        );
         assert!(text.contains("26/03/2026 09:00"), "local time: {text}");
         assert!(text.contains("Đang xử lý"), "{text}");
-        assert!(text.contains(name.as_str()) && !text.contains("district:"), "{text}");
-        assert!(text.contains("«Chuyển xử lý»") && text.contains("«Phê duyệt»"), "{text}");
+        assert!(
+            text.contains(name.as_str()) && !text.contains("district:"),
+            "{text}"
+        );
+        assert!(
+            text.contains("«Chuyển xử lý»") && text.contains("«Phê duyệt»"),
+            "{text}"
+        );
         assert!(!text.contains("UTC"), "{text}");
     }
 
@@ -347,6 +362,9 @@ mod tests {
             days: 1,
         };
         let line = en.action(&forwarded);
-        assert!(line.ends_with("(1 working day)") && !line.contains("district:"), "{line}");
+        assert!(
+            line.ends_with("(1 working day)") && !line.contains("district:"),
+            "{line}"
+        );
     }
 }

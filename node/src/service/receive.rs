@@ -234,4 +234,3 @@ fn procedure_hint(node: &Node, code: &str) -> String {
         format!("did you mean: {}", close.join(", "))
     }
 }
-

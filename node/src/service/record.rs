@@ -283,4 +283,3 @@ pub fn attachments_of(dossier: &Dossier) -> Vec<lienthong_shared::dossier::Attac
     }
     refs
 }
-

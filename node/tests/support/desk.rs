@@ -105,7 +105,11 @@ pub fn start(node: &mut Node, code: &str, office: &str, when: DateTime<Utc>) {
     let (_, dossier) = officer::load(node, &key).unwrap();
     let state = lienthong_shared::dossier::fold::fold(&dossier, &node.fold_context(when));
     assert_eq!(
-        (state.status, state.holder.as_ref().map(|h| h.as_str()), &state.transfer),
+        (
+            state.status,
+            state.holder.as_ref().map(|h| h.as_str()),
+            &state.transfer
+        ),
         (
             Some(lienthong_shared::dossier::Status::Processing),
             Some(office),

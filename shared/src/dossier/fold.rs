@@ -1102,9 +1102,9 @@ impl<'a> Folder<'a> {
             state.timeliness = match state.ended_at {
                 // By day, not by hour: finished on the due day at any hour is on time.
                 Some(ended) => Some({
-                    let (ended_day, due_day) = (calendar.local_date(ended), calendar.local_date(due));
-                    if ended_day > due_day
-                        || state.flags.contains(&Flag::RepeatedSupplementRequest)
+                    let (ended_day, due_day) =
+                        (calendar.local_date(ended), calendar.local_date(due));
+                    if ended_day > due_day || state.flags.contains(&Flag::RepeatedSupplementRequest)
                     {
                         Timeliness::Late
                     } else if ended_day == due_day {

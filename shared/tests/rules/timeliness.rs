@@ -32,10 +32,18 @@ fn d6_early_before_the_due_day() {
 
 #[test]
 fn d6_on_time_on_the_due_day_at_any_hour() {
-    for at in ["2026-03-09 07:30", "2026-03-09 09:00", "2026-03-09 09:01", "2026-03-09 16:59"] {
+    for at in [
+        "2026-03-09 07:30",
+        "2026-03-09 09:00",
+        "2026-03-09 09:01",
+        "2026-03-09 16:59",
+    ] {
         let state = resolved_at(at);
         assert_eq!(state.timeliness, Some(Timeliness::OnTime), "finished {at}");
-        assert!(!state.flags.contains(&Flag::ApologyMissing), "finished {at}");
+        assert!(
+            !state.flags.contains(&Flag::ApologyMissing),
+            "finished {at}"
+        );
     }
 }
 
