@@ -332,6 +332,7 @@ fn by_holder_and_by_period() {
 
 fn lienthong(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .env_remove(lienthong::i18n::LANG_ENV)
         .args(args)
         .output()
         .unwrap();
@@ -362,8 +363,13 @@ fn the_command_prints_a_table_json_and_csv() {
         "{table}"
     );
     assert!(table.contains("66.7"), "{table}");
+    // In Vietnamese by default, with the time local.
     assert!(
-        table.contains("1 dossier(s) filed online or by post"),
+        table.contains("1 hồ sơ nộp trực tuyến hoặc qua bưu chính chưa được tiếp nhận"),
+        "{table}"
+    );
+    assert!(
+        table.contains("quá hạn tính đến 04/03/2026 10:00") && table.contains("% đúng hạn"),
         "{table}"
     );
 

@@ -219,6 +219,45 @@ catalogue! {
     ConflictsMark => "{n} xung đột", "{n} conflict(s)";
     DossierCount => "{n} hồ sơ", "{n} dossier(s)";
 
+    // ── The consolidated report ──────────────────────────────────────────
+    ReportByOrigin => "Hồ sơ theo nơi tiếp nhận tại {office}, quá hạn tính đến {now}", "Dossiers by receiving office at {office}, overdue judged at {now}";
+    ReportByHolder => "Hồ sơ theo nơi đang giữ tại {office}, quá hạn tính đến {now}", "Dossiers by holding office at {office}, overdue judged at {now}";
+    ReportPeriod => "; tiếp nhận từ {from} đến {to}", "; received from {from} until {to}";
+    ReportFromStart => "đầu kỳ", "the start";
+    ReportUntilNow => "nay", "now";
+    RepOffice => "cơ quan", "office";
+    RepReceived => "tiếp nhận", "received";
+    RepInProgress => "đang xử lý", "in progress";
+    RepSupplement => "chờ bổ sung", "supplement";
+    RepResolved => "có kết quả", "resolved";
+    RepReturned => "đã trả", "returned";
+    RepRefused => "từ chối", "refused";
+    RepStopped => "dừng", "stopped";
+    RepOverdue => "quá hạn", "overdue";
+    RepEarly => "sớm hạn", "early";
+    RepOnTime => "đúng hạn", "on time";
+    RepLate => "trễ hạn", "late";
+    RepOnTimePercent => "% đúng hạn", "on time %";
+    RepOwn => " (tại chỗ)", " (own)";
+    RepTotal => "Tổng cộng", "Tổng cộng (total)";
+    RepLegend => "Σ = cơ quan và mọi cơ quan cấp dưới; (tại chỗ) = riêng cơ quan đó; % đúng hạn = (sớm hạn + đúng hạn) / đã giải quyết.", "Σ = the office and every office below it; (own) = the office itself; on time % = (early + on time) / finished.";
+    RepSubmitted => "{n} hồ sơ nộp trực tuyến hoặc qua bưu chính chưa được tiếp nhận tại bộ phận một cửa (không tính ở trên).", "{n} dossier(s) filed online or by post are not yet taken in at a desk (not counted above).";
+
+    // ── The notices outbox ───────────────────────────────────────────────
+    NoticesQueued => "Đã xếp {n} thông báo mới lúc {now} ({candidates} hồ sơ cần xét, {loaded} hồ sơ đã đọc). Lệnh này không gửi gì: cổng SMS/thư điện tử đọc hộp thư đi.", "Queued {n} new notice(s) at {now} ({candidates} candidate dossier(s), {loaded} loaded). Nothing is sent from here: an SMS/e-mail gateway reads the outbox.";
+    OutboxEmpty => "Hộp thư đi trống.", "The outbox is empty.";
+    NoticeDueSoon => "sắp đến hạn", "due soon";
+    NoticeOverdue => "quá hạn", "overdue";
+    NoticeConsultationOverdue => "lấy ý kiến quá hạn", "consultation overdue";
+    NoticeResultReady => "có kết quả", "result ready";
+    ToApplicant => "người nộp", "applicant";
+    ToOfficers => "cán bộ", "officers";
+    NoContact => "không có số điện thoại hay thư điện tử", "no phone or e-mail on file";
+    NotSent => "chưa gửi", "not sent";
+    SentAt => "đã gửi {at}", "sent {at}";
+    NoticeLine => "#{id} {at} {code} {kind} → {to} ({applicant}; {contact}) từ {office} [{sent}]", "#{id} {at} {code} {kind} → {to} ({applicant}; {contact}) from {office} [{sent}]";
+    NoticesListed => "{n} thông báo, {waiting} chưa gửi.", "{n} notice(s) listed, {waiting} not sent.";
+
     // ── Officer commands' output ─────────────────────────────────────────
     Form01Title => "Mẫu 01 — Giấy tiếp nhận hồ sơ và hẹn trả kết quả", "Form 01 — Giấy tiếp nhận hồ sơ và hẹn trả kết quả";
     StatusLine => "trạng thái {status}", "status {status}";
