@@ -5,6 +5,7 @@
 //! ([`plan`]) and writes them in one transaction. A command the rules
 //! refuse writes nothing and says why and what is allowed now.
 
+pub mod accounts;
 mod attach;
 pub mod plan;
 mod receive;

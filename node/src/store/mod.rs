@@ -13,6 +13,7 @@
 //! ([`Store::write`]): nothing is half-written, whatever kills the process.
 //! Documents are loaded on demand, one at a time.
 
+pub mod accounts;
 pub mod blobs;
 pub mod codes;
 pub mod daemon_state;
