@@ -1205,6 +1205,29 @@ fn vietnamese_by_default_with_local_times_names_and_dong() {
     assert!(e.contains("chỉ được khi hồ sơ Đã có kết quả"), "{e}");
     assert!(e.contains("«Phê duyệt»"), "{e}");
 
+    // `show` ends with exactly what this node may do now; past the due
+    // time (17:00) an apology is no longer offered (D4).
+    let allowed_line = |now: &str| {
+        let out = vietnamese(&["show", "--data", d, code, "--now", now]);
+        let shown = String::from_utf8(out.stdout).unwrap();
+        shown
+            .lines()
+            .find(|l| l.starts_with("Ủy ban nhân dân phường Điện Phương hiện được:"))
+            .unwrap_or_else(|| panic!("{shown}"))
+            .to_string()
+    };
+    let before_due = allowed_line("2026-03-02 10:00");
+    assert!(
+        before_due.contains("Phê duyệt") && before_due.contains("Xin lỗi, hẹn lại ngày trả"),
+        "{before_due}"
+    );
+    assert!(!before_due.contains("Trả kết quả"), "{before_due}");
+    let past_due = allowed_line("2026-03-02 17:30");
+    assert!(
+        past_due.contains("Phê duyệt") && !past_due.contains("Xin lỗi"),
+        "{past_due}"
+    );
+
     // The list: statuses in words, holders by name.
     let out = vietnamese(&["list", "--data", d, "--now", "2026-03-02 10:00"]);
     let listed = String::from_utf8(out.stdout).unwrap();

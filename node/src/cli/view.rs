@@ -3,7 +3,8 @@
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use clap::Args;
-use lienthong_shared::dossier::fold::{self, DossierState, Flag};
+use lienthong_shared::OfficeId;
+use lienthong_shared::dossier::fold::{DossierState, Flag};
 use lienthong_shared::dossier::{ActionKind, Dossier, StoredEvent};
 use serde::Serialize;
 
@@ -74,9 +75,12 @@ struct ShowJson<'a> {
 pub fn show(args: &ShowArgs) -> Result<()> {
     let mut node = Node::open(&args.data.data)?;
     let now = now_from(&args.now, &node)?;
-    let row = officer::resolve(&mut node, &args.dossier)?;
-    let (_, dossier) = officer::load(&mut node, &row.key)?;
-    let state = fold::fold(&dossier, &node.fold_context(now));
+    let officer::DossierView {
+        row,
+        dossier,
+        state,
+        allowed,
+    } = officer::view(&mut node, &args.dossier, now)?;
     if args.json {
         let events = dossier
             .events
@@ -97,6 +101,7 @@ pub fn show(args: &ShowArgs) -> Result<()> {
         });
     }
     print_dossier(&node, &row, &dossier, &state);
+    print_allowed(&node, &allowed);
     Ok(())
 }
 
@@ -368,6 +373,25 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
                 )
             );
         }
+    }
+}
+
+/// What each office of this node may do now, as the rules say.
+fn print_allowed(node: &Node, allowed: &[(OfficeId, Vec<ActionKind>)]) {
+    let l = node.locale(Lang::from_env());
+    if allowed.is_empty() {
+        println!("{}", l.t(Msg::NothingAllowedHere));
+        return;
+    }
+    for (office, kinds) in allowed {
+        let names: Vec<&str> = kinds.iter().map(|k| l.kind(*k)).collect();
+        println!(
+            "{}",
+            l.f(
+                Msg::AllowedFor,
+                &[("office", &l.office(office)), ("list", &names.join(", "))]
+            )
+        );
     }
 }
 

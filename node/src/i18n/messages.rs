@@ -219,6 +219,9 @@ catalogue! {
     ConflictsMark => "{n} xung đột", "{n} conflict(s)";
     DossierCount => "{n} hồ sơ", "{n} dossier(s)";
 
+    AllowedFor => "{office} hiện được: {list}", "{office} may now: {list}";
+    NothingAllowedHere => "Nơi này hiện chỉ được thêm ghi chú vào hồ sơ.", "This node may only add notes to it now.";
+
     // ── The consolidated report ──────────────────────────────────────────
     ReportByOrigin => "Hồ sơ theo nơi tiếp nhận tại {office}, quá hạn tính đến {now}", "Dossiers by receiving office at {office}, overdue judged at {now}";
     ReportByHolder => "Hồ sơ theo nơi đang giữ tại {office}, quá hạn tính đến {now}", "Dossiers by holding office at {office}, overdue judged at {now}";

@@ -260,6 +260,51 @@ pub fn load(node: &mut Node, key: &DocKey) -> Result<(Automerge, Dossier)> {
     Ok((doc, dossier))
 }
 
+/// A dossier as an officer looks at it: its facts, its state and what each
+/// office this node serves may do now — from one load and one fold.
+#[derive(Debug, Clone)]
+pub struct DossierView {
+    pub row: IndexRow,
+    pub dossier: Dossier,
+    pub state: DossierState,
+    /// Per office this node serves, the actions the rules allow it now
+    /// (notes aside), in the catalogue's order; offices with none left out.
+    pub allowed: Vec<(OfficeId, Vec<ActionKind>)>,
+}
+
+/// Look a dossier up (code, id or id prefix) and judge it at `now`.
+pub fn view(
+    node: &mut Node,
+    query: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<DossierView> {
+    let row = resolve(node, query)?;
+    let (_, dossier) = load(node, &row.key)?;
+    let served = node.served_ids();
+    let (state, allowed) = lienthong_shared::dossier::fold::fold_with_allowed(
+        &dossier,
+        &node.fold_context(now),
+        &served,
+    );
+    let allowed = allowed
+        .into_iter()
+        .map(|(office, kinds)| {
+            let kinds: Vec<ActionKind> = kinds
+                .into_iter()
+                .filter(|k| *k != ActionKind::Note)
+                .collect();
+            (office, kinds)
+        })
+        .filter(|(_, kinds)| !kinds.is_empty())
+        .collect();
+    Ok(DossierView {
+        row,
+        dossier,
+        state,
+        allowed,
+    })
+}
+
 /// The return desk for a result issued by `issuer` (R1, R2): the issuing
 /// agency itself if it returns its results directly (the provincial Police),
 /// otherwise the desk of the office that received the dossier.
