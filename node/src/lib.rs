@@ -5,10 +5,13 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod i18n;
 pub mod local_network;
 pub mod node;
 pub mod notices;
-pub mod officer;
+pub mod service;
+/// The officer commands under their former name (the service layer).
+pub use service as officer;
 pub mod replication;
 pub mod report;
 pub mod store;

@@ -174,6 +174,11 @@ impl Node {
         self.network.offices.offices_served_by(&self.config.office)
     }
 
+    /// The ids of [`Self::served_offices`].
+    pub fn served_ids(&self) -> Vec<OfficeId> {
+        self.served_offices().iter().map(|o| o.id.clone()).collect()
+    }
+
     pub fn serves(&self, office: &OfficeId) -> bool {
         self.network.offices.served_by(office) == Some(&self.config.office)
     }
@@ -200,6 +205,12 @@ impl Node {
             now,
         };
         (store, ctx, &network.offices)
+    }
+
+    /// How to say things to this node's officers in `lang`: its time zone,
+    /// its office names.
+    pub fn locale(&self, lang: crate::i18n::Lang) -> crate::i18n::Locale<'_> {
+        crate::i18n::Locale::new(lang, self.calendar.timezone(), &self.network.offices)
     }
 
     pub fn fold_context(&self, now: DateTime<Utc>) -> FoldContext<'_> {

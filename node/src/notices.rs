@@ -34,12 +34,12 @@ use lienthong_shared::dossier::schema;
 use lienthong_shared::dossier::{Channel, DossierFacts, Status};
 use lienthong_shared::offices::OfficeTree;
 use lienthong_shared::rule_set::RuleSets;
-use rusqlite::{OptionalExtension, params_from_iter};
 use serde::Serialize;
 
 use crate::node::Node;
 use crate::store::documents::{DocKey, hex};
 use crate::store::index::IndexRow;
+use crate::store::outbox::OutboxRow;
 use crate::store::{Reader, StoreError, Writer};
 
 /// What a notice is about.
@@ -307,61 +307,6 @@ pub struct Queued {
     pub loaded: usize,
 }
 
-/// Index rows of dossiers held by `served` offices that may need a notice.
-fn candidates(
-    r: &Reader<'_>,
-    served: &[String],
-    now: DateTime<Utc>,
-    due_soon_until: Option<DateTime<Utc>>,
-) -> Result<Vec<IndexRow>, StoreError> {
-    if served.is_empty() {
-        return Ok(Vec::new());
-    }
-    let until = due_soon_until.unwrap_or(now).max(now).timestamp_millis();
-    let holders = (0..served.len())
-        .map(|i| format!("?{}", i + 2))
-        .collect::<Vec<_>>()
-        .join(",");
-    let sql = format!(
-        "SELECT doc_id FROM dossiers
-         WHERE holder IN ({holders})
-           AND ((ended_at IS NULL AND status IS NOT {supplement} AND due_at <= ?1)
-                OR (ended_at IS NULL AND open_consultations > 0)
-                OR status = {resolved})",
-        supplement = Status::AwaitingSupplement.code(),
-        resolved = Status::Resolved.code(),
-    );
-    let mut values: Vec<rusqlite::types::Value> = vec![until.into()];
-    values.extend(served.iter().map(|s| s.clone().into()));
-    let mut statement = r.conn().prepare(&sql)?;
-    let keys = statement
-        .query_map(params_from_iter(values), |row| row.get::<_, Vec<u8>>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut rows = Vec::with_capacity(keys.len());
-    for key in keys {
-        let Ok(key) = DocKey::try_from(key.as_slice()) else {
-            continue;
-        };
-        if let Some(row) = r.index_row(&key)? {
-            rows.push(row);
-        }
-    }
-    Ok(rows)
-}
-
-fn is_queued(
-    r: &Reader<'_>,
-    key: &DocKey,
-    kind: NoticeKind,
-    what: &str,
-) -> Result<bool, StoreError> {
-    Ok(r.conn()
-        .prepare_cached("SELECT 1 FROM outbox WHERE doc_id = ?1 AND kind = ?2 AND key = ?3")?
-        .query_row(rusqlite::params![&key[..], kind.as_str(), what], |_| Ok(()))
-        .optional()?
-        .is_some())
-}
-
 /// Put a notice in the outbox unless it is there already; true if added.
 pub fn enqueue(
     w: &Writer<'_>,
@@ -369,27 +314,21 @@ pub fn enqueue(
     notice: &Notice,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let added = w
-        .conn()
-        .prepare_cached(
-            "INSERT OR IGNORE INTO outbox
-                (doc_id, code, kind, key, office, audience, applicant, phone, email, message, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?
-        .execute(rusqlite::params![
-            &key[..],
-            notice.code,
-            notice.kind.as_str(),
-            notice.key,
-            notice.office,
-            notice.audience.as_str(),
-            notice.applicant,
-            notice.phone,
-            notice.email,
-            notice.message,
-            now.timestamp_millis(),
-        ])?;
-    Ok(added > 0)
+    w.enqueue_notice(
+        &OutboxRow {
+            doc_id: *key,
+            code: notice.code.clone(),
+            kind: notice.kind.as_str().to_string(),
+            key: notice.key.clone(),
+            office: notice.office.clone(),
+            audience: notice.audience.as_str().to_string(),
+            applicant: notice.applicant.clone(),
+            phone: notice.phone.clone(),
+            email: notice.email.clone(),
+            message: notice.message.clone(),
+        },
+        now,
+    )
 }
 
 /// Compute the notices due at `now` for the dossiers this node holds and
@@ -405,7 +344,7 @@ pub fn queue(node: &mut Node, now: DateTime<Utc>) -> Result<Queued, StoreError> 
     let served_id = |office: &OfficeId| served_ids.contains(office);
     store.write(|w| {
         let r = w.reader();
-        let rows = candidates(&r, &served_text, now, until)?;
+        let rows = r.notice_candidates(&served_text, until.unwrap_or(now).max(now))?;
         let mut result = Queued {
             now,
             queued: Vec::new(),
@@ -416,7 +355,7 @@ pub fn queue(node: &mut Node, now: DateTime<Utc>) -> Result<Queued, StoreError> 
             let mut open = false;
             for kind in candidate_kinds(row, &served, now, until) {
                 open |= match index_key(row, kind) {
-                    Some(what) => !is_queued(&r, &row.key, kind, &what)?,
+                    Some(what) => !r.is_queued(&row.key, kind.as_str(), &what)?,
                     None => true,
                 };
             }
@@ -467,42 +406,33 @@ pub struct OutboxEntry {
 
 /// The outbox in queue order; with `limit`, the latest `limit` entries.
 pub fn outbox(r: &Reader<'_>, limit: Option<usize>) -> Result<Vec<OutboxEntry>, StoreError> {
-    let mut statement = r.conn().prepare(
-        "SELECT * FROM (
-            SELECT id, doc_id, code, kind, key, office, audience, applicant, phone, email,
-                   message, created_at, sent_at
-            FROM outbox ORDER BY id DESC LIMIT ?1
-         ) ORDER BY id",
-    )?;
-    let limit = limit.map_or(-1, |l| l.min(i64::MAX as usize) as i64);
-    let rows = statement.query_map([limit], |row| {
-        let doc: Vec<u8> = row.get(1)?;
-        let kind: String = row.get(3)?;
-        let audience: String = row.get(6)?;
-        let time = |ms: Option<i64>| ms.and_then(DateTime::from_timestamp_millis);
-        Ok(OutboxEntry {
-            id: row.get(0)?,
-            notice: Notice {
-                dossier: doc.iter().map(|b| format!("{b:02x}")).collect(),
-                code: row.get(2)?,
-                kind: NoticeKind::parse(&kind).unwrap_or(NoticeKind::Overdue),
-                key: row.get(4)?,
-                office: row.get(5)?,
-                audience: if audience == "office" {
-                    Audience::Office
-                } else {
-                    Audience::Applicant
+    Ok(r.outbox(limit)?
+        .into_iter()
+        .map(|queued| {
+            let row = queued.row;
+            OutboxEntry {
+                id: queued.id,
+                notice: Notice {
+                    dossier: hex(&row.doc_id),
+                    code: row.code,
+                    kind: NoticeKind::parse(&row.kind).unwrap_or(NoticeKind::Overdue),
+                    key: row.key,
+                    office: row.office,
+                    audience: if row.audience == "office" {
+                        Audience::Office
+                    } else {
+                        Audience::Applicant
+                    },
+                    applicant: row.applicant,
+                    phone: row.phone,
+                    email: row.email,
+                    message: row.message,
                 },
-                applicant: row.get(7)?,
-                phone: row.get(8)?,
-                email: row.get(9)?,
-                message: row.get(10)?,
-            },
-            created_at: time(row.get(11)?).unwrap_or_default(),
-            sent_at: time(row.get(12)?),
+                created_at: queued.created_at.unwrap_or_default(),
+                sent_at: queued.sent_at,
+            }
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect())
 }
 
 #[cfg(test)]

@@ -120,50 +120,33 @@ fn a_commune_dossier_walks_from_receipt_to_return() {
     let code = receive(&dir, BIRTH, "2026-03-02 09:00");
     assert_eq!(code, "000.01.36.H49-260302-0001");
     let now = "2026-03-02 09:01";
+    // The commune decides it itself: the desk hands it to the commune's own
+    // processing in the same receipt — status 4 at once, no self-forward
+    // for the officer to type.
     assert_shows(
         &dir,
         &code,
         now,
         &Expect {
-            status: "received",
+            status: "processing",
             holder: COMMUNE,
             transfer_to: None,
-            events: 1,
-            last: ("received", COMMUNE, "Trần Thị Hoa"),
+            events: 3,
+            last: ("accepted", COMMUNE, "Trần Thị Hoa"),
         },
     );
+    let shown = show(&dir, &code, now);
+    let kinds: Vec<&str> = shown["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["action"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["received", "forwarded", "accepted"]);
     // Same day, received before the 15:00 cut-off: due 17:00 that day (D2).
-    assert_eq!(
-        show(&dir, &code, now)["state"]["due_at"],
-        "2026-03-02T10:00:00Z"
-    );
+    assert_eq!(shown["state"]["due_at"], "2026-03-02T10:00:00Z");
 
-    // The desk hands it to the commune's own civil-status officer.
-    let out = step(
-        &dir,
-        &code,
-        "Trần Thị Hoa",
-        &["forward", "--to", COMMUNE, "--at", "2026-03-02 09:10"],
-    );
-    assert_eq!(out["state"]["transfer"]["to"], COMMUNE);
-    assert_shows(
-        &dir,
-        &code,
-        now,
-        &Expect {
-            status: "received",
-            holder: COMMUNE,
-            transfer_to: Some(COMMUNE),
-            events: 2,
-            last: ("forwarded", COMMUNE, "Trần Thị Hoa"),
-        },
-    );
-    let steps: [(&[&str], &str, &str); 5] = [
-        (
-            &["accept", "--at", "2026-03-02 09:11"],
-            "accepted",
-            "processing",
-        ),
+    let steps: [(&[&str], &str, &str); 4] = [
         (
             &["appraise", "--outcome", "ok", "--at", "2026-03-02 09:30"],
             "appraised",
@@ -203,7 +186,7 @@ fn a_commune_dossier_walks_from_receipt_to_return() {
                 status,
                 holder: COMMUNE,
                 transfer_to: None,
-                events: 3 + i,
+                events: 4 + i,
                 last: (kind, COMMUNE, "Lê Văn Bình"),
             },
         );
@@ -245,15 +228,26 @@ fn a_dossier_forwarded_up_waits_for_the_other_office() {
     let dir = init(root.path(), "commune", COMMUNE);
     let d = dir.to_str().unwrap();
     let code = receive(&dir, LAND, "2026-03-02 09:00");
+    // The commune is the route's first step (it confirms the land's
+    // origin): the receipt takes the dossier straight into its processing,
+    // and a plain forward does not skip that step.
+    let shown = show(&dir, &code, "2026-03-02 09:01");
+    assert_eq!(shown["state"]["status"], "processing");
+    assert_eq!(shown["state"]["holder"], COMMUNE);
+    assert_eq!(
+        shown["events"][1]["event"]["action"]["task"],
+        "Xác nhận hiện trạng, nguồn gốc sử dụng đất; niêm yết công khai"
+    );
+    assert_eq!(shown["events"][1]["event"]["action"]["days"], 10);
     // No --to: the next office on the route (the district).
     let out = step(&dir, &code, "Hoa", &["forward", "--at", "2026-03-02 10:00"]);
     assert_eq!(out["event"]["action"]["to"], DISTRICT);
     assert_eq!(out["event"]["action"]["days"], 8);
     let expect = Expect {
-        status: "received",
+        status: "processing",
         holder: COMMUNE,
         transfer_to: Some(DISTRICT),
-        events: 2,
+        events: 4,
         last: ("forwarded", COMMUNE, "Hoa"),
     };
     assert_shows(&dir, &code, "2026-03-02 11:00", &expect);
@@ -270,7 +264,10 @@ fn a_dossier_forwarded_up_waits_for_the_other_office() {
         "2026-03-02 10:30",
     ]);
     assert!(
-        e.contains("`accept` refused") && e.contains(DISTRICT) && e.contains("`cancel-forward`"),
+        e.contains("`accept` refused")
+            && e.contains("only Ủy ban nhân dân thị xã Điện Bàn, the office it was forwarded to")
+            && !e.contains(DISTRICT)
+            && e.contains("`cancel-forward`"),
         "{e}"
     );
     let e = fails(&[
@@ -300,7 +297,11 @@ fn a_dossier_forwarded_up_waits_for_the_other_office() {
         "--at",
         "2026-03-02 10:30",
     ]);
-    assert!(e.contains("in transfer to district:dien-ban"), "{e}");
+    // Offices by name in prose, never by id.
+    assert!(
+        e.contains("in transfer to Ủy ban nhân dân thị xã Điện Bàn"),
+        "{e}"
+    );
     // The sender takes it back.
     step(
         &dir,
@@ -319,10 +320,10 @@ fn a_dossier_forwarded_up_waits_for_the_other_office() {
         &code,
         "2026-03-02 11:00",
         &Expect {
-            status: "received",
+            status: "processing",
             holder: COMMUNE,
             transfer_to: None,
-            events: 3,
+            events: 5,
             last: ("forward_cancelled", COMMUNE, "Hoa"),
         },
     );
@@ -484,7 +485,9 @@ fn the_province_node_acts_for_its_agencies_with_as() {
                 "2026-03-03 09:00",
             ]);
             assert!(
-                e.contains("`approve` refused") && e.contains(&format!("held by {CONG_AN}")),
+                e.contains("`approve` refused")
+                    && e.contains("held by Công an tỉnh Quảng Nam")
+                    && !e.contains(CONG_AN),
                 "{e}"
             );
             // Acting as an office another node serves: refused.
@@ -526,8 +529,6 @@ fn list_filters_by_status_holder_due_and_overdue() {
     let land = receive(&dir, LAND, "2026-03-02 09:00"); // 30 working days
     let birth = receive(&dir, BIRTH, "2026-03-02 09:30"); // same day: due 17:00
     for (args, at) in [
-        (&["forward", "--to", COMMUNE][..], "2026-03-02 09:40"),
-        (&["accept"][..], "2026-03-02 09:41"),
         (&["approve"][..], "2026-03-02 09:50"),
         (
             &["issue-result", "--result", "Giấy khai sinh"][..],
@@ -540,16 +541,18 @@ fn list_filters_by_status_holder_due_and_overdue() {
     }
     step(&dir, &land, "A", &["forward", "--at", "2026-03-02 10:00"]);
     assert_eq!(list_codes(&dir, &[]).len(), 3);
+    // The commune is the first step of all three: each went straight into
+    // its processing at receipt.
     assert_eq!(
-        list_codes(&dir, &["--status", "received"]),
+        list_codes(&dir, &["--status", "processing"]),
         vec![marriage.clone(), land.clone()]
     );
-    assert_eq!(list_codes(&dir, &["--status", "2"]).len(), 2);
+    assert_eq!(list_codes(&dir, &["--status", "4"]).len(), 2);
     assert_eq!(
         list_codes(&dir, &["--status", "resolved"]),
         vec![birth.clone()]
     );
-    assert_eq!(list_codes(&dir, &["--status", "processing"]).len(), 0);
+    assert_eq!(list_codes(&dir, &["--status", "received"]).len(), 0);
     assert_eq!(list_codes(&dir, &["--holder", COMMUNE]).len(), 3);
     assert_eq!(list_codes(&dir, &["--holder", DISTRICT]).len(), 0);
     assert_eq!(list_codes(&dir, &["--origin", COMMUNE]).len(), 3);
@@ -587,7 +590,7 @@ fn list_filters_by_status_holder_due_and_overdue() {
                 "--now",
                 "2026-12-01 10:00",
                 "--status",
-                "received",
+                "processing",
                 "--limit",
                 "1"
             ]
@@ -688,7 +691,7 @@ fn bad_input_is_refused_clearly_and_writes_nothing() {
 
     // A transition the rules do not allow now: says the status and what is allowed.
     let e = refused(&[
-        "approve",
+        "return",
         "--data",
         d,
         &code,
@@ -697,14 +700,14 @@ fn bad_input_is_refused_clearly_and_writes_nothing() {
         "--at",
         "2026-03-02 10:00",
     ]);
-    assert!(e.contains("`approve` refused"), "{e}");
+    assert!(e.contains("`return` refused"), "{e}");
     assert!(
-        e.contains(&format!("The dossier {code} is received"))
-            && e.contains("allowed only when processing"),
+        e.contains(&format!("The dossier {code} is processing"))
+            && e.contains("allowed only when resolved"),
         "{e}"
     );
     assert!(
-        e.contains("allowed here now:") && e.contains("`forward`") && !e.contains("`approve`,"),
+        e.contains("allowed here now:") && e.contains("`forward`") && !e.contains("`return`,"),
         "{e}"
     );
 
@@ -1039,12 +1042,14 @@ fn nodes_side_by_side_work_independently() {
         "B",
         &["note", "--text", "x", "--at", "2026-03-02 10:00"],
     );
+    // A's dossier has only its receipt (received, handed to the commune's
+    // processing, taken): B's note went to B's own dossier.
     assert_eq!(
         show(&a, &code_a, "2026-03-02 10:00")["events"]
             .as_array()
             .unwrap()
             .len(),
-        1
+        3
     );
     let ids: std::collections::HashSet<String> = [&a, &b, &district]
         .iter()
@@ -1112,4 +1117,123 @@ fn attachments_round_trip_through_the_store() {
     assert!(e.contains("cannot read /nonexistent/scan.pdf"), "{e}");
     assert_unchanged(&before, &fingerprint(&dir), "refused attachments");
     check_store(&dir);
+}
+
+/// The binary as an officer runs it: no language chosen, so Vietnamese.
+fn vietnamese(args: &[&str]) -> std::process::Output {
+    lienthong()
+        .env_remove(lienthong::i18n::LANG_ENV)
+        .args(args)
+        .output()
+        .expect("run lienthong")
+}
+
+#[test]
+fn vietnamese_by_default_with_local_times_names_and_dong() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = init(root.path(), "commune", COMMUNE);
+    let d = dir.to_str().unwrap();
+    // Received Mon 2 March 2026 09:00 local; same day: due 17:00 local
+    // (10:00 UTC — never shown).
+    let out = vietnamese(&[
+        "receive",
+        "--data",
+        d,
+        "--officer",
+        "Trần Thị Hoa",
+        "--procedure",
+        BIRTH,
+        "--applicant",
+        "Nguyễn Văn An",
+        "--at",
+        "2026-03-02 09:00",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        printed.contains("Mẫu 01 — Giấy tiếp nhận hồ sơ và hẹn trả kết quả"),
+        "{printed}"
+    );
+    assert!(printed.contains("Tiếp nhận hồ sơ (Mẫu 01)"), "{printed}");
+    assert!(printed.contains("trạng thái Đang xử lý"), "{printed}");
+    assert!(
+        printed.contains("do Ủy ban nhân dân phường Điện Phương giữ"),
+        "{printed}"
+    );
+    assert!(printed.contains("hẹn trả 02/03/2026 17:00"), "{printed}");
+    assert!(
+        !printed.contains("UTC") && !printed.contains("commune:"),
+        "{printed}"
+    );
+    let code = "000.01.36.H49-260302-0001";
+
+    // The land dossier shows its fee in đồng and its route by office name.
+    let land = receive(&dir, LAND, "2026-03-02 09:30");
+    let out = vietnamese(&["show", "--data", d, &land, "--now", "2026-03-02 10:00"]);
+    let shown = String::from_utf8(out.stdout).unwrap();
+    assert!(shown.contains("100.000 đ"), "{shown}");
+    assert!(shown.contains("30 ngày làm việc"), "{shown}");
+    assert!(shown.contains("Quá trình xử lý"), "{shown}");
+    assert!(shown.contains("02/03/2026 09:30"), "local time: {shown}");
+    assert!(
+        shown.contains("Chuyển Ủy ban nhân dân phường Điện Phương xử lý"),
+        "the desk's hand-over, by name: {shown}"
+    );
+    assert!(
+        !shown.contains("district:") && !shown.contains("commune:"),
+        "no ids in prose: {shown}"
+    );
+
+    // A refusal, in Vietnamese, says why and what is allowed.
+    let out = vietnamese(&[
+        "return",
+        "--data",
+        d,
+        code,
+        "--officer",
+        "Lê Văn Bình",
+        "--at",
+        "2026-03-02 10:00",
+    ]);
+    assert!(!out.status.success());
+    let e = String::from_utf8(out.stderr).unwrap();
+    assert!(e.contains("Không thực hiện được «Trả kết quả»"), "{e}");
+    assert!(e.contains("chỉ được khi hồ sơ Đã có kết quả"), "{e}");
+    assert!(e.contains("«Phê duyệt»"), "{e}");
+
+    // `show` ends with exactly what this node may do now; past the due
+    // time (17:00) an apology is no longer offered (D4).
+    let allowed_line = |now: &str| {
+        let out = vietnamese(&["show", "--data", d, code, "--now", now]);
+        let shown = String::from_utf8(out.stdout).unwrap();
+        shown
+            .lines()
+            .find(|l| l.starts_with("Ủy ban nhân dân phường Điện Phương hiện được:"))
+            .unwrap_or_else(|| panic!("{shown}"))
+            .to_string()
+    };
+    let before_due = allowed_line("2026-03-02 10:00");
+    assert!(
+        before_due.contains("Phê duyệt") && before_due.contains("Xin lỗi, hẹn lại ngày trả"),
+        "{before_due}"
+    );
+    assert!(!before_due.contains("Trả kết quả"), "{before_due}");
+    let past_due = allowed_line("2026-03-02 17:30");
+    assert!(
+        past_due.contains("Phê duyệt") && !past_due.contains("Xin lỗi"),
+        "{past_due}"
+    );
+
+    // The list: statuses in words, holders by name.
+    let out = vietnamese(&["list", "--data", d, "--now", "2026-03-02 10:00"]);
+    let listed = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        listed.contains("Đang xử lý") && listed.contains("2 hồ sơ"),
+        "{listed}"
+    );
+    assert!(!listed.contains("commune:"), "{listed}");
 }

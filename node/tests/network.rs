@@ -766,7 +766,9 @@ async fn two_paths_to_the_province_deliver_one_copy() {
         .unwrap();
     assert_eq!(feed_rows, 1, "one feed entry");
     let (_, dossier) = officer::load(&mut p, &key).unwrap();
-    assert_eq!(dossier.events.len(), 4, "each event once");
+    // The receipt (received, and the commune taking it into its own
+    // processing) and the two notes.
+    assert_eq!(dossier.events.len(), 6, "each event once");
     let mut c = net.open(&commune).unwrap();
     assert_eq!(state(&mut p, &key), state(&mut c, &key));
     assert_eq!(row(&mut p, &key), row(&mut c, &key));

@@ -247,6 +247,7 @@ fn the_command_queues_and_lists_and_says_it_sends_nothing() {
     let d = dir.to_str().unwrap();
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+            .env_remove(lienthong::i18n::LANG_ENV)
             .args(args)
             .output()
             .unwrap();
@@ -285,8 +286,13 @@ fn the_command_queues_and_lists_and_says_it_sends_nothing() {
     assert_eq!(again["queued"], 0);
     assert_eq!(again["outbox"].as_array().unwrap().len(), 1);
     let human = run(&["notices", "--data", d, "--now", "2026-03-04 10:00"]);
+    // Vietnamese by default, local time, the office by name.
     assert!(
-        human.contains("Queued 0 new notice(s)") && human.contains(&code),
+        human.contains("Đã xếp 0 thông báo mới lúc 04/03/2026 10:00")
+            && human.contains("không gửi gì")
+            && human.contains(&code)
+            && human.contains("quá hạn → người nộp")
+            && human.contains("từ Ủy ban nhân dân phường Điện Phương [chưa gửi]"),
         "{human}"
     );
     let help = run(&["notices", "--help"]);

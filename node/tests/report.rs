@@ -38,7 +38,7 @@ fn province_with_a_week_of_work(root: &Path) -> Node {
     resolve(&mut phuong, &b, DIEN_PHUONG, at(3, 8, 30)); // on the due day: on time
     let c = receive(&mut phuong, DIEN_PHUONG, monday, "Nguyễn Văn C");
     start(&mut phuong, &c, DIEN_PHUONG, at(2, 9, 10));
-    resolve(&mut phuong, &c, DIEN_PHUONG, at(3, 10, 0)); // after the due time: late
+    resolve(&mut phuong, &c, DIEN_PHUONG, at(4, 8, 0)); // the day after the due day: late (D6)
     let d = receive(&mut phuong, DIEN_PHUONG, monday, "Nguyễn Văn D");
     start(&mut phuong, &d, DIEN_PHUONG, at(2, 9, 10)); // still processing: overdue
 
@@ -332,6 +332,7 @@ fn by_holder_and_by_period() {
 
 fn lienthong(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .env_remove(lienthong::i18n::LANG_ENV)
         .args(args)
         .output()
         .unwrap();
@@ -362,8 +363,13 @@ fn the_command_prints_a_table_json_and_csv() {
         "{table}"
     );
     assert!(table.contains("66.7"), "{table}");
+    // In Vietnamese by default, with the time local.
     assert!(
-        table.contains("1 dossier(s) filed online or by post"),
+        table.contains("1 hồ sơ nộp trực tuyến hoặc qua bưu chính chưa được tiếp nhận"),
+        "{table}"
+    );
+    assert!(
+        table.contains("quá hạn tính đến 04/03/2026 10:00") && table.contains("% đúng hạn"),
         "{table}"
     );
 

@@ -47,8 +47,8 @@ pub struct WhoArgs {
     pub json: bool,
 }
 
-/// Parse a time given by an officer: RFC 3339, or local `YYYY-MM-DD HH:MM[:SS]`,
-/// or a bare date (`YYYY-MM-DD`, meaning the end of that working day is up to the caller).
+/// Parse a time given by an officer: RFC 3339, or local `YYYY-MM-DD HH:MM[:SS]`
+/// or `dd/mm/yyyy HH:MM` (as the CLI prints times), or a bare date (`YYYY-MM-DD`, meaning the end of that working day is up to the caller).
 pub fn parse_time(text: &str, tz: Tz) -> Result<DateTime<Utc>> {
     let text = text.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
@@ -59,6 +59,7 @@ pub fn parse_time(text: &str, tz: Tz) -> Result<DateTime<Utc>> {
         "%Y-%m-%d %H:%M:%S",
         "%Y-%m-%dT%H:%M",
         "%Y-%m-%dT%H:%M:%S",
+        "%d/%m/%Y %H:%M",
     ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
             return local_to_utc(naive, tz, text);
@@ -69,7 +70,7 @@ pub fn parse_time(text: &str, tz: Tz) -> Result<DateTime<Utc>> {
         return local_to_utc(naive, tz, text);
     }
     bail!(
-        "`{text}` is not a time: use local `YYYY-MM-DD HH:MM` (e.g. 2026-02-13 09:30) or RFC 3339 (2026-02-13T09:30:00+07:00)"
+        "`{text}` is not a time: use local `YYYY-MM-DD HH:MM` (e.g. 2026-02-13 09:30), `dd/mm/yyyy HH:MM` (13/02/2026 09:30) or RFC 3339 (2026-02-13T09:30:00+07:00)"
     )
 }
 
@@ -101,6 +102,8 @@ mod tests {
         assert_eq!(local.to_rfc3339(), "2026-02-13T02:30:00+00:00");
         let rfc = parse_time("2026-02-13T09:30:00+07:00", tz).unwrap();
         assert_eq!(local, rfc);
+        // What the CLI prints reads back.
+        assert_eq!(parse_time("13/02/2026 09:30", tz).unwrap(), local);
         let error = parse_time("13/02/2026", tz).unwrap_err().to_string();
         assert!(error.contains("YYYY-MM-DD HH:MM"), "{error}");
     }

@@ -1,6 +1,7 @@
 //! The `lienthong` command line (clap). Each command group has its own
 //! module; this one only dispatches.
 
+pub mod accounts;
 pub mod args;
 pub mod attachments;
 pub mod catalogue;
@@ -32,6 +33,9 @@ pub enum Command {
     Init(init::InitArgs),
     /// Print this node's id (give it to peers to pin).
     Id(args::DataArgs),
+    /// Officers' accounts for the console: add, list.
+    #[command(subcommand)]
+    Account(accounts::AccountCommand),
     /// Pin, unpin and list peers.
     #[command(subcommand)]
     Peer(init::PeerCommand),
@@ -67,6 +71,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Init(args) => init::init(args),
         Command::Id(args) => init::id(args),
+        Command::Account(command) => accounts::run(command),
         Command::Peer(command) => init::peer(command),
         Command::Procedures(args) => catalogue::procedures(args),
         Command::Offices(args) => catalogue::offices(args),

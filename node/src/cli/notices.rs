@@ -7,8 +7,9 @@ use serde::Serialize;
 
 use super::args::{DataArgs, parse_time};
 use super::render;
+use crate::i18n::{Lang, Msg};
 use crate::node::Node;
-use crate::notices::{self, Audience, OutboxEntry};
+use crate::notices::{self, Audience, NoticeKind, OutboxEntry};
 
 const ABOUT: &str = "\
 Looks at the dossiers held by the offices this node serves and queues, once each,
@@ -77,57 +78,81 @@ pub fn notices(args: &NoticesArgs) -> Result<()> {
             outbox: &outbox,
         });
     }
+    let l = node.locale(Lang::from_env());
     println!(
-        "Queued {} new notice(s) at {} ({} candidate dossier(s), {} loaded). Nothing is sent from here: an SMS/e-mail gateway reads the outbox.",
-        queued.queued.len(),
-        render::local(now, tz),
-        queued.candidates,
-        queued.loaded
+        "{}",
+        l.f(
+            Msg::NoticesQueued,
+            &[
+                ("n", &queued.queued.len().to_string()),
+                ("now", &l.datetime(now)),
+                ("candidates", &queued.candidates.to_string()),
+                ("loaded", &queued.loaded.to_string()),
+            ]
+        )
     );
     if outbox.is_empty() {
-        println!("The outbox is empty.");
+        println!("{}", l.t(Msg::OutboxEmpty));
         return Ok(());
     }
     println!();
     for entry in &outbox {
         let n = &entry.notice;
-        let to = match n.audience {
-            Audience::Applicant => "applicant",
-            Audience::Office => "officers",
-        };
+        let to = l.t(match n.audience {
+            Audience::Applicant => Msg::ToApplicant,
+            Audience::Office => Msg::ToOfficers,
+        });
+        let kind = l.t(match n.kind {
+            NoticeKind::DueSoon => Msg::NoticeDueSoon,
+            NoticeKind::Overdue => Msg::NoticeOverdue,
+            NoticeKind::ConsultationOverdue => Msg::NoticeConsultationOverdue,
+            NoticeKind::ResultReady => Msg::NoticeResultReady,
+        });
         let contact = [n.phone.as_str(), n.email.as_str()]
             .into_iter()
             .filter(|c| !c.is_empty())
             .collect::<Vec<_>>()
             .join(", ");
-        let office = node
-            .network
-            .offices
-            .get(&n.office.parse().unwrap_or_else(|_| node.office().clone()))
-            .map_or(n.office.clone(), |o| o.name.clone());
+        let sent = entry.sent_at.map_or(l.t(Msg::NotSent).to_string(), |t| {
+            l.f(Msg::SentAt, &[("at", &l.datetime(t))])
+        });
         println!(
-            "#{} {} {} {} → {} ({}; {}) from {} [{}]",
-            entry.id,
-            render::local(entry.created_at, tz),
-            n.code,
-            n.kind.as_str(),
-            to,
-            n.applicant,
-            if contact.is_empty() {
-                "no phone or e-mail on file"
-            } else {
-                &contact
-            },
-            office,
-            entry.sent_at.map_or("not sent".to_string(), |t| format!(
-                "sent {}",
-                render::local(t, tz)
-            ))
+            "{}",
+            l.f(
+                Msg::NoticeLine,
+                &[
+                    ("id", &entry.id.to_string()),
+                    ("at", &l.datetime(entry.created_at)),
+                    ("code", &n.code),
+                    ("kind", kind),
+                    ("to", to),
+                    ("applicant", &n.applicant),
+                    (
+                        "contact",
+                        if contact.is_empty() {
+                            l.t(Msg::NoContact)
+                        } else {
+                            &contact
+                        }
+                    ),
+                    ("office", &l.office_str(&n.office)),
+                    ("sent", &sent),
+                ]
+            )
         );
         println!("    {}", n.message);
     }
     let waiting = outbox.iter().filter(|e| e.sent_at.is_none()).count();
     println!();
-    println!("{} notice(s) listed, {waiting} not sent.", outbox.len());
+    println!(
+        "{}",
+        l.f(
+            Msg::NoticesListed,
+            &[
+                ("n", &outbox.len().to_string()),
+                ("waiting", &waiting.to_string())
+            ]
+        )
+    );
     Ok(())
 }

@@ -1,18 +1,18 @@
 //! The officer commands: one event each, one transaction each.
 
-use anyhow::{Context, Result, bail};
-use chrono::{DateTime, Utc};
+use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use lienthong_shared::OfficeId;
 use lienthong_shared::dossier::fold::DossierState;
 use lienthong_shared::dossier::schema::Applicant;
-use lienthong_shared::dossier::{Action, AppraisalOutcome, AttachmentRef, Channel, EventId};
+use lienthong_shared::dossier::{Action, AppraisalOutcome, Channel, EventId};
 use serde::Serialize;
 
 use super::args::{DataArgs, OfficerArgs, WhoArgs, parse_time};
 use super::render;
+use crate::i18n::{Lang, Msg};
 use crate::node::Node;
-use crate::officer::{self, NewDossier, Recorded};
+use crate::officer::{self, Intent, NewDossier, NewDue, Recorded};
 
 /// Receive a dossier at this office's desk (Form 01).
 #[derive(Debug, Args)]
@@ -286,24 +286,39 @@ fn report(node: &Node, recorded: &Recorded, json: bool) -> Result<()> {
             state: &recorded.state,
         });
     }
-    let tz = node.calendar.timezone();
+    let locale = node.locale(Lang::from_env());
     let state = &recorded.state;
-    let status = state
-        .status
-        .map_or("—".to_string(), |s| format!("{s} ({})", s.label_vi()));
-    println!("{}: {}", recorded.code, recorded.event.action.summary());
-    print!("  status {status}");
+    for event in std::iter::once(&recorded.event).chain(&recorded.follow_up) {
+        println!("{}: {}", recorded.code, locale.action(&event.action));
+    }
+    let status = locale.status_opt(state.status);
+    print!("  {}", locale.f(Msg::StatusLine, &[("status", status)]));
     if let Some(holder) = &state.holder {
-        print!(", held by {holder}");
+        print!(
+            "{}",
+            locale.f(Msg::HeldByLine, &[("holder", &locale.office(holder))])
+        );
     }
     if let Some(transfer) = &state.transfer {
-        print!(", in transfer to {}", transfer.to);
+        print!(
+            "{}",
+            locale.f(Msg::InTransferLine, &[("to", &locale.office(&transfer.to))])
+        );
     }
     println!();
     if let Some(due) = state.due_at {
-        println!("  due {}", render::local(due, tz));
+        println!(
+            "  {}",
+            locale.f(Msg::DueLine, &[("due", &locale.datetime(due))])
+        );
     }
     Ok(())
+}
+
+/// An officer command's error in the officer's language, with office
+/// names and local times.
+fn explain(node: &Node, error: officer::ActionError) -> anyhow::Error {
+    anyhow::anyhow!(node.locale(Lang::from_env()).action_error(&error))
 }
 
 pub fn receive(args: &ReceiveArgs) -> Result<()> {
@@ -332,9 +347,10 @@ pub fn receive(args: &ReceiveArgs) -> Result<()> {
     if args.applicant_name.trim().is_empty() {
         bail!("--applicant must name the applicant");
     }
-    let recorded = officer::receive(&mut node, &office, &args.who.officer, at, &new)?;
+    let recorded = officer::receive(&mut node, &office, &args.who.officer, at, &new)
+        .map_err(|e| explain(&node, e))?;
     if !args.who.json && !args.submitted_only {
-        println!("Form 01 — Giấy tiếp nhận hồ sơ và hẹn trả kết quả");
+        println!("{}", node.locale(Lang::from_env()).t(Msg::Form01Title));
     }
     report(&node, &recorded, args.who.json)
 }
@@ -344,218 +360,117 @@ pub fn run(command: &DossierCommand) -> Result<()> {
     let mut node = Node::open(&common.data.data)?;
     let tz = node.calendar.timezone();
     let at = common.who.time(tz)?;
-    let action = build_action(&mut node, command, at)?;
-    let recorded = officer::record(
+    let intent = intent(command, tz)?;
+    let recorded = officer::act(
         &mut node,
         &common.dossier,
         common.who.acting_as.as_ref(),
         &common.who.officer,
         at,
-        action,
-    )?;
+        &intent,
+    )
+    .map_err(|e| explain(&node, e))?;
     report(&node, &recorded, common.who.json)
 }
 
-/// Turn the command's flags into the event's action, filling defaults from
-/// the dossier (route step, consultation, return desk).
-fn build_action(node: &mut Node, command: &DossierCommand, at: DateTime<Utc>) -> Result<Action> {
-    let tz = node.calendar.timezone();
+/// What the command's flags ask for; the defaults (route step,
+/// consultation, new due time, return desk) are the service layer's, drawn
+/// from the dossier's state when the command runs.
+fn intent(command: &DossierCommand, tz: chrono_tz::Tz) -> Result<Intent> {
     Ok(match command {
-        DossierCommand::AcceptSubmission(_) => Action::Received,
-        DossierCommand::Refuse { reason, .. } => Action::Refused {
+        DossierCommand::AcceptSubmission(_) => Intent::AcceptSubmission,
+        DossierCommand::Refuse { reason, .. } => Intent::Exact(Action::Refused {
             reason: reason.clone(),
+        }),
+        DossierCommand::Forward { to, task, days, .. } => Intent::Forward {
+            to: to.clone(),
+            task: task.clone(),
+            days: *days,
         },
-        DossierCommand::Forward {
-            common,
-            to,
-            task,
-            days,
-        } => {
-            let row = officer::resolve(node, &common.dossier)?;
-            let (_, dossier) = officer::load(node, &row.key)?;
-            let route = &dossier.facts.route;
-            let next = match to {
-                Some(to) => route.iter().find(|s| &s.office == to),
-                None => {
-                    // The step after the current holder's (or the first not at the holder).
-                    let holder = row.holder.as_deref().unwrap_or_default();
-                    let position = route.iter().position(|s| s.office.as_str() == holder);
-                    match position {
-                        Some(i) => route.get(i + 1),
-                        None => route.iter().find(|s| s.office.as_str() != holder),
-                    }
-                }
-            };
-            let to = match (to, next) {
-                (Some(to), _) => to.clone(),
-                (None, Some(step)) => step.office.clone(),
-                (None, None) => bail!(
-                    "{} has no further step on its route after {}; say where with --to OFFICE",
-                    row.code,
-                    row.holder.as_deref().unwrap_or("its holder")
-                ),
-            };
-            Action::Forwarded {
-                task: task
-                    .clone()
-                    .or_else(|| next.map(|s| s.task.clone()))
-                    .unwrap_or_else(|| "Xử lý hồ sơ".into()),
-                days: days.or_else(|| next.map(|s| s.days as u32)).unwrap_or(0),
-                to,
-            }
-        }
-        DossierCommand::CancelForward { reason, .. } => Action::ForwardCancelled {
+        DossierCommand::CancelForward { reason, .. } => Intent::Exact(Action::ForwardCancelled {
             reason: reason.clone(),
-        },
-        DossierCommand::Accept(_) => Action::Accepted,
-        DossierCommand::Appraise { outcome, note, .. } => Action::Appraised {
+        }),
+        DossierCommand::Accept(_) => Intent::Exact(Action::Accepted),
+        DossierCommand::Appraise { outcome, note, .. } => Intent::Exact(Action::Appraised {
             outcome: *outcome,
             note: note.clone(),
-        },
+        }),
         DossierCommand::Verify {
             when, place, who, ..
-        } => Action::VerificationScheduled {
+        } => Intent::Exact(Action::VerificationScheduled {
             when: parse_time(when, tz)?,
             place: place.clone(),
             who: who.clone(),
-        },
+        }),
         DossierCommand::Consult {
             to, question, days, ..
-        } => Action::Consulted {
+        } => Intent::Consult {
             to: to.clone(),
             question: question.clone(),
-            deadline: node
-                .calendar
-                .add_working_days(at, *days)
-                .context("computing the consultation deadline")?,
+            days: *days,
         },
         DossierCommand::Answer {
-            common,
             consultation,
             answer,
-        } => {
-            let consultation = match consultation {
-                Some(id) => EventId(id.clone()),
-                None => {
-                    let row = officer::resolve(node, &common.dossier)?;
-                    let (_, dossier) = officer::load(node, &row.key)?;
-                    let state =
-                        lienthong_shared::dossier::fold::fold(&dossier, &node.fold_context(at));
-                    let mine: Vec<_> = state
-                        .open_consultations()
-                        .filter(|c| node.serves(&c.to))
-                        .collect();
-                    match mine.as_slice() {
-                        [one] => one.event.clone(),
-                        [] => bail!(
-                            "{} has no open consultation addressed to this node",
-                            row.code
-                        ),
-                        many => bail!(
-                            "{} has {} open consultations for this node; choose with --consultation ({})",
-                            row.code,
-                            many.len(),
-                            many.iter()
-                                .map(|c| c.event.0.clone())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    }
-                }
-            };
-            Action::ConsultationAnswered {
-                consultation,
-                answer: answer.clone(),
-            }
-        }
-        DossierCommand::RequestSupplement { items, reason, .. } => Action::SupplementRequested {
-            items: items.clone(),
-            reason: reason.clone(),
+            ..
+        } => Intent::Answer {
+            consultation: consultation.clone().map(EventId),
+            answer: answer.clone(),
         },
+        DossierCommand::RequestSupplement { items, reason, .. } => {
+            Intent::Exact(Action::SupplementRequested {
+                items: items.clone(),
+                reason: reason.clone(),
+            })
+        }
         DossierCommand::SupplementReceived { note, .. } => {
-            Action::SupplementReceived { note: note.clone() }
+            Intent::Exact(Action::SupplementReceived { note: note.clone() })
         }
-        DossierCommand::RequestPayment { amount, note, .. } => Action::PaymentRequested {
-            amount_vnd: *amount,
-            note: note.clone(),
-        },
+        DossierCommand::RequestPayment { amount, note, .. } => {
+            Intent::Exact(Action::PaymentRequested {
+                amount_vnd: *amount,
+                note: note.clone(),
+            })
+        }
         DossierCommand::Paid {
             amount, receipt, ..
-        } => Action::Paid {
+        } => Intent::Exact(Action::Paid {
             amount_vnd: *amount,
             receipt: receipt.clone(),
-        },
+        }),
         DossierCommand::Apologize {
-            common,
             reason,
             new_due,
             extra_days,
-        } => {
-            let new_due = match (new_due, extra_days) {
-                (Some(text), _) => parse_time(text, tz)?,
-                (None, Some(days)) => {
-                    let row = officer::resolve(node, &common.dossier)?;
-                    let due = row
-                        .due_at
-                        .with_context(|| format!("{} has no due time to move", row.code))?;
-                    node.calendar.add_working_days(due, *days)?
-                }
+            ..
+        } => Intent::Apologize {
+            reason: reason.clone(),
+            new_due: match (new_due, extra_days) {
+                (Some(text), _) => NewDue::At(parse_time(text, tz)?),
+                (None, Some(days)) => NewDue::ExtraWorkingDays(*days),
                 (None, None) => {
                     bail!("give the new due time: --new-due 'YYYY-MM-DD HH:MM' or --extra-days N")
                 }
-            };
-            Action::Apologized {
-                reason: reason.clone(),
-                new_due,
-            }
+            },
+        },
+        DossierCommand::Withdraw { reason, .. } => Intent::Exact(Action::WithdrawalRequested {
+            reason: reason.clone(),
+        }),
+        DossierCommand::Stop { reason, .. } => Intent::Exact(Action::Stopped {
+            reason: reason.clone(),
+        }),
+        DossierCommand::Approve { note, .. } => {
+            Intent::Exact(Action::Approved { note: note.clone() })
         }
-        DossierCommand::Withdraw { reason, .. } => Action::WithdrawalRequested {
-            reason: reason.clone(),
-        },
-        DossierCommand::Stop { reason, .. } => Action::Stopped {
-            reason: reason.clone(),
-        },
-        DossierCommand::Approve { note, .. } => Action::Approved { note: note.clone() },
         DossierCommand::IssueResult {
-            common,
-            result,
-            attachment,
-        } => {
-            let row = officer::resolve(node, &common.dossier)?;
-            let (_, dossier) = officer::load(node, &row.key)?;
-            let issuer = common
-                .who
-                .acting_as
-                .clone()
-                .or_else(|| row.holder.as_deref().and_then(|h| h.parse().ok()))
-                .unwrap_or_else(|| node.office().clone());
-            let attachment = match attachment {
-                None => None,
-                Some(hash) => Some(find_attachment(&dossier, hash)?),
-            };
-            Action::ResultIssued {
-                result: result.clone(),
-                attachment,
-                return_office: officer::return_office(node, &dossier, &issuer),
-            }
+            result, attachment, ..
+        } => Intent::IssueResult {
+            result: result.clone(),
+            attachment: attachment.clone(),
+        },
+        DossierCommand::Return { channel, .. } => {
+            Intent::Exact(Action::Returned { channel: *channel })
         }
-        DossierCommand::Return { channel, .. } => Action::Returned { channel: *channel },
-        DossierCommand::Note { text, .. } => Action::Note { text: text.clone() },
+        DossierCommand::Note { text, .. } => Intent::Exact(Action::Note { text: text.clone() }),
     })
-}
-
-fn find_attachment(
-    dossier: &lienthong_shared::dossier::Dossier,
-    hash: &str,
-) -> Result<AttachmentRef> {
-    dossier
-        .facts
-        .documents
-        .iter()
-        .flat_map(|c| c.attachments.iter())
-        .find(|a| a.hash.starts_with(&hash.to_ascii_lowercase()))
-        .map(AttachmentRef::from)
-        .with_context(|| {
-            format!("no attachment {hash} in this dossier; add it first with `lienthong attach`")
-        })
 }

@@ -5,8 +5,9 @@ use chrono_tz::Tz;
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{ContentArrangement, Table};
 
+/// `dd/mm/yyyy HH:MM` in the office's time zone, as officers write times.
 pub fn local(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+    t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
 }
 
 pub fn local_opt(t: Option<DateTime<Utc>>, tz: Tz) -> String {

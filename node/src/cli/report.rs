@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 
 use super::args::{DataArgs, parse_time};
 use super::render;
+use crate::i18n::{Lang, Msg};
 use crate::node::Node;
 use crate::report::{self, Counts, GroupBy, Report, ReportOptions};
 
@@ -147,41 +148,49 @@ fn cells(label: String, c: &Counts) -> Vec<String> {
 
 /// The human table (also printed at the end of the demo).
 pub fn print_table(node: &Node, report: &Report) {
-    let tz = node.calendar.timezone();
-    let mut heading = format!(
-        "Dossiers by {} office at {}, overdue judged at {}",
+    let l = node.locale(Lang::from_env());
+    let now = l.datetime(report.now);
+    let office = l.office(node.office());
+    let mut heading = l.f(
         match report.group_by {
-            GroupBy::Origin => "receiving",
-            GroupBy::Holder => "holding",
+            GroupBy::Origin => Msg::ReportByOrigin,
+            GroupBy::Holder => Msg::ReportByHolder,
         },
-        node.office(),
-        render::local(report.now, tz)
+        &[("office", &office), ("now", &now)],
     );
     match (report.from, report.to) {
         (None, None) => {}
         (from, to) => {
-            heading += &format!(
-                "; received from {} until {}",
-                from.map_or("the start".into(), |t| render::local(t, tz)),
-                to.map_or("now".into(), |t| render::local(t, tz))
+            heading += &l.f(
+                Msg::ReportPeriod,
+                &[
+                    (
+                        "from",
+                        &from.map_or(l.t(Msg::ReportFromStart).into(), |t| l.datetime(t)),
+                    ),
+                    (
+                        "to",
+                        &to.map_or(l.t(Msg::ReportUntilNow).into(), |t| l.datetime(t)),
+                    ),
+                ],
             )
         }
     }
     println!("{heading}");
     let mut table = render::table(&[
-        "office",
-        "received",
-        "in progress",
-        "supplement",
-        "resolved",
-        "returned",
-        "refused",
-        "stopped",
-        "overdue",
-        "early",
-        "on time",
-        "late",
-        "on time %",
+        l.t(Msg::RepOffice),
+        l.t(Msg::RepReceived),
+        l.t(Msg::RepInProgress),
+        l.t(Msg::RepSupplement),
+        l.t(Msg::RepResolved),
+        l.t(Msg::RepReturned),
+        l.t(Msg::RepRefused),
+        l.t(Msg::RepStopped),
+        l.t(Msg::RepOverdue),
+        l.t(Msg::RepEarly),
+        l.t(Msg::RepOnTime),
+        l.t(Msg::RepLate),
+        l.t(Msg::RepOnTimePercent),
     ]);
     let mut previous: Option<&report::ReportRow> = None;
     for row in &report.rows {
@@ -194,20 +203,25 @@ pub fn print_table(node: &Node, report: &Report) {
             "  ".repeat(row.depth + usize::from(own_under_subtotal)),
             if row.subtotal { "Σ " } else { "" },
             row.name,
-            if own_under_subtotal { " (own)" } else { "" }
+            if own_under_subtotal {
+                l.t(Msg::RepOwn)
+            } else {
+                ""
+            }
         );
         table.add_row(cells(label, &row.counts));
         previous = Some(row);
     }
-    table.add_row(cells("Tổng cộng (total)".into(), &report.total));
+    table.add_row(cells(l.t(Msg::RepTotal).into(), &report.total));
     println!("{table}");
-    println!(
-        "Σ = the office and every office below it; (own) = the office itself; on time % = (early + on time) / finished."
-    );
+    println!("{}", l.t(Msg::RepLegend));
     if report.total.submitted > 0 {
         println!(
-            "{} dossier(s) filed online or by post are not yet taken in at a desk (not counted above).",
-            report.total.submitted
+            "{}",
+            l.f(
+                Msg::RepSubmitted,
+                &[("n", &report.total.submitted.to_string())]
+            )
         );
     }
 }

@@ -3,12 +3,14 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::Args;
-use lienthong_shared::dossier::fold::{self, DossierState, Flag};
-use lienthong_shared::dossier::{Dossier, StoredEvent};
+use lienthong_shared::OfficeId;
+use lienthong_shared::dossier::fold::{DossierState, Flag};
+use lienthong_shared::dossier::{ActionKind, Dossier, StoredEvent};
 use serde::Serialize;
 
 use super::args::{DataArgs, parse_time};
-use super::render::{self, local, local_opt};
+use super::render;
+use crate::i18n::{Lang, Msg};
 use crate::node::Node;
 use crate::officer;
 use crate::store::StoreError;
@@ -77,15 +79,15 @@ struct ShowJson<'a> {
 pub fn show(args: &ShowArgs) -> Result<()> {
     let mut node = Node::open(&args.data.data)?;
     let now = now_from(&args.now, &node)?;
-    let row = officer::resolve(&mut node, &args.dossier)?;
-    let (dossier, quarantined) = match officer::load(&mut node, &row.key) {
-        Ok((_, dossier)) => (dossier, node.store.read(|r| r.quarantined(&row.key))?),
+    let view = match officer::view(&mut node, &args.dossier, now) {
+        Ok(view) => view,
         Err(
             e @ (officer::ActionError::Store(StoreError::CorruptDocument { .. })
             | officer::ActionError::Schema(_)),
         ) => {
             // The stored copy does not load: set it aside (kept as it is)
             // and say so, rather than fail on it every time.
+            let row = officer::resolve(&mut node, &args.dossier)?;
             let problem = e.to_string();
             node.store
                 .write(|w| w.quarantine(&row.key, &problem, Utc::now()))?;
@@ -97,7 +99,13 @@ pub fn show(args: &ShowArgs) -> Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
-    let state = fold::fold(&dossier, &node.fold_context(now));
+    let quarantined = node.store.read(|r| r.quarantined(&view.row.key))?;
+    let officer::DossierView {
+        row,
+        dossier,
+        state,
+        allowed,
+    } = view;
     if args.json {
         let events = dossier
             .events
@@ -119,6 +127,7 @@ pub fn show(args: &ShowArgs) -> Result<()> {
         });
     }
     print_dossier(&node, &row, &dossier, &state);
+    print_allowed(&node, &allowed);
     if let Some(q) = &quarantined {
         print_quarantine_note(&node, q);
     }
@@ -126,14 +135,15 @@ pub fn show(args: &ShowArgs) -> Result<()> {
 }
 
 fn print_quarantine_note(node: &Node, q: &Quarantined) {
+    let l = node.locale(Lang::from_env());
     println!(
-        "QUARANTINED since {}: {}",
-        local(q.since, node.calendar.timezone()),
-        q.problem
+        "{}",
+        l.f(
+            Msg::QuarantinedSince,
+            &[("since", &l.datetime(q.since)), ("problem", &q.problem)]
+        )
     );
-    println!(
-        "  This node keeps the dossier as it is but does not send it to peers; an operator must repair or replace it."
-    );
+    println!("  {}", l.t(Msg::QuarantineExplained));
 }
 
 /// `show` of a dossier whose stored document does not load: what the index
@@ -147,39 +157,55 @@ fn print_quarantined_only(node: &Node, row: &IndexRow, q: &Quarantined, json: bo
             "quarantined": q,
         }));
     }
+    let l = node.locale(Lang::from_env());
     println!(
-        "Dossier   {}   (id {})",
+        "{}   {}   (id {})",
+        l.t(Msg::FieldDossier),
         row.code,
         crate::store::documents::hex(&row.key)
     );
-    println!("Procedure {} {}", row.procedure_code, row.procedure_name);
-    println!("Applicant {}", row.applicant);
+    println!(
+        "{} {} {}",
+        l.t(Msg::FieldProcedure),
+        row.procedure_code,
+        row.procedure_name
+    );
+    println!("{} {}", l.t(Msg::FieldApplicant), row.applicant);
     print_quarantine_note(node, q);
-    println!("  Its document cannot be read, so its history cannot be shown.");
+    println!("  {}", l.t(Msg::QuarantineNoHistory));
     Ok(())
 }
 
 fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &DossierState) {
-    let tz = node.calendar.timezone();
+    let l = node.locale(Lang::from_env());
+    // Labels padded to one width, as a form's left column.
+    let label = |msg: Msg| format!("{:<14}", l.t(msg));
     let facts = &dossier.facts;
     let p = &facts.procedure;
     println!(
-        "Dossier   {}   (id {})",
+        "{}{}   (id {})",
+        label(Msg::FieldDossier),
         facts.code,
         crate::store::documents::hex(&row.key)
     );
     let time_limit = match (&p.same_day_cutoff, p.processing_days) {
-        (Some(cutoff), _) => format!("same day, cut-off {cutoff}"),
-        (None, Some(days)) => format!("{days} working days"),
-        _ => "no processing time".into(),
+        (Some(cutoff), _) => l.f(Msg::SameDay, &[("cutoff", cutoff)]),
+        (None, Some(days)) => l.working_days(days),
+        _ => l.t(Msg::NoProcessingTime).into(),
     };
     println!(
-        "Procedure {} {} ({time_limit}; catalogue {})",
-        p.code, p.name, p.catalogue_version
+        "{}{} {} ({time_limit}; {})",
+        label(Msg::FieldProcedure),
+        p.code,
+        p.name,
+        l.f(Msg::CatalogueVersion, &[("version", &p.catalogue_version)])
     );
+    if p.fee_vnd > 0 {
+        println!("{}{}", label(Msg::FieldFee), l.money(p.fee_vnd));
+    }
     let a = &facts.applicant;
     let mut applicant = a.name.clone();
-    for (label, value) in [
+    for (prefix, value) in [
         ("", &a.organisation),
         ("CCCD ", &a.id_number),
         ("", &a.address),
@@ -187,128 +213,194 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
         ("", &a.email),
     ] {
         if !value.is_empty() {
-            applicant += &format!(", {label}{value}");
+            applicant += &format!(", {prefix}{value}");
         }
     }
-    println!("Applicant {applicant}");
+    println!("{}{applicant}", label(Msg::FieldApplicant));
     println!(
-        "Origin    {} ({}, result by {}), rules {}",
-        facts.origin,
-        facts.channel.as_str(),
-        facts.result_delivery.as_str(),
-        facts.rules
+        "{}{}",
+        label(Msg::FieldOrigin),
+        l.f(
+            Msg::OriginLine,
+            &[
+                ("office", &l.office(&facts.origin)),
+                ("channel", l.channel(facts.channel)),
+                ("result_by", l.channel(facts.result_delivery)),
+                ("rules", &facts.rules),
+            ]
+        )
     );
-    let status = state.status.map_or("not yet received".to_string(), |s| {
-        format!("{} {} ({})", s.code(), s, s.label_vi())
+    let status = state.status.map_or(l.status_opt(None).to_string(), |s| {
+        format!("{} {}", s.code(), l.status(s))
     });
-    println!("Status    {status}");
+    println!("{}{status}", label(Msg::FieldStatus));
     if let Some(holder) = &state.holder {
-        println!("Holder    {holder}");
+        println!("{}{}", label(Msg::FieldHolder), l.office(holder));
     }
     if let Some(t) = &state.transfer {
         println!(
-            "Transfer  from {} to {} since {} — {} ({} working days)",
-            t.from,
-            t.to,
-            local(t.at, tz),
-            t.task,
-            t.days
+            "{}{}",
+            label(Msg::FieldTransfer),
+            l.f(
+                Msg::TransferLine,
+                &[
+                    ("from", &l.office(&t.from)),
+                    ("to", &l.office(&t.to)),
+                    ("at", &l.datetime(t.at)),
+                    ("task", &t.task),
+                    ("days", &l.working_days(u64::from(t.days))),
+                ]
+            )
         );
     }
-    println!("Received  {}", local_opt(state.received_at, tz));
-    let mut due = local_opt(state.due_at, tz);
+    println!(
+        "{}{}",
+        label(Msg::FieldReceived),
+        l.datetime_opt(state.received_at)
+    );
+    let mut due = l.datetime_opt(state.due_at);
     if state.original_due_at != state.due_at {
-        due += &format!(" (Form 01 said {})", local_opt(state.original_due_at, tz));
+        due += &l.f(
+            Msg::Form01Said,
+            &[("due", &l.datetime_opt(state.original_due_at))],
+        );
     }
     if let Some(t) = state.timeliness {
-        due += &format!("  [{t}]");
+        due += &format!("  [{}]", l.timeliness(t));
     }
-    println!("Due       {due}");
+    println!("{}{due}", label(Msg::FieldDue));
     if let Some(step) = state.step_due_at {
-        println!("Step due  {}", local(step, tz));
+        println!("{}{}", label(Msg::FieldStepDue), l.datetime(step));
     }
     if let Some(apology) = &state.apology {
         println!(
-            "Apology   {} (Form 04): new due {}{} — {}",
-            local(apology.at, tz),
-            local(apology.new_due, tz),
-            if apology.late { ", late" } else { "" },
-            apology.reason
+            "{}{}",
+            label(Msg::FieldApology),
+            l.f(
+                Msg::ApologyLine,
+                &[
+                    ("at", &l.datetime(apology.at)),
+                    ("new_due", &l.datetime(apology.new_due)),
+                    (
+                        "late",
+                        if apology.late {
+                            l.t(Msg::ApologyLateMark)
+                        } else {
+                            ""
+                        }
+                    ),
+                    ("reason", &apology.reason),
+                ]
+            )
         );
     }
     for pause in &state.pauses {
         println!(
-            "Paused    {} → {}",
-            local(pause.from, tz),
+            "{}{} → {}",
+            label(Msg::FieldPaused),
+            l.datetime(pause.from),
             pause
                 .until
-                .map_or("(waiting for the applicant)".into(), |u| local(u, tz))
+                .map_or(l.t(Msg::WaitingForApplicant).into(), |u| l.datetime(u))
         );
     }
     if let Some(result) = &state.result {
-        println!(
-            "Result    {} — issued {} by {}, returned by {}",
-            result.result,
-            local(result.issued_at, tz),
-            result.issued_by,
-            result.return_office
-        );
+        // Resolved is not returned: until the desk hands it over, the
+        // result waits there.
+        let desk = l.office(&result.return_office);
+        let issued = l.datetime(result.issued_at);
+        let by = l.office(&result.issued_by);
+        let mut args = vec![
+            ("result", result.result.as_str()),
+            ("at", issued.as_str()),
+            ("by", by.as_str()),
+            ("desk", desk.as_str()),
+        ];
+        let returned = state.returned_at.map(|at| l.datetime(at));
+        let line = match &returned {
+            Some(returned) => {
+                args.push(("returned", returned));
+                l.f(Msg::ResultReturned, &args)
+            }
+            None => l.f(Msg::ResultWaiting, &args),
+        };
+        println!("{}{line}", label(Msg::FieldResult));
     }
     if !facts.route.is_empty() {
-        println!("Route");
+        println!("{}", l.t(Msg::FieldRoute));
         for (i, step) in facts.route.iter().enumerate() {
             println!(
-                "  {}. {}{} — {} ({} working days)",
+                "  {}. {}{} — {} ({})",
                 i + 1,
-                step.office,
-                if step.lead { " (lead)" } else { "" },
+                l.office(&step.office),
+                if step.lead { l.t(Msg::LeadMark) } else { "" },
                 step.task,
-                step.days
+                l.working_days(step.days)
             );
         }
     }
     if !facts.documents.is_empty() {
-        println!("Documents");
+        println!("{}", l.t(Msg::FieldDocuments));
         for component in &facts.documents {
-            println!("  - {} ×{}", component.name, component.copies);
+            println!(
+                "  - {} {}",
+                component.name,
+                l.f(Msg::Copies, &[("n", &component.copies.to_string())])
+            );
             for a in &component.attachments {
                 println!(
-                    "      {} {} ({} bytes, {})",
+                    "      {} {} ({}, {})",
                     super::attachments::short_hash(&a.hash),
                     a.name,
-                    a.size,
+                    l.f(Msg::Bytes, &[("n", &a.size.to_string())]),
                     a.media_type
                 );
             }
         }
     }
     for c in &state.consultations {
+        let answer = c
+            .answer
+            .as_deref()
+            .map_or(l.t(Msg::NoAnswerYet).into(), |a| {
+                l.f(Msg::AnsweredWith, &[("answer", a)])
+            });
         println!(
-            "Consulted {} by {}: {} — {}",
-            c.to,
-            local(c.deadline, tz),
-            c.question,
-            c.answer
-                .as_deref()
-                .map_or("(no answer yet)".to_string(), |a| format!("answered: {a}"))
+            "{}{}",
+            label(Msg::FieldConsulted),
+            l.f(
+                Msg::ConsultedLine,
+                &[
+                    ("to", &l.office(&c.to)),
+                    ("deadline", &l.datetime(c.deadline)),
+                    ("question", &c.question),
+                    ("answer", &answer),
+                ]
+            )
         );
     }
     for flag in &state.flags {
-        println!("Flag      {}", describe_flag(flag));
+        println!("{}{}", label(Msg::FieldFlag), l.flag(flag));
     }
-    println!("Timeline");
-    let mut table = render::table(&["#", "time", "office", "officer", "event"]);
+    println!("{}", l.t(Msg::FieldTimeline));
+    let mut table = render::table(&[
+        "#",
+        l.t(Msg::ColTime),
+        l.t(Msg::ColOffice),
+        l.t(Msg::ColOfficer),
+        l.t(Msg::ColEvent),
+    ]);
     for (i, (stored, applied)) in dossier.events.iter().zip(&state.applied).enumerate() {
         match stored {
             StoredEvent::Valid(event) => {
-                let mut text = event.action.summary();
+                let mut text = l.action(&event.action);
                 if !applied {
-                    text = format!("✗ {text}");
+                    text = format!("{}{text}", l.t(Msg::NotApplied));
                 }
                 table.add_row(vec![
                     (i + 1).to_string(),
-                    local(event.at, tz),
-                    event.office.to_string(),
+                    l.datetime(event.at),
+                    l.office(&event.office),
                     event.officer.clone(),
                     text,
                 ]);
@@ -319,7 +411,7 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
                     "?".into(),
                     "?".into(),
                     "?".into(),
-                    format!("✗ unreadable: {problem}"),
+                    l.f(Msg::Unreadable, &[("problem", problem)]),
                 ]);
             }
         }
@@ -327,36 +419,56 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
     println!("{table}");
     if !state.conflicts.is_empty() {
         println!(
-            "Conflicts ({}): kept in the history, not applied; an officer should resolve them",
-            state.conflicts.len()
+            "{}",
+            l.f(
+                Msg::ConflictsHeader,
+                &[("n", &state.conflicts.len().to_string())]
+            )
         );
         for conflict in &state.conflicts {
-            println!("  ✗ {conflict}");
+            let kind = ActionKind::from_name(&conflict.kind)
+                .map_or(conflict.kind.clone(), |k| l.kind(k).to_string());
+            println!(
+                "  ✗ {}",
+                l.f(
+                    Msg::ConflictLine,
+                    &[
+                        ("index", &(conflict.index + 1).to_string()),
+                        ("kind", &kind),
+                        (
+                            "office",
+                            &conflict.office.as_ref().map_or("?".into(), |o| l.office(o))
+                        ),
+                        ("reason", &l.reason(&conflict.reason)),
+                    ]
+                )
+            );
         }
     }
 }
 
-pub fn describe_flag(flag: &Flag) -> String {
-    match flag {
-        Flag::SupplementRequestLate => {
-            "supplement request later than allowed after receipt (D3)".into()
-        }
-        Flag::RepeatedSupplementRequest => {
-            "more than one supplement request: counts as late (D3)".into()
-        }
-        Flag::ApologyLate => {
-            "apology issued less than a working day before the due time (D4)".into()
-        }
-        Flag::ApologyMissing => "late or overdue with no apology issued (D4)".into(),
-        Flag::DueSoon => {
-            "due within one working day: issue Form 04 now if it will be late (D4)".into()
-        }
-        Flag::ConsultationOverdue { to, .. } => {
-            format!("consultation of {to} past its deadline (D5)")
-        }
-        Flag::StepOverdue { office } => format!("{office} is past the allowance on its transfer"),
-        Flag::DueTimeUnknown { problem } => format!("due time unknown: {problem}"),
+/// What each office of this node may do now, as the rules say.
+fn print_allowed(node: &Node, allowed: &[(OfficeId, Vec<ActionKind>)]) {
+    let l = node.locale(Lang::from_env());
+    if allowed.is_empty() {
+        println!("{}", l.t(Msg::NothingAllowedHere));
+        return;
     }
+    for (office, kinds) in allowed {
+        let names: Vec<&str> = kinds.iter().map(|k| l.kind(*k)).collect();
+        println!(
+            "{}",
+            l.f(
+                Msg::AllowedFor,
+                &[("office", &l.office(office)), ("list", &names.join(", "))]
+            )
+        );
+    }
+}
+
+/// A flag in the officer's language.
+pub fn describe_flag(node: &Node, flag: &Flag) -> String {
+    node.locale(Lang::from_env()).flag(flag)
 }
 
 pub fn list(args: &ListArgs) -> Result<()> {
@@ -401,43 +513,49 @@ pub fn list(args: &ListArgs) -> Result<()> {
 /// The human table of `list`.
 pub fn print_list(node: &mut Node, filter: &ListFilter, now: DateTime<Utc>) -> Result<()> {
     let rows = node.store.read(|r| r.list(filter))?;
-    let tz = node.calendar.timezone();
+    let l = node.locale(Lang::from_env());
     let mut table = render::table(&[
-        "code",
-        "procedure",
-        "applicant",
-        "status",
-        "holder",
-        "received",
-        "due",
+        l.t(Msg::ColCode),
+        l.t(Msg::ColProcedure),
+        l.t(Msg::ColApplicant),
+        l.t(Msg::ColStatus),
+        l.t(Msg::ColHolder),
+        l.t(Msg::ColReceived),
+        l.t(Msg::ColDue),
         "",
     ]);
     for row in &rows {
         let mut marks = Vec::new();
         if row.is_overdue(now) {
-            marks.push("OVERDUE".to_string());
+            marks.push(l.t(Msg::OverdueMark).to_string());
         }
         if let Some(t) = row.timeliness {
-            marks.push(t.to_string());
+            marks.push(l.timeliness(t).to_string());
         }
         if let Some(to) = &row.transfer_to {
-            marks.push(format!("→ {to}"));
+            marks.push(format!("→ {}", l.office_str(to)));
         }
         if row.conflicts > 0 {
-            marks.push(format!("{} conflict(s)", row.conflicts));
+            marks.push(l.f(Msg::ConflictsMark, &[("n", &row.conflicts.to_string())]));
         }
         table.add_row(vec![
             row.code.clone(),
             row.procedure_code.clone(),
             row.applicant.clone(),
-            row.status.map_or("—".into(), |s| s.to_string()),
-            row.holder.clone().unwrap_or_default(),
-            local_opt(row.received_at, tz),
-            local_opt(row.due_at, tz),
+            row.status.map_or("—".into(), |s| l.status(s).to_string()),
+            row.holder
+                .as_deref()
+                .map(|h| l.office_str(h))
+                .unwrap_or_default(),
+            l.datetime_opt(row.received_at),
+            l.datetime_opt(row.due_at),
             marks.join(" "),
         ]);
     }
     println!("{table}");
-    println!("{} dossier(s)", rows.len());
+    println!(
+        "{}",
+        l.f(Msg::DossierCount, &[("n", &rows.len().to_string())])
+    );
     Ok(())
 }

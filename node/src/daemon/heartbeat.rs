@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::OptionalExtension;
 
 use super::Shared;
 use crate::store::Store;
@@ -18,12 +17,7 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
     loop {
         let path = path.clone();
         let beat = tokio::task::spawn_blocking(move || -> Result<(), crate::store::StoreError> {
-            let store = Store::open(&path)?;
-            store.connection().execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('daemon_heartbeat', ?1), ('daemon_pid', ?2)",
-                rusqlite::params![Utc::now().timestamp_millis(), i64::from(std::process::id())],
-            )?;
-            Ok(())
+            Store::open(&path)?.record_heartbeat(Utc::now(), std::process::id())
         })
         .await;
         if let Ok(Err(e)) = beat {
@@ -35,8 +29,7 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
                 let path = shared.dir.store_file();
                 let _ = tokio::task::spawn_blocking(move || {
                     if let Ok(store) = Store::open(&path) {
-                        let _ = store.connection().execute("DELETE FROM meta WHERE key IN ('daemon_heartbeat', 'daemon_pid')", []);
-                        let _ = store.connection().execute("UPDATE peers SET connected = 0", []);
+                        let _ = store.clear_heartbeat();
                     }
                 })
                 .await;
@@ -48,25 +41,5 @@ pub(crate) async fn heartbeat_loop(shared: Arc<Shared>) {
 
 /// When the daemon last beat, and its pid.
 pub fn daemon_heartbeat(store: &Store) -> Option<(DateTime<Utc>, i64)> {
-    let beat: Option<i64> = store
-        .connection()
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'daemon_heartbeat'",
-            [],
-            |row| row.get(0),
-        )
-        .optional()
-        .ok()
-        .flatten();
-    let pid: Option<i64> = store
-        .connection()
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'daemon_pid'",
-            [],
-            |row| row.get(0),
-        )
-        .optional()
-        .ok()
-        .flatten();
-    Some((DateTime::from_timestamp_millis(beat?)?, pid.unwrap_or(0)))
+    store.daemon_heartbeat()
 }

@@ -540,12 +540,10 @@ pub async fn run(
     println!("\n   7  The provincial Center's consolidated view at 10/03/2026 17:00:\n");
     let center = net.open(&province)?;
     print_province_view(center, clock.at(10, 17, 0))?;
-    let sibling = net.open(&duy_trinh)?;
+    let mut sibling = net.open(&duy_trinh)?;
     let count = sibling
         .store
-        .connection()
-        .query_row("SELECT count(*) FROM dossiers", [], |r| r.get::<_, i64>(0))
-        .unwrap_or(-1);
+        .read(|r| r.document_count(crate::store::documents::DocKind::Dossier))?;
     println!(
         "\n      Duy Trinh, a sibling commune, holds {count} of these dossiers: scope keeps them to the offices concerned."
     );

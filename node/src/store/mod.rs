@@ -17,15 +17,19 @@
 //! ([`Store::write`]): nothing is half-written, whatever kills the process.
 //! Documents are loaded on demand, one at a time.
 
+pub mod accounts;
 pub mod blobs;
 pub mod codes;
+pub mod daemon_state;
 pub mod documents;
 pub mod feed;
 pub mod index;
 pub mod limits;
 mod migrations;
+pub mod outbox;
 pub mod peers;
 pub mod quarantine;
+pub mod reports;
 pub mod snapshot;
 
 use std::path::{Path, PathBuf};

@@ -97,20 +97,26 @@ pub fn act(node: &mut Node, code: &str, office: Option<&str>, when: DateTime<Utc
     }
 }
 
-/// Take a dossier in for processing at its own desk (forward to itself, accept).
+/// The office decides the one-day procedure itself, so the receipt took
+/// the dossier straight into its processing (or it came back there after a
+/// supplement): check it is processing there, not in transfer, at `when`.
 pub fn start(node: &mut Node, code: &str, office: &str, when: DateTime<Utc>) {
-    act(
-        node,
-        code,
-        Some(office),
-        when,
-        Action::Forwarded {
-            to: id(office),
-            task: "Giải quyết".into(),
-            days: 1,
-        },
+    let key = officer::resolve(node, code).unwrap().key;
+    let (_, dossier) = officer::load(node, &key).unwrap();
+    let state = lienthong_shared::dossier::fold::fold(&dossier, &node.fold_context(when));
+    assert_eq!(
+        (
+            state.status,
+            state.holder.as_ref().map(|h| h.as_str()),
+            &state.transfer
+        ),
+        (
+            Some(lienthong_shared::dossier::Status::Processing),
+            Some(office),
+            &None
+        ),
+        "{code} is processing at {office}"
     );
-    act(node, code, Some(office), when, Action::Accepted);
 }
 
 /// Approve and issue the result, to be returned at `office`'s desk.

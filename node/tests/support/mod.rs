@@ -52,10 +52,13 @@ pub const JUDICIAL_RECORD: &str = "2.000488";
 // ── The binary ─────────────────────────────────────────────────────────────
 
 /// The binary with a clean environment: no data dir, officer or crash point
-/// inherited from whoever runs the tests.
+/// inherited from whoever runs the tests; messages in English (the
+/// catalogue's second language), which these tests match against — the
+/// Vietnamese default has its own tests (`vietnamese_by_default`).
 pub fn lienthong() -> Command {
     let mut command = Command::new(BIN);
     command
+        .env(lienthong::i18n::LANG_ENV, "en")
         .env_remove("LIENTHONG_DATA")
         .env_remove("LIENTHONG_OFFICER")
         .env_remove(lienthong::store::CRASH_AT_ENV);

@@ -407,17 +407,63 @@ pub fn check_built(
     ctx: &FoldContext<'_>,
     make: impl FnOnce(&DossierState) -> Event,
 ) -> (DossierState, Event, Result<DossierState, ConflictReason>) {
+    let planned = check_planned(dossier, ctx, |before| {
+        Ok::<_, std::convert::Infallible>(vec![make(before)])
+    });
+    let Ok(Planned {
+        before,
+        mut events,
+        outcome,
+    }) = planned;
+    let event = events.remove(0);
+    (before, event, outcome.map_err(|(_, reason)| reason))
+}
+
+/// What [`check_planned`] found.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The state before the new events (not finished: time-based flags and
+    /// timeliness are not computed).
+    pub before: DossierState,
+    /// The events `plan` built, in the order they would be appended.
+    pub events: Vec<Event>,
+    /// The state after all of them, or the first refused one (its index in
+    /// `events`) and why.
+    pub outcome: Result<DossierState, (usize, ConflictReason)>,
+}
+
+/// Fold the log once, let `plan` build the events an officer's command
+/// appends from the state so far (the acting office, the next route step,
+/// the consultation to answer…), and apply them in order. `plan` may fail
+/// (nothing to build from: no next step, no open consultation); its error
+/// is returned as is. An empty plan is a programming error and panics.
+pub fn check_planned<E>(
+    dossier: &Dossier,
+    ctx: &FoldContext<'_>,
+    plan: impl FnOnce(&DossierState) -> Result<Vec<Event>, E>,
+) -> Result<Planned, E> {
     let mut folder = Folder::new(dossier, ctx);
     for (index, stored) in dossier.events.iter().enumerate() {
         folder.step(index, stored);
     }
     let before = folder.state.clone();
-    let candidate = make(&before);
-    let outcome = folder.try_apply(&candidate).map(|()| {
+    let events = plan(&before)?;
+    assert!(!events.is_empty(), "a plan appends at least one event");
+    for (i, event) in events.iter().enumerate() {
+        if let Err(reason) = folder.try_apply(event) {
+            return Ok(Planned {
+                before,
+                events,
+                outcome: Err((i, reason)),
+            });
+        }
         folder.state.applied.push(true);
-        folder.finish()
-    });
-    (before, candidate, outcome)
+    }
+    Ok(Planned {
+        before,
+        events,
+        outcome: Ok(folder.finish()),
+    })
 }
 
 /// The actions `office` may take now, for messages and for the console.
@@ -426,14 +472,37 @@ pub fn allowed_actions(
     office: &OfficeId,
     ctx: &FoldContext<'_>,
 ) -> Vec<ActionKind> {
+    let (_, mut allowed) = fold_with_allowed(dossier, ctx, std::slice::from_ref(office));
+    allowed.pop().map(|(_, kinds)| kinds).unwrap_or_default()
+}
+
+/// The state and, for each of `offices`, the actions it may take now — one
+/// fold for both (the dossier page shows both).
+///
+/// An action is allowed when an event of its kind appended now by that
+/// office could be applied: besides the table of who may do what in which
+/// status, an apology is allowed only before the due time (D4), so a dossier
+/// past its due time does not offer one.
+pub fn fold_with_allowed(
+    dossier: &Dossier,
+    ctx: &FoldContext<'_>,
+    offices: &[OfficeId],
+) -> (DossierState, Vec<(OfficeId, Vec<ActionKind>)>) {
     let mut folder = Folder::new(dossier, ctx);
     for (index, stored) in dossier.events.iter().enumerate() {
         folder.step(index, stored);
     }
-    ActionKind::KNOWN
-        .into_iter()
-        .filter(|kind| folder.permits(*kind, office).is_ok())
-        .collect()
+    let allowed = offices
+        .iter()
+        .map(|office| {
+            let kinds = ActionKind::KNOWN
+                .into_iter()
+                .filter(|kind| folder.permits_now(*kind, office).is_ok())
+                .collect();
+            (office.clone(), kinds)
+        })
+        .collect();
+    (folder.finish(), allowed)
 }
 
 /// The processing time as recorded on the dossier.
@@ -759,6 +828,19 @@ impl<'a> Folder<'a> {
         }
     }
 
+    /// [`Self::permits`] for an event appended at `ctx.now`: also the rules
+    /// that depend only on the time (an apology before the due time, D4).
+    fn permits_now(&self, kind: ActionKind, office: &OfficeId) -> Result<(), ConflictReason> {
+        self.permits(kind, office)?;
+        if kind == ActionKind::Apologized
+            && let Some(due) = self.state.due_at
+            && self.ctx.now >= due
+        {
+            return Err(ConflictReason::ApologyAfterDue { due });
+        }
+        Ok(())
+    }
+
     /// Validate then apply one event; on error the state is untouched.
     fn try_apply(&mut self, event: &Event) -> Result<(), ConflictReason> {
         if let Action::Unknown { name } = &event.action {
@@ -1018,15 +1100,19 @@ impl<'a> Folder<'a> {
         // D6: timeliness.
         if let Some(due) = state.due_at {
             state.timeliness = match state.ended_at {
-                Some(ended) => Some(
-                    if ended > due || state.flags.contains(&Flag::RepeatedSupplementRequest) {
+                // By day, not by hour: finished on the due day at any hour is on time.
+                Some(ended) => Some({
+                    let (ended_day, due_day) =
+                        (calendar.local_date(ended), calendar.local_date(due));
+                    if ended_day > due_day || state.flags.contains(&Flag::RepeatedSupplementRequest)
+                    {
                         Timeliness::Late
-                    } else if calendar.local_date(ended) == calendar.local_date(due) {
+                    } else if ended_day == due_day {
                         Timeliness::OnTime
                     } else {
                         Timeliness::Early
-                    },
-                ),
+                    }
+                }),
                 None if !state.is_paused() && now > due => Some(Timeliness::Overdue),
                 None => None,
             };

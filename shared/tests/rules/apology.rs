@@ -3,7 +3,7 @@
 //! before the due time; the new due time is then in force. Overdue with no
 //! apology is flagged; "due soon" within a working day.
 
-use lienthong_shared::dossier::fold::{ConflictReason, Flag};
+use lienthong_shared::dossier::fold::{self, ConflictReason, Flag};
 use lienthong_shared::dossier::{Status, Timeliness};
 
 use crate::support::Procedure::Days;
@@ -56,6 +56,24 @@ fn d4_an_apology_at_or_after_the_due_time_is_refused() {
     // One minute before is still in time (though late: flagged, see below).
     let mut d = at_district();
     d.ok(apologized("2026-03-20 17:00"), DISTRICT, "2026-03-09 08:59");
+}
+
+#[test]
+fn d4_an_apology_is_offered_only_before_the_due_time() {
+    use lienthong_shared::dossier::ActionKind;
+    let d = at_district();
+    let dossier = d.dossier();
+    let district = office(DISTRICT);
+    let offered = |now: &str| {
+        fold::allowed_actions(&dossier, &district, &d.ctx(at_local(now)))
+            .contains(&ActionKind::Apologized)
+    };
+    assert!(offered("2026-03-09 08:59"), "before the due time");
+    assert!(!offered("2026-03-09 09:00"), "at the due time");
+    assert!(!offered("2026-03-10 10:00"), "past the due time");
+    // What is offered is what would be applied.
+    let mut late = at_district();
+    late.conflict(apologized("2026-03-20 17:00"), DISTRICT, "2026-03-10 10:00");
 }
 
 #[test]
@@ -117,12 +135,15 @@ fn d4_after_a_valid_apology_the_new_due_time_is_in_force() {
     let mut early = apologized_case();
     early.ok(result_issued(COMMUNE), DISTRICT, "2026-03-12 10:00");
     assert_eq!(early.state().timeliness, Some(Timeliness::Early));
-    // On the new due day: on time. After it: late.
+    // On the new due day, at any hour: on time. On a later day: late.
     let mut on_time = apologized_case();
     on_time.ok(result_issued(COMMUNE), DISTRICT, "2026-03-13 16:00");
     assert_eq!(on_time.state().timeliness, Some(Timeliness::OnTime));
+    let mut after_hours = apologized_case();
+    after_hours.ok(result_issued(COMMUNE), DISTRICT, "2026-03-13 17:01");
+    assert_eq!(after_hours.state().timeliness, Some(Timeliness::OnTime));
     let mut late = apologized_case();
-    late.ok(result_issued(COMMUNE), DISTRICT, "2026-03-13 17:01");
+    late.ok(result_issued(COMMUNE), DISTRICT, "2026-03-16 08:00");
     let state = late.state();
     assert_eq!(state.timeliness, Some(Timeliness::Late));
     assert!(

@@ -1,5 +1,5 @@
-//! RULES.md D6: a finished dossier is early, on time (same working day, not
-//! after the due time) or late, judged at `ended` = the first of resolved,
+//! RULES.md D6: a finished dossier is early (a day before the due day), on
+//! time (on the due day, at any hour) or late (a later day), judged at `ended` = the first of resolved,
 //! returned, stopped, refused; an unfinished dossier past due is overdue.
 
 use lienthong_shared::dossier::Timeliness;
@@ -31,20 +31,25 @@ fn d6_early_before_the_due_day() {
 }
 
 #[test]
-fn d6_on_time_on_the_due_day_not_after_the_due_time() {
-    assert_eq!(
-        resolved_at("2026-03-09 07:30").timeliness,
-        Some(Timeliness::OnTime)
-    );
-    assert_eq!(
-        resolved_at("2026-03-09 09:00").timeliness,
-        Some(Timeliness::OnTime)
-    );
+fn d6_on_time_on_the_due_day_at_any_hour() {
+    for at in [
+        "2026-03-09 07:30",
+        "2026-03-09 09:00",
+        "2026-03-09 09:01",
+        "2026-03-09 16:59",
+    ] {
+        let state = resolved_at(at);
+        assert_eq!(state.timeliness, Some(Timeliness::OnTime), "finished {at}");
+        assert!(
+            !state.flags.contains(&Flag::ApologyMissing),
+            "finished {at}"
+        );
+    }
 }
 
 #[test]
-fn d6_late_after_the_due_time() {
-    let state = resolved_at("2026-03-09 09:01");
+fn d6_late_on_a_later_day() {
+    let state = resolved_at("2026-03-10 07:30");
     assert_eq!(state.timeliness, Some(Timeliness::Late));
     assert!(state.flags.contains(&Flag::ApologyMissing));
     assert_eq!(
@@ -121,5 +126,7 @@ fn d6_same_day_procedures() {
     };
     assert_eq!(finish("2026-03-10 16:59"), Some(Timeliness::OnTime));
     assert_eq!(finish("2026-03-10 17:00"), Some(Timeliness::OnTime));
-    assert_eq!(finish("2026-03-10 17:01"), Some(Timeliness::Late));
+    // After hours on the due day is still the due day (D6).
+    assert_eq!(finish("2026-03-10 17:01"), Some(Timeliness::OnTime));
+    assert_eq!(finish("2026-03-11 07:31"), Some(Timeliness::Late));
 }

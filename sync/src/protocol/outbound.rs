@@ -30,6 +30,10 @@ struct Offered {
     doc: DocumentId,
     heads: Vec<ChangeHash>,
     bytes: usize,
+    /// The peer refused it: its window is still taken until the `Ack`
+    /// (the receiver counts it until then), but the acknowledgement does
+    /// not mean the peer holds these heads.
+    refused: bool,
 }
 
 pub(crate) struct Outbound {
@@ -231,7 +235,15 @@ impl Outbound {
         if self.in_flight.is_empty() {
             self.waiting_since = self.now;
         }
-        self.in_flight.insert(seq, Offered { doc, heads, bytes });
+        self.in_flight.insert(
+            seq,
+            Offered {
+                doc,
+                heads,
+                bytes,
+                refused: false,
+            },
+        );
         self.in_flight_bytes += bytes;
         let unanswered = self.exchanges.get(&doc).map_or(0, |e| e.unanswered);
         self.exchanges.insert(
@@ -330,7 +342,15 @@ impl Outbound {
         let mut latest: HashMap<DocumentId, Vec<ChangeHash>> = HashMap::new();
         for (_, offered) in done {
             self.in_flight_bytes -= offered.bytes;
-            latest.insert(offered.doc, offered.heads);
+            if offered.refused {
+                // Recorded as held, the document would be skipped as an
+                // echo in every later session: the peer would never get it
+                // once the reason for the refusal (a quota, the disk
+                // floor) is gone.
+                latest.remove(&offered.doc);
+            } else {
+                latest.insert(offered.doc, offered.heads);
+            }
         }
         if !latest.is_empty() {
             self.waiting_since = if self.in_flight.is_empty() {
@@ -356,6 +376,11 @@ impl Outbound {
     /// it sooner could overrun the window as the receiver sees it.
     pub(crate) fn refused(&mut self, doc: &DocumentId) {
         self.exchanges.remove(doc);
+        for offered in self.in_flight.values_mut() {
+            if &offered.doc == doc {
+                offered.refused = true;
+            }
+        }
     }
 
     /// When offers waiting for an acknowledgement time out.

@@ -671,7 +671,15 @@ async fn read_frames(
                 }
             }
             Ok(None) => {
-                let _ = tx.send(Incoming::End(Ok(())));
+                // A peer that finishes its stream in the middle of a frame
+                // broke the framing: say so, rather than log a clean close.
+                let end = match decoder.buffered() {
+                    0 => Ok(()),
+                    held => Err(format!(
+                        "bad stream from peer: it ended inside a frame ({held} bytes of an unfinished frame)"
+                    )),
+                };
+                let _ = tx.send(Incoming::End(end));
                 return;
             }
             Err(e) => {

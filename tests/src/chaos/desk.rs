@@ -7,10 +7,11 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use lienthong::node::Node;
-use lienthong::officer::{self, ActionError, NewDossier, Recorded};
+use lienthong::officer::plan::{self, Desk};
+use lienthong::officer::{self, ActionError, Intent, NewDossier, Recorded};
 use lienthong::store::documents::{DocKey, hex};
 use lienthong_shared::OfficeId;
-use lienthong_shared::dossier::fold::{self, DossierState};
+use lienthong_shared::dossier::fold;
 use lienthong_shared::dossier::schema::Applicant;
 use lienthong_shared::dossier::{Action, ActionKind, AppraisalOutcome, Channel, Dossier};
 
@@ -119,15 +120,20 @@ impl Ledger {
         Ok(recorded)
     }
 
-    /// Forward a dossier to the next office on its route.
+    /// Forward a dossier to the next office on its route (the service
+    /// layer's default, as `lienthong forward` without `--to`).
     pub fn forward(&mut self, dir: &Path, code: &str, at: DateTime<Utc>) -> Recorded {
-        let mut node = Node::open(dir).expect("open a node");
-        let key = officer::resolve(&mut node, code).expect("the dossier").key;
-        let (_, dossier) = officer::load(&mut node, &key).expect("load the dossier");
-        let state = fold::fold(&dossier, &node.fold_context(at));
-        let action = forward_next(&dossier, &state)
-            .unwrap_or_else(|| panic!("{code} has no next step after {:?}", state.holder));
-        self.record(dir, code, None, at, action)
+        self.act(
+            dir,
+            code,
+            None,
+            at,
+            &Intent::Forward {
+                to: None,
+                task: None,
+                days: None,
+            },
+        )
     }
 
     /// Issue the result as `issuer`, to the return desk the rules name.
@@ -138,21 +144,33 @@ impl Ledger {
         issuer: &OfficeId,
         at: DateTime<Utc>,
     ) -> Recorded {
-        let mut node = Node::open(dir).expect("open a node");
-        let key = officer::resolve(&mut node, code).expect("the dossier").key;
-        let (_, dossier) = officer::load(&mut node, &key).expect("load the dossier");
-        let return_office = officer::return_office(&node, &dossier, issuer);
-        self.record(
+        self.act(
             dir,
             code,
             Some(issuer),
             at,
-            Action::ResultIssued {
+            &Intent::IssueResult {
                 result: "Kết quả giải quyết".into(),
                 attachment: None,
-                return_office,
             },
         )
+    }
+
+    /// Carry out an officer's command that must be allowed, its defaults
+    /// drawn by the service layer from the dossier's state.
+    pub fn act(
+        &mut self,
+        dir: &Path,
+        code: &str,
+        acting: Option<&OfficeId>,
+        at: DateTime<Utc>,
+        intent: &Intent,
+    ) -> Recorded {
+        let mut node = Node::open(dir).expect("open a node");
+        let recorded = officer::act(&mut node, code, acting, "Cán bộ xử lý", at, intent)
+            .unwrap_or_else(|e| panic!("{} on {code}: {e}", intent.kind()));
+        self.note(node.office(), &recorded);
+        recorded
     }
 
     /// Every acknowledged write is in its dossier on every node holding the
@@ -187,22 +205,6 @@ impl Ledger {
     }
 }
 
-/// A forward to the next office on the dossier's route after its holder
-/// (what `lienthong forward` does without `--to`).
-pub fn forward_next(dossier: &Dossier, state: &DossierState) -> Option<Action> {
-    let route = &dossier.facts.route;
-    let holder = state.holder.as_ref()?;
-    let next = match route.iter().position(|s| &s.office == holder) {
-        Some(i) => route.get(i + 1),
-        None => route.iter().find(|s| &s.office != holder),
-    }?;
-    Some(Action::Forwarded {
-        to: next.office.clone(),
-        task: next.task.clone(),
-        days: next.days as u32,
-    })
-}
-
 pub fn forward_to(to: &str, days: u32) -> Action {
     Action::Forwarded {
         to: super::office(to),
@@ -212,43 +214,54 @@ pub fn forward_to(to: &str, days: u32) -> Action {
 }
 
 /// The actions `node` may take on a dossier now, each with the office it
-/// acts as, built as an officer would (forward to the next step, issue the
-/// result to the right desk).
+/// acts as, built as an officer would with the service layer's defaults
+/// (forward to the next step, issue the result to the right desk) — from
+/// one fold of the dossier.
 pub fn possible_actions(
     node: &Node,
     dossier: &Dossier,
     at: DateTime<Utc>,
 ) -> Vec<(OfficeId, Action)> {
     let ctx = node.fold_context(at);
-    let state = fold::fold(dossier, &ctx);
+    let served = node.served_ids();
+    let (state, allowed) = fold::fold_with_allowed(dossier, &ctx, &served);
+    let desk = Desk {
+        tree: &node.network.offices,
+        calendar: &node.calendar,
+        served: &served,
+        own: node.office(),
+    };
     let mut out = Vec::new();
-    for served in node.served_offices() {
-        let office = served.id.clone();
-        for kind in fold::allowed_actions(dossier, &office, &ctx) {
-            let action = match kind {
-                ActionKind::Accepted => Some(Action::Accepted),
-                ActionKind::Forwarded => forward_next(dossier, &state),
-                ActionKind::ForwardCancelled => Some(Action::ForwardCancelled {
+    for (office, kinds) in allowed {
+        for kind in kinds {
+            let intent = match kind {
+                ActionKind::Accepted => Intent::Exact(Action::Accepted),
+                ActionKind::Forwarded => Intent::Forward {
+                    to: None,
+                    task: None,
+                    days: None,
+                },
+                ActionKind::ForwardCancelled => Intent::Exact(Action::ForwardCancelled {
                     reason: "Chuyển nhầm".into(),
                 }),
-                ActionKind::Appraised => Some(Action::Appraised {
+                ActionKind::Appraised => Intent::Exact(Action::Appraised {
                     outcome: AppraisalOutcome::Ok,
                     note: "Hồ sơ hợp lệ".into(),
                 }),
-                ActionKind::Approved => Some(Action::Approved {
+                ActionKind::Approved => Intent::Exact(Action::Approved {
                     note: String::new(),
                 }),
-                ActionKind::ResultIssued => Some(Action::ResultIssued {
+                ActionKind::ResultIssued => Intent::IssueResult {
                     result: "Kết quả giải quyết".into(),
                     attachment: None,
-                    return_office: officer::return_office(node, dossier, &office),
-                }),
-                ActionKind::Returned => Some(Action::Returned {
+                },
+                ActionKind::Returned => Intent::Exact(Action::Returned {
                     channel: Channel::Direct,
                 }),
-                _ => None,
+                _ => continue,
             };
-            if let Some(action) = action {
+            // A forward with no next step on the route has no default.
+            if let Ok(action) = plan::build_action(&desk, dossier, &state, &office, at, &intent) {
                 out.push((office.clone(), action));
             }
         }

@@ -198,7 +198,9 @@ async fn play(cluster: &Cluster, clocks: &Clocks, wait: Duration, backlog: usize
             ("L1", "returned"),
             ("L2", "returned"),
             ("S2", "returned"),
-            ("M1", "received"),
+            // Untouched since its receipt, which took it straight into the
+            // commune's processing (the commune decides marriages).
+            ("M1", "processing"),
         ] {
             if let Some(full) = views[o].values().find(|f| f.code == codes[name]) {
                 assert_eq!(full.status.as_deref(), Some(status), "{name} at {o}");

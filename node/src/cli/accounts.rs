@@ -1,0 +1,97 @@
+//! `lienthong account`: the officers who may sign in to this node's console.
+
+use std::io::BufRead;
+
+use anyhow::{Context, Result, bail};
+use chrono::Utc;
+use clap::{Args, Subcommand};
+
+use super::args::DataArgs;
+use super::render;
+use crate::node::Node;
+use crate::service::accounts::{self, Role};
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account. The password is read from the first line of
+    /// standard input (e.g. `printf '%s\n' "$PASSWORD" | lienthong account add …`).
+    Add(AddArgs),
+    /// List the accounts of this node (never their passwords).
+    List(DataArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Sign-in name: lowercase letters, digits, `.`, `-`, `_`.
+    #[arg(long)]
+    pub name: String,
+    /// The officer's full name, written on every event they record.
+    #[arg(long = "full-name", value_name = "NAME")]
+    pub full_name: String,
+    /// desk (tiếp nhận, trả kết quả), processing, leader (phê duyệt) or admin.
+    #[arg(long, value_parser = parse_role, value_name = "desk|processing|leader|admin")]
+    pub role: Role,
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a role: use desk, processing, leader or admin"))
+}
+
+pub fn run(command: &AccountCommand) -> Result<()> {
+    match command {
+        AccountCommand::Add(args) => add(args),
+        AccountCommand::List(data) => list(data),
+    }
+}
+
+fn add(args: &AddArgs) -> Result<()> {
+    let mut node = Node::open(&args.data.data)?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        bail!(
+            "no password on standard input: pipe it in, e.g. printf '%s\\n' \"$PASSWORD\" | lienthong account add …"
+        );
+    }
+    let account = accounts::add(
+        &mut node,
+        &args.name,
+        &args.full_name,
+        args.role,
+        password,
+        Utc::now(),
+    )?;
+    println!(
+        "{} ({}) — {}",
+        account.name,
+        account.display_name,
+        account.role.label_vi()
+    );
+    Ok(())
+}
+
+fn list(data: &DataArgs) -> Result<()> {
+    let mut node = Node::open(&data.data)?;
+    let tz = node.calendar.timezone();
+    let mut table = render::table(&["name", "full name", "role", "locked until"]);
+    for account in accounts::list(&mut node)? {
+        table.add_row(vec![
+            account.name,
+            account.display_name,
+            account.role.label_vi().to_string(),
+            account
+                .locked_until
+                .filter(|t| *t > Utc::now())
+                .map_or(String::new(), |t| render::local(t, tz)),
+        ]);
+    }
+    println!("{table}");
+    Ok(())
+}

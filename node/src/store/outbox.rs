@@ -1,0 +1,151 @@
+//! The `outbox`: notices queued for a gateway to send (SMS, e-mail, the
+//! office's screen), one per dossier, kind and key; and the index query
+//! that finds the dossiers that may need one.
+
+use chrono::{DateTime, Utc};
+use lienthong_shared::dossier::Status;
+use rusqlite::{OptionalExtension, params_from_iter};
+
+use super::documents::DocKey;
+use super::index::IndexRow;
+use super::{Reader, Result, Writer};
+
+/// One outbox row as stored (kinds and audiences as their names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub doc_id: DocKey,
+    pub code: String,
+    pub kind: String,
+    /// What it is about, unique per dossier and kind.
+    pub key: String,
+    pub office: String,
+    pub audience: String,
+    pub applicant: String,
+    pub phone: String,
+    pub email: String,
+    pub message: String,
+}
+
+/// An outbox row with its place in the queue and its times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedRow {
+    pub id: i64,
+    pub row: OutboxRow,
+    pub created_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+impl Reader<'_> {
+    /// Index rows of dossiers held by `holders` that may need a notice at
+    /// `until`: unfinished and due by then (clock running), with an open
+    /// consultation, or resolved (the result waits at the desk).
+    pub fn notice_candidates(
+        &self,
+        holders: &[String],
+        until: DateTime<Utc>,
+    ) -> Result<Vec<IndexRow>> {
+        if holders.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = (0..holders.len())
+            .map(|i| format!("?{}", i + 2))
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!(
+            "SELECT doc_id FROM dossiers
+             WHERE holder IN ({placeholders})
+               AND ((ended_at IS NULL AND status IS NOT {supplement} AND due_at <= ?1)
+                    OR (ended_at IS NULL AND open_consultations > 0)
+                    OR status = {resolved})",
+            supplement = Status::AwaitingSupplement.code(),
+            resolved = Status::Resolved.code(),
+        );
+        let mut values: Vec<rusqlite::types::Value> = vec![until.timestamp_millis().into()];
+        values.extend(holders.iter().map(|s| s.clone().into()));
+        let mut statement = self.conn().prepare(&sql)?;
+        let keys = statement
+            .query_map(params_from_iter(values), |row| row.get::<_, Vec<u8>>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut rows = Vec::with_capacity(keys.len());
+        for key in keys {
+            let Ok(key) = DocKey::try_from(key.as_slice()) else {
+                continue;
+            };
+            if let Some(row) = self.index_row(&key)? {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Whether a notice of `kind` about `what` is queued for the dossier.
+    pub fn is_queued(&self, key: &DocKey, kind: &str, what: &str) -> Result<bool> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT 1 FROM outbox WHERE doc_id = ?1 AND kind = ?2 AND key = ?3")?
+            .query_row(rusqlite::params![&key[..], kind, what], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// The outbox in queue order; with `limit`, the latest `limit` entries.
+    pub fn outbox(&self, limit: Option<usize>) -> Result<Vec<QueuedRow>> {
+        let mut statement = self.conn().prepare(
+            "SELECT * FROM (
+                SELECT id, doc_id, code, kind, key, office, audience, applicant, phone, email,
+                       message, created_at, sent_at
+                FROM outbox ORDER BY id DESC LIMIT ?1
+             ) ORDER BY id",
+        )?;
+        let limit = limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let rows = statement.query_map([limit], |row| {
+            let doc: Vec<u8> = row.get(1)?;
+            let time = |ms: Option<i64>| ms.and_then(DateTime::from_timestamp_millis);
+            Ok(QueuedRow {
+                id: row.get(0)?,
+                row: OutboxRow {
+                    doc_id: DocKey::try_from(doc.as_slice()).unwrap_or([0; 16]),
+                    code: row.get(2)?,
+                    kind: row.get(3)?,
+                    key: row.get(4)?,
+                    office: row.get(5)?,
+                    audience: row.get(6)?,
+                    applicant: row.get(7)?,
+                    phone: row.get(8)?,
+                    email: row.get(9)?,
+                    message: row.get(10)?,
+                },
+                created_at: time(row.get(11)?),
+                sent_at: time(row.get(12)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+impl Writer<'_> {
+    /// Put a notice in the outbox unless it is there already; true if added.
+    pub fn enqueue_notice(&self, notice: &OutboxRow, now: DateTime<Utc>) -> Result<bool> {
+        let added = self
+            .conn()
+            .prepare_cached(
+                "INSERT OR IGNORE INTO outbox
+                    (doc_id, code, kind, key, office, audience, applicant, phone, email, message, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(rusqlite::params![
+                &notice.doc_id[..],
+                notice.code,
+                notice.kind,
+                notice.key,
+                notice.office,
+                notice.audience,
+                notice.applicant,
+                notice.phone,
+                notice.email,
+                notice.message,
+                now.timestamp_millis(),
+            ])?;
+        Ok(added > 0)
+    }
+}

@@ -1,0 +1,181 @@
+//! Counts for reports, from the `dossiers` index in one grouped query.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use lienthong_shared::dossier::Status;
+use rusqlite::params;
+use serde::Serialize;
+use serde::ser::SerializeStruct;
+
+use super::{Reader, Result};
+
+/// Counts for one office (or a subtree, or everything).
+///
+/// Serialised with two derived fields, `finished` and `on_time_percent`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Taken in at a desk (received, or refused at intake) in the period.
+    pub received: u64,
+    /// Received, processing, awaiting payment or withdrawal requested.
+    pub in_progress: u64,
+    pub awaiting_supplement: u64,
+    pub resolved: u64,
+    pub returned: u64,
+    pub refused: u64,
+    pub stopped: u64,
+    /// Unfinished, clock running, past the due time at `now`.
+    pub overdue: u64,
+    /// Finished dossiers, by D6.
+    pub early: u64,
+    pub on_time: u64,
+    pub late: u64,
+    /// Filed online or by post, not yet checked at a desk (status 1); not in `received`.
+    pub submitted: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, other: &Counts) {
+        self.received += other.received;
+        self.in_progress += other.in_progress;
+        self.awaiting_supplement += other.awaiting_supplement;
+        self.resolved += other.resolved;
+        self.returned += other.returned;
+        self.refused += other.refused;
+        self.stopped += other.stopped;
+        self.overdue += other.overdue;
+        self.early += other.early;
+        self.on_time += other.on_time;
+        self.late += other.late;
+        self.submitted += other.submitted;
+    }
+
+    /// Finished dossiers judged by D6 (early + on time + late).
+    pub fn finished(&self) -> u64 {
+        self.early + self.on_time + self.late
+    }
+
+    /// Share of finished dossiers done on time or early, in percent, to one
+    /// decimal; `None` when nothing has finished.
+    pub fn on_time_percent(&self) -> Option<f64> {
+        let finished = self.finished();
+        (finished > 0)
+            .then(|| ((self.early + self.on_time) as f64 * 1000.0 / finished as f64).round() / 10.0)
+    }
+
+    /// No dossier at all.
+    pub fn is_empty(&self) -> bool {
+        self.received == 0 && self.submitted == 0
+    }
+}
+
+impl Serialize for Counts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut out = s.serialize_struct("Counts", 14)?;
+        out.serialize_field("received", &self.received)?;
+        out.serialize_field("in_progress", &self.in_progress)?;
+        out.serialize_field("awaiting_supplement", &self.awaiting_supplement)?;
+        out.serialize_field("resolved", &self.resolved)?;
+        out.serialize_field("returned", &self.returned)?;
+        out.serialize_field("refused", &self.refused)?;
+        out.serialize_field("stopped", &self.stopped)?;
+        out.serialize_field("overdue", &self.overdue)?;
+        out.serialize_field("early", &self.early)?;
+        out.serialize_field("on_time", &self.on_time)?;
+        out.serialize_field("late", &self.late)?;
+        out.serialize_field("finished", &self.finished())?;
+        out.serialize_field("on_time_percent", &self.on_time_percent())?;
+        out.serialize_field("submitted", &self.submitted)?;
+        out.end()
+    }
+}
+
+impl Reader<'_> {
+    /// Counts per office id — the receiving office, or with `by_holder` the
+    /// holder — of the dossiers received (or refused at intake) in
+    /// [from, to); "overdue" judged at `now`.
+    pub fn counts_by_office(
+        &self,
+        by_holder: bool,
+        now: DateTime<Utc>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<BTreeMap<String, Counts>> {
+        let column = if by_holder {
+            "coalesce(holder, origin)"
+        } else {
+            "origin"
+        };
+        let running = [
+            Status::Received,
+            Status::Processing,
+            Status::AwaitingPayment,
+            Status::WithdrawalRequested,
+        ]
+        .iter()
+        .map(|s| s.code().to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+        let sql = format!(
+            "SELECT {column},
+                sum(status IS NOT NULL AND status <> {submitted}),
+                sum(status IN ({running}) AND ended_at IS NULL),
+                sum(status = {supplement}),
+                sum(status = {resolved}),
+                sum(status = {returned}),
+                sum(status = {refused}),
+                sum(status = {stopped}),
+                sum(ended_at IS NULL AND status IS NOT {supplement} AND due_at < ?1),
+                sum(ended_at IS NOT NULL AND timeliness = 'early'),
+                sum(ended_at IS NOT NULL AND timeliness = 'on_time'),
+                sum(ended_at IS NOT NULL AND timeliness = 'late'),
+                sum(status = {submitted})
+             FROM dossiers
+             WHERE (?2 IS NULL OR coalesce(received_at, ended_at) >= ?2)
+               AND (?3 IS NULL OR coalesce(received_at, ended_at) < ?3)
+             GROUP BY 1",
+            submitted = Status::Submitted.code(),
+            supplement = Status::AwaitingSupplement.code(),
+            resolved = Status::Resolved.code(),
+            returned = Status::Returned.code(),
+            refused = Status::Refused.code(),
+            stopped = Status::Stopped.code(),
+        );
+        let mut statement = self.conn().prepare(&sql)?;
+        let rows = statement.query_map(
+            params![
+                now.timestamp_millis(),
+                from.map(|t| t.timestamp_millis()),
+                to.map(|t| t.timestamp_millis())
+            ],
+            |row| {
+                let n = |i: usize| -> rusqlite::Result<u64> {
+                    Ok(row.get::<_, Option<i64>>(i)?.unwrap_or(0).max(0) as u64)
+                };
+                Ok((
+                    row.get::<_, String>(0)?,
+                    Counts {
+                        received: n(1)?,
+                        in_progress: n(2)?,
+                        awaiting_supplement: n(3)?,
+                        resolved: n(4)?,
+                        returned: n(5)?,
+                        refused: n(6)?,
+                        stopped: n(7)?,
+                        overdue: n(8)?,
+                        early: n(9)?,
+                        on_time: n(10)?,
+                        late: n(11)?,
+                        submitted: n(12)?,
+                    },
+                ))
+            },
+        )?;
+        let mut by_office = BTreeMap::new();
+        for row in rows {
+            let (office, counts) = row?;
+            by_office.insert(office, counts);
+        }
+        Ok(by_office)
+    }
+}
