@@ -344,7 +344,10 @@ fn truncate(text: &str) -> &str {
     &text[..end]
 }
 
-pub(crate) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+/// Append `value` as an unsigned LEB128 varint, the integer encoding of
+/// these frames (and of Automerge's formats): public for tests and tools
+/// that build wire bytes by hand.
+pub fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     loop {
         let byte = (value & 0x7f) as u8;
         value >>= 7;

@@ -18,16 +18,9 @@ pub const MAX_OP_COL: u32 = 0x13; // change metadata: max op (id 1, delta)
 pub const OP_ACTION: u32 = 0x42; // ops: action (id 4, integer)
 pub const DEPS_COUNT_COL: u32 = 0x40; // change metadata: deps count (id 4, group)
 
-pub fn uleb(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
+/// Unsigned LEB128, as the frames encode it.
+pub fn uleb(out: &mut Vec<u8>, value: u64) {
+    lienthong_sync::protocol::frame::put_varint(out, value);
 }
 
 pub fn sleb(out: &mut Vec<u8>, mut value: i64) {

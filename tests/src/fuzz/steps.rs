@@ -107,16 +107,9 @@ pub fn encode_owned(flags: u8, steps: &[OwnedStep]) -> Vec<u8> {
     encode(flags, &steps)
 }
 
-pub fn put_varint(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
+/// Unsigned LEB128, as the frames encode it.
+pub fn put_varint(out: &mut Vec<u8>, value: u64) {
+    lienthong_sync::protocol::frame::put_varint(out, value);
 }
 
 #[cfg(test)]

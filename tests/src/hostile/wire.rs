@@ -32,16 +32,9 @@ pub const FLAG_SUPPORTS_SYNC_RESET: u8 = 1 << 2;
 const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
 const CHUNK_COMPRESSED: u8 = 2;
 
-pub fn uleb(out: &mut Vec<u8>, mut value: u64) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
+/// Unsigned LEB128, as the frames encode it.
+pub fn uleb(out: &mut Vec<u8>, value: u64) {
+    lienthong_sync::protocol::frame::put_varint(out, value);
 }
 
 fn hashes(out: &mut Vec<u8>, list: &[[u8; 32]]) {
