@@ -8,7 +8,7 @@ use automerge::{ActorId, Automerge, ObjType, ROOT, ReadDoc};
 use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::memory::{MemoryStore, RefuseList};
 use lienthong_sync::protocol::{
-    Admission, AdmitAll, Session, SessionConfig, SessionEvent, SessionStats,
+    Admission, AdmitAll, Session, SessionConfig, SessionEvent, SessionStats, SyncStore,
 };
 use proptest::prelude::*;
 
@@ -382,7 +382,15 @@ fn a_refused_document_is_not_stored_and_not_counted_as_held() {
     assert_eq!(b.len(), 9);
     assert!(b.get(&doc_id(3)).is_none());
     assert_eq!(outcome.b.refused, 1);
-    // A does not believe B holds it: with admission lifted, it is offered again on change.
+    // A does not believe B holds it (the acknowledgement that covered the
+    // refused offer does not count as holding: otherwise, once the reason
+    // for refusing is gone, it would be skipped as an echo forever).
+    assert!(
+        a.peer_heads(&B, &doc_id(3)).unwrap().is_empty(),
+        "a refused document recorded as held by the peer"
+    );
+    assert!(!a.peer_heads(&B, &doc_id(4)).unwrap().is_empty());
+    // With admission lifted, it is offered again on change.
     let mut doc = a.get(&doc_id(3)).unwrap().clone();
     append(&mut doc, "x");
     a.put(doc_id(3), doc);
