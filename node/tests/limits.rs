@@ -569,3 +569,75 @@ async fn under_the_disk_floor_peers_are_refused_but_officers_still_work() {
     .unwrap();
     net.stop_all().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_over_its_daily_bytes_is_refused_until_the_next_day() {
+    let root = tempfile::tempdir().unwrap();
+    let days = Arc::new(AtomicI64::new(0));
+    let mut net = pair(root.path(), Some(options_with_days(days.clone())));
+    let (district, commune) = (office(DISTRICT), office(COMMUNE));
+    let district_dir = net.get(&district).unwrap().dir.clone();
+    // Less than one dossier: the first is taken (a document's size is known
+    // only once it is committed), and that uses up the day.
+    set_limits(&district_dir, |l| l.peer_bytes_per_day = 1_000);
+    let mut c = net.open(&commune).unwrap();
+    let commune_id = c.node_id();
+    let first = send_up(&mut c, "An");
+    drop(c);
+
+    net.start_all().await.unwrap();
+    net.wait_until(&district, "the first dossier", WAIT, |n| holds(n, &first))
+        .await
+        .unwrap();
+    let mut d = net.open(&district).unwrap();
+    let counted = d
+        .store
+        .read(|r| r.peer(commune_id.as_bytes()))
+        .map(|row| row.refused)
+        .unwrap();
+    assert_eq!(counted, 0, "the first dossier of the day is never refused");
+    drop(d);
+
+    // The next one, written while the link is up, is over the day's bytes.
+    let mut c = net.open(&commune).unwrap();
+    let second = send_up(&mut c, "Bình");
+    drop(c);
+    net.wait_until(&district, "a refusal for the day's bytes", WAIT, |n| {
+        n.store
+            .read(|r| r.peer(commune_id.as_bytes()))
+            .unwrap()
+            .refused
+            >= 1
+    })
+    .await
+    .unwrap();
+    let mut d = net.open(&district).unwrap();
+    assert!(!holds(&mut d, &second), "refused, so not stored");
+    let row = d.store.read(|r| r.peer(commune_id.as_bytes())).unwrap();
+    let reason = row.last_refusal.unwrap();
+    assert!(
+        reason.contains("peer_bytes_per_day") && reason.contains("until"),
+        "{reason}"
+    );
+    let limit = d
+        .store
+        .read(|r| r.peer_limit(commune_id.as_bytes()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(limit.kind, LimitKind::BytesPerDay);
+    drop(d);
+    let shown = status_json(&district_dir);
+    assert_eq!(
+        shown["peers"][0]["limit"]["kind"], "bytes_per_day",
+        "{shown:#}"
+    );
+
+    // A new day, a new allowance: the refused dossier comes over the same link.
+    days.store(1, Ordering::SeqCst);
+    net.wait_until(&district, "the refused dossier, a day later", WAIT, |n| {
+        holds(n, &second)
+    })
+    .await
+    .unwrap();
+    net.stop_all().await;
+}
