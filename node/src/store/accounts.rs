@@ -1,25 +1,12 @@
 //! `accounts`: the officers who may sign in to this node's console, with
 //! their role, password hash (argon2id, PHC string) and failed sign-ins.
 //!
-//! The table is created on first write (`CREATE TABLE IF NOT EXISTS`)
-//! rather than by a numbered migration, so it does not collide with
-//! migrations being added elsewhere; reads treat a missing table as no
-//! accounts. Fold it into `migrations.rs` when the numbering settles.
+//! The table comes with schema migration 6 (`migrations.rs`).
 
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
 
 use super::{Reader, Result, Writer};
-
-const CREATE: &str = "CREATE TABLE IF NOT EXISTS accounts (
-    name            TEXT PRIMARY KEY,
-    display_name    TEXT NOT NULL,
-    role            TEXT NOT NULL,
-    password_hash   TEXT NOT NULL,
-    failed_attempts INTEGER NOT NULL DEFAULT 0,
-    locked_until    INTEGER,
-    created_at      INTEGER NOT NULL
-) STRICT";
 
 /// One account as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,22 +41,8 @@ const COLUMNS: &str =
     "name, display_name, role, password_hash, failed_attempts, locked_until, created_at";
 
 impl Reader<'_> {
-    fn has_accounts_table(&self) -> Result<bool> {
-        Ok(self
-            .conn()
-            .prepare_cached(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'accounts'",
-            )?
-            .query_row([], |_| Ok(()))
-            .optional()?
-            .is_some())
-    }
-
     /// The account signing in as `name`, if any.
     pub fn account(&self, name: &str) -> Result<Option<AccountRow>> {
-        if !self.has_accounts_table()? {
-            return Ok(None);
-        }
         Ok(self
             .conn()
             .prepare_cached(&format!("SELECT {COLUMNS} FROM accounts WHERE name = ?1"))?
@@ -79,9 +52,6 @@ impl Reader<'_> {
 
     /// Every account, by name.
     pub fn accounts(&self) -> Result<Vec<AccountRow>> {
-        if !self.has_accounts_table()? {
-            return Ok(Vec::new());
-        }
         let mut statement = self
             .conn()
             .prepare(&format!("SELECT {COLUMNS} FROM accounts ORDER BY name"))?;
@@ -93,7 +63,6 @@ impl Reader<'_> {
 impl Writer<'_> {
     /// Add an account; false (and nothing written) if the name is taken.
     pub fn insert_account(&self, account: &AccountRow) -> Result<bool> {
-        self.conn().execute(CREATE, [])?;
         let added = self.conn().execute(
             &format!(
                 "INSERT OR IGNORE INTO accounts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
@@ -119,7 +88,6 @@ impl Writer<'_> {
         failed_attempts: u32,
         locked_until: Option<DateTime<Utc>>,
     ) -> Result<()> {
-        self.conn().execute(CREATE, [])?;
         self.conn().execute(
             "UPDATE accounts SET failed_attempts = ?2, locked_until = ?3 WHERE name = ?1",
             rusqlite::params![

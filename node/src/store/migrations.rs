@@ -197,6 +197,19 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE peers ADD COLUMN last_refusal TEXT;
     ALTER TABLE peers ADD COLUMN last_refusal_at INTEGER;
     "#,
+    // 6: officers' accounts for the console. `IF NOT EXISTS`: builds of
+    // 2026-12-07 created this table on first write, before it had a number.
+    r#"
+    CREATE TABLE IF NOT EXISTS accounts (
+        name            TEXT PRIMARY KEY,
+        display_name    TEXT NOT NULL,
+        role            TEXT NOT NULL,   -- desk, processing, leader, admin
+        password_hash   TEXT NOT NULL,   -- argon2id PHC string
+        failed_attempts INTEGER NOT NULL DEFAULT 0,
+        locked_until    INTEGER,         -- ms since the epoch
+        created_at      INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
