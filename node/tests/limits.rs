@@ -18,11 +18,12 @@ use lienthong::node::Node;
 use lienthong::officer::{self, NewDossier};
 use lienthong::replication::Clock;
 use lienthong::store::documents::DocKey;
-use lienthong::store::limits::LimitKind;
+use lienthong::store::limits::{LimitKind, PeerLimit};
 use lienthong_shared::OfficeId;
 use lienthong_shared::builtin;
 use lienthong_shared::dossier::schema::{self, Applicant};
 use lienthong_shared::dossier::{Action, AttachmentRef, fold};
+use lienthong_sync::transport::identity::NodeId;
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -120,6 +121,22 @@ fn holds(node: &mut Node, key: &DocKey) -> bool {
         .read(|r| r.document_heads(key))
         .unwrap()
         .is_some()
+}
+
+/// Documents of the peer's refused by this node so far.
+fn refusals(node: &mut Node, peer: &NodeId) -> u64 {
+    node.store
+        .read(|r| r.peer(peer.as_bytes()))
+        .unwrap()
+        .refused
+}
+
+/// The limit the peer last ran into (there must be one).
+fn peer_limit(node: &mut Node, peer: &NodeId) -> PeerLimit {
+    node.store
+        .read(|r| r.peer_limit(peer.as_bytes()))
+        .unwrap()
+        .expect("the peer ran into a limit")
 }
 
 fn status_json(dir: &Path) -> Value {
@@ -437,11 +454,7 @@ async fn a_peer_over_its_daily_quota_is_refused_until_the_next_day() {
 
     net.start_all().await.unwrap();
     net.wait_until(&district, "two refusals", WAIT, |n| {
-        n.store
-            .read(|r| r.peer(commune_id.as_bytes()))
-            .unwrap()
-            .refused
-            >= 2
+        refusals(n, &commune_id) >= 2
     })
     .await
     .unwrap();
@@ -458,11 +471,7 @@ async fn a_peer_over_its_daily_quota_is_refused_until_the_next_day() {
         reason.contains("peer_new_documents_per_day") && reason.contains("until"),
         "{reason}"
     );
-    let limit = d
-        .store
-        .read(|r| r.peer_limit(commune_id.as_bytes()))
-        .unwrap()
-        .unwrap();
+    let limit = peer_limit(&mut d, &commune_id);
     assert_eq!(limit.kind, LimitKind::DocumentsPerDay);
     assert!(limit.lifted_at.is_none() && limit.until.is_some());
     drop(d);
@@ -482,11 +491,7 @@ async fn a_peer_over_its_daily_quota_is_refused_until_the_next_day() {
     .await
     .unwrap();
     let mut d = net.open(&district).unwrap();
-    let limit = d
-        .store
-        .read(|r| r.peer_limit(commune_id.as_bytes()))
-        .unwrap()
-        .unwrap();
+    let limit = peer_limit(&mut d, &commune_id);
     assert!(limit.lifted_at.is_some(), "the limit is lifted: {limit:?}");
     drop(d);
     net.stop_all().await;
@@ -507,11 +512,7 @@ async fn under_the_disk_floor_peers_are_refused_but_officers_still_work() {
 
     net.start_all().await.unwrap();
     net.wait_until(&district, "a refusal", WAIT, |n| {
-        n.store
-            .read(|r| r.peer(commune_id.as_bytes()))
-            .unwrap()
-            .refused
-            >= 1
+        refusals(n, &commune_id) >= 1
     })
     .await
     .unwrap();
@@ -590,11 +591,7 @@ async fn a_peer_over_its_daily_bytes_is_refused_until_the_next_day() {
         .await
         .unwrap();
     let mut d = net.open(&district).unwrap();
-    let counted = d
-        .store
-        .read(|r| r.peer(commune_id.as_bytes()))
-        .map(|row| row.refused)
-        .unwrap();
+    let counted = refusals(&mut d, &commune_id);
     assert_eq!(counted, 0, "the first dossier of the day is never refused");
     drop(d);
 
@@ -603,11 +600,7 @@ async fn a_peer_over_its_daily_bytes_is_refused_until_the_next_day() {
     let second = send_up(&mut c, "Bình");
     drop(c);
     net.wait_until(&district, "a refusal for the day's bytes", WAIT, |n| {
-        n.store
-            .read(|r| r.peer(commune_id.as_bytes()))
-            .unwrap()
-            .refused
-            >= 1
+        refusals(n, &commune_id) >= 1
     })
     .await
     .unwrap();
@@ -619,11 +612,7 @@ async fn a_peer_over_its_daily_bytes_is_refused_until_the_next_day() {
         reason.contains("peer_bytes_per_day") && reason.contains("until"),
         "{reason}"
     );
-    let limit = d
-        .store
-        .read(|r| r.peer_limit(commune_id.as_bytes()))
-        .unwrap()
-        .unwrap();
+    let limit = peer_limit(&mut d, &commune_id);
     assert_eq!(limit.kind, LimitKind::BytesPerDay);
     drop(d);
     let shown = status_json(&district_dir);
