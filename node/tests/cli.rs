@@ -58,35 +58,6 @@ fn assert_shows(dir: &Path, code: &str, now: &str, expect: &Expect<'_>) {
     assert_eq!(last["officer"], expect.last.2);
 }
 
-fn receive(dir: &Path, procedure: &str, at: &str) -> String {
-    receive_as(dir, procedure, at, None)
-}
-
-fn receive_as(dir: &Path, procedure: &str, at: &str, office: Option<&str>) -> String {
-    let mut args = vec![
-        "receive",
-        "--data",
-        dir.to_str().unwrap(),
-        "--officer",
-        "Trần Thị Hoa",
-        "--procedure",
-        procedure,
-        "--applicant",
-        "Nguyễn Văn An",
-        "--phone",
-        "0905 123 456",
-        "--at",
-        at,
-        "--json",
-    ];
-    if let Some(office) = office {
-        args.extend(["--as", office]);
-    }
-    let out = json(&args);
-    assert_eq!(out["event"]["action"]["kind"], "received");
-    out["code"].as_str().unwrap().to_string()
-}
-
 /// Run an officer command on `code`; returns its `--json` output.
 fn step(dir: &Path, code: &str, officer: &str, args: &[&str]) -> Value {
     let mut full = args.to_vec();
@@ -1067,21 +1038,7 @@ fn attachments_round_trip_through_the_store() {
     let dir = init(root.path(), "commune", COMMUNE);
     let d = dir.to_str().unwrap();
     let code = receive(&dir, LAND, "2026-03-02 09:00");
-    let file = root.path().join("scan.pdf");
-    let content: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-    std::fs::write(&file, &content).unwrap();
-    ok(&[
-        "attach",
-        "--data",
-        d,
-        &code,
-        "--officer",
-        "A",
-        "--file",
-        file.to_str().unwrap(),
-        "--at",
-        "2026-03-02 09:30",
-    ]);
+    let content = attach_scan(root.path(), &dir, &code, 200_000);
     let out = root.path().join("out.pdf");
     ok(&[
         "get-attachment",

@@ -96,24 +96,6 @@ fn inject_reference(dir: &Path, code: &str, reference: &AttachmentRef) {
         .unwrap();
 }
 
-fn receive(dir: &Path) -> String {
-    let out = json(&[
-        "receive",
-        "--data",
-        dir.to_str().unwrap(),
-        "--officer",
-        "Hoa",
-        "--procedure",
-        LAND,
-        "--applicant",
-        "Nguyễn Văn An",
-        "--at",
-        "2026-03-02 09:00",
-        "--json",
-    ]);
-    out["code"].as_str().unwrap().to_string()
-}
-
 /// Fails cleanly: an error message, not a panic (exit 101).
 fn fails_cleanly(args: &[&str]) -> String {
     let out = run(args);
@@ -128,7 +110,7 @@ fn get_attachment_never_panics_on_a_peer_written_hash() {
     let root = tempfile::tempdir().unwrap();
     let dir = init(root.path(), "commune", COMMUNE);
     let d = dir.to_str().unwrap();
-    let code = receive(&dir);
+    let code = receive(&dir, LAND, "2026-03-02 09:00");
     let out = root.path().join("out.pdf");
     let out_s = out.to_str().unwrap();
     // One reference with a two-character hash…
@@ -179,22 +161,8 @@ fn get_attachment_refuses_to_overwrite_unless_forced_and_then_replaces_atomicall
     let root = tempfile::tempdir().unwrap();
     let dir = init(root.path(), "commune", COMMUNE);
     let d = dir.to_str().unwrap();
-    let code = receive(&dir);
-    let file = root.path().join("scan.pdf");
-    let content: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
-    std::fs::write(&file, &content).unwrap();
-    ok(&[
-        "attach",
-        "--data",
-        d,
-        &code,
-        "--officer",
-        "A",
-        "--file",
-        file.to_str().unwrap(),
-        "--at",
-        "2026-03-02 09:30",
-    ]);
+    let code = receive(&dir, LAND, "2026-03-02 09:00");
+    let content = attach_scan(root.path(), &dir, &code, 150_000);
     let outdir = root.path().join("out");
     std::fs::create_dir(&outdir).unwrap();
     let out = outdir.join("result.pdf");

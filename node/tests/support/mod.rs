@@ -80,6 +80,58 @@ pub fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Receive a dossier at the desk by the CLI (`--json`); returns its code.
+pub fn receive(dir: &Path, procedure: &str, at: &str) -> String {
+    receive_as(dir, procedure, at, None)
+}
+
+/// `receive` as a department served by this node (`--as`).
+pub fn receive_as(dir: &Path, procedure: &str, at: &str, office: Option<&str>) -> String {
+    let mut args = vec![
+        "receive",
+        "--data",
+        dir.to_str().unwrap(),
+        "--officer",
+        "Trần Thị Hoa",
+        "--procedure",
+        procedure,
+        "--applicant",
+        "Nguyễn Văn An",
+        "--phone",
+        "0905 123 456",
+        "--at",
+        at,
+        "--json",
+    ];
+    if let Some(office) = office {
+        args.extend(["--as", office]);
+    }
+    let out = json(&args);
+    assert_eq!(out["event"]["action"]["kind"], "received");
+    out["code"].as_str().unwrap().to_string()
+}
+
+/// Attach `len` bytes of a patterned file (`scan.pdf` under `root`) to the
+/// dossier by the CLI; returns the file's content.
+pub fn attach_scan(root: &Path, dir: &Path, code: &str, len: u32) -> Vec<u8> {
+    let file = root.join("scan.pdf");
+    let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &content).unwrap();
+    ok(&[
+        "attach",
+        "--data",
+        dir.to_str().unwrap(),
+        code,
+        "--officer",
+        "A",
+        "--file",
+        file.to_str().unwrap(),
+        "--at",
+        "2026-03-02 09:30",
+    ]);
+    content
+}
+
 /// Runs a command that must fail with a message on stderr and nothing on
 /// stdout; returns the message.
 pub fn fails(args: &[&str]) -> String {
