@@ -37,14 +37,14 @@ use super::session::{Output, SessionError, SessionEvent};
 use super::store::{BlobHash, BlobSaved, ChunkRanges, PeerId, SyncStore};
 
 /// Blobs fetched at once from one peer.
-const PARALLEL: usize = 2;
+pub(crate) const PARALLEL: usize = 2;
 /// Chunks requested and not yet received, per blob: 512 KiB, about 11 s of
 /// a 384 kbit/s link, and 14 Mbit/s at a 300 ms round trip. Bigger windows
 /// fill a slow link's queue without speeding it up, and a connection that
 /// dies throws away what is in flight (sent again by the next session).
 pub const BLOB_WINDOW_CHUNKS: usize = 8;
 /// Verified chunks buffered before a store write.
-const STORE_BATCH: usize = 8;
+pub(crate) const STORE_BATCH: usize = 8;
 /// Times one chunk may fail verification before the peer's copy is given
 /// up on for the session.
 const MAX_BAD_CHUNK: u32 = 4;

@@ -265,9 +265,7 @@ impl Inbound {
         let decoded = match guard::sync_message(message, &config.guard) {
             Ok(m) => m,
             Err(e) if e.is_hostile() => {
-                return Err(SessionError::Protocol(format!(
-                    "sync message for {doc}: {e}"
-                )));
+                return Err(SessionError::sync_message(&doc, e));
             }
             Err(e) => {
                 self.refuse(doc, format!("sync message refused: {e}"), out);
@@ -294,8 +292,7 @@ impl Inbound {
         pending.touched = self.now;
         let fresh = !pending.existed && pending.document.get_heads().is_empty();
         // Automerge panicking on the peer's data closes the session too.
-        let hostile =
-            |e: guard::GuardError| SessionError::Protocol(format!("sync message for {doc}: {e}"));
+        let hostile = |e: guard::GuardError| SessionError::sync_message(&doc, e);
         let whole = guard::contained(|| {
             fresh
                 .then(|| messages::whole_new_document(&decoded))

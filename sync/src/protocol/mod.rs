@@ -2,7 +2,7 @@
 //! beneath quinn): frames in, frames out, storage through a trait, no
 //! sockets, no clock. See `ARCHITECTURE.md` for the exchange.
 
-mod blobs;
+pub(crate) mod blobs;
 pub mod frame;
 pub mod guard;
 pub mod inbound;

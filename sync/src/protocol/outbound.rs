@@ -276,18 +276,16 @@ impl Outbound {
             )));
         };
         let message = guard::sync_message(message, &config.guard)
-            .map_err(|e| SessionError::Protocol(format!("sync message for {doc}: {e}")))?;
+            .map_err(|e| SessionError::sync_message(&doc, e))?;
         let Some(mut document) = store.load(&doc).map_err(SessionError::store)? else {
             return Ok(());
         };
         // Read-only state: the peer's changes, if any, are ignored here.
-        let hostile = |e: String| SessionError::Protocol(format!("sync message for {doc}: {e}"));
+        let hostile = |e: &dyn std::fmt::Display| SessionError::sync_message(&doc, e);
         guard::contained(|| document.receive_sync_message(state, message))
-            .map_err(|e| hostile(e.to_string()))?
-            .map_err(|e| hostile(e.to_string()))?;
-        if let Some(next) =
-            guard::uncompressed_reply(&document, state).map_err(|e| hostile(e.to_string()))?
-        {
+            .map_err(|e| hostile(&e))?
+            .map_err(|e| hostile(&e))?;
+        if let Some(next) = guard::uncompressed_reply(&document, state).map_err(|e| hostile(&e))? {
             if let Some(exchange) = self.exchanges.get_mut(&doc) {
                 exchange.unanswered += 1;
             }

@@ -160,6 +160,12 @@ impl SessionError {
         SessionError::Store(Box::new(e))
     }
 
+    /// The peer's sync message for `doc` broke the protocol (a guard's
+    /// verdict, or Automerge refusing or panicking on it).
+    pub(crate) fn sync_message(doc: &DocumentId, problem: impl std::fmt::Display) -> Self {
+        SessionError::Protocol(format!("sync message for {doc}: {problem}"))
+    }
+
     fn code(&self) -> u16 {
         match self {
             SessionError::Protocol(_) | SessionError::Decode(_) | SessionError::Peer { .. } => {

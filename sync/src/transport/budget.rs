@@ -8,8 +8,9 @@
 //! lives in about 12 KiB + 2.2 × `n` of heap, and loading it peaks at 5–11 ×
 //! `n` for a moment (the larger the document, the lower the factor).
 
-use super::driver::DriverConfig;
+use super::driver::{DriverConfig, READ_CHUNK, WRITE_BATCH};
 use super::framing::{MAX_WINDOW, STEP};
+use crate::protocol::blobs::{PARALLEL as FETCHES, STORE_BATCH as VERIFIED_CHUNKS};
 use crate::protocol::frame::{BLOB_CHUNK_SIZE, MAX_BLOB_CHUNKS};
 
 /// What the default configuration must stay under.
@@ -31,10 +32,6 @@ pub const DECODER_CONTEXT: usize = 128 << 10;
 /// The state kept per document we have in flight to the peer (its heads
 /// and the Automerge sync state of the exchange).
 pub const EXCHANGE_STATE: usize = 1 << 10;
-/// Blobs fetched at once (`protocol/blobs.rs`), and verified chunks held
-/// per blob before a store write.
-const FETCHES: usize = 2;
-const VERIFIED_CHUNKS: usize = 8;
 
 /// Bytes QUIC may buffer for the connection: the receive window (what the
 /// peer may send us unread) and the send window (what we have sent and the
@@ -107,7 +104,7 @@ impl DriverConfig {
                 ),
                 part(
                     "frame decoder: one frame, one step, one read",
-                    self.max_frame + STEP + 64 * 1024,
+                    self.max_frame + STEP + READ_CHUNK,
                     "max_frame",
                 ),
                 part(
@@ -153,7 +150,7 @@ impl DriverConfig {
                 ),
                 part(
                     "writer queue and zstd compression",
-                    self.writer_queue_bytes + 256 * 1024 + ENCODER_CONTEXT,
+                    self.writer_queue_bytes + WRITE_BATCH + ENCODER_CONTEXT,
                     "writer_queue_bytes",
                 ),
                 part("QUIC send buffer", quic.send, "transport send_window"),

@@ -48,6 +48,11 @@ use crate::protocol::{
     Admission, PeerId, Session, SessionConfig, SessionError, SessionEvent, SessionStats, SyncStore,
 };
 
+/// Most bytes taken from the QUIC stream per read.
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
+/// Compressed output gathered before one write to the stream.
+pub(crate) const WRITE_BATCH: usize = 256 * 1024;
+
 /// Which side opened the connection (the dialer opens the stream).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -238,7 +243,7 @@ where
         budget: Arc::new(Semaphore::new(config.writer_queue_bytes.max(1))),
         capacity: config.writer_queue_bytes.max(1),
         held: None,
-        tx: Some(out_tx),
+        tx: out_tx,
     };
     let reader = tokio::spawn(
         read_frames(
@@ -295,13 +300,18 @@ where
     }
 }
 
+/// The writer task is gone: the stream to the peer closed under us.
+fn stream_closed() -> DriveError {
+    DriveError::Lost("the stream to the peer closed".into())
+}
+
 /// The way to the writer task: frames from the session, as far as the
 /// writer's byte budget allows; at most one frame waits here for permits.
 struct Writer {
     budget: Arc<Semaphore>,
     capacity: usize,
     held: Option<Vec<u8>>,
-    tx: Option<mpsc::UnboundedSender<(Vec<u8>, OwnedSemaphorePermit)>>,
+    tx: mpsc::UnboundedSender<(Vec<u8>, OwnedSemaphorePermit)>,
 }
 
 impl Writer {
@@ -334,12 +344,7 @@ impl Writer {
     }
 
     fn send(&mut self, frame: Vec<u8>, permit: OwnedSemaphorePermit) -> Result<(), DriveError> {
-        let tx = self
-            .tx
-            .as_ref()
-            .ok_or_else(|| DriveError::Lost("the stream to the peer closed".into()))?;
-        tx.send((frame, permit))
-            .map_err(|_| DriveError::Lost("the stream to the peer closed".into()))
+        self.tx.send((frame, permit)).map_err(|_| stream_closed())
     }
 
     /// Permits for the held frame (resolves when the writer has written enough).
@@ -513,7 +518,7 @@ where
                         blocked_since = None;
                         writer.send(frame, permit)?;
                     }
-                    _ => return Err(DriveError::Lost("the stream to the peer closed".into())),
+                    _ => return Err(stream_closed()),
                 }
             }
             message = in_rx.recv(), if reading && inbox.is_empty() && end.is_none() => {
@@ -647,7 +652,7 @@ async fn read_frames(
         }
     };
     loop {
-        match recv.read_chunk(64 * 1024, true).await {
+        match recv.read_chunk(READ_CHUNK, true).await {
             Ok(Some(chunk)) => {
                 decoder.push(&chunk.bytes);
                 loop {
@@ -709,7 +714,7 @@ async fn write_frames(
         drop(frame);
         written.push(permit);
         // Gather what is already queued into the same flush.
-        while encoder.pending_output() < 256 * 1024 {
+        while encoder.pending_output() < WRITE_BATCH {
             match rx.try_recv() {
                 Ok((frame, permit)) => {
                     if encoder.push(&frame).is_err() {
