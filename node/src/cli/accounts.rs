@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 
 use super::args::DataArgs;
 use super::render;
+use crate::i18n::Lang;
 use crate::node::Node;
 use crate::service::accounts::{self, Role};
 
@@ -79,9 +80,10 @@ fn add(args: &AddArgs) -> Result<()> {
 
 fn list(data: &DataArgs) -> Result<()> {
     let mut node = Node::open(&data.data)?;
-    let tz = node.calendar.timezone();
+    let listed = accounts::list(&mut node)?;
+    let l = node.locale(Lang::from_env());
     let mut table = render::table(&["name", "full name", "role", "locked until"]);
-    for account in accounts::list(&mut node)? {
+    for account in listed {
         table.add_row(vec![
             account.name,
             account.display_name,
@@ -89,7 +91,7 @@ fn list(data: &DataArgs) -> Result<()> {
             account
                 .locked_until
                 .filter(|t| *t > Utc::now())
-                .map_or(String::new(), |t| render::local(t, tz)),
+                .map_or(String::new(), |t| l.datetime(t)),
         ]);
     }
     println!("{table}");

@@ -1,18 +1,7 @@
-//! Human output: times in local time, tables.
+//! Human output: tables and JSON (times and words: `crate::i18n::Locale`).
 
-use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{ContentArrangement, Table};
-
-/// `dd/mm/yyyy HH:MM` in the office's time zone, as officers write times.
-pub fn local(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string()
-}
-
-pub fn local_opt(t: Option<DateTime<Utc>>, tz: Tz) -> String {
-    t.map(|t| local(t, tz)).unwrap_or_else(|| "—".into())
-}
 
 pub fn table(header: &[&str]) -> Table {
     let mut table = Table::new();

@@ -6,8 +6,9 @@ use clap::Args;
 use serde::Serialize;
 
 use super::args::DataArgs;
-use super::render::{self, local_opt};
+use super::render;
 use crate::daemon::{HEARTBEAT_INTERVAL, daemon_heartbeat};
+use crate::i18n::{Lang, Locale};
 use crate::node::Node;
 use crate::replication::admission::{free_disk_bytes, local_day};
 use crate::store::limits::{PeerDay, PeerLimit};
@@ -178,7 +179,7 @@ pub fn status(args: &StatusArgs) -> Result<()> {
     if args.json {
         return render::print_json(&status);
     }
-    let tz = node.calendar.timezone();
+    let l = node.locale(Lang::from_env());
     println!("Node    {}", status.node_id);
     println!("Office  {} ({})", status.office, status.office_name);
     println!(
@@ -207,7 +208,7 @@ pub fn status(args: &StatusArgs) -> Result<()> {
             ""
         }
     );
-    print_quarantine(&status.quarantined, tz);
+    print_quarantine(&status.quarantined, &l);
     if status.peers.is_empty() {
         println!("Peers   none pinned (`lienthong peer add` pins one)");
         return Ok(());
@@ -231,7 +232,7 @@ pub fn status(args: &StatusArgs) -> Result<()> {
             } else {
                 "down".into()
             },
-            local_opt(p.last_success, tz),
+            l.datetime_opt(p.last_success),
             p.waiting_to_send.to_string(),
             p.waiting_to_receive.to_string(),
             format!(
@@ -240,7 +241,7 @@ pub fn status(args: &StatusArgs) -> Result<()> {
                 human_bytes(p.attachment_bytes_to_receive)
             ),
             match (&p.last_error, p.last_error_at) {
-                (Some(e), Some(at)) => format!("{} {e}", render::local(at, tz)),
+                (Some(e), Some(at)) => format!("{} {e}", l.datetime(at)),
                 (Some(e), None) => e.clone(),
                 _ => String::new(),
             },
@@ -248,7 +249,7 @@ pub fn status(args: &StatusArgs) -> Result<()> {
     }
     println!("{table}");
     for p in &status.peers {
-        print_peer_limits(p, tz);
+        print_peer_limits(p, &l);
     }
     for t in &status.transfers {
         println!(
@@ -262,7 +263,7 @@ pub fn status(args: &StatusArgs) -> Result<()> {
     Ok(())
 }
 
-fn print_quarantine(list: &[Quarantined], tz: chrono_tz::Tz) {
+fn print_quarantine(list: &[Quarantined], l: &Locale) {
     if list.is_empty() {
         return;
     }
@@ -275,21 +276,21 @@ fn print_quarantine(list: &[Quarantined], tz: chrono_tz::Tz) {
             "  {} {} since {}: {}",
             q.code.as_deref().unwrap_or("(no code)"),
             q.id,
-            render::local(q.since, tz),
+            l.datetime(q.since),
             q.problem
         );
     }
 }
 
 /// Refusals and limits of one peer, when there is anything to say.
-fn print_peer_limits(p: &PeerStatus, tz: chrono_tz::Tz) {
+fn print_peer_limits(p: &PeerStatus, l: &Locale) {
     if p.refused > 0 {
         println!(
             "{}: {} document(s) refused{}",
             p.office,
             p.refused,
             match (&p.last_refusal, p.last_refusal_at) {
-                (Some(reason), Some(at)) => format!(", last {}: {reason}", render::local(at, tz)),
+                (Some(reason), Some(at)) => format!(", last {}: {reason}", l.datetime(at)),
                 (Some(reason), None) => format!(", last: {reason}"),
                 _ => String::new(),
             }
@@ -297,15 +298,15 @@ fn print_peer_limits(p: &PeerStatus, tz: chrono_tz::Tz) {
     }
     if let Some(limit) = &p.limit {
         let state = match (limit.lifted_at, limit.until) {
-            (Some(lifted), _) => format!("lifted {}", render::local(lifted, tz)),
-            (None, Some(until)) => format!("in force until {}", render::local(until, tz)),
+            (Some(lifted), _) => format!("lifted {}", l.datetime(lifted)),
+            (None, Some(until)) => format!("in force until {}", l.datetime(until)),
             (None, None) => "in force until disk space is freed".into(),
         };
         println!(
             "{}: limit {} hit since {} ({state}); today {} new documents, {}",
             p.office,
             limit.kind.as_str(),
-            render::local(limit.since, tz),
+            l.datetime(limit.since),
             p.today.documents,
             human_bytes(p.today.bytes)
         );

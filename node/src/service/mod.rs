@@ -185,7 +185,7 @@ pub struct Recorded {
 pub fn new_event_id() -> EventId {
     let mut bytes = [0u8; 8];
     rand::rng().fill_bytes(&mut bytes);
-    EventId(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    EventId(lienthong_shared::dossier::attachment::hex(&bytes))
 }
 
 pub(crate) fn new_dossier_key() -> DocKey {

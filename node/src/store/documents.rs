@@ -41,7 +41,7 @@ impl DocKind {
 }
 
 pub fn hex(key: &DocKey) -> String {
-    key.iter().map(|b| format!("{b:02x}")).collect()
+    lienthong_shared::dossier::attachment::hex(key)
 }
 
 /// Heads as stored: the 32-byte hashes, sorted, concatenated.
