@@ -12,7 +12,7 @@ use lienthong_sync::transport::identity::NodeId;
 use tokio::sync::mpsc;
 
 use super::Shared;
-use crate::replication::admission::{NodeAdmission, under_disk_floor};
+use crate::replication::admission::{NodeAdmission, limit_has_lifted};
 use crate::replication::config_docs::{self, ConfigFile};
 use crate::replication::sync_store::NodeSyncStore;
 use crate::store::Store;
@@ -214,10 +214,7 @@ async fn close_when_limit_lifts(shared: Arc<Shared>, peer: PeerId, connection: q
             if limit.lifted_at.is_some() {
                 return Some(false);
             }
-            Some(match limit.until {
-                Some(until) => now >= until,
-                None => under_disk_floor(&limits, &root).is_none(),
-            })
+            Some(limit_has_lifted(&limit, now, &limits, Some(&root)))
         })
         .await;
         if let Ok(Some(true)) = lifted {

@@ -30,7 +30,7 @@ use lienthong_sync::protocol::{Admission, PeerId};
 use super::config_docs::{self, ConfigFile};
 use super::{Clock, DocumentSchema, schema_of};
 use crate::config::Limits;
-use crate::store::limits::{LimitKind, PeerDay};
+use crate::store::limits::{LimitKind, PeerDay, PeerLimit};
 use crate::store::quarantine::MAX_MEDIA_TYPE;
 use crate::store::{Reader, Store, StoreError};
 
@@ -245,6 +245,21 @@ pub fn local_day(calendar: &WorkingCalendar, now: DateTime<Utc>) -> (NaiveDate, 
         .earliest()
         .map_or(now + chrono::Duration::days(1), |t| t.with_timezone(&Utc));
     (day, end)
+}
+
+/// Has the reason for a limit in force gone: its day is over (quotas), or
+/// disk space was freed (the floor; with no data directory to look at, it
+/// counts as freed)?
+pub fn limit_has_lifted(
+    limit: &PeerLimit,
+    now: DateTime<Utc>,
+    limits: &Limits,
+    data_dir: Option<&std::path::Path>,
+) -> bool {
+    match limit.until {
+        Some(until) => now >= until,
+        None => data_dir.is_none_or(|dir| under_disk_floor(limits, dir).is_none()),
+    }
 }
 
 /// Under the free-space floor? `Some(reason)` if so.

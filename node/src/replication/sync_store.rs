@@ -16,7 +16,7 @@ use lienthong_sync::protocol::{
 };
 use sha2::{Digest, Sha256};
 
-use super::admission::{local_day, new_attachment_bytes, under_disk_floor};
+use super::admission::{limit_has_lifted, local_day, new_attachment_bytes, under_disk_floor};
 use super::config_docs;
 use super::{Clock, DocumentSchema, schema_of};
 use crate::config::Limits;
@@ -205,14 +205,7 @@ impl SyncStore for NodeSyncStore {
             && limit.lifted_at.is_none()
         {
             let now = self.clock.now();
-            let lifted = match limit.until {
-                Some(until) => now >= until,
-                None => self
-                    .data_dir
-                    .as_deref()
-                    .is_none_or(|dir| under_disk_floor(&self.limits, dir).is_none()),
-            };
-            if lifted {
+            if limit_has_lifted(&limit, now, &self.limits, self.data_dir.as_deref()) {
                 self.store.write(|w| w.lift_peer_limit(peer, now))?;
             }
             incoming = incoming.min(limit.hold);

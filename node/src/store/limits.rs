@@ -149,13 +149,13 @@ impl Writer<'_> {
         until: Option<DateTime<Utc>>,
     ) -> Result<()> {
         let incoming = self.reader().peer(peer)?.incoming;
-        let held = self
+        let in_force = self
             .reader()
             .peer_limit(peer)?
-            .filter(|l| l.lifted_at.is_none())
-            .map(|l| l.hold);
-        let since = match self.reader().peer_limit(peer)? {
-            Some(l) if l.lifted_at.is_none() && l.kind == kind => l.since,
+            .filter(|l| l.lifted_at.is_none());
+        let held = in_force.as_ref().map(|l| l.hold);
+        let since = match &in_force {
+            Some(l) if l.kind == kind => l.since,
             _ => now,
         };
         self.conn()
