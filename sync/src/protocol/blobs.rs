@@ -92,7 +92,6 @@ pub(crate) struct Blobs {
     owed: HashSet<BlobHash>,
     /// The peer's wants, answered as the send queue drains.
     serving: VecDeque<Serving>,
-    serving_chunks: usize,
     /// The last look for wanted blobs found nothing to start.
     idle: bool,
     pub(crate) bytes_received: u64,
@@ -208,13 +207,12 @@ impl Blobs {
         manifest: bool,
         chunks: Vec<u32>,
     ) -> Result<(), SessionError> {
-        let asked = self.serving_chunks + chunks.len();
+        let asked = self.serving_chunks() + chunks.len();
         if asked > MAX_SERVING_CHUNKS {
             return Err(SessionError::Protocol(format!(
                 "{asked} attachment chunks asked for and not yet sent; at most {MAX_SERVING_CHUNKS} may be outstanding"
             )));
         }
-        self.serving_chunks = asked;
         match self.serving.iter_mut().find(|s| s.hash == hash) {
             Some(serving) => {
                 serving.manifest |= manifest;
@@ -239,7 +237,7 @@ impl Blobs {
 
     /// Chunks asked for by the peer and not yet sent.
     pub(crate) fn serving_chunks(&self) -> usize {
-        self.serving_chunks
+        self.serving.iter().map(|s| s.chunks.len()).sum()
     }
 
     /// Answer the peer's wants while the send queue holds fewer than
@@ -263,7 +261,7 @@ impl Blobs {
                         .blob_for_peer(peer, &hash)
                         .map_err(SessionError::store)?
                     else {
-                        self.drop_front();
+                        self.serving.pop_front();
                         self.owed.insert(hash);
                         out.send(Frame::BlobMissing { hash });
                         continue;
@@ -288,7 +286,6 @@ impl Blobs {
                 self.serving.pop_front();
                 continue;
             };
-            self.serving_chunks -= 1;
             if index as usize >= count {
                 return Err(SessionError::Protocol(format!(
                     "chunk {index} of a blob of {count} chunks"
@@ -305,19 +302,13 @@ impl Blobs {
                 None => {
                     // Gone since the manifest was read (the store found the
                     // chunk damaged and dropped it to fetch it again).
-                    self.drop_front();
+                    self.serving.pop_front();
                     self.owed.insert(hash);
                     out.send(Frame::BlobMissing { hash });
                 }
             }
         }
         Ok(false)
-    }
-
-    fn drop_front(&mut self) {
-        if let Some(serving) = self.serving.pop_front() {
-            self.serving_chunks -= serving.chunks.len();
-        }
     }
 
     pub(crate) fn manifest<S: SyncStore>(

@@ -49,8 +49,8 @@ const SYNC_V2: u8 = 0x43;
 /// Automerge writes 3 bytes of flags; anything longer is not from it.
 const MAX_FLAGS: u64 = 16;
 /// Bloom filter parameters accepted (Automerge uses 10 bits and 7 probes).
-pub const MAX_BLOOM_BITS_PER_ENTRY: u32 = 32;
-pub const MAX_BLOOM_PROBES: u32 = 32;
+const MAX_BLOOM_BITS_PER_ENTRY: u32 = 32;
+const MAX_BLOOM_PROBES: u32 = 32;
 
 /// What a peer's bytes may hold. The defaults are generous for real
 /// traffic (a dossier is a few KB, tens of changes and a few hundred ops; a
