@@ -33,15 +33,11 @@ async fn record_link(
     success: bool,
     error: Option<String>,
 ) {
-    let path = shared.dir.store_file();
-    let result = tokio::task::spawn_blocking(move || -> Result<(), crate::store::StoreError> {
-        let mut store = Store::open(&path)?;
-        store.write(|w| w.set_peer_link(&peer, connected, Utc::now(), success, error.as_deref()))
-    })
-    .await;
-    if let Ok(Err(e)) = result {
-        tracing::warn!(error = %e, "could not record the link state");
-    }
+    shared
+        .record("the link state", move |w| {
+            w.set_peer_link(&peer, connected, Utc::now(), success, error.as_deref())
+        })
+        .await;
 }
 
 pub(crate) async fn serve(
@@ -241,17 +237,12 @@ impl Refusals {
             std::mem::take(&mut self.count),
             std::mem::take(&mut self.last),
         );
-        let path = shared.dir.store_file();
         let now = shared.options.clock.now();
-        let result =
-            tokio::task::spawn_blocking(move || -> Result<(), crate::store::StoreError> {
-                let mut store = Store::open(&path)?;
-                store.write(|w| w.add_refusals(&peer, count, &last, now))
+        shared
+            .record("refusals", move |w| {
+                w.add_refusals(&peer, count, &last, now)
             })
             .await;
-        if let Ok(Err(e)) = result {
-            tracing::warn!(error = %e, "could not record refusals");
-        }
     }
 }
 

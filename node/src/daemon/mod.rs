@@ -112,6 +112,23 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// One write to the store on a blocking thread, for bookkeeping the
+    /// daemon keeps for `status`: a failure is logged as "could not record
+    /// `what`" and the daemon goes on.
+    pub(crate) async fn record<F>(&self, what: &'static str, f: F)
+    where
+        F: FnOnce(&crate::store::Writer<'_>) -> Result<(), crate::store::StoreError>
+            + Send
+            + 'static,
+    {
+        let path = self.dir.store_file();
+        let result =
+            tokio::task::spawn_blocking(move || crate::store::Store::open(&path)?.write(f)).await;
+        if let Ok(Err(e)) = result {
+            tracing::warn!(error = %e, "could not record {what}");
+        }
+    }
+
     pub(crate) fn open_node(&self) -> Result<Node, NodeError> {
         match &self.config_path {
             Some(path) => Node::open_with_config(self.dir.root(), path),
