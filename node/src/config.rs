@@ -18,6 +18,9 @@
 //! peer_new_documents_per_day = 5000         # new documents from one peer per local day
 //! peer_bytes_per_day = 4294967296           # bytes from one peer per local day (4 GiB)
 //! min_free_disk_bytes = 268435456           # below this free space, accept nothing from peers
+//!
+//! [console]                                 # the officers' web console (optional)
+//! listen = "127.0.0.1:7480"                 # loopback by default; the office LAN address to share it
 //! ```
 
 use std::fmt;
@@ -150,6 +153,33 @@ pub struct NodeConfig {
     pub listen: SocketAddr,
     pub peers: Vec<PeerConfig>,
     pub limits: Limits,
+    pub console: ConsoleConfig,
+}
+
+/// The officers' console (`[console]` in `node.toml`): a web app served by
+/// `lienthong run` and `lienthong console`. On loopback unless the office
+/// puts it on its LAN (`listen = "192.168.1.10:7480"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Where the console listens (port 0: any free port).
+    pub listen: SocketAddr,
+}
+
+pub const DEFAULT_CONSOLE_LISTEN: &str = "127.0.0.1:7480";
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            listen: DEFAULT_CONSOLE_LISTEN.parse().expect("constant address"),
+        }
+    }
+}
+
+impl ConsoleConfig {
+    fn is_default(&self) -> bool {
+        *self == ConsoleConfig::default()
+    }
 }
 
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:7400";
@@ -168,6 +198,8 @@ struct RawConfig {
     peers: Vec<RawPeer>,
     #[serde(default, skip_serializing_if = "Limits::is_default")]
     limits: Limits,
+    #[serde(default, skip_serializing_if = "ConsoleConfig::is_default")]
+    console: ConsoleConfig,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -199,6 +231,7 @@ impl NodeConfig {
             listen: DEFAULT_LISTEN.parse().expect("constant address"),
             peers: Vec::new(),
             limits: Limits::default(),
+            console: ConsoleConfig::default(),
         }
     }
 
@@ -260,6 +293,7 @@ impl NodeConfig {
             listen,
             peers,
             limits: raw.limits,
+            console: raw.console,
         })
     }
 
@@ -290,6 +324,7 @@ impl NodeConfig {
                 })
                 .collect(),
             limits: self.limits,
+            console: self.console,
         };
         let body = toml::to_string_pretty(&raw).unwrap_or_default();
         format!(

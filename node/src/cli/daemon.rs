@@ -1,12 +1,15 @@
 //! `lienthong run`: the node daemon in the foreground.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
 
+use crate::console::Console;
 use crate::daemon::{Daemon, DaemonOptions};
+use crate::node::Node;
+use crate::replication::Clock;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -17,6 +20,24 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Listen here instead of node.toml's `listen` (port 0: any free port).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Serve the officers' console here instead of node.toml's `[console] listen`.
+    #[arg(long, value_name = "ADDR")]
+    pub console: Option<SocketAddr>,
+}
+
+/// `lienthong console`: the officers' console alone, for a node whose
+/// daemon is not running (or runs elsewhere on the same data directory).
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// The node's data directory.
+    #[arg(long, value_name = "DIR", env = "LIENTHONG_DATA")]
+    pub data: PathBuf,
+    /// Node configuration to use instead of DIR/node.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Listen here instead of node.toml's `[console] listen` (port 0: any free port).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
 }
@@ -63,6 +84,24 @@ pub async fn shutdown_signal() {
     }
 }
 
+fn open_node(data: &Path, config: Option<&Path>) -> Result<Node> {
+    Ok(match config {
+        Some(path) => Node::open_with_config(data, path)?,
+        None => Node::open(data)?,
+    })
+}
+
+/// Start the console for the node in `data` (its own store connection).
+async fn start_console(
+    data: &Path,
+    config: Option<&Path>,
+    listen: Option<SocketAddr>,
+) -> Result<Console> {
+    let node = open_node(data, config)?;
+    let listen = listen.unwrap_or(node.config.console.listen);
+    Ok(Console::start(node, listen, Clock::system()).await?)
+}
+
 pub fn run(args: &RunArgs) -> Result<()> {
     init_logging();
     let runtime = runtime()?;
@@ -73,15 +112,36 @@ pub fn run(args: &RunArgs) -> Result<()> {
             ..DaemonOptions::default()
         };
         let daemon = Daemon::start(&args.data, options).await?;
+        let console = match start_console(&args.data, args.config.as_deref(), args.console).await {
+            Ok(console) => console,
+            Err(e) => {
+                daemon.shutdown().await;
+                return Err(e);
+            }
+        };
         eprintln!(
-            "lienthong: node {} listening on {} (Ctrl-C to stop)",
+            "lienthong: node {} listening on {}; console at {} (Ctrl-C to stop)",
             daemon.node_id(),
-            daemon.local_addr()
+            daemon.local_addr(),
+            console.url()
         );
         shutdown_signal().await;
         tracing::info!("stopping");
+        console.shutdown().await;
         daemon.shutdown().await;
         tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+pub fn console(args: &ConsoleArgs) -> Result<()> {
+    init_logging();
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let console = start_console(&args.data, args.config.as_deref(), args.listen).await?;
+        eprintln!("lienthong: console at {} (Ctrl-C to stop)", console.url());
+        shutdown_signal().await;
+        console.shutdown().await;
         Ok(())
     })
 }

@@ -47,6 +47,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Run the node: listen for peers, dial the parent, sync while links allow.
     Run(daemon::RunArgs),
+    /// Serve the officers' console alone (`run` serves it too).
+    Console(daemon::ConsoleArgs),
     /// Consolidated status per office: received, in progress, overdue, on time (D6).
     Report(report::ReportArgs),
     /// Queue deadline and result notices (D4, D5) in the outbox and list it; sends nothing.
@@ -77,6 +79,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Offices(args) => catalogue::offices(args),
         Command::Demo(args) => demo::run(args),
         Command::Run(args) => daemon::run(args),
+        Command::Console(args) => daemon::console(args),
         Command::Report(args) => report::report(args),
         Command::Notices(args) => notices::notices(args),
         Command::Status(args) => status::status(args),

@@ -4,31 +4,46 @@
 //! used exists and has both languages; a test checks both languages name
 //! the same values.
 
-use super::Lang;
-
+/// Declare a message enum: `catalogue! { Name; Key => "vi", "en"; … }`.
+/// The main catalogue is [`Msg`]; a part of the node with many words of
+/// its own (the console's pages, the printed forms) declares its own enum
+/// with this macro in its own file, and [`Locale`](super::Locale) reads
+/// any of them through [`Message`].
+#[macro_export]
 macro_rules! catalogue {
-    ($( $(#[$doc:meta])* $key:ident => $vi:literal, $en:literal; )*) => {
-        /// A message of the catalogue.
+    ($name:ident; $( $(#[$doc:meta])* $key:ident => $vi:literal, $en:literal; )*) => {
+        /// Messages of the catalogue.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Msg {
+        pub enum $name {
             $( $(#[$doc])* $key, )*
         }
 
-        impl Msg {
+        impl $name {
             /// Every message, for the catalogue's own checks.
-            pub const ALL: &'static [Msg] = &[$(Msg::$key),*];
+            pub const ALL: &'static [$name] = &[$($name::$key),*];
 
             /// The message's text in `lang`, placeholders unfilled.
-            pub fn text(self, lang: Lang) -> &'static str {
+            pub fn text(self, lang: $crate::i18n::Lang) -> &'static str {
                 match (self, lang) {
-                    $( (Msg::$key, Lang::Vi) => $vi, (Msg::$key, Lang::En) => $en, )*
+                    $( ($name::$key, $crate::i18n::Lang::Vi) => $vi, ($name::$key, $crate::i18n::Lang::En) => $en, )*
                 }
+            }
+        }
+
+        impl $crate::i18n::Message for $name {
+            fn text(self, lang: $crate::i18n::Lang) -> &'static str {
+                $name::text(self, lang)
+            }
+
+            fn all() -> &'static [Self] {
+                $name::ALL
             }
         }
     };
 }
 
 catalogue! {
+    Msg;
     // ── Statuses (national portal codes 1–10) ────────────────────────────
     StatusSubmitted => "Mới nộp", "submitted";
     StatusReceived => "Đã tiếp nhận", "received";

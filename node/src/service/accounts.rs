@@ -173,7 +173,7 @@ fn password_matches(password: &str, stored: &str) -> bool {
     })
 }
 
-fn account_of(row: &AccountRow) -> Option<Account> {
+pub(crate) fn account_of(row: &AccountRow) -> Option<Account> {
     Some(Account {
         name: row.name.clone(),
         display_name: row.display_name.clone(),

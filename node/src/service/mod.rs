@@ -10,6 +10,7 @@ mod attach;
 pub mod plan;
 mod receive;
 mod record;
+pub mod sessions;
 
 use automerge::{ActorId, Automerge};
 use lienthong_shared::OfficeId;

@@ -210,6 +210,18 @@ const MIGRATIONS: &[&str] = &[
         created_at      INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 7: the console's sign-in sessions. Only a hash of the cookie's token
+    // is kept, so a copy of the store does not sign anyone in.
+    r#"
+    CREATE TABLE console_sessions (
+        token_hash BLOB PRIMARY KEY,     -- SHA-256 of the session cookie
+        account    TEXT NOT NULL REFERENCES accounts(name) ON DELETE CASCADE,
+        csrf       TEXT NOT NULL,        -- the token every form must echo
+        created_at INTEGER NOT NULL,     -- ms since the epoch
+        expires_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX console_sessions_expiry ON console_sessions (expires_at);
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -20,6 +20,7 @@
 pub mod accounts;
 pub mod blobs;
 pub mod codes;
+pub mod console_sessions;
 pub mod daemon_state;
 pub mod documents;
 pub mod feed;
