@@ -147,13 +147,19 @@ impl Writer<'_> {
                     ),
                 ));
             }
+            // What no node could hold, as for one attachment above: a
+            // dossier of this office may carry more than the limit set for
+            // peers. `total` is a float, so no count of references overflows it.
             let mut statement = self.conn().prepare(
-                "SELECT doc_id, sum(size) FROM blob_refs GROUP BY doc_id HAVING sum(size) > ?1",
+                "SELECT doc_id, CAST(total(size) AS INTEGER) FROM blob_refs
+                 GROUP BY doc_id HAVING total(size) > ?1",
             )?;
-            let rows = statement
-                .query_map(params![clamp(limits.max_dossier_attachment_bytes)], |row| {
-                    Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?))
-                })?;
+            let rows = statement.query_map(
+                params![clamp(
+                    limits.max_dossier_attachment_bytes.max(NO_NODE_HOLDS)
+                )],
+                |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?)),
+            )?;
             for row in rows {
                 let (doc, total) = row?;
                 found.push((
@@ -195,4 +201,74 @@ fn clamp(value: u64) -> i64 {
 
 fn hex_prefix(bytes: &[u8]) -> String {
     lienthong_shared::dossier::attachment::hex(&bytes[..bytes.len().min(6)])
+}
+
+#[cfg(test)]
+mod tests {
+    use lienthong_shared::dossier::AttachmentRef;
+
+    use super::*;
+
+    fn reference(n: u8, size: u64) -> AttachmentRef {
+        AttachmentRef {
+            hash: lienthong_shared::dossier::attachment::hex(&[n; 32]),
+            size,
+            media_type: "application/pdf".into(),
+            name: format!("scan-{n}.pdf"),
+            chunks_root: lienthong_shared::dossier::attachment::hex(&[n.wrapping_add(100); 32]),
+        }
+    }
+
+    /// A dossier of this office may carry more than the per-dossier limit
+    /// set for peers (600 MiB of scans here, limit 500 MiB): it is not
+    /// quarantined at start. Only what no node could hold is.
+    #[test]
+    fn only_what_no_node_could_hold_is_quarantined_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(&dir.path().join("store.sqlite")).unwrap();
+        let mib = 1u64 << 20;
+        let big_local: DocKey = [1; 16];
+        let impossible: DocKey = [2; 16];
+        let limits = Limits::default();
+        assert!(
+            6 * 100 * mib > limits.max_dossier_attachment_bytes,
+            "precondition"
+        );
+        let now = Utc::now();
+        let quarantined = store
+            .write(|w| {
+                for key in [&big_local, &impossible] {
+                    let mut doc = automerge::AutoCommit::new();
+                    automerge::transaction::Transactable::put(
+                        &mut doc,
+                        automerge::ROOT,
+                        "n",
+                        key[0] as i64,
+                    )
+                    .unwrap();
+                    w.save_document(
+                        key,
+                        super::super::documents::DocKind::Dossier,
+                        doc.document(),
+                        &[],
+                    )?;
+                }
+                let six: Vec<AttachmentRef> = (0..6).map(|n| reference(n, 100 * mib)).collect();
+                w.set_blob_refs(&big_local, &six)?;
+                let many: Vec<AttachmentRef> =
+                    (10..14).map(|n| reference(n, NO_NODE_HOLDS / 2)).collect();
+                w.set_blob_refs(&impossible, &many)?;
+                w.quarantine_unsafe(&limits, now)
+            })
+            .unwrap();
+        assert_eq!(quarantined, 1);
+        let big = store.read(|r| r.quarantined(&big_local)).unwrap();
+        assert!(big.is_none(), "{big:?}");
+        let held = store.read(|r| r.quarantined(&impossible)).unwrap().unwrap();
+        assert!(
+            held.problem.contains("beyond what any node holds"),
+            "{}",
+            held.problem
+        );
+    }
 }
