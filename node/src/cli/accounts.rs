@@ -14,8 +14,9 @@ use crate::service::accounts::{self, Role};
 
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
-    /// Create an account. The password is read from the first line of
-    /// standard input (e.g. `printf '%s\n' "$PASSWORD" | lienthong account add …`).
+    /// Create an account. The password is asked twice without echo at a
+    /// terminal, or read from the first line of standard input when piped
+    /// (e.g. `printf '%s\n' "$PASSWORD" | lienthong account add …`).
     Add(AddArgs),
     /// List the accounts of this node (never their passwords).
     List(DataArgs),
@@ -48,13 +49,31 @@ pub fn run(command: &AccountCommand) -> Result<()> {
     }
 }
 
-fn add(args: &AddArgs) -> Result<()> {
-    let mut node = Node::open(&args.data.data)?;
+/// The new password: typed twice at a terminal without echo, or the first
+/// line of standard input when it is piped.
+fn read_password() -> Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Mật khẩu mới / new password: ")
+            .context("reading the password from the terminal")?;
+        let again = rpassword::prompt_password("Nhập lại / again: ")
+            .context("reading the password from the terminal")?;
+        if first != again {
+            bail!("the two passwords differ; nothing was created, run the command again");
+        }
+        return Ok(first);
+    }
     let mut line = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut line)
         .context("reading the password from standard input")?;
+    Ok(line)
+}
+
+fn add(args: &AddArgs) -> Result<()> {
+    let mut node = Node::open(&args.data.data)?;
+    let line = read_password()?;
     let password = line.trim_end_matches(['\r', '\n']);
     if password.is_empty() {
         bail!(
