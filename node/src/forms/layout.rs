@@ -186,9 +186,9 @@ pub fn page(l: &Locale<'_>, sheet: &Sheet<'_>, body: Markup) -> Markup {
                         tr {
                             td.issuer {
                                 @if let Some(parent) = &parent {
-                                    div.parent { (parent) }
+                                    div.parent { (parent.to_uppercase()) }
                                 }
-                                div.office { (l.office(header.office)) }
+                                div.office { (l.office(header.office).to_uppercase()) }
                                 div.rule {}
                                 div.number {
                                     (vi(FormMsg::Number, &[("number", header.number.unwrap_or(FormMsg::NumberBlank.text(Lang::Vi)))]))
