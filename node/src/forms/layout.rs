@@ -50,10 +50,10 @@ table.signatures { width: 100%; margin-top: 5mm; page-break-inside: avoid; }
 table.signatures td { width: 50%; text-align: center; vertical-align: top; }
 .sign-role { font-weight: bold; }
 .sign-hint { font-style: italic; }
-.sign-name { margin-top: 18mm; font-weight: bold; }
+.sign-name { margin-top: 16mm; font-weight: bold; }
 .code-block { display: flex; align-items: center; gap: 6mm; margin: 2mm 0; }
 .code-big { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 20pt; font-weight: bold; letter-spacing: 0.5pt; }
-.qr svg { width: 32mm; height: 32mm; display: block; }
+.qr svg { width: 28mm; height: 28mm; display: block; }
 .qr .caption { font-size: 9pt; text-align: center; }
 .printed { margin-top: 4mm; font-size: 9pt; color: #444; }
 "#;
