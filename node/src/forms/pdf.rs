@@ -93,7 +93,9 @@ pub fn print(browser: &Path, html: &str) -> Result<Vec<u8>, PdfError> {
         )));
     }
     if size > MAX_PDF_BYTES {
-        return Err(PdfError::Failed(format!("the PDF is {size} bytes, over the limit")));
+        return Err(PdfError::Failed(format!(
+            "the PDF is {size} bytes, over the limit"
+        )));
     }
     let pdf = std::fs::read(&out).map_err(|e| failed("reading the PDF", &e))?;
     if !pdf.starts_with(b"%PDF-") {
