@@ -257,7 +257,8 @@ fn choose_period(node: &Node, officer: &Officer, now: chrono::DateTime<Utc>) -> 
     page::shell(&ui, node, Some(officer), ui.s(FormMsg::RegisterTitle), body)
 }
 
-/// The printed register of this node's office for a period.
+/// The printed register of this node's office for a period: the dossiers
+/// received at every office it serves.
 pub fn register_page(
     node: &mut Node,
     from: NaiveDate,
@@ -269,9 +270,11 @@ pub fn register_page(
     let start = local_midnight(tz, from);
     let end = local_midnight(tz, to.checked_add_days(Days::new(1)).unwrap_or(to));
     let office = node.office().clone();
+    // Every desk this node serves (a Center receives for its departments).
+    let origins: Vec<String> = node.served_ids().iter().map(|o| o.to_string()).collect();
     let mut rows = node
         .store
-        .read(|r| r.received_between(office.as_str(), start, end, REGISTER_LIMIT + 1))?;
+        .read(|r| r.received_between(&origins, start, end, REGISTER_LIMIT + 1))?;
     let truncated = rows.len() > REGISTER_LIMIT;
     rows.truncate(REGISTER_LIMIT);
     let set = node

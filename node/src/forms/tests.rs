@@ -483,7 +483,7 @@ fn the_register_lists_the_period_s_dossiers_from_the_index() {
         .store
         .read(|r| {
             r.received_between(
-                office.as_str(),
+                &[office.to_string(), "commune:dien-ban/dien-minh".to_string()],
                 local(2026, 3, 3, 0, 0),
                 local(2026, 3, 4, 0, 0),
                 10,
