@@ -516,3 +516,29 @@ fn the_register_lists_the_period_s_dossiers_from_the_index() {
     assert!(html.contains("03/03/2026 16:59"), "received at, local");
     assert!(html.contains("Nguyễn Thị Lan"));
 }
+
+#[test]
+fn the_numbering_is_the_one_docs_forms_md_records_from_the_circulars() {
+    let doc = include_str!("../../../docs/forms.md");
+    // The two tables: the 2018 one first, then the 2025 one.
+    let split = doc.find("## Rule set 2025").expect("a 2025 section");
+    for (section, set) in [
+        (&doc[..split], FormSet::Circular2018),
+        (&doc[split..], FormSet::Circular2025),
+    ] {
+        let rows: Vec<(String, String)> = section
+            .lines()
+            .filter(|l| l.starts_with("| 0"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                (format!("mau-{}", cells[1]), cells[2].to_string())
+            })
+            .collect();
+        let built: Vec<(String, String)> = set
+            .forms()
+            .iter()
+            .map(|f| (f.slug(), f.title().text(Lang::Vi).to_string()))
+            .collect();
+        assert_eq!(rows, built, "{set:?}");
+    }
+}
