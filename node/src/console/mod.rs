@@ -13,10 +13,12 @@
 //! - [`page`]: the page shell, Vietnamese-first bilingual text (`Ui`), the
 //!   error page.
 //! - [`desk`]: the desk's queues.
+//! - [`forms`]: the printed forms of a dossier and the office's register.
 
 pub mod auth;
 pub mod desk;
 pub mod error;
+pub mod forms;
 pub mod messages;
 pub mod page;
 pub mod state;
@@ -45,6 +47,10 @@ pub fn router(state: AppState) -> Router {
         .route("/language/{lang}", get(page::switch_language))
         .route("/assets/console.css", get(page::stylesheet))
         .route("/desk", get(desk::queue))
+        // Printed forms (issue 9, h-forms)
+        .route("/dossiers/{code}/forms", get(forms::index))
+        .route("/dossiers/{code}/forms/{form}", get(forms::form))
+        .route("/register", get(forms::register))
         .fallback(page::not_found)
         .with_state(state)
 }
