@@ -617,3 +617,82 @@ async fn refusals_change_nothing_and_attachments_round_trip() {
 
     console.shutdown().await;
 }
+
+/// On a node the attachment has not fully reached, the page shows how much
+/// has arrived (from the store's chunk bookkeeping) and the download is
+/// refused with the same figures, never a truncated file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_still_arriving_shows_its_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut commune = support::node(dir.path(), "commune", COMMUNE);
+    let mut district = support::node(dir.path(), "district", DISTRICT);
+    let code = land_dossier(&mut commune, "Nguyễn Văn An", at(2, 9, 0));
+    let key = officer::resolve(&mut commune, &code).unwrap().key;
+    let content: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    let file = dir.path().join("so-do.pdf");
+    std::fs::write(&file, &content).unwrap();
+    let (_, attachment) = officer::attach(
+        &mut commune,
+        &code,
+        None,
+        "Trần Thị Hoa",
+        at(2, 9, 30),
+        &officer::NewAttachment {
+            file,
+            component: "Sơ đồ thửa đất".into(),
+            name: None,
+            media_type: None,
+        },
+    )
+    .unwrap();
+    // The district gets the document, not yet the file's bytes.
+    let saved = support::document(&mut commune, &key).save();
+    support::absorb(&mut district, &key, &saved, at(2, 10, 0)).unwrap();
+    add_account(&mut district, "binh", "Lê Văn Bình", Role::Processing);
+    let district_dir = district.dir.root().to_path_buf();
+    let clock = TestClock::new(at(2, 10, 0));
+    let console = start_console(&district_dir, &clock).await;
+    let binh = tokio::task::block_in_place(|| Browser::sign_in(&console.url(), "binh"));
+
+    let page = binh.get(&format!("/dossiers/{code}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("so-do.pdf"), "the reference is listed");
+    assert!(
+        page.body.contains("chưa về nút này"),
+        "not here yet: {}",
+        page.body
+    );
+    let link = format!("/attachments/{}", attachment.hash);
+    assert!(
+        !page
+            .body
+            .contains(&format!("href=\"/dossiers/{code}{link}\"")),
+        "no download link yet"
+    );
+
+    // The first 64 KiB chunk arrives.
+    let hash = lienthong_shared::dossier::attachment::parse_hash(&attachment.hash).unwrap();
+    district
+        .store
+        .write(|w| w.save_blob_chunks(&hash, vec![(0, content[..64 * 1024].to_vec())]))
+        .unwrap();
+    let page = binh.get(&format!("/dossiers/{code}"));
+    assert!(
+        page.body.contains("64.0 KiB / 97.7 KiB (65%)"),
+        "progress: {}",
+        page.body
+    );
+    let r = binh.get(&format!("/dossiers/{code}{link}"));
+    assert_eq!(r.status, 409, "a partial file is not served");
+    assert!(
+        r.body.contains("64.0 KiB"),
+        "says how much is here: {}",
+        r.body
+    );
+
+    // An unknown dossier is a clear 404, not a crash.
+    let r = binh.get("/dossiers/000.00.00.H49-260302-9999");
+    assert_eq!(r.status, 404);
+    assert!(r.body.contains("Không có gì bị thay đổi"));
+    console.shutdown().await;
+}
