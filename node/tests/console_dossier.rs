@@ -303,6 +303,13 @@ async fn actions_posted_at_three_consoles_carry_a_dossier_up_and_back() {
     );
     assert!(!page.body.contains("02:00:00 UTC"), "no UTC times");
     assert!(page.body.contains("100.000 đ"), "the fee in đồng");
+    // Received at 09:00 on Monday 2 March and looked at then: all of its
+    // 30 working days are left.
+    assert!(
+        page.body.contains("còn 30 ngày 0 giờ 0 phút làm việc"),
+        "working time left: {}",
+        page.body
+    );
     assert!(
         page.body.contains("/actions/forwarded"),
         "the desk may forward"
