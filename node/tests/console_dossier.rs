@@ -601,18 +601,30 @@ async fn refusals_change_nothing_and_attachments_round_trip() {
         "temporary upload files removed: {leftovers:?}"
     );
 
-    // The sync page: the district, by name, with its short node id.
+    // The sync page: the district, by name, with its short node id, its
+    // last sync and the refusals with their reason, in local time.
+    let district_id = Node::open(&net.get(&office(DISTRICT)).unwrap().dir)
+        .unwrap()
+        .node_id();
+    c.store
+        .write(|w| {
+            w.set_peer_link(district_id.as_bytes(), false, at(2, 9, 50), true, None)?;
+            w.add_refusals(
+                district_id.as_bytes(),
+                2,
+                "outside the scope of this node",
+                at(2, 9, 45),
+            )
+        })
+        .unwrap();
     let page = hoa.get("/sync");
     assert_eq!(page.status, 200);
     assert!(
-        page.body.contains("Điện Bàn"),
+        page.body.contains("Ủy ban nhân dân thị xã Điện Bàn"),
         "the peer's office by name: {}",
         page.body
     );
-    let district_id = lienthong::node::Node::open(&net.get(&office(DISTRICT)).unwrap().dir)
-        .unwrap()
-        .node_id()
-        .to_string();
+    let district_id = district_id.to_string();
     assert!(
         page.body.contains(&district_id[..13]),
         "the peer's short node id"
@@ -620,6 +632,15 @@ async fn refusals_change_nothing_and_attachments_round_trip() {
     assert!(
         page.body.contains("mất kết nối"),
         "the link is down (no daemon running)"
+    );
+    assert!(
+        page.body.contains("02/03/2026 09:50"),
+        "the last sync in local time"
+    );
+    assert!(
+        page.body.contains("Đã từ chối 2 tài liệu từ Ủy ban nhân dân thị xã Điện Bàn; lần cuối 02/03/2026 09:45: outside the scope of this node"),
+        "the refusals with their reason: {}",
+        page.body
     );
 
     console.shutdown().await;
