@@ -288,6 +288,11 @@ async fn actions_posted_at_three_consoles_carry_a_dossier_up_and_back() {
     // The commune's page: names, not ids; local times; the forward form.
     let page = hoa.get(&format!("/dossiers/{code}"));
     assert_eq!(page.status, 200, "{}", page.body);
+    // Kept for a person to look at (target/tmp/console-dossier-page.html).
+    let _ = std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-dossier-page.html"),
+        &page.body,
+    );
     assert!(page.body.contains("Nguyễn Văn An"), "the applicant");
     assert!(
         page.body.contains("Phường Điện Phương") || page.body.contains("Điện Phương"),
