@@ -581,6 +581,21 @@ async fn refusals_change_nothing_and_attachments_round_trip() {
     let heads = support::sorted_heads(&mut c, &key);
     let r = hoa.upload(&code, "", "Đơn", "a.pdf", b"%PDF-1.4").unwrap();
     assert_eq!(r.status, 403);
+    // Not a multipart upload at all: the error page, not a bare rejection.
+    let r = tokio::task::block_in_place(|| {
+        reply(
+            hoa.agent
+                .post(format!(
+                    "{}/dossiers/{code}/attachments?csrf={}",
+                    hoa.base, hoa.csrf
+                ))
+                .header("cookie", &hoa.cookie)
+                .send_form([("component", "Đơn")])
+                .unwrap(),
+        )
+    });
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("Không nhận được tệp"), "{}", r.body);
     // Past the limit: refused, nothing stored, no temporary file left.
     let big = vec![7u8; (LIMIT + 64 * 1024) as usize];
     match hoa.upload(&code, &hoa.csrf, "Đơn", "big.pdf", &big) {
