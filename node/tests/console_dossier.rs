@@ -621,6 +621,67 @@ async fn refusals_change_nothing_and_attachments_round_trip() {
         "temporary upload files removed: {leftovers:?}"
     );
 
+    // A dossier received under the 2018 rules links its forms by number
+    // (Mẫu 03 only once refused); English comes first once switched.
+    let old = {
+        let new = NewDossier::at_the_desk(
+            LAND,
+            Applicant {
+                name: "Võ Thị Lan".into(),
+                ..Applicant::default()
+            },
+        );
+        let when = chrono_tz::Asia::Ho_Chi_Minh
+            .with_ymd_and_hms(2025, 3, 3, 9, 0, 0)
+            .single()
+            .unwrap()
+            .with_timezone(&Utc);
+        officer::receive(&mut c, &office(COMMUNE), "Trần Thị Hoa", when, &new)
+            .unwrap()
+            .code
+    };
+    let page = hoa.get(&format!("/dossiers/{old}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    for form in ["mau-01", "mau-05"] {
+        assert!(
+            page.body
+                .contains(&format!("/dossiers/{old}/forms/{form}\"")),
+            "links {form}"
+        );
+    }
+    assert!(
+        !page.body.contains("forms/mau-03"),
+        "no refusal form for a dossier not refused"
+    );
+    assert!(
+        page.body.contains(&format!("/dossiers/{old}/forms\"")),
+        "links the forms index"
+    );
+    let english = tokio::task::block_in_place(|| {
+        reply(
+            hoa.agent
+                .get(format!("{}/dossiers/{old}", hoa.base))
+                .header("cookie", format!("{}; lt_lang=en", hoa.cookie))
+                .call()
+                .unwrap(),
+        )
+    });
+    assert!(
+        english.body.contains("<html lang=\"en\""),
+        "the page in English"
+    );
+    assert!(
+        english.body.contains(&format!(
+            "<h1>Dossier {old} <span class=\"other\" lang=\"vi\">Hồ sơ {old}</span>"
+        )),
+        "English first, Vietnamese beside: {}",
+        english.body
+    );
+    assert!(
+        english.body.contains("100,000 VND"),
+        "money the English way"
+    );
+
     // The sync page: the district, by name, with its short node id, its
     // last sync and the refusals with their reason, in local time.
     let district_id = Node::open(&net.get(&office(DISTRICT)).unwrap().dir)
