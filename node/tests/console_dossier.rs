@@ -320,6 +320,11 @@ async fn actions_posted_at_three_consoles_carry_a_dossier_up_and_back() {
         "the desk may forward"
     );
     assert!(
+        page.body
+            .contains(&format!("<option value=\"{DISTRICT}\" selected>")),
+        "the picker defaults to the route's next step, the district"
+    );
+    assert!(
         page.body.contains("Trần Thị Hoa"),
         "the officer in the timeline"
     );
