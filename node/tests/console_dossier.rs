@@ -4,19 +4,19 @@
 //! as a browser would. Times are fixed (March 2026, inside the shipped
 //! calendar); waits for sync are polls with deadlines.
 
+#[path = "support/browser.rs"]
+mod browser;
 mod support;
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use browser::{Browser, PASSWORD, TestClock, reply};
 use chrono::{DateTime, TimeZone, Utc};
 use lienthong::console::Console;
 use lienthong::local_network::LocalNetwork;
 use lienthong::node::Node;
 use lienthong::officer::{self, NewDossier};
-use lienthong::replication::Clock;
 use lienthong::service::accounts::{self, Role};
 use lienthong_shared::OfficeId;
 use lienthong_shared::builtin;
@@ -26,7 +26,6 @@ use support::{COMMUNE, DISTRICT, LAND, PROVINCE};
 
 const TAX: &str = "province:quang-nam/cuc-thue";
 const LAND_DEPT: &str = "province:quang-nam/so-tai-nguyen-moi-truong";
-const PASSWORD: &str = "mật khẩu đủ dài 2026";
 const WAIT: Duration = Duration::from_secs(30);
 
 fn office(id: &str) -> OfficeId {
@@ -40,181 +39,6 @@ fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
         .single()
         .unwrap()
         .with_timezone(&Utc)
-}
-
-/// A clock the test moves.
-#[derive(Clone)]
-struct TestClock(Arc<AtomicI64>);
-
-impl TestClock {
-    fn new(t: DateTime<Utc>) -> Self {
-        TestClock(Arc::new(AtomicI64::new(t.timestamp_millis())))
-    }
-    fn set(&self, t: DateTime<Utc>) {
-        self.0.store(t.timestamp_millis(), Ordering::SeqCst);
-    }
-    fn clock(&self) -> Clock {
-        let millis = self.0.clone();
-        Clock::new(move || DateTime::from_timestamp_millis(millis.load(Ordering::SeqCst)).unwrap())
-    }
-}
-
-/// A signed-in browser: the session cookie and the page's CSRF token.
-struct Browser {
-    base: String,
-    agent: ureq::Agent,
-    cookie: String,
-    csrf: String,
-}
-
-struct Reply {
-    status: u16,
-    location: Option<String>,
-    body: String,
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build(),
-    )
-}
-
-fn reply(response: ureq::http::Response<ureq::Body>) -> Reply {
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string());
-    let body = response.into_body().read_to_string().unwrap_or_default();
-    Reply {
-        status,
-        location,
-        body,
-    }
-}
-
-/// The value of the first `name="csrf"` hidden field of a page.
-fn csrf_of(page: &str) -> String {
-    let at = page
-        .find("name=\"csrf\" value=\"")
-        .expect("the page has a form with a CSRF token");
-    let rest = &page[at + "name=\"csrf\" value=\"".len()..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
-
-impl Browser {
-    /// Sign in as `name` at the console at `base` (blocking: call from
-    /// `block_in_place`).
-    fn sign_in(base: &str, name: &str) -> Browser {
-        let agent = agent();
-        let response = agent
-            .post(format!("{base}sign-in"))
-            .send_form([("name", name), ("password", PASSWORD), ("next", "/desk")])
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 303, "signing in as {name}");
-        let cookie = response
-            .headers()
-            .get("set-cookie")
-            .expect("a session cookie")
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
-        let mut browser = Browser {
-            base: base.trim_end_matches('/').to_string(),
-            agent,
-            cookie,
-            csrf: String::new(),
-        };
-        let desk = browser.get("/desk");
-        assert_eq!(desk.status, 200, "the desk after signing in");
-        browser.csrf = csrf_of(&desk.body);
-        browser
-    }
-
-    fn get(&self, path: &str) -> Reply {
-        tokio::task::block_in_place(|| {
-            reply(
-                self.agent
-                    .get(format!("{}{path}", self.base))
-                    .header("cookie", &self.cookie)
-                    .call()
-                    .unwrap(),
-            )
-        })
-    }
-
-    /// Post a form with this session's CSRF token.
-    fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let mut all = vec![("csrf", self.csrf.as_str())];
-        all.extend_from_slice(fields);
-        self.post_raw(path, &all)
-    }
-
-    /// Post a form as given (no token added).
-    fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        tokio::task::block_in_place(|| {
-            reply(
-                self.agent
-                    .post(format!("{}{path}", self.base))
-                    .header("cookie", &self.cookie)
-                    .send_form(fields.iter().copied())
-                    .unwrap(),
-            )
-        })
-    }
-
-    /// Post an action and expect the redirect back to the dossier with its banner.
-    fn act(&self, code: &str, kind: &str, fields: &[(&str, &str)]) {
-        let r = self.post(&format!("/dossiers/{code}/actions/{kind}"), fields);
-        assert_eq!(r.status, 303, "{kind} on {code}: {}", r.body);
-        assert_eq!(
-            r.location.as_deref(),
-            Some(format!("/dossiers/{code}?done={kind}").as_str()),
-            "{kind} redirects back to the dossier"
-        );
-        let page = self.get(r.location.as_deref().unwrap());
-        assert!(
-            page.body.contains("Đã ghi:"),
-            "the page after {kind} shows the done banner"
-        );
-    }
-
-    /// Upload a file (multipart); `csrf` in the action URL as the form has it.
-    fn upload(
-        &self,
-        code: &str,
-        csrf: &str,
-        component: &str,
-        name: &str,
-        content: &[u8],
-    ) -> Result<Reply, String> {
-        let boundary = "----lienthong-test-boundary-7d1c";
-        let mut body = Vec::new();
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"component\"\r\n\r\n{component}\r\n").as_bytes(),
-        );
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
-        );
-        body.extend_from_slice(content);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let query = format!("csrf={csrf}");
-        tokio::task::block_in_place(|| {
-            self.agent
-                .post(format!("{}/dossiers/{code}/attachments?{query}", self.base))
-                .header("cookie", &self.cookie)
-                .content_type(format!("multipart/form-data; boundary={boundary}"))
-                .send(&body[..])
-                .map(reply)
-                .map_err(|e| e.to_string())
-        })
-    }
 }
 
 fn add_account(node: &mut Node, name: &str, display: &str, role: Role) {
