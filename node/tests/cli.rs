@@ -1072,6 +1072,42 @@ fn attachments_round_trip_through_the_store() {
         "2026-03-02 09:40",
     ]);
     assert!(e.contains("cannot read /nonexistent/scan.pdf"), "{e}");
+    // What peers would refuse is refused here: one attachment over
+    // max_attachment_bytes, or a dossier over max_dossier_attachment_bytes.
+    let toml = dir.join("node.toml");
+    let config = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        format!("{config}\n[limits]\nmax_attachment_bytes = 250000\nmax_dossier_attachment_bytes = 300000\n"),
+    )
+    .unwrap();
+    let attach = |len: usize| {
+        let file = root.path().join(format!("scan-{len}.pdf"));
+        std::fs::write(&file, vec![7u8; len]).unwrap();
+        fails(&[
+            "attach",
+            "--data",
+            d,
+            &code,
+            "--officer",
+            "A",
+            "--file",
+            file.to_str().unwrap(),
+            "--at",
+            "2026-03-02 09:40",
+        ])
+    };
+    let e = attach(260_000);
+    assert!(
+        e.contains("max_attachment_bytes") && e.contains("260000"),
+        "{e}"
+    );
+    let e = attach(120_000);
+    assert!(
+        e.contains("max_dossier_attachment_bytes") && e.contains("320000"),
+        "{e}"
+    );
+    std::fs::write(&toml, config).unwrap();
     assert_unchanged(&before, &fingerprint(&dir), "refused attachments");
     check_store(&dir);
 }

@@ -33,6 +33,17 @@ pub fn guess_media_type(path: &std::path::Path) -> &'static str {
     }
 }
 
+/// Refuse an attachment larger than peers accept.
+fn check_attachment_size(size: u64, limits: &crate::config::Limits) -> Result<()> {
+    if size > limits.max_attachment_bytes {
+        return Err(ActionError::Invalid(format!(
+            "the file is {size} bytes, over the {} bytes peers accept for one attachment ([limits] max_attachment_bytes in node.toml); scan it at a lower resolution or split it; nothing was attached",
+            limits.max_attachment_bytes
+        )));
+    }
+    Ok(())
+}
+
 /// What to attach.
 #[derive(Debug, Clone)]
 pub struct NewAttachment {
@@ -70,6 +81,11 @@ pub fn attach(
     check_served(node, &office)?;
     let file = std::fs::File::open(&new.file)
         .map_err(|e| ActionError::Invalid(format!("cannot read {}: {e}", new.file.display())))?;
+    // Peers refuse a dossier whose attachments pass these limits: an
+    // attachment they would refuse is refused here, before it is stored.
+    let limits = node.config.limits;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    check_attachment_size(size, &limits)?;
     let name = new.name.clone().unwrap_or_else(|| {
         new.file
             .file_name()
@@ -91,9 +107,22 @@ pub fn attach(
             name: name.clone(),
             chunks_root: lienthong_shared::dossier::attachment::hex(&hashed.root),
         };
+        check_attachment_size(hashed.size, &limits)?;
         let Some((_, mut doc)) = w.reader().load_document(&key)? else {
             return Err(ActionError::UnknownDossier(key_hex(&key)));
         };
+        let before: u64 = super::attachments_of(&schema::read(&doc)?)
+            .iter()
+            .filter(|a| a.hash != attachment.hash)
+            .map(|a| a.size)
+            .sum();
+        if before.saturating_add(hashed.size) > limits.max_dossier_attachment_bytes {
+            return Err(ActionError::Invalid(format!(
+                "the dossier's attachments would total {} bytes, over the {} bytes peers accept for one dossier ([limits] max_dossier_attachment_bytes in node.toml); nothing was attached",
+                before.saturating_add(hashed.size),
+                limits.max_dossier_attachment_bytes
+            )));
+        }
         doc.set_actor(actor.clone());
         let heads = doc.get_heads();
         let event = Event {
