@@ -261,7 +261,13 @@ impl Drop for Daemon {
 fn spawn_run(dir: &Path) -> Daemon {
     Daemon(
         Command::new(BIN)
-            .args(["run", "--data", dir.to_str().unwrap()])
+            .args([
+                "run",
+                "--data",
+                dir.to_str().unwrap(),
+                "--console",
+                "127.0.0.1:0",
+            ])
             .env_remove("LIENTHONG_DATA")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

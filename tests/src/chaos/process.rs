@@ -173,6 +173,8 @@ impl NodeProcess {
             .arg(dir)
             .arg("--listen")
             .arg(listen.to_string())
+            // Many nodes on one machine: each console on a port of its own.
+            .args(["--console", "127.0.0.1:0"])
             .env("LIENTHONG_LOG", "info,quinn=warn,rustls=warn")
             .stdout(Stdio::null())
             .stderr(Stdio::from(file));
