@@ -80,9 +80,9 @@ fn time(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.and_then(DateTime::from_timestamp_millis)
 }
 
-const COLUMNS: &str = "doc_id, code, procedure_code, procedure_name, applicant, origin, holder, transfer_to, status, received_at, due_at, ended_at, returned_at, timeliness, conflicts, supplement_requests, open_consultations, rules";
+pub(super) const COLUMNS: &str = "doc_id, code, procedure_code, procedure_name, applicant, origin, holder, transfer_to, status, received_at, due_at, ended_at, returned_at, timeliness, conflicts, supplement_requests, open_consultations, rules";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
+pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
     let key: Vec<u8> = row.get(0)?;
     let key = DocKey::try_from(key.as_slice()).unwrap_or([0; 16]);
     let status: Option<i64> = row.get(8)?;
