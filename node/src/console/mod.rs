@@ -14,7 +14,9 @@
 //!   error page.
 //! - [`desk`]: the desk's queues.
 
+pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod desk;
 pub mod error;
 pub mod messages;
@@ -45,6 +47,14 @@ pub fn router(state: AppState) -> Router {
         .route("/language/{lang}", get(page::switch_language))
         .route("/assets/console.css", get(page::stylesheet))
         .route("/desk", get(desk::queue))
+        // ── The province's dashboard and the JSON API (issue 9) ──
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard.csv", get(dashboard::csv))
+        .route("/api/v1/report", get(api::report))
+        .route("/api/v1/dossiers", get(api::list).post(api::receive))
+        .route("/api/v1/dossiers/{code}", get(api::one))
+        .route("/api/v1/dossiers/{code}/actions", post(api::action))
+        .route("/api/v1/{*rest}", axum::routing::any(api::not_found))
         .fallback(page::not_found)
         .with_state(state)
 }
