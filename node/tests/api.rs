@@ -125,7 +125,10 @@ fn a_dossier_received_and_finished_through_the_api_records_the_token_names() {
     assert_eq!(status, 201, "{body}");
     let received = json(&body);
     let code = received["code"].as_str().unwrap().to_string();
-    assert!(code.starts_with("DIEN-PHUONG-") || code.contains('-'), "{code}");
+    assert!(
+        code.starts_with("000.01.36.H49-260302-"),
+        "the commune's agency code and the day: {code}"
+    );
     assert_eq!(received["status"], "processing", "{body}");
     assert!(
         received["events"]
@@ -135,6 +138,21 @@ fn a_dossier_received_and_finished_through_the_api_records_the_token_names() {
             .all(|e| e["officer"] == "cong-dich-vu-cong"),
         "{body}"
     );
+
+    // What the rules allow now, under the names the actions endpoint reads.
+    let (status, _, body) = w
+        .served
+        .get(&format!("/api/v1/dossiers/{code}"), &[("Authorization", &desk)]);
+    assert_eq!(status, 200, "{body}");
+    let allowed = &json(&body)["allowed"][0];
+    assert_eq!(allowed["office"]["id"], DIEN_PHUONG, "{body}");
+    let names: Vec<&str> = allowed["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"approve") && !names.contains(&"return"), "{names:?}");
 
     // The desk may not approve: 403, nothing written.
     let before = last_seq(&w.dir);
@@ -261,4 +279,52 @@ fn pages_list_every_dossier_once_and_bodies_are_bounded() {
         .post_json("/api/v1/dossiers", &[("Authorization", &desk)], &huge);
     assert_error(status, &body, 413, "too_large");
     assert_eq!(last_seq(&w.dir), before);
+}
+
+#[test]
+fn api_token_cli_prints_the_token_once_lists_and_revokes() {
+    let root = tempfile::tempdir().unwrap();
+    drop(node(root.path(), DIEN_PHUONG));
+    let dir = dir_of(root.path(), DIEN_PHUONG);
+    let data = dir.to_str().unwrap();
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lienthong"))
+            .env("LIENTHONG_LANG", "en")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["api-token", "add", "--data", data, "--name", "portal", "--role", "leader"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(token.starts_with("lt_") && token.len() > 40, "{token}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("shown this once"));
+    let mut node = Node::open(&dir).unwrap();
+    let client = api_tokens::authenticate(&mut node, &token).unwrap().unwrap();
+    assert_eq!((client.name.as_str(), client.role), ("portal", Role::Leader));
+    drop(node);
+    // Stored hashed: the token itself is nowhere in the store's files.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+                "{path:?} holds the token"
+            );
+        }
+    }
+    let listed = cli(&["api-token", "list", "--data", data]);
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert!(listed.contains("portal") && listed.contains("leader"), "{listed}");
+    let out = cli(&["api-token", "add", "--data", data, "--name", "portal"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    assert!(cli(&["api-token", "revoke", "--data", data, "--name", "portal"]).status.success());
+    let mut node = Node::open(&dir).unwrap();
+    assert_eq!(api_tokens::authenticate(&mut node, &token).unwrap(), None);
+    drop(node);
+    let out = cli(&["api-token", "revoke", "--data", data, "--name", "portal"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no active token"));
 }

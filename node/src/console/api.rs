@@ -133,6 +133,18 @@ impl IntoResponse for ApiError {
             }
         });
         let mut response = (self.status, axum::Json(body)).into_response();
+        // Refused before the body was read: the connection cannot carry
+        // another request, so say it closes (a client would otherwise
+        // reuse it and find it gone).
+        if matches!(
+            self.status,
+            StatusCode::UNAUTHORIZED | StatusCode::PAYLOAD_TOO_LARGE
+        ) {
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -377,7 +389,7 @@ pub async fn one(
             .map(|(office_id, kinds)| {
                 json!({
                     "office": office(&vi, office_id.as_str()),
-                    "actions": kinds.iter().map(|k| k.command().replace('-', "_")).collect::<Vec<_>>(),
+                    "actions": kinds.iter().filter_map(|k| actions::api_name(*k)).collect::<Vec<_>>(),
                 })
             })
             .collect();

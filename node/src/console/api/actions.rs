@@ -286,3 +286,57 @@ mod tests {
         assert!(serde_json::from_str::<ActionRequest>(r#"{"action":"fly"}"#).is_err());
     }
 }
+
+/// The API's name for an action the rules allow now (the `action` to post);
+/// `None` for kinds no request makes.
+pub fn api_name(kind: lienthong_shared::dossier::ActionKind) -> Option<&'static str> {
+    use lienthong_shared::dossier::ActionKind as K;
+    Some(match kind {
+        K::Received => "accept_submission",
+        K::Refused => "refuse",
+        K::Forwarded => "forward",
+        K::ForwardCancelled => "cancel_forward",
+        K::Accepted => "accept",
+        K::Appraised => "appraise",
+        K::VerificationScheduled => "verify",
+        K::Consulted => "consult",
+        K::ConsultationAnswered => "answer",
+        K::SupplementRequested => "request_supplement",
+        K::SupplementReceived => "supplement_received",
+        K::PaymentRequested => "request_payment",
+        K::Paid => "paid",
+        K::Apologized => "apologize",
+        K::WithdrawalRequested => "withdraw",
+        K::Stopped => "stop",
+        K::Approved => "approve",
+        K::ResultIssued => "issue_result",
+        K::Returned => "return",
+        K::Note => "note",
+        K::Submitted | K::Unknown => return None,
+    })
+}
+
+#[cfg(test)]
+mod names {
+    use super::*;
+    use lienthong_shared::dossier::ActionKind;
+
+    /// Every name the dossier page offers is one the actions endpoint reads.
+    #[test]
+    fn allowed_names_are_postable() {
+        for kind in ActionKind::KNOWN {
+            let Some(name) = api_name(kind) else { continue };
+            let body = match name {
+                "accept_submission" | "accept" => format!(r#"{{"action":"{name}"}}"#),
+                _ => format!(r#"{{"action":"{name}","x":1}}"#),
+            };
+            let parsed = serde_json::from_str::<ActionRequest>(&body);
+            if let Err(e) = &parsed {
+                assert!(
+                    e.to_string().contains("missing field"),
+                    "{name} is not an action the API reads: {e}"
+                );
+            }
+        }
+    }
+}
