@@ -36,7 +36,8 @@ fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
-const RECEIVE: &str = r#"{"procedure":"1.000894","applicant":{"name":"Nguyễn Văn An","id_number":"049012345678"}}"#;
+const RECEIVE: &str =
+    r#"{"procedure":"1.000894","applicant":{"name":"Nguyễn Văn An","id_number":"049012345678"}}"#;
 
 struct World {
     _root: tempfile::TempDir,
@@ -56,7 +57,9 @@ fn world() -> World {
     let (_, revoked) = api_tokens::add(&mut node, "old-portal", Role::Desk, now).unwrap();
     api_tokens::revoke(&mut node, "old-portal", now).unwrap();
     assert!(
-        api_tokens::authenticate(&mut node, &desk).unwrap().is_some(),
+        api_tokens::authenticate(&mut node, &desk)
+            .unwrap()
+            .is_some(),
         "precondition: the desk token authenticates"
     );
     let dir = dir_of(root.path(), DIEN_PHUONG);
@@ -99,9 +102,7 @@ fn tokens_are_required_and_revoked_ones_refused() {
             .post_json("/api/v1/dossiers", &[("Authorization", &revoked)], RECEIVE);
     assert_error(status, &body, 401, "bad_token");
     let wrong = bearer(&format!("{}x", w.desk));
-    let (status, _, body) = w
-        .served
-        .get("/api/v1/report", &[("Authorization", &wrong)]);
+    let (status, _, body) = w.served.get("/api/v1/report", &[("Authorization", &wrong)]);
     assert_error(status, &body, 401, "bad_token");
     assert_eq!(last_seq(&w.dir), before, "nothing was written");
     // The good token reads.
@@ -110,7 +111,9 @@ fn tokens_are_required_and_revoked_ones_refused() {
     assert_eq!(status, 200, "{body}");
     assert!(kind.starts_with("application/json"));
     assert_eq!(json(&body)["total"]["received"], 0);
-    let (status, _, body) = w.served.get("/api/v1/nothing-here", &[("Authorization", &good)]);
+    let (status, _, body) = w
+        .served
+        .get("/api/v1/nothing-here", &[("Authorization", &good)]);
     assert_error(status, &body, 404, "not_found");
 }
 
@@ -119,9 +122,9 @@ fn a_dossier_received_and_finished_through_the_api_records_the_token_names() {
     let w = world();
     let desk = bearer(&w.desk);
     let leader = bearer(&w.leader);
-    let (status, body) = w
-        .served
-        .post_json("/api/v1/dossiers", &[("Authorization", &desk)], RECEIVE);
+    let (status, body) =
+        w.served
+            .post_json("/api/v1/dossiers", &[("Authorization", &desk)], RECEIVE);
     assert_eq!(status, 201, "{body}");
     let received = json(&body);
     let code = received["code"].as_str().unwrap().to_string();
@@ -140,9 +143,10 @@ fn a_dossier_received_and_finished_through_the_api_records_the_token_names() {
     );
 
     // What the rules allow now, under the names the actions endpoint reads.
-    let (status, _, body) = w
-        .served
-        .get(&format!("/api/v1/dossiers/{code}"), &[("Authorization", &desk)]);
+    let (status, _, body) = w.served.get(
+        &format!("/api/v1/dossiers/{code}"),
+        &[("Authorization", &desk)],
+    );
     assert_eq!(status, 200, "{body}");
     let allowed = &json(&body)["allowed"][0];
     assert_eq!(allowed["office"]["id"], DIEN_PHUONG, "{body}");
@@ -152,14 +156,19 @@ fn a_dossier_received_and_finished_through_the_api_records_the_token_names() {
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
-    assert!(names.contains(&"approve") && !names.contains(&"return"), "{names:?}");
+    assert!(
+        names.contains(&"approve") && !names.contains(&"return"),
+        "{names:?}"
+    );
 
     // The desk may not approve: 403, nothing written.
     let before = last_seq(&w.dir);
     let path = format!("/api/v1/dossiers/{code}/actions");
-    let (status, body) =
-        w.served
-            .post_json(&path, &[("Authorization", &desk)], r#"{"action":"approve"}"#);
+    let (status, body) = w.served.post_json(
+        &path,
+        &[("Authorization", &desk)],
+        r#"{"action":"approve"}"#,
+    );
     assert_error(status, &body, 403, "role");
     // The rules refuse returning a dossier still in processing: 409, both
     // languages, nothing written.
@@ -185,7 +194,10 @@ fn a_dossier_received_and_finished_through_the_api_records_the_token_names() {
 
     for (token, action) in [
         (&leader, r#"{"action":"approve","note":"Đồng ý"}"#),
-        (&leader, r#"{"action":"issue_result","result":"Giấy chứng nhận kết hôn"}"#),
+        (
+            &leader,
+            r#"{"action":"issue_result","result":"Giấy chứng nhận kết hôn"}"#,
+        ),
         (&desk, r#"{"action":"return"}"#),
     ] {
         let (status, body) = w
@@ -194,9 +206,10 @@ fn a_dossier_received_and_finished_through_the_api_records_the_token_names() {
         assert_eq!(status, 200, "{action}: {body}");
     }
 
-    let (status, _, body) = w
-        .served
-        .get(&format!("/api/v1/dossiers/{code}"), &[("Authorization", &desk)]);
+    let (status, _, body) = w.served.get(
+        &format!("/api/v1/dossiers/{code}"),
+        &[("Authorization", &desk)],
+    );
     assert_eq!(status, 200, "{body}");
     let one = json(&body);
     assert_eq!(one["dossier"]["status"], "returned", "{body}");
@@ -264,9 +277,10 @@ fn pages_list_every_dossier_once_and_bodies_are_bounded() {
     );
     assert_eq!(status, 200);
     assert_eq!(json(&body)["dossiers"], Value::Array(vec![]));
-    let (status, _, body) = w
-        .served
-        .get("/api/v1/dossiers?status=flying", &[("Authorization", &desk)]);
+    let (status, _, body) = w.served.get(
+        "/api/v1/dossiers?status=flying",
+        &[("Authorization", &desk)],
+    );
     assert_error(status, &body, 400, "bad_request");
 
     let before = last_seq(&w.dir);
@@ -294,14 +308,32 @@ fn api_token_cli_prints_the_token_once_lists_and_revokes() {
             .output()
             .unwrap()
     };
-    let out = cli(&["api-token", "add", "--data", data, "--name", "portal", "--role", "leader"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = cli(&[
+        "api-token",
+        "add",
+        "--data",
+        data,
+        "--name",
+        "portal",
+        "--role",
+        "leader",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert!(token.starts_with("lt_") && token.len() > 40, "{token}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("shown this once"));
     let mut node = Node::open(&dir).unwrap();
-    let client = api_tokens::authenticate(&mut node, &token).unwrap().unwrap();
-    assert_eq!((client.name.as_str(), client.role), ("portal", Role::Leader));
+    let client = api_tokens::authenticate(&mut node, &token)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (client.name.as_str(), client.role),
+        ("portal", Role::Leader)
+    );
     drop(node);
     // Stored hashed: the token itself is nowhere in the store's files.
     for entry in std::fs::read_dir(&dir).unwrap() {
@@ -316,11 +348,18 @@ fn api_token_cli_prints_the_token_once_lists_and_revokes() {
     }
     let listed = cli(&["api-token", "list", "--data", data]);
     let listed = String::from_utf8(listed.stdout).unwrap();
-    assert!(listed.contains("portal") && listed.contains("leader"), "{listed}");
+    assert!(
+        listed.contains("portal") && listed.contains("leader"),
+        "{listed}"
+    );
     let out = cli(&["api-token", "add", "--data", data, "--name", "portal"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
-    assert!(cli(&["api-token", "revoke", "--data", data, "--name", "portal"]).status.success());
+    assert!(
+        cli(&["api-token", "revoke", "--data", data, "--name", "portal"])
+            .status
+            .success()
+    );
     let mut node = Node::open(&dir).unwrap();
     assert_eq!(api_tokens::authenticate(&mut node, &token).unwrap(), None);
     drop(node);

@@ -16,7 +16,6 @@ use chrono::{DateTime, Utc};
 use desk::*;
 use http::Served;
 use lienthong::console::dashboard::{self, Period};
-use lienthong::i18n::Lang;
 use lienthong::node::Node;
 use lienthong::report::{self, Report};
 use lienthong::service::{accounts, sessions};
@@ -85,7 +84,7 @@ fn page_numbers(html: &str, office: &str, subtotal: bool) -> Vec<(String, String
 /// The numbers of the line starting at `marker`.
 fn line_numbers(html: &str, marker: &str) -> Vec<(String, String)> {
     let start = html
-        .find(&marker)
+        .find(marker)
         .unwrap_or_else(|| panic!("no line {marker} on the page"));
     let line = &html[start..];
     let line = &line[..line.find("</div>").unwrap()];
@@ -142,7 +141,10 @@ fn assert_well_formed(svg: &str) {
             assert_eq!(stack.pop().as_deref(), Some(name.trim()), "in {svg}");
             continue;
         }
-        let name: String = tag.chars().take_while(|c| !c.is_whitespace() && *c != '/').collect();
+        let name: String = tag
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '/')
+            .collect();
         assert!(!name.is_empty(), "an empty tag in {svg}");
         let attributes = &tag[name.len()..];
         assert_eq!(attributes.matches('"').count() % 2, 0, "quotes in <{tag}>");
@@ -217,7 +219,12 @@ fn the_page_shows_the_reports_numbers_as_a_tree_with_subtotals() {
     let report = build(&mut node, Period::default());
     assert_eq!(report.total.received, 6, "precondition: {report:#?}");
     assert_eq!(
-        (report.total.early, report.total.on_time, report.total.late, report.total.overdue),
+        (
+            report.total.early,
+            report.total.on_time,
+            report.total.late,
+            report.total.overdue
+        ),
         (1, 1, 1, 3),
         "precondition: every D6 bucket is used"
     );
@@ -249,11 +256,18 @@ fn the_page_shows_the_reports_numbers_as_a_tree_with_subtotals() {
     }
     // The overdue list: every overdue dossier, by office name, local due time.
     assert_eq!(html.matches("<tr data-code=").count(), 3);
-    assert!(html.contains("04/03/2026 09:00"), "due local, dd/mm/yyyy HH:MM");
+    assert!(
+        html.contains("04/03/2026 09:00"),
+        "due local, dd/mm/yyyy HH:MM"
+    );
 
     // Freshness: Điện Phương's last change arrived at `arrived` (local time),
     // and so did its district's; Duy Sơn's never came from a peer here.
-    let local = w.arrived.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).format("%d/%m/%Y %H:%M").to_string();
+    let local = w
+        .arrived
+        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .format("%d/%m/%Y %H:%M")
+        .to_string();
     assert_eq!(local, "03/03/2026 17:45");
     for office in [DIEN_PHUONG, DIEN_BAN] {
         let marker = format!("<span class=\"fresh\" data-office=\"{office}\">{local}</span>");
@@ -278,10 +292,11 @@ fn the_page_shows_the_reports_numbers_as_a_tree_with_subtotals() {
     let (_, last) = w.gathered.weeks.last().unwrap();
     assert_eq!(last.received, report.total.received);
     assert_eq!(last.finished, report.total.finished());
-    assert!(w.gathered.weeks[..w.gathered.weeks.len() - 1]
-        .iter()
-        .all(|(_, c)| c.received == 0 && c.finished == 0));
-    let _ = Lang::Vi;
+    assert!(
+        w.gathered.weeks[..w.gathered.weeks.len() - 1]
+            .iter()
+            .all(|(_, c)| c.received == 0 && c.finished == 0)
+    );
 }
 
 #[test]
@@ -313,9 +328,10 @@ fn the_csv_is_the_reports_csv_with_the_pages_numbers() {
     assert_eq!(lines, report.rows.len());
 
     // With a period: only Tuesday on (3 March); the same numbers again.
-    let (status, _, filtered) = w
-        .served
-        .get("/dashboard.csv?from=2026-03-03&to=2026-03-04", &[("Cookie", &w.cookie)]);
+    let (status, _, filtered) = w.served.get(
+        "/dashboard.csv?from=2026-03-03&to=2026-03-04",
+        &[("Cookie", &w.cookie)],
+    );
     assert_eq!(status, 200);
     let period = Period::parse(&dashboard::PeriodQuery {
         from: Some("2026-03-03".into()),
@@ -325,13 +341,21 @@ fn the_csv_is_the_reports_csv_with_the_pages_numbers() {
     let report = build(&mut node, period);
     assert_eq!(report.total.received, 2, "precondition: {report:#?}");
     assert_eq!(filtered, report::to_csv(&report));
-    let (status, _, html) = w
-        .served
-        .get("/dashboard?from=2026-03-03&to=2026-03-04", &[("Cookie", &w.cookie)]);
+    let (status, _, html) = w.served.get(
+        "/dashboard?from=2026-03-03&to=2026-03-04",
+        &[("Cookie", &w.cookie)],
+    );
     assert_eq!(status, 200);
     assert_eq!(
         page_numbers(&html, DUY_SON, false),
-        numbers_of(&report.rows.iter().find(|r| r.office == DUY_SON).unwrap().counts)
+        numbers_of(
+            &report
+                .rows
+                .iter()
+                .find(|r| r.office == DUY_SON)
+                .unwrap()
+                .counts
+        )
     );
     assert!(html.contains("03/03/2026"));
 

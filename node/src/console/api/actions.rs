@@ -102,7 +102,9 @@ pub struct ActionRequest {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ApiAction {
     AcceptSubmission,
-    Refuse { reason: String },
+    Refuse {
+        reason: String,
+    },
     Forward {
         #[serde(default)]
         to: Option<OfficeId>,
@@ -138,7 +140,10 @@ pub enum ApiAction {
         consultation: Option<String>,
         answer: String,
     },
-    RequestSupplement { items: Vec<String>, reason: String },
+    RequestSupplement {
+        items: Vec<String>,
+        reason: String,
+    },
     SupplementReceived {
         #[serde(default)]
         note: String,
@@ -164,7 +169,9 @@ pub enum ApiAction {
         #[serde(default)]
         reason: String,
     },
-    Stop { reason: String },
+    Stop {
+        reason: String,
+    },
     Approve {
         #[serde(default)]
         note: String,
@@ -178,7 +185,9 @@ pub enum ApiAction {
         #[serde(default = "direct")]
         channel: Channel,
     },
-    Note { text: String },
+    Note {
+        text: String,
+    },
 }
 
 fn five() -> u32 {
