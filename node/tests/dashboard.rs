@@ -358,6 +358,11 @@ fn the_csv_is_the_reports_csv_with_the_pages_numbers() {
         )
     );
     assert!(html.contains("03/03/2026"));
+    assert_eq!(
+        html.matches("<tr data-code=").count(),
+        2,
+        "the overdue list keeps to the period too"
+    );
 
     // Bad periods: a clear page, 400.
     for query in ["from=03/03/2026", "from=2026-03-05&to=2026-03-01"] {

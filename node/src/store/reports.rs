@@ -265,3 +265,36 @@ impl super::Writer<'_> {
         Ok(())
     }
 }
+
+impl Reader<'_> {
+    /// The dossiers overdue at `now` (unfinished, clock running, past due)
+    /// among those received in [from, to), most overdue first, at most `limit`.
+    pub fn overdue_in(
+        &self,
+        now: DateTime<Utc>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<super::index::IndexRow>> {
+        let sql = format!(
+            "SELECT {columns} FROM dossiers
+             WHERE ended_at IS NULL AND status IS NOT {supplement} AND due_at < ?1
+               AND (?2 IS NULL OR coalesce(received_at, ended_at) >= ?2)
+               AND (?3 IS NULL OR coalesce(received_at, ended_at) < ?3)
+             ORDER BY due_at, code LIMIT ?4",
+            columns = super::index::COLUMNS,
+            supplement = Status::AwaitingSupplement.code(),
+        );
+        let mut statement = self.conn().prepare_cached(&sql)?;
+        let rows = statement.query_map(
+            params![
+                now.timestamp_millis(),
+                from.map(|t| t.timestamp_millis()),
+                to.map(|t| t.timestamp_millis()),
+                limit as i64
+            ],
+            super::index::from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
