@@ -235,10 +235,9 @@ impl Reader<'_> {
     /// its dossiers arrived from a peer. Offices whose dossiers never came
     /// from a peer (written here) are absent.
     pub fn arrivals_by_origin(&self) -> Result<BTreeMap<String, DateTime<Utc>>> {
-        let mut statement = self.conn().prepare(
-            "SELECT d.origin, max(a.arrived_at) FROM dossier_arrivals a
-             JOIN dossiers d ON d.doc_id = a.doc_id GROUP BY d.origin",
-        )?;
+        let mut statement = self
+            .conn()
+            .prepare("SELECT origin, arrived_at FROM origin_arrivals")?;
         let rows = statement.query_map([], |row| {
             Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
         })?;
@@ -254,14 +253,14 @@ impl Reader<'_> {
 }
 
 impl super::Writer<'_> {
-    /// A change to the dossier `doc_id` arrived from a peer at `at`.
-    pub fn note_arrival(&self, doc_id: &[u8], at: DateTime<Utc>) -> Result<()> {
+    /// A change to a dossier received at `origin` arrived from a peer at `at`.
+    pub fn note_arrival(&self, origin: &str, at: DateTime<Utc>) -> Result<()> {
         self.conn()
             .prepare_cached(
-                "INSERT INTO dossier_arrivals (doc_id, arrived_at) VALUES (?1, ?2)
-                 ON CONFLICT (doc_id) DO UPDATE SET arrived_at = max(arrived_at, excluded.arrived_at)",
+                "INSERT INTO origin_arrivals (origin, arrived_at) VALUES (?1, ?2)
+                 ON CONFLICT (origin) DO UPDATE SET arrived_at = max(arrived_at, excluded.arrived_at)",
             )?
-            .execute(params![doc_id, at.timestamp_millis()])?;
+            .execute(params![origin, at.timestamp_millis()])?;
         Ok(())
     }
 }
