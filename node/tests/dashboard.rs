@@ -217,6 +217,12 @@ fn the_page_shows_the_reports_numbers_as_a_tree_with_subtotals() {
     let (status, kind, html) = w.served.get("/dashboard", &[("Cookie", &w.cookie)]);
     assert_eq!(status, 200, "{html}");
     assert!(kind.starts_with("text/html"));
+    // Kept for a look in a browser (CSS from the console's own stylesheet).
+    std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.html"),
+        html.replace("/assets/console.css", "console.css"),
+    )
+    .unwrap();
 
     let mut node = Node::open(&w.dir).unwrap();
     let report = build(&mut node, Period::default());

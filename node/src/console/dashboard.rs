@@ -247,7 +247,7 @@ const STYLE: &str = r#"
 .dash details > summary::-webkit-details-marker { display: none; }
 .dash details > summary .name::before { content: "▸ "; }
 .dash details[open] > summary .name::before { content: "▾ "; }
-.dash .children { margin-left: 1.1rem; border-left: 2px solid var(--line); }
+.dash .children { border-left: 3px solid var(--line); }
 .dash .line.total { font-weight: 700; background: #f3f6f9; }
 .dash .charts { display: flex; flex-wrap: wrap; gap: 1.5rem; margin: 1rem 0; }
 .dash .charts figure { margin: 0; background: #fff; border: 1px solid var(--line); padding: .5rem; overflow-x: auto; }
@@ -400,7 +400,7 @@ fn overdue(ui: &Ui<'_>, data: &Dashboard) -> Markup {
                 p { (ui.t(DashMsg::OverdueNone)) }
             } @else {
                 p { (ui.f(DashMsg::OverdueShown, &[("shown", &data.overdue.len().to_string()), ("total", &total.to_string())])) }
-                table.overdue {
+                table.late-list {
                     thead { tr {
                         th { (ui.t(DashMsg::ColCode)) }
                         th { (ui.t(DashMsg::ColProcedure)) }
