@@ -286,6 +286,20 @@ fn the_page_shows_the_reports_numbers_as_a_tree_with_subtotals() {
         "<span class=\"fresh\" data-office=\"{DUY_SON}\">chưa nhận</span>"
     )));
 
+    // In English once switched: the same page, English first.
+    let english = format!("{}; lt_lang=en", w.cookie);
+    let (status, _, en) = w.served.get("/dashboard", &[("Cookie", &english)]);
+    assert_eq!(status, 200);
+    assert!(en.contains("<html lang=\"en\""));
+    assert!(
+        en.contains("<h1>Dossier processing overview"),
+        "English first"
+    );
+    assert!(en.contains(&format!(
+        "<span class=\"fresh\" data-office=\"{DUY_SON}\">none yet</span>"
+    )));
+    assert!(en.contains("data-col=\"on_time_percent\">66.7 %<"));
+
     // Charts: two inline SVGs, well-formed, one bar group per district.
     let svgs: Vec<&str> = html
         .match_indices("<svg")
