@@ -15,7 +15,9 @@
 //! - [`desk`]: the desk's queues.
 //! - [`forms`]: the printed forms of a dossier and the office's register.
 
+pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod desk;
 pub mod dossier;
 pub mod error;
@@ -69,6 +71,14 @@ pub fn router(state: AppState) -> Router {
             get(dossier::attachments::download),
         )
         .route("/sync", get(sync::page))
+        // ── The province's dashboard and the JSON API (issue 9) ──
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard.csv", get(dashboard::csv))
+        .route("/api/v1/report", get(api::report))
+        .route("/api/v1/dossiers", get(api::list).post(api::receive))
+        .route("/api/v1/dossiers/{code}", get(api::one))
+        .route("/api/v1/dossiers/{code}/actions", post(api::action))
+        .route("/api/v1/{*rest}", axum::routing::any(api::not_found))
         .fallback(page::not_found)
         .with_state(state)
 }

@@ -222,6 +222,23 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX console_sessions_expiry ON console_sessions (expires_at);
     "#,
+    // 8 (dashboard and JSON API, issue 9): the API's bearer tokens, kept
+    // only as hashes; per receiving office, when the last change to one of
+    // its dossiers arrived from a peer (the dashboard's freshness): one row
+    // per office, so reading it costs nothing whatever the dossiers.
+    r#"
+    CREATE TABLE api_tokens (
+        name       TEXT PRIMARY KEY,    -- recorded as the officer on events
+        role       TEXT NOT NULL,       -- desk, processing, leader, admin
+        token_hash BLOB NOT NULL UNIQUE, -- SHA-256 of the bearer token
+        created_at INTEGER NOT NULL,    -- ms since the epoch
+        revoked_at INTEGER
+    ) STRICT;
+    CREATE TABLE origin_arrivals (
+        origin     TEXT PRIMARY KEY,    -- the office that received the dossiers
+        arrived_at INTEGER NOT NULL     -- ms since the epoch, this node's clock
+    ) STRICT;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -179,3 +179,121 @@ impl Reader<'_> {
         Ok(by_office)
     }
 }
+
+/// Received and finished dossiers in each of a run of weeks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WeekCounts {
+    /// Taken in at a desk (received or refused at intake) in the week.
+    pub received: u64,
+    /// Finished in the week and judged by D6 (early, on time or late).
+    pub finished: u64,
+}
+
+impl Reader<'_> {
+    /// Per week from `start` (`weeks` of them, each 7 × 24 h), the dossiers
+    /// received and finished in it — two grouped queries, one result row per
+    /// week whatever the number of dossiers.
+    pub fn weekly_counts(&self, start: DateTime<Utc>, weeks: u32) -> Result<Vec<WeekCounts>> {
+        const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
+        let from = start.timestamp_millis();
+        let to = from + WEEK_MS * i64::from(weeks);
+        let mut out = vec![WeekCounts::default(); weeks as usize];
+        let received = format!(
+            "SELECT (coalesce(received_at, ended_at) - ?1) / {WEEK_MS}, count(*) FROM dossiers
+             WHERE status IS NOT NULL AND status <> {submitted}
+               AND coalesce(received_at, ended_at) >= ?1 AND coalesce(received_at, ended_at) < ?2
+             GROUP BY 1",
+            submitted = Status::Submitted.code(),
+        );
+        let finished = format!(
+            "SELECT (ended_at - ?1) / {WEEK_MS}, count(*) FROM dossiers
+             WHERE ended_at >= ?1 AND ended_at < ?2
+               AND timeliness IN ('early', 'on_time', 'late')
+             GROUP BY 1"
+        );
+        for (sql, is_received) in [(received, true), (finished, false)] {
+            let mut statement = self.conn().prepare(&sql)?;
+            let rows = statement.query_map(params![from, to], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+            })?;
+            for row in rows {
+                let (week, n) = row?;
+                if let Some(slot) = usize::try_from(week).ok().and_then(|w| out.get_mut(w)) {
+                    let n = n.max(0) as u64;
+                    if is_received {
+                        slot.received = n;
+                    } else {
+                        slot.finished = n;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Per receiving office (the locality), when the last change to one of
+    /// its dossiers arrived from a peer. Offices whose dossiers never came
+    /// from a peer (written here) are absent.
+    pub fn arrivals_by_origin(&self) -> Result<BTreeMap<String, DateTime<Utc>>> {
+        let mut statement = self
+            .conn()
+            .prepare("SELECT origin, arrived_at FROM origin_arrivals")?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?;
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let (origin, ms) = row?;
+            if let Some(at) = DateTime::from_timestamp_millis(ms) {
+                out.insert(origin, at);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl super::Writer<'_> {
+    /// A change to a dossier received at `origin` arrived from a peer at `at`.
+    pub fn note_arrival(&self, origin: &str, at: DateTime<Utc>) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO origin_arrivals (origin, arrived_at) VALUES (?1, ?2)
+                 ON CONFLICT (origin) DO UPDATE SET arrived_at = max(arrived_at, excluded.arrived_at)",
+            )?
+            .execute(params![origin, at.timestamp_millis()])?;
+        Ok(())
+    }
+}
+
+impl Reader<'_> {
+    /// The dossiers overdue at `now` (unfinished, clock running, past due)
+    /// among those received in [from, to), most overdue first, at most `limit`.
+    pub fn overdue_in(
+        &self,
+        now: DateTime<Utc>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<super::index::IndexRow>> {
+        let sql = format!(
+            "SELECT {columns} FROM dossiers
+             WHERE ended_at IS NULL AND status IS NOT {supplement} AND due_at < ?1
+               AND (?2 IS NULL OR coalesce(received_at, ended_at) >= ?2)
+               AND (?3 IS NULL OR coalesce(received_at, ended_at) < ?3)
+             ORDER BY due_at, code LIMIT ?4",
+            columns = super::index::COLUMNS,
+            supplement = Status::AwaitingSupplement.code(),
+        );
+        let mut statement = self.conn().prepare_cached(&sql)?;
+        let rows = statement.query_map(
+            params![
+                now.timestamp_millis(),
+                from.map(|t| t.timestamp_millis()),
+                to.map(|t| t.timestamp_millis()),
+                limit as i64
+            ],
+            super::index::from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
