@@ -68,7 +68,12 @@ impl Console {
             )
         })?;
         let local_addr = listener.local_addr()?;
-        let app = router(AppState::new(node, clock));
+        let state = AppState::new(node, clock);
+        // Search rows for dossiers stored before migration 8 (desk).
+        if let Err(e) = state.run(desk::backfill_search).await {
+            tracing::warn!(error = %e, "the desk's search rows were not all written");
+        }
+        let app = router(state);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
