@@ -317,7 +317,7 @@ fn render(
             }
             button type="submit" { (ui.s(DeskMsg::SearchButton)) }
         }
-        nav.queues {
+        nav.tabs {
             @for (q, n) in &counts {
                 a.current[searched.is_none() && *q == queue] href={ "/desk?queue=" (q.as_str()) } {
                     (ui.s(q.label())) " " span.count { (n) }
