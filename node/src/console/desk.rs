@@ -28,7 +28,7 @@ use super::messages::ConsoleMsg;
 use super::page::{self, Ui};
 use super::{AppState, ConsoleError};
 use crate::node::Node;
-use crate::store::desk::{Cursor, PageRow, Slice, fold};
+use crate::store::desk::{Cursor, PageRow, SearchRow, Slice, fold};
 use crate::store::index::IndexRow;
 
 crate::catalogue! {
@@ -447,23 +447,29 @@ pub fn backfill_search(node: &mut Node) -> Result<usize, ConsoleError> {
             return Ok(written);
         }
         let mut found = Vec::with_capacity(missing.len());
-        for (key, indexed_name) in missing {
-            match crate::service::load(node, &key) {
+        for row in missing {
+            let (name, id) = match crate::service::load(node, &row.key) {
                 Ok((_, dossier)) => {
                     let a = &dossier.facts.applicant;
-                    found.push((
-                        key,
+                    (
                         format!("{} {}", a.name, a.organisation),
                         a.id_number.clone(),
-                    ));
+                    )
                 }
-                Err(_) => found.push((key, indexed_name, String::new())),
-            }
+                Err(_) => (row.applicant.clone(), String::new()),
+            };
+            found.push((row, name, id));
         }
         written += found.len();
         node.store.write(|w| {
-            for (key, name, id) in &found {
-                w.upsert_search(key, name, id)?;
+            for (row, name, id) in &found {
+                let search = SearchRow {
+                    code: &row.code,
+                    due_at: row.due_at,
+                    name,
+                    id_number: id,
+                };
+                w.upsert_search(&row.key, &search)?;
             }
             Ok::<_, crate::store::StoreError>(())
         })?;
