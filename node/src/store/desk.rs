@@ -144,10 +144,11 @@ impl Slice {
                 "id_number != '' AND id_number >= ?1 AND id_number < ?2".into(),
                 vec![prefix.clone().into(), format!("{prefix}\u{10FFFF}").into()],
             ),
+            // Both sides folded: a plain substring test, cheaper than LIKE.
             Slice::NameContains { folded } => (
                 "dossier_search",
-                "name_folded LIKE ?1 ESCAPE '\\'".into(),
-                vec![format!("%{}%", escape_like(folded)).into()],
+                "instr(name_folded, ?1) > 0".into(),
+                vec![folded.clone().into()],
             ),
         }
     }
@@ -217,16 +218,6 @@ fn qualified() -> String {
 /// The row id's place in a page's row, after the index's columns.
 const ROWID: usize = 18;
 
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
 
 impl Reader<'_> {
     /// Dossiers in any of `slices`, in `(due_at, code)` order (no due time
