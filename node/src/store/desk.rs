@@ -83,9 +83,9 @@ pub enum Slice {
     },
     /// In transfer to `office`, not yet accepted (`desk_transfer`).
     TransferTo { office: String },
-    /// Codes starting with `prefix` (`dossiers_code`).
+    /// Codes starting with `prefix` (`dossiers_code`, then sorted).
     CodePrefix { prefix: String },
-    /// ID numbers starting with `prefix` (`dossier_search_id`).
+    /// ID numbers starting with `prefix` (`dossier_search_id`, then sorted).
     IdPrefix { prefix: String },
     /// Applicants whose folded name contains `folded` (a scan of
     /// `dossier_search`, a narrow table: ~100 bytes a dossier).
@@ -131,14 +131,16 @@ impl Slice {
                 "transfer_to = ?1".into(),
                 vec![office.clone().into()],
             ),
-            // Searches read the narrow side table, which carries the sort
-            // key too: a scan of it, then a top-N sort, then only the page's
-            // rows are looked up in `dossiers`.
+            // A code prefix is a range of `dossiers_code`; its matches
+            // (one day's codes, say) sorted by due time.
             Slice::CodePrefix { prefix } => (
-                "dossier_search",
+                "dossiers",
                 "code >= ?1 AND code < ?2".into(),
                 vec![prefix.clone().into(), format!("{prefix}\u{10FFFF}").into()],
             ),
+            // The others read the narrow side table, which carries the sort
+            // key too: its matches sorted (top N), then only the page's rows
+            // looked up in `dossiers`.
             Slice::IdPrefix { prefix } => (
                 "dossier_search",
                 "id_number != '' AND id_number >= ?1 AND id_number < ?2".into(),
@@ -217,7 +219,6 @@ fn qualified() -> String {
 
 /// The row id's place in a page's row, after the index's columns.
 const ROWID: usize = 18;
-
 
 impl Reader<'_> {
     /// Dossiers in any of `slices`, in `(due_at, code)` order (no due time
