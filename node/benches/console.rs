@@ -475,14 +475,20 @@ fn main() {
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
-    let profile = if cfg!(debug_assertions) {
-        "test profile: this crate at opt-level 1, dependencies (SQLite among them) at 2"
+    let (profile, run) = if cfg!(debug_assertions) {
+        (
+            "test profile: this crate at opt-level 1, dependencies (SQLite among them) at 2",
+            "cargo test -p lienthong --bench console -- --out docs/benchmarks.md",
+        )
     } else {
-        "bench profile (release)"
+        (
+            "bench profile (release)",
+            "cargo bench -p lienthong --bench console -- --out docs/benchmarks.md",
+        )
     };
     let mut report = String::new();
     report += &format!(
-        "{n} dossiers in one commune's store (built in {:.0} s), all received at its desk; \"now\" 24/04/2026 09:00. Times to the last byte through the real server and client on 127.0.0.1, {profile}; median and maximum of 11 requests. Run: `cargo bench -p lienthong --bench console -- --out docs/benchmarks.md`.\n\n",
+        "{n} dossiers in one commune's store (built in {:.0} s), all received at its desk; \"now\" 24/04/2026 09:00. Times to the last byte through the real server and client on 127.0.0.1, {profile}; median and maximum of 11 requests. Run: `{run}`.\n\n",
         built.as_secs_f64()
     );
     report += "| page | rows | median ms | max ms |\n|---|---:|---:|---:|\n";
