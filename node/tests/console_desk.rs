@@ -621,3 +621,37 @@ fn the_desk_needs_a_session() {
         assert!(location.starts_with("/sign-in"), "{location}");
     }
 }
+
+#[test]
+fn dossiers_stored_before_the_search_table_are_found_after_the_console_starts() {
+    let root = tempfile::tempdir().unwrap();
+    let mut commune = node(root.path(), DIEN_PHUONG);
+    add_accounts(&mut commune);
+    let code = receive_with(
+        &mut commune,
+        ONE_DAY,
+        at(4, 8, 0),
+        Applicant {
+            name: "Hồ Thị Xuân".into(),
+            id_number: "049288003333".into(),
+            ..Applicant::default()
+        },
+    );
+    // As a store written before migration 8 would be: no search rows.
+    let removed = commune
+        .store
+        .connection()
+        .execute("DELETE FROM dossier_search", [])
+        .unwrap();
+    assert_eq!(removed, 1, "the receipt wrote its search row");
+    let server = Server::start(commune);
+    let hoa = server.sign_in("hoa");
+    let (_, page) = hoa.get("/desk?q=049288003333");
+    assert_eq!(
+        codes(&page),
+        vec![code.clone()],
+        "by ID number, read from the document"
+    );
+    let (_, page) = hoa.get("/desk?q=ho+thi+xuan");
+    assert_eq!(codes(&page), vec![code], "by folded name");
+}

@@ -133,9 +133,10 @@ pub struct ListFilter {
 impl Writer<'_> {
     pub fn upsert_index(&self, row: &IndexRow, seq: i64) -> Result<()> {
         // Most events change none of the indexed columns (code, status,
-        // due_at, holder, origin). Any UPDATE naming an indexed column in
-        // its SET rewrites that index's entry even when the value is the
-        // same, dirtying a page of each of the five indexes — pages every
+        // due_at, holder, origin; transfer_to and ended_at for the desk's
+        // indexes). Any UPDATE naming an indexed column in its SET
+        // rewrites that index's entry even when the value is the same,
+        // dirtying a page of each of the indexes — pages every
         // commit then writes to the WAL and fsyncs. So first try an update
         // of the other columns only, for a row whose indexed columns are
         // unchanged; fall back to the full upsert.
