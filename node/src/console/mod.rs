@@ -12,9 +12,11 @@
 //!   cookie), CSRF checking of every posted form (`Posted`), roles.
 //! - [`page`]: the page shell, Vietnamese-first bilingual text (`Ui`), the
 //!   error page.
-//! - [`desk`]: the desk's queues.
+//! - [`desk`]: the desk's queues and search; [`receive`]: the receive
+//!   form; [`accounts`]: the administrator's accounts page.
 //! - [`forms`]: the printed forms of a dossier and the office's register.
 
+pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod dashboard;
@@ -24,6 +26,7 @@ pub mod error;
 pub mod forms;
 pub mod messages;
 pub mod page;
+pub mod receive;
 pub mod state;
 pub mod sync;
 
@@ -51,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-out", post(auth::sign_out))
         .route("/language/{lang}", get(page::switch_language))
         .route("/assets/console.css", get(page::stylesheet))
+        // Desk, receive form, accounts (issue 9: desk).
         .route("/desk", get(desk::queue))
         // Printed forms (issue 9, h-forms)
         .route("/dossiers/{code}/forms", get(forms::index))
@@ -79,6 +83,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/dossiers/{code}", get(api::one))
         .route("/api/v1/dossiers/{code}/actions", post(api::action))
         .route("/api/v1/{*rest}", axum::routing::any(api::not_found))
+        .route("/receive", get(receive::form).post(receive::submit))
+        .route("/accounts", get(accounts::page).post(accounts::create))
         .fallback(page::not_found)
         .with_state(state)
 }
@@ -102,7 +108,12 @@ impl Console {
             )
         })?;
         let local_addr = listener.local_addr()?;
-        let app = router(AppState::new(node, clock));
+        let state = AppState::new(node, clock);
+        // Search rows for dossiers stored before migration 9 (desk).
+        if let Err(e) = state.run(desk::backfill_search).await {
+            tracing::warn!(error = %e, "the desk's search rows were not all written");
+        }
+        let app = router(state);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)

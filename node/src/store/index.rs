@@ -133,9 +133,10 @@ pub struct ListFilter {
 impl Writer<'_> {
     pub fn upsert_index(&self, row: &IndexRow, seq: i64) -> Result<()> {
         // Most events change none of the indexed columns (code, status,
-        // due_at, holder, origin). Any UPDATE naming an indexed column in
-        // its SET rewrites that index's entry even when the value is the
-        // same, dirtying a page of each of the five indexes — pages every
+        // due_at, holder, origin; transfer_to and ended_at for the desk's
+        // indexes). Any UPDATE naming an indexed column in its SET
+        // rewrites that index's entry even when the value is the same,
+        // dirtying a page of each of the indexes — pages every
         // commit then writes to the WAL and fsyncs. So first try an update
         // of the other columns only, for a row whose indexed columns are
         // unchanged; fall back to the full upsert.
@@ -170,13 +171,15 @@ impl Writer<'_> {
         let updated = self
             .conn()
             .prepare_cached(
+                // transfer_to and ended_at are read by the desk's indexes
+                // (migration 9: `desk_transfer`, `desk_open`'s WHERE).
                 "UPDATE dossiers SET
-                    procedure_code = ?3, procedure_name = ?4, applicant = ?5, transfer_to = ?8,
-                    received_at = ?10, ended_at = ?12, returned_at = ?13, timeliness = ?14,
+                    procedure_code = ?3, procedure_name = ?4, applicant = ?5,
+                    received_at = ?10, returned_at = ?13, timeliness = ?14,
                     conflicts = ?15, supplement_requests = ?16, open_consultations = ?17,
                     rules = ?18, updated_seq = ?19
                  WHERE doc_id = ?1 AND code IS ?2 AND status IS ?9 AND due_at IS ?11
-                    AND holder IS ?7 AND origin IS ?6",
+                    AND holder IS ?7 AND origin IS ?6 AND transfer_to IS ?8 AND ended_at IS ?12",
             )?
             .execute(values)?;
         if updated == 1 {

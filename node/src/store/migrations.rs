@@ -239,6 +239,30 @@ const MIGRATIONS: &[&str] = &[
         arrived_at INTEGER NOT NULL     -- ms since the epoch, this node's clock
     ) STRICT;
     "#,
+    // 9 (console desk, issue 9): the desk's queues and search. Each queue
+    // is read as ranges of these indexes in (due_at, code) order (keyset
+    // paging, `store/desk.rs`); `desk_holder` supersedes `dossiers_holder`.
+    // `dossier_search` holds what the index lacks for search: the folded
+    // applicant name and the ID number (rows for older dossiers are written
+    // by `console::desk::backfill_search` when the console starts).
+    r#"
+    -- The sort key (due_at, code) is repeated here so that a search sorts
+    -- this narrow table and looks up only the page's rows in `dossiers`.
+    CREATE TABLE dossier_search (
+        doc_id      BLOB PRIMARY KEY REFERENCES dossiers(doc_id) ON DELETE CASCADE,
+        code        TEXT NOT NULL,
+        due_at      INTEGER,
+        name_folded TEXT NOT NULL,   -- lowercase, no diacritics (store::desk::fold)
+        id_number   TEXT NOT NULL    -- CCCD / CMND as written at the desk
+    ) STRICT;
+    CREATE INDEX dossier_search_id ON dossier_search (id_number) WHERE id_number != '';
+    DROP INDEX dossiers_holder;
+    CREATE INDEX desk_holder ON dossiers (holder, status, due_at, code);
+    CREATE INDEX desk_open ON dossiers (holder, due_at, code)
+        WHERE ended_at IS NULL AND status IS NOT 5;
+    CREATE INDEX desk_transfer ON dossiers (transfer_to, due_at, code)
+        WHERE transfer_to IS NOT NULL;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -23,6 +23,7 @@ pub mod blobs;
 pub mod codes;
 pub mod console_sessions;
 pub mod daemon_state;
+pub mod desk;
 pub mod documents;
 pub mod dossier_pages;
 pub mod feed;
