@@ -1,0 +1,153 @@
+//! What the console tests share: offices, a clock the test moves, nodes
+//! with accounts and a console each.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use lienthong::console::Console;
+use lienthong::local_network::LocalNetwork;
+use lienthong::node::Node;
+use lienthong::replication::Clock;
+use lienthong::service::accounts::{self, Role};
+use lienthong_shared::OfficeId;
+use lienthong_shared::builtin;
+
+pub const PROVINCE: &str = "province:quang-nam";
+pub const DISTRICT: &str = "district:dien-ban";
+pub const COMMUNE: &str = "commune:dien-ban/dien-phuong";
+
+/// Every account of these tests has this password (10+ characters).
+pub const PASSWORD: &str = "mật-khẩu-đủ-dài-2026";
+
+pub fn office(id: &str) -> OfficeId {
+    id.parse().expect("a valid office id")
+}
+
+/// A local time in the offices' zone (Asia/Ho_Chi_Minh), March 2026.
+pub fn local(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    let date = NaiveDate::from_ymd_opt(2026, 3, day).expect("a March 2026 date");
+    chrono_tz::Asia::Ho_Chi_Minh
+        .from_local_datetime(&date.and_hms_opt(hour, minute, 0).expect("a valid time"))
+        .single()
+        .expect("no DST in Vietnam")
+        .with_timezone(&Utc)
+}
+
+/// The consoles' clock: stands still until the test moves it, so every
+/// time an officer records is known.
+#[derive(Clone)]
+pub struct TestClock(Arc<AtomicI64>);
+
+impl TestClock {
+    pub fn at(start: DateTime<Utc>) -> Self {
+        TestClock(Arc::new(AtomicI64::new(start.timestamp())))
+    }
+
+    pub fn set(&self, now: DateTime<Utc>) {
+        self.0.store(now.timestamp(), Ordering::SeqCst);
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp(self.0.load(Ordering::SeqCst), 0).expect("a time in range")
+    }
+
+    pub fn clock(&self) -> Clock {
+        let this = self.clone();
+        Clock::new(move || this.now())
+    }
+}
+
+/// The officers every node of these tests has, by role.
+pub const ACCOUNTS: [(&str, &str, Role); 4] = [
+    ("hoa", "Trần Thị Hoa", Role::Desk),
+    ("binh", "Lê Văn Bình", Role::Processing),
+    ("cuong", "Phạm Quốc Cường", Role::Leader),
+    ("admin", "Quản trị viên", Role::Admin),
+];
+
+/// Create [`ACCOUNTS`] on `node`.
+pub fn add_accounts(node: &mut Node, now: DateTime<Utc>) -> Result<()> {
+    for (name, display, role) in ACCOUNTS {
+        accounts::add(node, name, display, role, PASSWORD, now)
+            .with_context(|| format!("adding the account {name}"))?;
+    }
+    Ok(())
+}
+
+/// Nodes of the Quảng Nam three-tier network in a temporary directory,
+/// each with [`ACCOUNTS`], daemons not started.
+pub struct Offices {
+    pub net: LocalNetwork,
+    pub clock: TestClock,
+    _root: tempfile::TempDir,
+}
+
+impl Offices {
+    pub fn init(ids: &[&str], clock: TestClock) -> Result<Offices> {
+        let root = tempfile::tempdir()?;
+        let offices: Vec<OfficeId> = ids.iter().map(|id| office(id)).collect();
+        let net = LocalNetwork::init(
+            root.path(),
+            builtin::QUANG_NAM_3TIER,
+            builtin::CATALOGUE,
+            &offices,
+        )?;
+        for id in &offices {
+            add_accounts(&mut net.open(id)?, clock.now())?;
+        }
+        Ok(Offices {
+            net,
+            clock,
+            _root: root,
+        })
+    }
+
+    /// A fresh handle on `id`'s store (its own SQLite connection).
+    pub fn open(&self, id: &str) -> Result<Node> {
+        Ok(self.net.open(&office(id))?)
+    }
+
+    pub fn dir(&self, id: &str) -> Result<PathBuf> {
+        Ok(self.net.get(&office(id))?.dir.clone())
+    }
+
+    /// Serve `id`'s console on a free loopback port, on the test's clock.
+    pub async fn console(&self, id: &str) -> Result<Console> {
+        let node = self.open(id)?;
+        Ok(Console::start(node, "127.0.0.1:0".parse()?, self.clock.clock()).await?)
+    }
+}
+
+/// What the store of a node holds, to show a refused request wrote
+/// nothing: every dossier's heads and the number of events in its log.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Footprint(Vec<(String, Vec<String>, usize)>);
+
+impl Footprint {
+    pub fn of(node: &mut Node) -> Result<Footprint> {
+        let rows = node.store.read(|r| {
+            r.list(&lienthong::store::index::ListFilter {
+                limit: Some(1000),
+                ..Default::default()
+            })
+        })?;
+        let mut all = Vec::new();
+        for row in rows {
+            let (doc, dossier) = lienthong::service::load(node, &row.key)?;
+            let heads = doc.get_heads().iter().map(|h| h.to_string()).collect();
+            all.push((row.code.clone(), heads, dossier.events.len()));
+        }
+        all.sort();
+        Ok(Footprint(all))
+    }
+
+    pub fn events(&self, code: &str) -> Option<usize> {
+        self.0
+            .iter()
+            .find(|(c, _, _)| c == code)
+            .map(|(_, _, n)| *n)
+    }
+}
