@@ -12,13 +12,16 @@
 //!   cookie), CSRF checking of every posted form (`Posted`), roles.
 //! - [`page`]: the page shell, Vietnamese-first bilingual text (`Ui`), the
 //!   error page.
-//! - [`desk`]: the desk's queues.
+//! - [`desk`]: the desk's queues and search; [`receive`]: the receive
+//!   form; [`accounts`]: the administrator's accounts page.
 
+pub mod accounts;
 pub mod auth;
 pub mod desk;
 pub mod error;
 pub mod messages;
 pub mod page;
+pub mod receive;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -44,7 +47,10 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-out", post(auth::sign_out))
         .route("/language/{lang}", get(page::switch_language))
         .route("/assets/console.css", get(page::stylesheet))
+        // Desk, receive form, accounts (issue 9: desk).
         .route("/desk", get(desk::queue))
+        .route("/receive", get(receive::form).post(receive::submit))
+        .route("/accounts", get(accounts::page).post(accounts::create))
         .fallback(page::not_found)
         .with_state(state)
 }
@@ -68,7 +74,12 @@ impl Console {
             )
         })?;
         let local_addr = listener.local_addr()?;
-        let app = router(AppState::new(node, clock));
+        let state = AppState::new(node, clock);
+        // Search rows for dossiers stored before migration 8 (desk).
+        if let Err(e) = state.run(desk::backfill_search).await {
+            tracing::warn!(error = %e, "the desk's search rows were not all written");
+        }
+        let app = router(state);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)

@@ -251,6 +251,9 @@ pub fn index_dossier(
         None => w.reader().last_seq()?,
     };
     w.upsert_index(&IndexRow::from_fold(*key, &dossier.facts, state), seq)?;
+    let applicant = &dossier.facts.applicant;
+    let searched = format!("{} {}", applicant.name, applicant.organisation);
+    w.upsert_search(key, &searched, &applicant.id_number)?;
     let nodes: BTreeSet<String> = scope::nodes_in_scope(dossier, state, tree)
         .into_iter()
         .map(|o| o.to_string())

@@ -80,9 +80,9 @@ fn time(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.and_then(DateTime::from_timestamp_millis)
 }
 
-const COLUMNS: &str = "doc_id, code, procedure_code, procedure_name, applicant, origin, holder, transfer_to, status, received_at, due_at, ended_at, returned_at, timeliness, conflicts, supplement_requests, open_consultations, rules";
+pub(super) const COLUMNS: &str = "doc_id, code, procedure_code, procedure_name, applicant, origin, holder, transfer_to, status, received_at, due_at, ended_at, returned_at, timeliness, conflicts, supplement_requests, open_consultations, rules";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
+pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<IndexRow> {
     let key: Vec<u8> = row.get(0)?;
     let key = DocKey::try_from(key.as_slice()).unwrap_or([0; 16]);
     let status: Option<i64> = row.get(8)?;
@@ -170,13 +170,15 @@ impl Writer<'_> {
         let updated = self
             .conn()
             .prepare_cached(
+                // transfer_to and ended_at are read by the desk's indexes
+                // (migration 8: `desk_transfer`, `desk_open`'s WHERE).
                 "UPDATE dossiers SET
-                    procedure_code = ?3, procedure_name = ?4, applicant = ?5, transfer_to = ?8,
-                    received_at = ?10, ended_at = ?12, returned_at = ?13, timeliness = ?14,
+                    procedure_code = ?3, procedure_name = ?4, applicant = ?5,
+                    received_at = ?10, returned_at = ?13, timeliness = ?14,
                     conflicts = ?15, supplement_requests = ?16, open_consultations = ?17,
                     rules = ?18, updated_seq = ?19
                  WHERE doc_id = ?1 AND code IS ?2 AND status IS ?9 AND due_at IS ?11
-                    AND holder IS ?7 AND origin IS ?6",
+                    AND holder IS ?7 AND origin IS ?6 AND transfer_to IS ?8 AND ended_at IS ?12",
             )?
             .execute(values)?;
         if updated == 1 {

@@ -222,6 +222,26 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX console_sessions_expiry ON console_sessions (expires_at);
     "#,
+    // 8 (console desk, issue 9): the desk's queues and search. Each queue
+    // is read as ranges of these indexes in (due_at, code) order (keyset
+    // paging, `store/desk.rs`); `desk_holder` supersedes `dossiers_holder`.
+    // `dossier_search` holds what the index lacks for search: the folded
+    // applicant name and the ID number (rows for older dossiers are written
+    // by `console::desk::backfill_search` when the console starts).
+    r#"
+    CREATE TABLE dossier_search (
+        doc_id      BLOB PRIMARY KEY REFERENCES dossiers(doc_id) ON DELETE CASCADE,
+        name_folded TEXT NOT NULL,   -- lowercase, no diacritics (store::desk::fold)
+        id_number   TEXT NOT NULL    -- CCCD / CMND as written at the desk
+    ) STRICT;
+    CREATE INDEX dossier_search_id ON dossier_search (id_number) WHERE id_number != '';
+    DROP INDEX dossiers_holder;
+    CREATE INDEX desk_holder ON dossiers (holder, status, due_at, code);
+    CREATE INDEX desk_open ON dossiers (holder, due_at, code)
+        WHERE ended_at IS NULL AND status IS NOT 5;
+    CREATE INDEX desk_transfer ON dossiers (transfer_to, due_at, code)
+        WHERE transfer_to IS NOT NULL;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -22,6 +22,7 @@ pub mod blobs;
 pub mod codes;
 pub mod console_sessions;
 pub mod daemon_state;
+pub mod desk;
 pub mod documents;
 pub mod feed;
 pub mod index;
