@@ -18,15 +18,18 @@
 pub mod accounts;
 pub mod auth;
 pub mod desk;
+pub mod dossier;
 pub mod error;
 pub mod messages;
 pub mod page;
 pub mod receive;
 pub mod state;
+pub mod sync;
 
 use std::net::SocketAddr;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::sync::oneshot;
 
@@ -51,6 +54,21 @@ pub fn router(state: AppState) -> Router {
         .route("/desk", get(desk::queue))
         .route("/receive", get(receive::form).post(receive::submit))
         .route("/accounts", get(accounts::page).post(accounts::create))
+        // ── Dossier page, actions, attachments; sync page (h-dossier) ──
+        .route("/dossiers/{code}", get(dossier::page))
+        .route(
+            "/dossiers/{code}/actions/{kind}",
+            post(dossier::actions::post),
+        )
+        .route(
+            "/dossiers/{code}/attachments",
+            post(dossier::attachments::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/dossiers/{code}/attachments/{hash}",
+            get(dossier::attachments::download),
+        )
+        .route("/sync", get(sync::page))
         .fallback(page::not_found)
         .with_state(state)
 }

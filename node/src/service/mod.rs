@@ -11,6 +11,7 @@ pub mod plan;
 mod receive;
 mod record;
 pub mod sessions;
+pub mod status;
 
 use automerge::{ActorId, Automerge};
 use lienthong_shared::OfficeId;

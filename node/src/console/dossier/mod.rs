@@ -1,0 +1,398 @@
+//! The dossier page (`GET /dossiers/{code}`): facts, status, holder, due
+//! time and working time left, the timeline in local time with office
+//! names, conflicts, flags, attachments, links to the printed forms, and a
+//! form for each action the rules allow this office now ([`actions`]).
+//! Every word comes from [`messages::DossierMsg`] or the node's catalogue;
+//! timeline lines, reasons and flags are worded by `i18n::workflow`, as
+//! `lienthong show` words them.
+
+pub mod actions;
+pub mod attachments;
+pub mod messages;
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use lienthong_shared::dossier::fold::DossierState;
+use lienthong_shared::dossier::{ActionKind, StoredEvent};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use self::attachments::Presence;
+use self::messages::DossierMsg;
+use super::auth::Officer;
+use super::page::{self, Ui};
+use super::{AppState, ConsoleError};
+use crate::i18n::Msg;
+use crate::node::Node;
+use crate::service::{self, DossierView};
+use crate::store::quarantine::Quarantined;
+
+/// What the page says after a redirect: an action recorded, a file attached.
+#[derive(Deserialize, Default)]
+pub struct Banner {
+    #[serde(default)]
+    done: Option<String>,
+    #[serde(default)]
+    uploaded: Option<String>,
+}
+
+/// The path of a dossier's page.
+pub fn path_of(code: &str) -> String {
+    format!("/dossiers/{}", url_segment(code))
+}
+
+/// A path segment with everything but unreserved characters escaped.
+pub fn url_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `GET /dossiers/{code}` (a code, an id or an id prefix).
+pub async fn page(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(banner): Query<Banner>,
+    officer: Officer,
+) -> Result<Response, ConsoleError> {
+    let now = state.now();
+    let page = state
+        .run(move |node| {
+            let view =
+                service::view(node, &code, now).map_err(|e| ConsoleError::action(node, &e))?;
+            let quarantined = node.store.read(|r| r.quarantined(&view.row.key))?;
+            let presence = attachments::presence(node, &view)?;
+            Ok(render(
+                node,
+                &officer,
+                &view,
+                quarantined.as_ref(),
+                &presence,
+                &banner,
+                now,
+            ))
+        })
+        .await?;
+    Ok(page::ok(page))
+}
+
+fn render(
+    node: &Node,
+    officer: &Officer,
+    view: &DossierView,
+    quarantined: Option<&Quarantined>,
+    presence: &[Presence],
+    banner: &Banner,
+    now: DateTime<Utc>,
+) -> Markup {
+    let ui = Ui::new(node, officer.lang);
+    let code = &view.dossier.facts.code;
+    let title = ui.l.f(DossierMsg::Title, &[("code", code)]);
+    let done = banner
+        .done
+        .as_deref()
+        .and_then(ActionKind::from_name)
+        .map(|k| ui.f(DossierMsg::Done, &[("what", ui.l.kind(k))]));
+    let body = html! {
+        h1 { (ui.f(DossierMsg::Title, &[("code", code)])) }
+        @if let Some(done) = done {
+            p.done role="status" { (done) }
+        }
+        @if let Some(name) = &banner.uploaded {
+            p.done role="status" { (ui.f(DossierMsg::Uploaded, &[("name", name)])) }
+        }
+        @if let Some(q) = quarantined {
+            p.problem role="alert" {
+                (ui.f(DossierMsg::Quarantined, &[("since", &ui.l.datetime(q.since)), ("problem", &q.problem)]))
+            }
+        }
+        (facts(&ui, node, view, now))
+        (flags(&ui, &view.state))
+        (actions::section(&ui, node, officer, view))
+        (attachments::section(&ui, node, officer, view, presence))
+        (forms(&ui, view))
+        (timeline(&ui, view))
+        (conflicts(&ui, &view.state))
+    };
+    page::shell(&ui, node, Some(officer), &title, body)
+}
+
+fn facts(ui: &Ui<'_>, node: &Node, view: &DossierView, now: DateTime<Utc>) -> Markup {
+    let facts = &view.dossier.facts;
+    let state = &view.state;
+    let p = &facts.procedure;
+    let l = &ui.l;
+    let time_limit = match (&p.same_day_cutoff, p.processing_days) {
+        (Some(cutoff), _) => ui.f(Msg::SameDay, &[("cutoff", cutoff)]),
+        (None, Some(days)) => ui.pair(&l.working_days(days), &ui.other.working_days(days)),
+        _ => ui.t(Msg::NoProcessingTime),
+    };
+    let a = &facts.applicant;
+    let applicant: Vec<&str> = [
+        &a.organisation,
+        &a.id_number,
+        &a.address,
+        &a.phone,
+        &a.email,
+    ]
+    .into_iter()
+    .filter(|v| !v.is_empty())
+    .map(String::as_str)
+    .collect();
+    html! {
+        section.facts {
+            h2 { (ui.t(DossierMsg::Facts)) }
+            dl {
+                dt { (ui.t(Msg::FieldProcedure)) }
+                dd { (p.name) " " span.other { "(" (p.code) ")" } }
+                dt { (ui.t(DossierMsg::TimeLimit)) }
+                dd { (time_limit) }
+                dt { (ui.t(Msg::FieldFee)) }
+                dd {
+                    @if p.fee_vnd > 0 { (ui.pair(&l.money(p.fee_vnd), &ui.other.money(p.fee_vnd))) }
+                    @else { (ui.t(DossierMsg::FeeNone)) }
+                }
+                dt { (ui.t(Msg::FieldApplicant)) }
+                dd { strong { (a.name) } @if !applicant.is_empty() { ", " (applicant.join(", ")) } }
+                dt { (ui.t(Msg::FieldOrigin)) }
+                dd { (l.office(&facts.origin)) }
+                dt { (ui.t(DossierMsg::Channel)) }
+                dd { (ui.pair(l.channel(facts.channel), ui.other.channel(facts.channel))) }
+                dt { (ui.t(DossierMsg::ResultBy)) }
+                dd { (ui.pair(l.channel(facts.result_delivery), ui.other.channel(facts.result_delivery))) }
+                dt { (ui.t(Msg::FieldStatus)) }
+                dd.status { (ui.pair(l.status_opt(state.status), ui.other.status_opt(state.status))) }
+                @if let Some(holder) = &state.holder {
+                    dt { (ui.t(Msg::FieldHolder)) }
+                    dd.holder { (l.office(holder)) }
+                }
+                @if let Some(t) = &state.transfer {
+                    dt { (ui.t(Msg::FieldTransfer)) }
+                    dd.transfer { (l.f(Msg::TransferLine, &[
+                        ("from", &l.office(&t.from)),
+                        ("to", &l.office(&t.to)),
+                        ("at", &l.datetime(t.at)),
+                        ("task", &t.task),
+                        ("days", &l.working_days(u64::from(t.days))),
+                    ])) }
+                }
+                dt { (ui.t(Msg::FieldReceived)) }
+                dd { (l.datetime_opt(state.received_at)) }
+                dt { (ui.t(Msg::FieldDue)) }
+                dd.due {
+                    (l.datetime_opt(state.due_at))
+                    @if state.original_due_at != state.due_at {
+                        (l.f(Msg::Form01Said, &[("due", &l.datetime_opt(state.original_due_at))]))
+                    }
+                    " " (time_left(ui, node, view, now))
+                    @if let Some(t) = state.timeliness {
+                        " [" (ui.pair(l.timeliness(t), ui.other.timeliness(t))) "]"
+                    }
+                }
+                @if let Some(step) = state.step_due_at {
+                    dt { (ui.t(Msg::FieldStepDue)) }
+                    dd { (l.datetime(step)) }
+                }
+                @if let Some(apology) = &state.apology {
+                    dt { (ui.t(Msg::FieldApology)) }
+                    dd { (l.f(Msg::ApologyLine, &[
+                        ("at", &l.datetime(apology.at)),
+                        ("new_due", &l.datetime(apology.new_due)),
+                        ("late", if apology.late { l.t(Msg::ApologyLateMark) } else { "" }),
+                        ("reason", &apology.reason),
+                    ])) }
+                }
+                @for pause in &state.pauses {
+                    dt { (ui.t(Msg::FieldPaused)) }
+                    dd { (l.datetime(pause.from)) " → " (pause.until.map_or(l.t(Msg::WaitingForApplicant).to_string(), |u| l.datetime(u))) }
+                }
+                @if let Some(result) = &state.result {
+                    dt { (ui.t(Msg::FieldResult)) }
+                    dd.result {
+                        @let desk = l.office(&result.return_office);
+                        @let issued = l.datetime(result.issued_at);
+                        @let by = l.office(&result.issued_by);
+                        @let returned = state.returned_at.map(|at| l.datetime(at));
+                        @let mut args = vec![("result", result.result.as_str()), ("at", issued.as_str()), ("by", by.as_str()), ("desk", desk.as_str())];
+                        @if let Some(returned) = &returned {
+                            ({ args.push(("returned", returned.as_str())); l.f(Msg::ResultReturned, &args) })
+                        } @else {
+                            (l.f(Msg::ResultWaiting, &args))
+                        }
+                    }
+                }
+                @for c in &state.consultations {
+                    dt { (ui.t(Msg::FieldConsulted)) }
+                    dd { (l.f(Msg::ConsultedLine, &[
+                        ("to", &l.office(&c.to)),
+                        ("deadline", &l.datetime(c.deadline)),
+                        ("question", &c.question),
+                        ("answer", &c.answer.as_deref().map_or(l.t(Msg::NoAnswerYet).to_string(), |a| l.f(Msg::AnsweredWith, &[("answer", a)]))),
+                    ])) }
+                }
+            }
+            @if !facts.route.is_empty() {
+                h3 { (ui.t(Msg::FieldRoute)) }
+                ol.route {
+                    @for step in &facts.route {
+                        li { (l.office(&step.office)) @if step.lead { (l.t(Msg::LeadMark)) } " — " (step.task) " (" (l.working_days(step.days)) ")" }
+                    }
+                }
+            }
+            @if !facts.documents.is_empty() {
+                h3 { (ui.t(DossierMsg::Components)) }
+                ul.components {
+                    @for c in &facts.documents {
+                        li { (c.name) " " (l.f(Msg::Copies, &[("n", &c.copies.to_string())])) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// "còn 5 giờ 30 phút làm việc", or "quá hạn từ …" once past due.
+fn time_left(ui: &Ui<'_>, node: &Node, view: &DossierView, now: DateTime<Utc>) -> Markup {
+    let Some(due) = view.state.due_at else {
+        return html! {};
+    };
+    if view.row.is_overdue(now) {
+        let due = ui.l.datetime(due);
+        return html! { span.overdue { (ui.f(DossierMsg::Overdue, &[("due", &due)])) } };
+    }
+    let running = view.row.ended_at.is_none()
+        && view.state.status != Some(lienthong_shared::dossier::Status::AwaitingSupplement);
+    if !running {
+        return html! {};
+    }
+    // A due time outside the shipped calendars: say nothing rather than guess.
+    let Ok(minutes) = node.calendar.working_minutes_between(now, due) else {
+        return html! {};
+    };
+    let time = |l: &crate::i18n::Locale<'_>| {
+        l.f(
+            DossierMsg::Minutes,
+            &[
+                ("h", &(minutes / 60).to_string()),
+                ("m", &(minutes % 60).to_string()),
+            ],
+        )
+    };
+    let first = ui.l.f(DossierMsg::Left, &[("time", &time(&ui.l))]);
+    let second = ui.other.f(DossierMsg::Left, &[("time", &time(&ui.other))]);
+    html! { span.left { (ui.pair(&first, &second)) } }
+}
+
+fn flags(ui: &Ui<'_>, state: &DossierState) -> Markup {
+    html! {
+        @if !state.flags.is_empty() {
+            section.flags {
+                h2 { (ui.t(DossierMsg::Flags)) }
+                ul {
+                    @for flag in &state.flags {
+                        li { (ui.pair(&ui.l.flag(flag), &ui.other.flag(flag))) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn forms(ui: &Ui<'_>, view: &DossierView) -> Markup {
+    let base = format!("{}/forms", path_of(&view.row.code));
+    let state = &view.state;
+    let mut links: Vec<(&str, DossierMsg)> = Vec::new();
+    if view.dossier.facts.rules == "2018" {
+        links.push(("mau-01", DossierMsg::Form01));
+        if state.supplement_requests > 0 {
+            links.push(("mau-02", DossierMsg::Form02));
+        }
+        if state.status == Some(lienthong_shared::dossier::Status::Refused) {
+            links.push(("mau-03", DossierMsg::Form03));
+        }
+        if state.apology.is_some() {
+            links.push(("mau-04", DossierMsg::Form04));
+        }
+        links.push(("mau-05", DossierMsg::Form05));
+    }
+    html! {
+        section.forms {
+            h2 { (ui.t(DossierMsg::Forms)) }
+            ul {
+                @for (form, msg) in &links {
+                    li { a href={ (base) "/" (form) } { (ui.t(*msg)) } }
+                }
+                li { a href=(base) { (ui.t(DossierMsg::FormsAll)) } }
+            }
+        }
+    }
+}
+
+fn timeline(ui: &Ui<'_>, view: &DossierView) -> Markup {
+    let l = &ui.l;
+    html! {
+        section.timeline {
+            h2 { (ui.t(Msg::FieldTimeline)) }
+            table {
+                thead { tr {
+                    th { "#" } th { (ui.t(Msg::ColTime)) } th { (ui.t(Msg::ColOffice)) }
+                    th { (ui.t(Msg::ColOfficer)) } th { (ui.t(Msg::ColEvent)) }
+                } }
+                tbody {
+                    @for (i, (stored, applied)) in view.dossier.events.iter().zip(&view.state.applied).enumerate() {
+                        @match stored {
+                            StoredEvent::Valid(event) => {
+                                tr class=[(!applied).then_some("not-applied")] {
+                                    td { (i + 1) }
+                                    td { (l.datetime(event.at)) }
+                                    td { (l.office(&event.office)) }
+                                    td { (event.officer) }
+                                    td {
+                                        @if !applied { (l.t(Msg::NotApplied)) }
+                                        (l.action(&event.action))
+                                    }
+                                }
+                            }
+                            StoredEvent::Malformed { problem, .. } => {
+                                tr.not-applied {
+                                    td { (i + 1) } td { "?" } td { "?" } td { "?" }
+                                    td { (l.f(Msg::Unreadable, &[("problem", problem)])) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn conflicts(ui: &Ui<'_>, state: &DossierState) -> Markup {
+    let l = &ui.l;
+    html! {
+        @if !state.conflicts.is_empty() {
+            section.conflicts {
+                h2 { (ui.t(DossierMsg::Conflicts)) }
+                p { (ui.t(DossierMsg::ConflictsExplained)) }
+                ul {
+                    @for conflict in &state.conflicts {
+                        @let kind = ActionKind::from_name(&conflict.kind).map_or(conflict.kind.clone(), |k| l.kind(k).to_string());
+                        li { "✗ " (l.f(Msg::ConflictLine, &[
+                            ("index", &(conflict.index + 1).to_string()),
+                            ("kind", &kind),
+                            ("office", &conflict.office.as_ref().map_or("?".into(), |o| l.office(o))),
+                            ("reason", &l.reason(&conflict.reason)),
+                        ])) }
+                    }
+                }
+            }
+        }
+    }
+}
