@@ -7,6 +7,7 @@ pub mod attachments;
 pub mod catalogue;
 pub mod daemon;
 pub mod demo;
+pub mod forms;
 pub mod init;
 pub mod notices;
 pub mod officer;
@@ -67,6 +68,8 @@ pub enum Command {
     Show(view::ShowArgs),
     /// List dossiers on this node.
     List(view::ListArgs),
+    /// Print or reprint a dossier's forms (Mẫu 01…) as HTML or PDF.
+    Form(forms::FormArgs),
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -89,5 +92,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::GetAttachment(args) => attachments::get(args),
         Command::Show(args) => view::show(args),
         Command::List(args) => view::list(args),
+        Command::Form(args) => forms::form(args),
     }
 }

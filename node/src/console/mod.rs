@@ -14,12 +14,14 @@
 //!   error page.
 //! - [`desk`]: the desk's queues and search; [`receive`]: the receive
 //!   form; [`accounts`]: the administrator's accounts page.
+//! - [`forms`]: the printed forms of a dossier and the office's register.
 
 pub mod accounts;
 pub mod auth;
 pub mod desk;
 pub mod dossier;
 pub mod error;
+pub mod forms;
 pub mod messages;
 pub mod page;
 pub mod receive;
@@ -69,6 +71,10 @@ pub fn router(state: AppState) -> Router {
             get(dossier::attachments::download),
         )
         .route("/sync", get(sync::page))
+        // Printed forms (issue 9, h-forms)
+        .route("/dossiers/{code}/forms", get(forms::index))
+        .route("/dossiers/{code}/forms/{form}", get(forms::form))
+        .route("/register", get(forms::register))
         .fallback(page::not_found)
         .with_state(state)
 }

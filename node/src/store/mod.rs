@@ -31,6 +31,7 @@ mod migrations;
 pub mod outbox;
 pub mod peers;
 pub mod quarantine;
+pub mod register;
 pub mod reports;
 pub mod snapshot;
 

@@ -1,0 +1,1 @@
+//! Tests of the printed forms (filled in below).
