@@ -2,6 +2,7 @@
 //! module; this one only dispatches.
 
 pub mod accounts;
+pub mod api;
 pub mod args;
 pub mod attachments;
 pub mod catalogue;
@@ -37,6 +38,9 @@ pub enum Command {
     /// Officers' accounts for the console: add, list.
     #[command(subcommand)]
     Account(accounts::AccountCommand),
+    /// Bearer tokens of the JSON API (/api/v1/): add, list, revoke.
+    #[command(subcommand)]
+    ApiToken(api::ApiTokenCommand),
     /// Pin, unpin and list peers.
     #[command(subcommand)]
     Peer(init::PeerCommand),
@@ -77,6 +81,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Init(args) => init::init(args),
         Command::Id(args) => init::id(args),
         Command::Account(command) => accounts::run(command),
+        Command::ApiToken(command) => api::run(command),
         Command::Peer(command) => init::peer(command),
         Command::Procedures(args) => catalogue::procedures(args),
         Command::Offices(args) => catalogue::offices(args),

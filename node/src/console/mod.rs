@@ -17,7 +17,9 @@
 //! - [`forms`]: the printed forms of a dossier and the office's register.
 
 pub mod accounts;
+pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod desk;
 pub mod dossier;
 pub mod error;
@@ -75,6 +77,14 @@ pub fn router(state: AppState) -> Router {
         .route("/dossiers/{code}/forms", get(forms::index))
         .route("/dossiers/{code}/forms/{form}", get(forms::form))
         .route("/register", get(forms::register))
+        // ── The province's dashboard and the JSON API (issue 9) ──
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard.csv", get(dashboard::csv))
+        .route("/api/v1/report", get(api::report))
+        .route("/api/v1/dossiers", get(api::list).post(api::receive))
+        .route("/api/v1/dossiers/{code}", get(api::one))
+        .route("/api/v1/dossiers/{code}/actions", post(api::action))
+        .route("/api/v1/{*rest}", axum::routing::any(api::not_found))
         .fallback(page::not_found)
         .with_state(state)
 }

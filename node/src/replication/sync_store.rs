@@ -283,6 +283,8 @@ impl SyncStore for NodeSyncStore {
                             snapshot.as_deref(),
                         )?;
                         index_dossier(w, &doc.0, seq, &dossier, &state, &network.offices)?;
+                        // The dashboard's freshness per locality (issue 9).
+                        w.note_arrival(&doc.0, now)?;
                     }
                     DocumentSchema::Config => {
                         config_docs::save_received(w, &doc.0, &document, &before)?

@@ -6,6 +6,7 @@
 //! refuse writes nothing and says why and what is allowed now.
 
 pub mod accounts;
+pub mod api_tokens;
 mod attach;
 pub mod plan;
 mod receive;

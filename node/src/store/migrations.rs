@@ -242,6 +242,22 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX desk_transfer ON dossiers (transfer_to, due_at, code)
         WHERE transfer_to IS NOT NULL;
     "#,
+    // 9 (dashboard and JSON API, issue 9): the API's bearer tokens, kept
+    // only as hashes; when each dossier's last change arrived from a peer,
+    // for the dashboard's "how fresh is each locality's data".
+    r#"
+    CREATE TABLE api_tokens (
+        name       TEXT PRIMARY KEY,    -- recorded as the officer on events
+        role       TEXT NOT NULL,       -- desk, processing, leader, admin
+        token_hash BLOB NOT NULL UNIQUE, -- SHA-256 of the bearer token
+        created_at INTEGER NOT NULL,    -- ms since the epoch
+        revoked_at INTEGER
+    ) STRICT;
+    CREATE TABLE dossier_arrivals (
+        doc_id     BLOB PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
+        arrived_at INTEGER NOT NULL     -- ms since the epoch, the receiving node's clock
+    ) STRICT;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -18,12 +18,14 @@
 //! Documents are loaded on demand, one at a time.
 
 pub mod accounts;
+pub mod api_tokens;
 pub mod blobs;
 pub mod codes;
 pub mod console_sessions;
 pub mod daemon_state;
 pub mod desk;
 pub mod documents;
+pub mod dossier_pages;
 pub mod feed;
 pub mod index;
 pub mod limits;

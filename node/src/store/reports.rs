@@ -179,3 +179,89 @@ impl Reader<'_> {
         Ok(by_office)
     }
 }
+
+/// Received and finished dossiers in each of a run of weeks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct WeekCounts {
+    /// Taken in at a desk (received or refused at intake) in the week.
+    pub received: u64,
+    /// Finished in the week and judged by D6 (early, on time or late).
+    pub finished: u64,
+}
+
+impl Reader<'_> {
+    /// Per week from `start` (`weeks` of them, each 7 × 24 h), the dossiers
+    /// received and finished in it — two grouped queries, one result row per
+    /// week whatever the number of dossiers.
+    pub fn weekly_counts(&self, start: DateTime<Utc>, weeks: u32) -> Result<Vec<WeekCounts>> {
+        const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;
+        let from = start.timestamp_millis();
+        let to = from + WEEK_MS * i64::from(weeks);
+        let mut out = vec![WeekCounts::default(); weeks as usize];
+        let received = format!(
+            "SELECT (coalesce(received_at, ended_at) - ?1) / {WEEK_MS}, count(*) FROM dossiers
+             WHERE status IS NOT NULL AND status <> {submitted}
+               AND coalesce(received_at, ended_at) >= ?1 AND coalesce(received_at, ended_at) < ?2
+             GROUP BY 1",
+            submitted = Status::Submitted.code(),
+        );
+        let finished = format!(
+            "SELECT (ended_at - ?1) / {WEEK_MS}, count(*) FROM dossiers
+             WHERE ended_at >= ?1 AND ended_at < ?2
+               AND timeliness IN ('early', 'on_time', 'late')
+             GROUP BY 1"
+        );
+        for (sql, is_received) in [(received, true), (finished, false)] {
+            let mut statement = self.conn().prepare(&sql)?;
+            let rows = statement.query_map(params![from, to], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+            })?;
+            for row in rows {
+                let (week, n) = row?;
+                if let Some(slot) = usize::try_from(week).ok().and_then(|w| out.get_mut(w)) {
+                    let n = n.max(0) as u64;
+                    if is_received {
+                        slot.received = n;
+                    } else {
+                        slot.finished = n;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Per receiving office (the locality), when the last change to one of
+    /// its dossiers arrived from a peer. Offices whose dossiers never came
+    /// from a peer (written here) are absent.
+    pub fn arrivals_by_origin(&self) -> Result<BTreeMap<String, DateTime<Utc>>> {
+        let mut statement = self.conn().prepare(
+            "SELECT d.origin, max(a.arrived_at) FROM dossier_arrivals a
+             JOIN dossiers d ON d.doc_id = a.doc_id GROUP BY d.origin",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?;
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let (origin, ms) = row?;
+            if let Some(at) = DateTime::from_timestamp_millis(ms) {
+                out.insert(origin, at);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl super::Writer<'_> {
+    /// A change to the dossier `doc_id` arrived from a peer at `at`.
+    pub fn note_arrival(&self, doc_id: &[u8], at: DateTime<Utc>) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO dossier_arrivals (doc_id, arrived_at) VALUES (?1, ?2)
+                 ON CONFLICT (doc_id) DO UPDATE SET arrived_at = max(arrived_at, excluded.arrived_at)",
+            )?
+            .execute(params![doc_id, at.timestamp_millis()])?;
+        Ok(())
+    }
+}

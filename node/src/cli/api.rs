@@ -1,0 +1,86 @@
+//! `lienthong api-token`: the JSON API's bearer tokens (add, list, revoke).
+
+use anyhow::Result;
+use chrono::Utc;
+use clap::{Args, Subcommand};
+
+use super::args::DataArgs;
+use super::render;
+use crate::i18n::Lang;
+use crate::node::Node;
+use crate::service::accounts::Role;
+use crate::service::api_tokens;
+
+#[derive(Debug, Subcommand)]
+pub enum ApiTokenCommand {
+    /// Create a token for an integrator; it is printed once, stored only hashed.
+    Add(AddTokenArgs),
+    /// List this node's tokens (never the tokens themselves).
+    List(DataArgs),
+    /// Revoke a token by name; requests carrying it are refused from now on.
+    Revoke(RevokeTokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AddTokenArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The integrator's name, recorded as the officer on every event it makes.
+    #[arg(long)]
+    pub name: String,
+    /// What the token may record: desk (receive, forward, return…),
+    /// processing, leader (approve, issue) or admin (read only).
+    #[arg(long, value_parser = parse_role, value_name = "desk|processing|leader|admin", default_value = "desk")]
+    pub role: Role,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeTokenArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long)]
+    pub name: String,
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a role: use desk, processing, leader or admin"))
+}
+
+pub fn run(command: &ApiTokenCommand) -> Result<()> {
+    match command {
+        ApiTokenCommand::Add(args) => {
+            let mut node = Node::open(&args.data.data)?;
+            let (client, token) = api_tokens::add(&mut node, &args.name, args.role, Utc::now())?;
+            eprintln!(
+                "token `{}` ({}) created; it is shown this once — keep it secret:",
+                client.name,
+                client.role.as_str()
+            );
+            println!("{token}");
+            Ok(())
+        }
+        ApiTokenCommand::List(data) => {
+            let mut node = Node::open(&data.data)?;
+            let clients = api_tokens::list(&mut node)?;
+            let l = node.locale(Lang::from_env());
+            let mut table = render::table(&["name", "role", "created", "revoked"]);
+            for client in clients {
+                table.add_row(vec![
+                    client.name,
+                    client.role.as_str().to_string(),
+                    l.datetime(client.created_at),
+                    client.revoked_at.map_or(String::new(), |t| l.datetime(t)),
+                ]);
+            }
+            println!("{table}");
+            Ok(())
+        }
+        ApiTokenCommand::Revoke(args) => {
+            let mut node = Node::open(&args.data.data)?;
+            api_tokens::revoke(&mut node, &args.name, Utc::now())?;
+            println!("token `{}` revoked", args.name);
+            Ok(())
+        }
+    }
+}
