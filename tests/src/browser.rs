@@ -299,8 +299,8 @@ impl Browser {
             .with_context(|| format!("typing into `{css}`"))
     }
 
-    /// Click `css` and wait until the page has left `from` (a form posted,
-    /// a link followed): the next page is then loaded.
+    /// Click `css` and wait for the page it leads to (a form posted, a
+    /// link followed) to be loaded.
     pub async fn click_and_wait(&self, css: &str) -> Result<()> {
         let before = self.find("html").await?;
         self.find(css)
@@ -308,13 +308,20 @@ impl Browser {
             .click()
             .await
             .with_context(|| format!("clicking `{css}`"))?;
-        // The old document's element goes stale once the new page is in.
+        self.wait_until_stale(&before)
+            .await
+            .with_context(|| format!("after clicking `{css}`"))
+    }
+
+    /// Wait until `old` (an element of the page before) has gone, i.e. the
+    /// next page is in, and its body is there.
+    pub async fn wait_until_stale(&self, old: &Element) -> Result<()> {
         let deadline = Instant::now() + PAGE_DEADLINE;
         loop {
-            match before.tag_name().await {
+            match old.tag_name().await {
                 Err(_) => break,
                 Ok(_) if Instant::now() > deadline => {
-                    bail!("clicking `{css}` did not load a new page within {PAGE_DEADLINE:?}")
+                    bail!("no new page was loaded within {PAGE_DEADLINE:?}")
                 }
                 Ok(_) => tokio::time::sleep(Duration::from_millis(25)).await,
             }

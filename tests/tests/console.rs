@@ -11,5 +11,6 @@ mod console {
     pub mod http;
     pub mod refusals;
     pub mod sign_in;
+    pub mod story;
     pub mod support;
 }

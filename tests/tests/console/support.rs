@@ -1,7 +1,6 @@
 //! What the console tests share: offices, a clock the test moves, nodes
 //! with accounts and a console each.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
@@ -14,6 +13,7 @@ use lienthong::replication::Clock;
 use lienthong::service::accounts::{self, Role};
 use lienthong_shared::OfficeId;
 use lienthong_shared::builtin;
+use lienthong_tests::browser::Browser;
 
 pub const PROVINCE: &str = "province:quang-nam";
 pub const DISTRICT: &str = "district:dien-ban";
@@ -110,10 +110,6 @@ impl Offices {
         Ok(self.net.open(&office(id))?)
     }
 
-    pub fn dir(&self, id: &str) -> Result<PathBuf> {
-        Ok(self.net.get(&office(id))?.dir.clone())
-    }
-
     /// Serve `id`'s console on a free loopback port, on the test's clock.
     pub async fn console(&self, id: &str) -> Result<Console> {
         let node = self.open(id)?;
@@ -150,4 +146,65 @@ impl Footprint {
             .find(|(c, _, _)| c == code)
             .map(|(_, _, n)| *n)
     }
+}
+
+/// Sign in at the console `base` (`http://127.0.0.1:PORT/`) as `name`;
+/// lands on the desk.
+pub async fn sign_in(browser: &Browser, base: &str, name: &str) -> Result<()> {
+    browser.goto(&format!("{base}sign-in")).await?;
+    browser.fill("input[name=name]", name).await?;
+    browser.fill("input[name=password]", PASSWORD).await?;
+    browser
+        .click_and_wait("form[action='/sign-in'] button")
+        .await?;
+    let path = browser.path().await?;
+    anyhow::ensure!(
+        path.starts_with("/desk"),
+        "signing in as {name} at {base} ended on {path}: {}",
+        browser.text().await.unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// On a dossier's page, open the form of action `kind` (its `<details>`),
+/// fill `fields` (CSS selector inside the form, value) and submit it, as an
+/// officer would; waits for the next page.
+pub async fn act(
+    browser: &Browser,
+    code: &str,
+    kind: &str,
+    fields: &[(&str, &str)],
+) -> Result<()> {
+    let form = format!("form[action='/dossiers/{code}/actions/{kind}']");
+    let page = browser.text().await.unwrap_or_default();
+    let summary = browser
+        .find(&format!("details:has({form}) > summary"))
+        .await
+        .with_context(|| format!("the dossier page offers no {kind} form; it reads:\n{page}"))?;
+    summary.click().await?;
+    for (field, value) in fields {
+        browser.fill(&format!("{form} {field}"), value).await?;
+    }
+    browser
+        .click_and_wait(&format!("{form} button[type=submit]"))
+        .await
+}
+
+/// The texts of every QR code found in a PNG screenshot.
+pub fn decode_qr(png: &[u8]) -> Result<Vec<String>> {
+    let image = image::load_from_memory_with_format(png, image::ImageFormat::Png)
+        .context("decoding the screenshot as PNG")?
+        .to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    let mut texts = Vec::new();
+    for grid in prepared.detect_grids() {
+        let (_meta, text) = grid.decode().context("a QR grid that does not decode")?;
+        texts.push(text);
+    }
+    Ok(texts)
+}
+
+/// The dossier's row in `node`'s index.
+pub fn row(node: &mut Node, code: &str) -> Result<lienthong::store::index::IndexRow> {
+    Ok(lienthong::service::resolve(node, code)?)
 }
