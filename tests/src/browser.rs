@@ -28,7 +28,7 @@ pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// How long a page, an element or the driver may take to appear.
-pub const PAGE_DEADLINE: Duration = Duration::from_secs(20);
+pub const PAGE_DEADLINE: Duration = Duration::from_secs(30);
 
 /// The screenshots' root: `<target>/console-screenshots`.
 pub fn screenshot_root() -> PathBuf {
