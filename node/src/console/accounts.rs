@@ -83,7 +83,9 @@ pub async fn page(
     let now = state.now();
     let page = state
         .run(move |node| {
-            let done = shown.created.map(|name| name.chars().take(32).collect::<String>());
+            let done = shown
+                .created
+                .map(|name| name.chars().take(32).collect::<String>());
             render(node, &officer, now, &AccountForm::default(), None, done)
         })
         .await?;

@@ -10,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use lienthong_shared::OfficeId;
-use lienthong_shared::catalogue::{ProcessingTime, Procedure};
+use lienthong_shared::catalogue::{Procedure, ProcessingTime};
 use lienthong_shared::dossier::schema::Applicant;
 use lienthong_shared::dossier::{ActionKind, Channel};
 use maud::{Markup, html};
@@ -285,8 +285,16 @@ fn check(node: &Node, e: &Entered) -> Result<(OfficeId, NewDossier), Problem> {
     if !e.email.is_empty() && !valid_email(&e.email) {
         return Err(Problem::of(ReceiveMsg::BadEmail, &[]));
     }
-    let channel = choice(&e.channel, &[Channel::Direct, Channel::Postal, Channel::Online], ReceiveMsg::ChannelLabel)?;
-    let result_by = choice(&e.result_by, &[Channel::Direct, Channel::Postal], ReceiveMsg::ResultLabel)?;
+    let channel = choice(
+        &e.channel,
+        &[Channel::Direct, Channel::Postal, Channel::Online],
+        ReceiveMsg::ChannelLabel,
+    )?;
+    let result_by = choice(
+        &e.result_by,
+        &[Channel::Direct, Channel::Postal],
+        ReceiveMsg::ResultLabel,
+    )?;
     let checked = e.components.clone().unwrap_or_default();
     if let Some(bad) = checked.iter().find(|i| **i >= procedure.components.len()) {
         let n = if *bad == usize::MAX {
