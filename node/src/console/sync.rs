@@ -43,6 +43,7 @@ crate::catalogue! {
     Never => "chưa bao giờ", "never";
     RolePeerParent => "cấp trên", "parent";
     RolePeerChild => "cấp dưới", "child";
+    RolePeerExtra => "kết nối thêm", "extra";
     Refusals => "Đã từ chối {n} tài liệu từ {office}; lần cuối {at}: {reason}", "Refused {n} document(s) from {office}; last {at}: {reason}";
     LimitLine => "{office} chạm giới hạn {kind} từ {since} ({state}); hôm nay {docs} tài liệu mới, {bytes}", "{office} hit the limit {kind} since {since} ({state}); today {docs} new documents, {bytes}";
     LimitLifted => "đã gỡ lúc {at}", "lifted {at}";
@@ -116,7 +117,7 @@ fn render(ui: &Ui<'_>, s: &NodeStatus) -> maud::Markup {
                         @for p in &s.peers {
                             tr.peer {
                                 td { strong { (office(&p.office)) } br; code.other title=(p.node_id) { (&p.node_id[..p.node_id.len().min(13)]) } }
-                                td { (match p.role.as_str() { "parent" => ui.t(SyncMsg::RolePeerParent), "child" => ui.t(SyncMsg::RolePeerChild), other => html! { (other) } }) }
+                                td { (match p.role.as_str() { "parent" => ui.t(SyncMsg::RolePeerParent), "child" => ui.t(SyncMsg::RolePeerChild), "extra" => ui.t(SyncMsg::RolePeerExtra), other => html! { (other) } }) }
                                 td class=(if p.connected { "up" } else { "down" }) {
                                     @if p.connected { (ui.t(SyncMsg::Connected)) } @else { (ui.t(SyncMsg::Down)) }
                                 }

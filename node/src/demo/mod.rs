@@ -5,6 +5,8 @@
 //! so deadlines come out the same whenever it is run; the network, the
 //! stores and the QUIC links are real.
 
+pub mod consoles;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -566,8 +568,12 @@ pub async fn run(
             "  lienthong report --data {}",
             net.get(&province)?.dir.display()
         );
+        let consoles = consoles::start(&net).await?;
+        let center = net.open(&province)?;
+        print!("{}", consoles.describe(|id| name(&center, id)));
         println!("Ctrl-C stops the network.");
         keep_until.await;
+        consoles.shutdown().await;
     }
     net.stop_all().await;
     if let Some(temp) = _temp {

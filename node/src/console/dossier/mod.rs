@@ -25,7 +25,8 @@ use super::page::{self, Ui};
 use super::{AppState, ConsoleError};
 use crate::i18n::Msg;
 use crate::node::Node;
-use crate::service::{self, DossierView};
+use crate::service::{self, ActionError, DossierView};
+use crate::store::StoreError;
 use crate::store::quarantine::Quarantined;
 
 /// What the page says after a redirect: an action recorded, a file attached.
@@ -65,8 +66,14 @@ pub async fn page(
     let now = state.now();
     let page = state
         .run(move |node| {
-            let view =
-                service::view(node, &code, now).map_err(|e| ConsoleError::action(node, &e))?;
+            let view = match service::view(node, &code, now) {
+                Ok(view) => view,
+                Err(
+                    e @ (ActionError::Store(StoreError::CorruptDocument { .. })
+                    | ActionError::Schema(_)),
+                ) => return quarantined_only(node, &officer, &code, &e.to_string(), now),
+                Err(e) => return Err(ConsoleError::action(node, &e)),
+            };
             let quarantined = node.store.read(|r| r.quarantined(&view.row.key))?;
             let presence = attachments::presence(node, &view)?;
             Ok(render(
@@ -81,6 +88,38 @@ pub async fn page(
         })
         .await?;
     Ok(page::ok(page))
+}
+
+/// A dossier whose stored copy does not load: set aside (kept as it is,
+/// never sent on), as `lienthong show` does, and shown from what the index
+/// still knows.
+fn quarantined_only(
+    node: &mut Node,
+    officer: &Officer,
+    query: &str,
+    problem: &str,
+    now: DateTime<Utc>,
+) -> Result<Markup, ConsoleError> {
+    let row = service::resolve(node, query).map_err(|e| ConsoleError::action(node, &e))?;
+    node.store.write(|w| w.quarantine(&row.key, problem, now))?;
+    let q = node
+        .store
+        .read(|r| r.quarantined(&row.key))?
+        .ok_or_else(|| ConsoleError::Internal("the dossier was just quarantined".into()))?;
+    let ui = Ui::new(node, officer.lang);
+    let title = ui.l.f(DossierMsg::Title, &[("code", &row.code)]);
+    let body = html! {
+        h1 { (ui.f(DossierMsg::Title, &[("code", &row.code)])) }
+        p.problem role="alert" {
+            (ui.f(DossierMsg::Quarantined, &[("since", &ui.l.datetime(q.since)), ("problem", &q.problem)]))
+        }
+        dl {
+            dt { (ui.t(Msg::FieldProcedure)) } dd { (row.procedure_name) " " span.other { "(" (row.procedure_code) ")" } }
+            dt { (ui.t(Msg::FieldApplicant)) } dd { (row.applicant) }
+        }
+        p { (ui.t(Msg::QuarantineNoHistory)) }
+    };
+    Ok(page::shell(&ui, node, Some(officer), &title, body))
 }
 
 fn render(
