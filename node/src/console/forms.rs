@@ -299,3 +299,128 @@ fn local_midnight(tz: chrono_tz::Tz, date: NaiveDate) -> chrono::DateTime<Utc> {
         .earliest()
         .map_or_else(|| Utc.from_utc_datetime(&midnight), |t| t.with_timezone(&Utc))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::console::Console;
+    use crate::forms::pdf;
+    use crate::forms::tests::{commune, decode_qr, local, receive};
+    use crate::replication::Clock;
+    use crate::service::accounts::{self, Role};
+
+    const PASSWORD: &str = "một mật khẩu đủ dài";
+
+    fn body(response: ureq::http::Response<ureq::Body>) -> String {
+        response.into_body().read_to_string().unwrap()
+    }
+
+    #[test]
+    fn an_officer_prints_a_dossier_s_forms_and_the_register_from_the_console() {
+        let root = tempfile::tempdir().unwrap();
+        let mut node = commune(root.path());
+        let code = receive(&mut node, local(2026, 3, 2, 9, 0));
+        let now = local(2026, 3, 2, 10, 0);
+        accounts::add(&mut node, "hoa", "Trần Thị Hoa", Role::Desk, PASSWORD, now).unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let console = runtime
+            .block_on(Console::start(
+                node,
+                "127.0.0.1:0".parse().unwrap(),
+                Clock::new(move || now),
+            ))
+            .unwrap();
+        let base = format!("http://{}", console.local_addr());
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .max_redirects(0)
+            .http_status_as_error(false)
+            .build()
+            .into();
+
+        // Without a session: sent to sign in, no form.
+        let form_path = format!("/dossiers/{code}/forms/mau-01");
+        let r = agent.get(format!("{base}{form_path}")).call().unwrap();
+        assert_eq!(r.status(), 303);
+        assert!(r.headers()["location"].to_str().unwrap().starts_with("/sign-in"));
+
+        let r = agent
+            .post(format!("{base}/sign-in"))
+            .send_form([("name", "hoa"), ("password", PASSWORD)])
+            .unwrap();
+        assert_eq!(r.status(), 303, "signed in");
+        let cookie = r.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let get = |path: &str| {
+            agent
+                .get(format!("{base}{path}"))
+                .header("Cookie", &cookie)
+                .call()
+                .unwrap()
+        };
+
+        // The index: Mẫu 01 offered, Mẫu 02 not yet, with why.
+        let r = get(&format!("/dossiers/{code}/forms"));
+        assert_eq!(r.status(), 200);
+        let index = body(r);
+        assert!(index.contains(&format!("href=\"{form_path}\"")), "{index}");
+        assert!(index.contains(&format!("href=\"{form_path}.pdf\"")));
+        assert!(index.contains("chưa có yêu cầu bổ sung"), "why not Mẫu 02");
+        assert!(index.contains("href=\"/register\""));
+
+        // Mẫu 01: the print page with its QR code.
+        let r = get(&form_path);
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let page = body(r);
+        assert_eq!(decode_qr(&page), code);
+        assert!(page.contains("In / Print") && page.contains("@media print"));
+        assert!(page.contains("In lúc 02/03/2026 10:00 bởi Trần Thị Hoa"));
+
+        // A form the dossier does not have, and one the rule set does not.
+        let r = get(&format!("/dossiers/{code}/forms/mau-02"));
+        assert_eq!(r.status(), 409);
+        let refusal = body(r);
+        assert!(refusal.contains("chưa có yêu cầu bổ sung") && refusal.contains("has no supplement request"));
+        assert!(refusal.contains("Không có gì bị thay đổi."));
+        assert_eq!(get(&format!("/dossiers/{code}/forms/mau-09")).status(), 404);
+        assert_eq!(get("/dossiers/000.00.00.X00-260302-9999/forms/mau-01").status(), 404);
+
+        // The register: a page to choose the period, then the register.
+        let chooser = body(get("/register"));
+        assert!(chooser.contains("type=\"date\"") && chooser.contains("name=\"from\""));
+        let r = get("/register?from=2026-03-02&to=02/03/2026");
+        assert_eq!(r.status(), 200);
+        let register = body(r);
+        assert!(register.contains(&code) && register.contains("Sổ theo dõi hồ sơ"));
+        assert!(register.contains("size: A4 landscape"));
+        let r = get("/register?from=2026-03-05&to=2026-03-01");
+        assert_eq!(r.status(), 400, "a period ending before it starts");
+        let r = get("/register?from=hôm+qua&to=2026-03-01");
+        assert_eq!(r.status(), 400);
+        assert!(body(r).contains("dd/mm/yyyy"));
+
+        // The PDF, when a headless Chromium is installed.
+        match pdf::find_browser() {
+            None => eprintln!(
+                "SKIPPED the PDF check: no headless Chromium installed (set {} or install chromium)",
+                pdf::BROWSER_ENV
+            ),
+            Some(_) => {
+                let r = get(&format!("{form_path}.pdf"));
+                assert_eq!(r.status(), 200);
+                assert_eq!(r.headers()["content-type"], "application/pdf");
+                let bytes = r.into_body().read_to_vec().unwrap();
+                assert!(bytes.starts_with(b"%PDF-"));
+                let text = String::from_utf8_lossy(&bytes);
+                let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
+                assert_eq!(pages, 1, "Mẫu 01 fits on one A4 sheet");
+                assert!(text.contains("/MediaBox [0 0 594.9"), "A4 is 595 × 842 pt");
+            }
+        }
+        runtime.block_on(console.shutdown());
+    }
+}

@@ -17,7 +17,7 @@ const CSS: &str = r#"
 @page { size: A4; margin: 20mm 15mm 20mm 30mm; }
 @page landscape { size: A4 landscape; margin: 15mm 15mm 15mm 20mm; }
 * { box-sizing: border-box; }
-body { margin: 0; background: #ddd; font-family: "Times New Roman", "Liberation Serif", "DejaVu Serif", serif; font-size: 13pt; line-height: 1.35; color: #000; }
+body { margin: 0; background: #ddd; font-family: "Times New Roman", "Liberation Serif", "DejaVu Serif", serif; font-size: 13pt; line-height: 1.25; color: #000; }
 .sheet { background: #fff; width: 210mm; min-height: 297mm; margin: 8mm auto; padding: 20mm 15mm 20mm 30mm; }
 .sheet.wide { width: 297mm; min-height: 210mm; padding: 15mm 15mm 15mm 20mm; page: landscape; }
 .chrome { font-family: sans-serif; font-size: 11pt; text-align: center; padding: 4mm; }
@@ -39,23 +39,23 @@ table.header td { vertical-align: top; text-align: center; padding: 0; }
 .rule { width: 30%; margin: 1mm auto 2mm; border-top: 1px solid #000; }
 .number { margin-top: 1mm; }
 .place-date { font-style: italic; margin-top: 3mm; }
-h1.title { text-align: center; text-transform: uppercase; font-size: 14pt; margin: 8mm 0 1mm; }
+h1.title { text-align: center; text-transform: uppercase; font-size: 14pt; margin: 6mm 0 1mm; }
 .subtitle { text-align: center; font-style: italic; margin-bottom: 5mm; }
-.body p { margin: 1.5mm 0; text-align: justify; }
-table.grid { width: 100%; border-collapse: collapse; margin: 2mm 0; font-size: 12pt; }
-table.grid th, table.grid td { border: 1px solid #000; padding: 1mm 1.5mm; vertical-align: top; }
+.body p { margin: 0.8mm 0; text-align: justify; }
+table.grid { width: 100%; border-collapse: collapse; margin: 1.5mm 0; font-size: 12pt; line-height: 1.2; }
+table.grid th, table.grid td { border: 1px solid #000; padding: 0.6mm 1.5mm; vertical-align: top; }
 table.grid th { text-align: center; }
 table.grid td.n { text-align: center; }
-table.signatures { width: 100%; margin-top: 8mm; }
+table.signatures { width: 100%; margin-top: 5mm; page-break-inside: avoid; }
 table.signatures td { width: 50%; text-align: center; vertical-align: top; }
 .sign-role { font-weight: bold; }
 .sign-hint { font-style: italic; }
-.sign-name { margin-top: 22mm; font-weight: bold; }
-.code-block { display: flex; align-items: center; gap: 6mm; margin: 3mm 0; }
+.sign-name { margin-top: 16mm; font-weight: bold; }
+.code-block { display: flex; align-items: center; gap: 6mm; margin: 2mm 0; }
 .code-big { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 20pt; font-weight: bold; letter-spacing: 0.5pt; }
-.qr svg { width: 32mm; height: 32mm; display: block; }
+.qr svg { width: 28mm; height: 28mm; display: block; }
 .qr .caption { font-size: 9pt; text-align: center; }
-.printed { margin-top: 6mm; font-size: 9pt; color: #444; }
+.printed { margin-top: 4mm; font-size: 9pt; color: #444; }
 "#;
 
 /// The top of a form.
@@ -186,9 +186,9 @@ pub fn page(l: &Locale<'_>, sheet: &Sheet<'_>, body: Markup) -> Markup {
                         tr {
                             td.issuer {
                                 @if let Some(parent) = &parent {
-                                    div.parent { (parent) }
+                                    div.parent { (parent.to_uppercase()) }
                                 }
-                                div.office { (l.office(header.office)) }
+                                div.office { (l.office(header.office).to_uppercase()) }
                                 div.rule {}
                                 div.number {
                                     (vi(FormMsg::Number, &[("number", header.number.unwrap_or(FormMsg::NumberBlank.text(Lang::Vi)))]))

@@ -383,4 +383,4 @@ pub fn render(slug: &str, input: &FormInput<'_>) -> Result<Markup, FormError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

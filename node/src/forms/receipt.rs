@@ -89,8 +89,7 @@ pub(super) fn render(
                 div.code-big data-code=(facts.code) { (facts.code) }
             }
         }
-        p { (vi(FormMsg::ReceiptDesk, &[("office", &origin)])) }
-        p { (vi(FormMsg::Applicant, &[("name", &applicant.name)])) }
+        p { (vi(FormMsg::ReceivedFrom, &[("desk", &vi(FormMsg::ReceiptDesk, &[("office", &origin)])), ("name", &applicant.name)])) }
         @if !applicant.organisation.trim().is_empty() {
             p { (vi(FormMsg::ApplicantOrg, &[("organisation", &applicant.organisation)])) }
         }

@@ -39,7 +39,6 @@ crate::catalogue! {
 
     // ── Common lines ─────────────────────────────────────────────────────
     Code => "Mã hồ sơ: {code}", "Dossier code: {code}";
-    Applicant => "Tiếp nhận hồ sơ của: {name}", "Dossier received from: {name}";
     ApplicantOrg => "Tổ chức: {organisation}", "Organisation: {organisation}";
     IdNumber => "Số định danh cá nhân: {id}", "Personal ID number: {id}";
     Address => "Địa chỉ: {address}", "Address: {address}";
@@ -50,6 +49,7 @@ crate::catalogue! {
 
     // ── Mẫu 01 ───────────────────────────────────────────────────────────
     ReceiptDesk => "Bộ phận Một cửa {office}", "One-stop desk of {office}";
+    ReceivedFrom => "{desk} tiếp nhận hồ sơ của: {name}", "{desk} received the dossier of: {name}";
     ComponentsHeading => "1. Thành phần hồ sơ nộp gồm:", "1. Components handed in:";
     ComponentNo => "STT", "No.";
     ComponentName => "Tên giấy tờ", "Document";
