@@ -267,6 +267,10 @@ async fn a_dossier_goes_up_to_the_province_and_its_result_comes_back_to_the_comm
     .await
     .unwrap();
     let mut p = net.open(&province).unwrap();
+    // The dashboard's freshness: the province noted when the commune's
+    // dossier last arrived from a peer (issue 9).
+    let arrivals = p.store.read(|r| r.arrivals_by_origin()).unwrap();
+    assert!(arrivals.contains_key(COMMUNE), "{arrivals:?}");
     record(&mut p, &code, Some(TAX), at(3, 14, 0), Action::Accepted);
     record(&mut p, &code, Some(TAX), at(4, 9, 0), forward(LAND, 7));
     record(&mut p, &code, Some(LAND), at(4, 10, 0), Action::Accepted);

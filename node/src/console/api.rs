@@ -79,9 +79,7 @@ impl ApiError {
     pub fn action(node: &Node, error: &ActionError) -> Self {
         let (status, code) = match error {
             ActionError::UnknownDossier(_) => (StatusCode::NOT_FOUND, "unknown_dossier"),
-            ActionError::UnknownAttachment { .. } => {
-                (StatusCode::NOT_FOUND, "unknown_attachment")
-            }
+            ActionError::UnknownAttachment { .. } => (StatusCode::NOT_FOUND, "unknown_attachment"),
             ActionError::NotAllowed(_) => (StatusCode::CONFLICT, "not_allowed"),
             ActionError::KeptChanging => (StatusCode::CONFLICT, "kept_changing"),
             ActionError::AmbiguousDossier { .. } => (StatusCode::CONFLICT, "ambiguous_dossier"),
@@ -133,6 +131,18 @@ impl IntoResponse for ApiError {
             }
         });
         let mut response = (self.status, axum::Json(body)).into_response();
+        // Refused before the body was read: the connection cannot carry
+        // another request, so say it closes (a client would otherwise
+        // reuse it and find it gone).
+        if matches!(
+            self.status,
+            StatusCode::UNAUTHORIZED | StatusCode::PAYLOAD_TOO_LARGE
+        ) {
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -316,7 +326,9 @@ pub async fn list(
     let now = state.now();
     let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => Some(service::parse_status(s).map_err(|e| ApiError::bad_request(&e.to_string()))?),
+        Some(s) => {
+            Some(service::parse_status(s).map_err(|e| ApiError::bad_request(&e.to_string()))?)
+        }
     };
     let holder = match query.holder.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -377,7 +389,7 @@ pub async fn one(
             .map(|(office_id, kinds)| {
                 json!({
                     "office": office(&vi, office_id.as_str()),
-                    "actions": kinds.iter().map(|k| k.command().replace('-', "_")).collect::<Vec<_>>(),
+                    "actions": kinds.iter().filter_map(|k| actions::api_name(*k)).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -419,7 +431,9 @@ pub async fn report(
     let body = run(&state, move |node| {
         let options = period.options(node.calendar.timezone(), now);
         let tree = &node.network.offices;
-        Ok(node.store.read(|r| report::build(r, tree, &options, false))?)
+        Ok(node
+            .store
+            .read(|r| report::build(r, tree, &options, false))?)
     })
     .await?;
     Ok(axum::Json(body).into_response())
@@ -478,8 +492,15 @@ pub async fn action(
     client.require(kind, kind.command())?;
     let now = state.now();
     let body = run(&state, move |node| {
-        let recorded = service::act(node, &code, as_office.as_ref(), &client.0.name, now, &intent)
-            .map_err(|e| ApiError::action(node, &e))?;
+        let recorded = service::act(
+            node,
+            &code,
+            as_office.as_ref(),
+            &client.0.name,
+            now,
+            &intent,
+        )
+        .map_err(|e| ApiError::action(node, &e))?;
         Ok(recorded_json(node, &recorded))
     })
     .await?;
@@ -488,5 +509,10 @@ pub async fn action(
 
 /// Any other `/api/v1/…` address.
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", DashMsg::ApiNotFound, &[])
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        DashMsg::ApiNotFound,
+        &[],
+    )
 }

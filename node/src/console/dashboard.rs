@@ -118,7 +118,11 @@ pub struct Dashboard {
 
 /// Read the dashboard's numbers: the same `report::build` the CLI's
 /// `report` prints, so page, CSV and CLI agree.
-pub fn gather(node: &mut Node, period: Period, now: DateTime<Utc>) -> Result<Dashboard, ConsoleError> {
+pub fn gather(
+    node: &mut Node,
+    period: Period,
+    now: DateTime<Utc>,
+) -> Result<Dashboard, ConsoleError> {
     let tz = node.calendar.timezone();
     let options = period.options(tz, now);
     let tree = &node.network.offices;
@@ -135,7 +139,9 @@ pub fn gather(node: &mut Node, period: Period, now: DateTime<Utc>) -> Result<Das
             .into_iter()
             .filter(|row| {
                 let at = row.received_at.or(row.ended_at);
-                options.from.is_none_or(|from| at.is_some_and(|t| t >= from))
+                options
+                    .from
+                    .is_none_or(|from| at.is_some_and(|t| t >= from))
                     && options.to.is_none_or(|to| at.is_some_and(|t| t < to))
             })
             .take(OVERDUE_SHOWN)
@@ -235,7 +241,8 @@ pub async fn csv(
         .await?;
     let name = format!(
         "attachment; filename=\"bao-cao-{}.csv\"",
-        now.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).format("%Y%m%d")
+        now.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+            .format("%Y%m%d")
     );
     Ok((
         [
@@ -290,7 +297,9 @@ fn render(
     let period_words = match (period.from, period.to) {
         (None, None) => ui.t(DashMsg::PeriodAll),
         (from, to) => {
-            let day = |d: Option<NaiveDate>| d.map_or("…".to_string(), |d| d.format("%d/%m/%Y").to_string());
+            let day = |d: Option<NaiveDate>| {
+                d.map_or("…".to_string(), |d| d.format("%d/%m/%Y").to_string())
+            };
             ui.f(
                 DashMsg::PeriodShown,
                 &[("from", &day(from)), ("to", &day(to))],
@@ -335,8 +344,15 @@ fn render(
 /// their own line when nothing lies below them).
 fn charts_by_locality(ui: &Ui<'_>, report: &Report) -> Markup {
     let mut groups: Vec<svg::Pair> = Vec::new();
-    for row in report.rows.iter().filter(|r| r.depth == 1 && !r.level.is_empty()) {
-        if groups.last().is_some_and(|g: &svg::Pair| g.label == row.name) {
+    for row in report
+        .rows
+        .iter()
+        .filter(|r| r.depth == 1 && !r.level.is_empty())
+    {
+        if groups
+            .last()
+            .is_some_and(|g: &svg::Pair| g.label == row.name)
+        {
             continue; // the own line after a subtotal
         }
         groups.push(svg::Pair {

@@ -43,9 +43,9 @@ impl Reader<'_> {
 
     /// Every token, by name.
     pub fn api_tokens(&self) -> Result<Vec<ApiTokenRow>> {
-        let mut statement = self.conn().prepare(
-            "SELECT name, role, created_at, revoked_at FROM api_tokens ORDER BY name",
-        )?;
+        let mut statement = self
+            .conn()
+            .prepare("SELECT name, role, created_at, revoked_at FROM api_tokens ORDER BY name")?;
         let rows = statement.query_map([], row_to_token)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }

@@ -102,7 +102,9 @@ pub struct ActionRequest {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ApiAction {
     AcceptSubmission,
-    Refuse { reason: String },
+    Refuse {
+        reason: String,
+    },
     Forward {
         #[serde(default)]
         to: Option<OfficeId>,
@@ -138,7 +140,10 @@ pub enum ApiAction {
         consultation: Option<String>,
         answer: String,
     },
-    RequestSupplement { items: Vec<String>, reason: String },
+    RequestSupplement {
+        items: Vec<String>,
+        reason: String,
+    },
     SupplementReceived {
         #[serde(default)]
         note: String,
@@ -164,7 +169,9 @@ pub enum ApiAction {
         #[serde(default)]
         reason: String,
     },
-    Stop { reason: String },
+    Stop {
+        reason: String,
+    },
     Approve {
         #[serde(default)]
         note: String,
@@ -178,7 +185,9 @@ pub enum ApiAction {
         #[serde(default = "direct")]
         channel: Channel,
     },
-    Note { text: String },
+    Note {
+        text: String,
+    },
 }
 
 fn five() -> u32 {
@@ -284,5 +293,59 @@ mod tests {
             serde_json::from_str(r#"{"action":"apologize","reason":"x"}"#).unwrap();
         assert!(request.action.into_intent().is_err());
         assert!(serde_json::from_str::<ActionRequest>(r#"{"action":"fly"}"#).is_err());
+    }
+}
+
+/// The API's name for an action the rules allow now (the `action` to post);
+/// `None` for kinds no request makes.
+pub fn api_name(kind: lienthong_shared::dossier::ActionKind) -> Option<&'static str> {
+    use lienthong_shared::dossier::ActionKind as K;
+    Some(match kind {
+        K::Received => "accept_submission",
+        K::Refused => "refuse",
+        K::Forwarded => "forward",
+        K::ForwardCancelled => "cancel_forward",
+        K::Accepted => "accept",
+        K::Appraised => "appraise",
+        K::VerificationScheduled => "verify",
+        K::Consulted => "consult",
+        K::ConsultationAnswered => "answer",
+        K::SupplementRequested => "request_supplement",
+        K::SupplementReceived => "supplement_received",
+        K::PaymentRequested => "request_payment",
+        K::Paid => "paid",
+        K::Apologized => "apologize",
+        K::WithdrawalRequested => "withdraw",
+        K::Stopped => "stop",
+        K::Approved => "approve",
+        K::ResultIssued => "issue_result",
+        K::Returned => "return",
+        K::Note => "note",
+        K::Submitted | K::Unknown => return None,
+    })
+}
+
+#[cfg(test)]
+mod names {
+    use super::*;
+    use lienthong_shared::dossier::ActionKind;
+
+    /// Every name the dossier page offers is one the actions endpoint reads.
+    #[test]
+    fn allowed_names_are_postable() {
+        for kind in ActionKind::KNOWN {
+            let Some(name) = api_name(kind) else { continue };
+            let body = match name {
+                "accept_submission" | "accept" => format!(r#"{{"action":"{name}"}}"#),
+                _ => format!(r#"{{"action":"{name}","x":1}}"#),
+            };
+            let parsed = serde_json::from_str::<ActionRequest>(&body);
+            if let Err(e) = &parsed {
+                assert!(
+                    e.to_string().contains("missing field"),
+                    "{name} is not an action the API reads: {e}"
+                );
+            }
+        }
     }
 }

@@ -174,7 +174,10 @@ mod tests {
         assert!(svg.ends_with("</svg>"));
         assert!(svg.contains("Xã &quot;A&quot; &amp; &lt;B&gt;"), "{svg}");
         assert!(!svg.contains("<B>"));
-        assert!(svg.contains(r#"width="420.0""#), "the largest bar fills the room");
+        assert!(
+            svg.contains(r#"width="420.0""#),
+            "the largest bar fills the room"
+        );
         assert!(svg.contains(r#"width="210.0""#), "half of it");
         assert!(svg.contains(r#"width="0.0""#), "nothing drawn for zero");
         let svg = vertical(&groups, &words());

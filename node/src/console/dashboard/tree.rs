@@ -47,7 +47,10 @@ pub fn nest(rows: &[ReportRow]) -> Vec<Branch<'_>> {
             top.own = Some(row);
             continue;
         }
-        while stack.last().is_some_and(|top| top.first().depth >= row.depth) {
+        while stack
+            .last()
+            .is_some_and(|top| top.first().depth >= row.depth)
+        {
             close(&mut stack, &mut roots);
         }
         // An office the tree does not know sits at depth 0, apart.
