@@ -208,7 +208,10 @@ async fn a_desk_officer_trying_to_approve_is_refused_and_nothing_is_written() ->
         .await?;
     browser.wait_until_stale(&html).await?;
     let text = browser.wait_for_text("Cán bộ một cửa").await?;
-    ensure!(text.contains(ConsoleMsg::ErrorNothingChanged.text(Lang::Vi)), "{text}");
+    ensure!(
+        text.contains(ConsoleMsg::ErrorNothingChanged.text(Lang::Vi)),
+        "{text}"
+    );
     ensure!(text.contains("Vai trò"), "{text}");
     browser.screenshot("role-refused").await?;
     ensure!(Footprint::of(&mut offices.open(COMMUNE)?)? == before);
@@ -268,8 +271,14 @@ async fn an_action_the_rules_refuse_gets_a_clear_page_and_nothing_is_written() -
     let text = browser
         .wait_for_text(ConsoleMsg::ErrorNothingChanged.text(Lang::Vi))
         .await?;
-    ensure!(text.contains(ConsoleMsg::ErrorTitle.text(Lang::Vi)), "{text}");
-    ensure!(text.contains(ConsoleMsg::ErrorNothingChanged.text(Lang::En)), "{text}");
+    ensure!(
+        text.contains(ConsoleMsg::ErrorTitle.text(Lang::Vi)),
+        "{text}"
+    );
+    ensure!(
+        text.contains(ConsoleMsg::ErrorNothingChanged.text(Lang::En)),
+        "{text}"
+    );
     browser.screenshot("rules-refused").await?;
     ensure!(Footprint::of(&mut offices.open(COMMUNE)?)? == before);
 

@@ -64,13 +64,17 @@ async fn a_dossier_goes_from_the_commune_desk_through_the_district_to_the_dashbo
     browser
         .click_and_wait("form[action='/receive'] button.secondary")
         .await?;
-    browser.wait_for_text("Đăng ký thành lập hộ kinh doanh").await?;
+    browser
+        .wait_for_text("Đăng ký thành lập hộ kinh doanh")
+        .await?;
     browser.screenshot("receive-pick").await?;
     browser
         .click_and_wait(&format!("a[href='/receive?procedure={PROCEDURE}']"))
         .await?;
     browser.fill("input[name=name]", "Nguyễn Văn An").await?;
-    browser.fill("input[name=id_number]", "049084001234").await?;
+    browser
+        .fill("input[name=id_number]", "049084001234")
+        .await?;
     browser.fill("input[name=phone]", "0905123456").await?;
     browser
         .fill("input[name=address]", "Thôn Thanh Quýt, phường Điện Phương")
@@ -96,8 +100,13 @@ async fn a_dossier_goes_from_the_commune_desk_through_the_district_to_the_dashbo
     let received = row(&mut offices.open(COMMUNE)?, &code)?;
     ensure!(received.procedure_code == PROCEDURE, "{received:?}");
     ensure!(received.applicant == "Nguyễn Văn An", "{received:?}");
-    ensure!(received.received_at == Some(local(2, 8, 30)), "{received:?}");
-    let due = received.due_at.context("a received dossier has a due time")?;
+    ensure!(
+        received.received_at == Some(local(2, 8, 30)),
+        "{received:?}"
+    );
+    let due = received
+        .due_at
+        .context("a received dossier has a due time")?;
 
     // ── 2. Mẫu 01: the code, the due time in local time, a QR of the code. ──
     // Through the dossier's list of forms (Quảng Nam's three tiers follow
@@ -113,7 +122,10 @@ async fn a_dossier_goes_from_the_commune_desk_through_the_district_to_the_dashbo
     let text = browser
         .wait_for_text("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ")
         .await?;
-    ensure!(text.contains("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"), "{text}");
+    ensure!(
+        text.contains("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+        "{text}"
+    );
     ensure!(text.contains(&code), "Mẫu 01 lacks the code {code}: {text}");
     let local_due = due.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh);
     let due_words = format!(
@@ -147,12 +159,19 @@ async fn a_dossier_goes_from_the_commune_desk_through_the_district_to_the_dashbo
         .await?;
     act(&browser, &code, "forwarded", &[]).await?;
     let path = browser.path().await?;
-    ensure!(path.ends_with("?done=forwarded"), "forwarding ended on {path}");
+    ensure!(
+        path.ends_with("?done=forwarded"),
+        "forwarding ended on {path}"
+    );
     browser.screenshot_full("forwarded").await?;
     let district_id = office(DISTRICT);
-    wait_for(&offices, DISTRICT, &code, "in transfer to the district", |r| {
-        r.transfer_to.as_deref() == Some(district_id.as_str())
-    })
+    wait_for(
+        &offices,
+        DISTRICT,
+        &code,
+        "in transfer to the district",
+        |r| r.transfer_to.as_deref() == Some(district_id.as_str()),
+    )
     .await?;
 
     // ── 4. The district accepts, approves and issues. ──
@@ -194,9 +213,13 @@ async fn a_dossier_goes_from_the_commune_desk_through_the_district_to_the_dashbo
     ensure!(issued.status == Some(Status::Resolved), "{issued:?}");
 
     // ── 5. The commune's desk returns the result. ──
-    wait_for(&offices, COMMUNE, &code, "the result back at the commune", |r| {
-        r.status == Some(Status::Resolved)
-    })
+    wait_for(
+        &offices,
+        COMMUNE,
+        &code,
+        "the result back at the commune",
+        |r| r.status == Some(Status::Resolved),
+    )
     .await?;
     clock.set(local(4, 9, 0));
     sign_in(&browser, &commune.url(), "hoa").await?;
@@ -209,12 +232,18 @@ async fn a_dossier_goes_from_the_commune_desk_through_the_district_to_the_dashbo
     ensure!(returned.status == Some(Status::Returned), "{returned:?}");
 
     // ── 6. The province's dashboard counts it returned. ──
-    wait_for(&offices, PROVINCE, &code, "returned, at the province", |r| {
-        r.status == Some(Status::Returned)
-    })
+    wait_for(
+        &offices,
+        PROVINCE,
+        &code,
+        "returned, at the province",
+        |r| r.status == Some(Status::Returned),
+    )
     .await?;
     sign_in(&browser, &province.url(), "cuong").await?;
-    browser.goto(&format!("{}dashboard", province.url())).await?;
+    browser
+        .goto(&format!("{}dashboard", province.url()))
+        .await?;
     browser.wait_for_text("Đã trả").await?;
     let line = format!("div.line[data-office='{COMMUNE}']");
     let returned_here = browser

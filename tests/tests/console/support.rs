@@ -169,12 +169,7 @@ pub async fn sign_in(browser: &Browser, base: &str, name: &str) -> Result<()> {
 /// On a dossier's page, open the form of action `kind` (its `<details>`),
 /// fill `fields` (CSS selector inside the form, value) and submit it, as an
 /// officer would; waits for the next page.
-pub async fn act(
-    browser: &Browser,
-    code: &str,
-    kind: &str,
-    fields: &[(&str, &str)],
-) -> Result<()> {
+pub async fn act(browser: &Browser, code: &str, kind: &str, fields: &[(&str, &str)]) -> Result<()> {
     let form = format!("form[action='/dossiers/{code}/actions/{kind}']");
     let page = browser.text().await.unwrap_or_default();
     let summary = browser
