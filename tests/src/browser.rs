@@ -182,10 +182,11 @@ impl Drop for Driver {
 
 /// A headless Chromium session for one test.
 pub struct Browser {
+    // Dropped in this order: the session, the driver with Chromium, and
+    // only then the profile Chromium was writing to.
     client: Client,
-    /// Declared before the driver: the session goes first.
-    _profile: tempfile::TempDir,
     driver: Driver,
+    _profile: tempfile::TempDir,
     shots: PathBuf,
     taken: u32,
 }
@@ -202,7 +203,11 @@ impl Browser {
         }
         std::fs::create_dir_all(&shots).with_context(|| format!("creating {}", shots.display()))?;
         let profile = tempfile::tempdir().context("a temporary browser profile")?;
-        let driver = Driver::start(&shots.join("chromedriver.log"))?;
+        // Starting the driver polls with a blocking client: off the runtime.
+        let log = shots.join("chromedriver.log");
+        let driver = tokio::task::spawn_blocking(move || Driver::start(&log))
+            .await
+            .context("the task starting chromedriver")??;
         let args = [
             "--headless=new".to_string(),
             "--no-sandbox".into(),
@@ -235,8 +240,8 @@ impl Browser {
             })?;
         Ok(Browser {
             client,
-            _profile: profile,
             driver,
+            _profile: profile,
             shots,
             taken: 0,
         })

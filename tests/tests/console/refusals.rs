@@ -109,13 +109,35 @@ async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing() -> Resul
     browser.goto(&format!("{}desk", console.url())).await?;
     assert_eq!(browser.path().await?, "/desk");
 
-    // Over plain HTTP: a missing and a wrong token are both 403, and the
+    // Over plain HTTP: a missing and a wrong token are both 403 and write
+    // nothing — not a note on a dossier, not a new dossier — and the
     // session survives them; the right token signs out.
+    let code = receive_one(&offices)?;
+    let before = Footprint::of(&mut offices.open(COMMUNE)?)?;
     let base = console.url();
     blocking(move || {
         let mut http = Http::new(&base);
         http.sign_in("hoa", PASSWORD)?;
         let csrf = http.csrf()?;
+        let note = format!("/dossiers/{code}/actions/note");
+        for token in [None, Some("forged-token")] {
+            let mut form = vec![("office", COMMUNE), ("text", "ghi chú giả mạo")];
+            form.extend(token.map(|t| ("csrf", t)));
+            let answer = http.post(&note, &form)?;
+            assert_eq!(answer.status, 403, "{answer:?}");
+            assert!(
+                answer
+                    .body
+                    .contains(ConsoleMsg::ErrorNothingChanged.text(Lang::Vi))
+            );
+            let mut form = vec![
+                ("procedure", "1.001612"),
+                ("name", "Người Giả Mạo"),
+                ("component", "0"),
+            ];
+            form.extend(token.map(|t| ("csrf", t)));
+            assert_eq!(http.post("/receive", &form)?.status, 403);
+        }
         for form in [vec![], vec![("csrf", "forged-token")]] {
             let answer = http.post("/sign-out", &form)?;
             assert_eq!(answer.status, 403, "{answer:?}");
@@ -129,6 +151,7 @@ async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing() -> Resul
         Ok(())
     })
     .await?;
+    assert_eq!(Footprint::of(&mut offices.open(COMMUNE)?)?, before);
 
     browser.close().await?;
     console.shutdown().await;

@@ -209,6 +209,14 @@ async fn a_dossier_goes_from_the_commune_desk_through_the_district_to_the_dashbo
     )
     .await?;
     browser.screenshot_full("district-issued").await?;
+    // The timeline names who did what: the officers signed in.
+    let text = browser.text().await?;
+    for officer in ["Trần Thị Hoa", "Lê Văn Bình", "Phạm Quốc Cường"] {
+        ensure!(
+            text.contains(officer),
+            "the timeline lacks {officer}: {text}"
+        );
+    }
     let issued = row(&mut offices.open(DISTRICT)?, &code)?;
     ensure!(issued.status == Some(Status::Resolved), "{issued:?}");
 
