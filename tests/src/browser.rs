@@ -51,7 +51,13 @@ pub fn target_dir() -> PathBuf {
 
 /// Fail with what to do if the browser or its driver is not installed.
 pub fn require_installed() -> Result<()> {
-    for (path, package) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")] {
+    require_binaries(&[(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")])?;
+    require_vietnamese_font()
+}
+
+/// Each `(path, Debian package)` must exist.
+fn require_binaries(binaries: &[(&str, &str)]) -> Result<()> {
+    for &(path, package) in binaries {
         if !Path::new(path).exists() {
             bail!(
                 "{path} is missing, so the console's browser tests cannot run. Install it with \
@@ -60,6 +66,10 @@ pub fn require_installed() -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+fn require_vietnamese_font() -> Result<()> {
     // Without a font carrying Vietnamese glyphs the pages render boxes
     // where the diacritics go, and the screenshots prove nothing.
     let fonts = Command::new("fc-list")
@@ -400,5 +410,39 @@ impl Browser {
         let closed = client.close().await;
         drop(driver);
         closed.context("closing the browser session")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_browser_fails_saying_how_to_install_it() {
+        let missing = "/nonexistent/lienthong-test/chromium";
+        assert!(
+            !Path::new(missing).exists(),
+            "the precondition: {missing} is absent"
+        );
+        let error = require_binaries(&[(missing, "chromium")])
+            .expect_err("a missing browser must fail, never skip")
+            .to_string();
+        assert!(error.contains(missing), "{error}");
+        assert!(error.contains(".ci/run"), "{error}");
+        assert!(error.contains("apt-get install"), "{error}");
+    }
+
+    #[test]
+    fn the_screenshots_go_under_the_target_directory() {
+        let root = screenshot_root();
+        assert!(root.ends_with("console-screenshots"), "{}", root.display());
+        // The test executable lives in <target>/<profile>/deps.
+        let exe = std::env::current_exe().unwrap();
+        assert!(
+            std::env::var_os("CARGO_TARGET_DIR").is_some() || exe.starts_with(target_dir()),
+            "{} is not under {}",
+            exe.display(),
+            target_dir().display()
+        );
     }
 }
