@@ -33,13 +33,16 @@ async fn wait_for(
     what: &str,
     check: impl Fn(&lienthong::store::index::IndexRow) -> bool,
 ) -> Result<()> {
+    let start = std::time::Instant::now();
     offices
         .net
         .wait_until(&office(id), what, SYNC_DEADLINE, |node: &mut Node| {
             row(node, code).is_ok_and(|r| check(&r))
         })
         .await
-        .with_context(|| format!("waiting for {code}: {what}"))
+        .with_context(|| format!("waiting for {code}: {what}"))?;
+    println!("{what}: after {:?}", start.elapsed());
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
