@@ -50,6 +50,17 @@ async fn an_officer_signs_in_sees_the_desk_in_vietnamese_and_signs_out() -> Resu
     assert!(browser.cookie(SESSION_COOKIE).await?.is_some());
     browser.screenshot("desk").await?;
 
+    // English first, on the officer's word; Vietnamese stays beside it.
+    browser.click_and_wait("a.lang").await?;
+    assert_eq!(browser.path().await?, "/desk");
+    let heading = browser.find("main h1").await?.text().await?;
+    assert!(heading.starts_with("Desk"), "{heading}");
+    assert!(heading.contains("Bàn làm việc"), "{heading}");
+    browser.screenshot("desk-english").await?;
+    browser.click_and_wait("a.lang").await?;
+    let heading = browser.find("main h1").await?.text().await?;
+    assert!(heading.starts_with("Bàn làm việc"), "{heading}");
+
     // Signing out ends the session: the desk asks for a password again.
     browser
         .click_and_wait("form[action='/sign-out'] button")
