@@ -279,6 +279,10 @@ fn queues_hold_the_right_dossiers_for_the_offices_served() {
         "overdue by one working day:\n{page}"
     );
     assert!(page.contains("03/03/2026 09:00"), "due time in local time");
+    assert!(
+        page.contains(&format!(r#"href="/dossiers/{overdue}/forms/mau-01""#)),
+        "the receiving desk prints Mẫu 01"
+    );
     let (_, page) = hoa.get("/desk?queue=due-soon");
     assert!(page.contains("05/03/2026 08:00"), "due time in local time");
     assert!(page.contains("còn "), "time left");

@@ -28,7 +28,7 @@ use super::messages::ConsoleMsg;
 use super::page::{self, Ui};
 use super::{AppState, ConsoleError};
 use crate::node::Node;
-use crate::store::desk::{Cursor, PageRow, Slice, fold};
+use crate::store::desk::{Cursor, PageRow, SearchRow, Slice, fold};
 use crate::store::index::IndexRow;
 
 crate::catalogue! {
@@ -61,6 +61,7 @@ crate::catalogue! {
     HoursMinutes => "{h} giờ {m} phút làm việc", "{h} h {m} min of working time";
     Empty => "Không có hồ sơ nào.", "No dossiers.";
     NextPage => "Trang sau →", "Next page →";
+    PrintForm01 => "In Mẫu 01", "Print Mẫu 01";
     FirstPage => "← Về trang đầu", "← First page";
     UnknownQueue => "Không có hàng đợi “{queue}”. Hãy chọn một hàng đợi ở bàn làm việc.", "There is no queue “{queue}”. Choose one of the desk's queues.";
     BadCursor => "Liên kết trang sau không hợp lệ. Hãy mở lại hàng đợi từ trang đầu.", "The next-page link is not valid. Open the queue again from its first page.";
@@ -349,7 +350,7 @@ fn render(
                 }
                 tbody {
                     @for PageRow { row, .. } in rows {
-                        (row_markup(&ui, node, row, now))
+                        (row_markup(&ui, node, &offices, row, now))
                     }
                 }
             }
@@ -372,11 +373,24 @@ fn render(
     ))
 }
 
-fn row_markup(ui: &Ui<'_>, node: &Node, row: &IndexRow, now: DateTime<Utc>) -> Markup {
+fn row_markup(
+    ui: &Ui<'_>,
+    node: &Node,
+    served: &[String],
+    row: &IndexRow,
+    now: DateTime<Utc>,
+) -> Markup {
     let overdue = row.is_overdue(now);
+    // The receipt (Mẫu 01) is the receiving desk's to print and reprint.
+    let receipt = served.contains(&row.origin) && row.status != Some(Status::Submitted);
     html! {
         tr.overdue[overdue] {
-            td { a href={ "/dossiers/" (row.code) } { (row.code) } }
+            td {
+                a href={ "/dossiers/" (row.code) } { (row.code) }
+                @if receipt {
+                    br; small { a.print href={ "/dossiers/" (row.code) "/forms/mau-01" } { (ui.s(DeskMsg::PrintForm01)) } }
+                }
+            }
             td { (row.applicant) }
             td { (row.procedure_name) }
             td { (ui.l.status_opt(row.status)) }
@@ -447,23 +461,29 @@ pub fn backfill_search(node: &mut Node) -> Result<usize, ConsoleError> {
             return Ok(written);
         }
         let mut found = Vec::with_capacity(missing.len());
-        for (key, indexed_name) in missing {
-            match crate::service::load(node, &key) {
+        for row in missing {
+            let (name, id) = match crate::service::load(node, &row.key) {
                 Ok((_, dossier)) => {
                     let a = &dossier.facts.applicant;
-                    found.push((
-                        key,
+                    (
                         format!("{} {}", a.name, a.organisation),
                         a.id_number.clone(),
-                    ));
+                    )
                 }
-                Err(_) => found.push((key, indexed_name, String::new())),
-            }
+                Err(_) => (row.applicant.clone(), String::new()),
+            };
+            found.push((row, name, id));
         }
         written += found.len();
         node.store.write(|w| {
-            for (key, name, id) in &found {
-                w.upsert_search(key, name, id)?;
+            for (row, name, id) in &found {
+                let search = SearchRow {
+                    code: &row.code,
+                    due_at: row.due_at,
+                    name,
+                    id_number: id,
+                };
+                w.upsert_search(&row.key, &search)?;
             }
             Ok::<_, crate::store::StoreError>(())
         })?;

@@ -215,10 +215,11 @@ fn read_form(fields: &[(String, String)]) -> Entered {
             "office" => entered.office = value,
             "component" => match value.parse::<usize>() {
                 Ok(i) => {
-                    if let Some(list) = entered.components.as_mut() {
-                        if !list.contains(&i) && list.len() < 256 {
-                            list.push(i);
-                        }
+                    if let Some(list) = entered.components.as_mut()
+                        && !list.contains(&i)
+                        && list.len() < 256
+                    {
+                        list.push(i);
                     }
                 }
                 Err(_) => bad_component = true,
@@ -271,7 +272,8 @@ fn check(node: &Node, e: &Entered) -> Result<(OfficeId, NewDossier), Problem> {
         return Err(Problem::of(ReceiveMsg::NeedName, &[]));
     }
     let id: String = e.id_number.chars().filter(|c| !c.is_whitespace()).collect();
-    if !id.is_empty() && !(id.chars().all(|c| c.is_ascii_digit()) && matches!(id.len(), 9 | 12)) {
+    let well_formed = id.chars().all(|c| c.is_ascii_digit()) && matches!(id.len(), 9 | 12);
+    if !id.is_empty() && !well_formed {
         return Err(Problem::of(ReceiveMsg::BadId, &[]));
     }
     if e.phone.chars().count() > 20

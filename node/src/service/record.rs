@@ -253,7 +253,15 @@ pub fn index_dossier(
     w.upsert_index(&IndexRow::from_fold(*key, &dossier.facts, state), seq)?;
     let applicant = &dossier.facts.applicant;
     let searched = format!("{} {}", applicant.name, applicant.organisation);
-    w.upsert_search(key, &searched, &applicant.id_number)?;
+    w.upsert_search(
+        key,
+        &crate::store::desk::SearchRow {
+            code: &dossier.facts.code,
+            due_at: state.due_at,
+            name: &searched,
+            id_number: &applicant.id_number,
+        },
+    )?;
     let nodes: BTreeSet<String> = scope::nodes_in_scope(dossier, state, tree)
         .into_iter()
         .map(|o| o.to_string())

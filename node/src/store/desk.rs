@@ -83,9 +83,9 @@ pub enum Slice {
     },
     /// In transfer to `office`, not yet accepted (`desk_transfer`).
     TransferTo { office: String },
-    /// Codes starting with `prefix` (`dossiers_code`).
+    /// Codes starting with `prefix` (`dossiers_code`, then sorted).
     CodePrefix { prefix: String },
-    /// ID numbers starting with `prefix` (`dossier_search_id`).
+    /// ID numbers starting with `prefix` (`dossier_search_id`, then sorted).
     IdPrefix { prefix: String },
     /// Applicants whose folded name contains `folded` (a scan of
     /// `dossier_search`, a narrow table: ~100 bytes a dossier).
@@ -100,12 +100,14 @@ pub struct PageRow {
 }
 
 impl Slice {
-    /// The slice's `FROM … WHERE …` and its parameters.
-    fn clause(&self) -> (String, Vec<Value>) {
-        let from = "FROM dossiers d";
+    /// The slice's table and `WHERE` terms (on that table's own columns:
+    /// `dossiers` and `dossier_search` both have `due_at`, `code`, and a
+    /// row id), and their parameters.
+    fn clause(&self) -> (&'static str, String, Vec<Value>) {
         match self {
             Slice::Held { holder, status } => (
-                format!("{from} WHERE d.holder = ?1 AND d.status = ?2"),
+                "dossiers",
+                "holder = ?1 AND status = ?2".into(),
                 vec![holder.clone().into(), i64::from(status.code()).into()],
             ),
             Slice::OpenDue {
@@ -113,11 +115,11 @@ impl Slice {
                 from: start,
                 before,
             } => (
+                "dossiers",
                 // The same terms as `desk_open`'s WHERE, so it is used.
-                format!(
-                    "{from} WHERE d.holder = ?1 AND d.ended_at IS NULL AND d.status IS NOT 5
-                       AND d.due_at >= ?2 AND d.due_at < ?3"
-                ),
+                "holder = ?1 AND ended_at IS NULL AND status IS NOT 5
+                   AND due_at >= ?2 AND due_at < ?3"
+                    .into(),
                 vec![
                     holder.clone().into(),
                     start.map_or(i64::MIN, |t| t.timestamp_millis()).into(),
@@ -125,29 +127,85 @@ impl Slice {
                 ],
             ),
             Slice::TransferTo { office } => (
-                format!("{from} WHERE d.transfer_to = ?1"),
+                "dossiers",
+                "transfer_to = ?1".into(),
                 vec![office.clone().into()],
             ),
+            // A code prefix is a range of `dossiers_code`; its matches
+            // (one day's codes, say) sorted by due time.
             Slice::CodePrefix { prefix } => (
-                format!("{from} WHERE d.code >= ?1 AND d.code < ?2"),
+                "dossiers",
+                "code >= ?1 AND code < ?2".into(),
                 vec![prefix.clone().into(), format!("{prefix}\u{10FFFF}").into()],
             ),
+            // The others read the narrow side table, which carries the sort
+            // key too: its matches sorted (top N), then only the page's rows
+            // looked up in `dossiers`.
             Slice::IdPrefix { prefix } => (
-                format!(
-                    "FROM dossier_search s JOIN dossiers d ON d.doc_id = s.doc_id
-                     WHERE s.id_number != '' AND s.id_number >= ?1 AND s.id_number < ?2"
-                ),
+                "dossier_search",
+                "id_number != '' AND id_number >= ?1 AND id_number < ?2".into(),
                 vec![prefix.clone().into(), format!("{prefix}\u{10FFFF}").into()],
             ),
+            // Both sides folded: a plain substring test, cheaper than LIKE.
             Slice::NameContains { folded } => (
-                format!(
-                    "FROM dossier_search s JOIN dossiers d ON d.doc_id = s.doc_id
-                     WHERE s.name_folded LIKE ?1 ESCAPE '\\'"
-                ),
-                vec![format!("%{}%", escape_like(folded)).into()],
+                "dossier_search",
+                "instr(name_folded, ?1) > 0".into(),
+                vec![folded.clone().into()],
             ),
         }
     }
+}
+
+/// Which part of a slice's order a query reads, from where.
+enum Part {
+    NoDueTime { code: String, rowid: i64 },
+    ByDueTime { due: i64, code: String, rowid: i64 },
+}
+
+/// The query for one part of a slice's page: the keys of the page's rows
+/// from the slice's table, in order (a range of its index, or a top-N
+/// sort of a search's matches), then those rows from `dossiers`.
+fn page_sql(slice: &Slice, part: Part, limit: usize) -> (String, Vec<Value>) {
+    let (table, terms, mut params) = slice.clause();
+    let n = params.len();
+    let (range, order) = match part {
+        Part::NoDueTime { code, rowid } => {
+            params.extend([code.into(), rowid.into()]);
+            (
+                format!(
+                    "due_at IS NULL AND code >= ?{a} AND (code > ?{a} OR rowid > ?{b})",
+                    a = n + 1,
+                    b = n + 2
+                ),
+                "code, rowid",
+            )
+        }
+        Part::ByDueTime { due, code, rowid } => {
+            params.extend([due.into(), code.into(), rowid.into()]);
+            // `due_at >= ?` is the index range; the rest only skips the rows
+            // of that one instant already shown.
+            (
+                format!(
+                    "due_at >= ?{a} AND (due_at > ?{a} OR code > ?{b} OR (code = ?{b} AND rowid > ?{c}))",
+                    a = n + 1,
+                    b = n + 2,
+                    c = n + 3
+                ),
+                "due_at, code, rowid",
+            )
+        }
+    };
+    params.push((limit as i64).into());
+    let sql = format!(
+        "SELECT {cols}, k.rid FROM
+           (SELECT doc_id, due_at, code, rowid AS rid FROM {table}
+             WHERE {terms} AND {range} ORDER BY {order} LIMIT ?{l}) k
+         JOIN dossiers d ON d.doc_id = k.doc_id
+         ORDER BY k.due_at, k.code, k.rid",
+        cols = qualified(),
+        l = params.len()
+    );
+    (sql, params)
 }
 
 /// The index's columns, as `d.code, d.status, …`.
@@ -161,17 +219,6 @@ fn qualified() -> String {
 
 /// The row id's place in a page's row, after the index's columns.
 const ROWID: usize = 18;
-
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
 
 impl Reader<'_> {
     /// Dossiers in any of `slices`, in `(due_at, code)` order (no due time
@@ -195,10 +242,10 @@ impl Reader<'_> {
     pub fn desk_count(&self, slices: &[Slice]) -> Result<u64> {
         let mut total = 0u64;
         for slice in slices {
-            let (clause, values) = slice.clause();
+            let (table, terms, values) = slice.clause();
             let n: i64 = self
                 .conn()
-                .prepare_cached(&format!("SELECT count(*) {clause}"))?
+                .prepare_cached(&format!("SELECT count(*) FROM {table} WHERE {terms}"))?
                 .query_row(rusqlite::params_from_iter(values), |r| r.get(0))?;
             total += n as u64;
         }
@@ -206,38 +253,25 @@ impl Reader<'_> {
     }
 
     /// One slice's page: the rows without a due time (they come first),
-    /// then the rest; each part a range of the slice's index read in order.
+    /// then the rest; each part the keys of at most `limit` rows read in
+    /// order from the slice's table, then those rows from `dossiers`.
     fn slice_page(
         &self,
         slice: &Slice,
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<Vec<PageRow>> {
-        let (clause, values) = slice.clause();
-        let n = values.len();
-        let select = format!("SELECT {}, d.rowid {clause}", qualified());
         let mut out = Vec::new();
         // Part 1: no due time, by code (only while the cursor is still there).
         if after.is_none_or(|c| c.due_at.is_none()) {
             let (code, rowid) =
                 after.map_or((String::new(), i64::MIN), |c| (c.code.clone(), c.rowid));
-            let sql = format!(
-                "{select} AND d.due_at IS NULL AND d.code >= ?{a}
-                   AND (d.code > ?{a} OR d.rowid > ?{b})
-                 ORDER BY d.code, d.rowid LIMIT ?{c}",
-                a = n + 1,
-                b = n + 2,
-                c = n + 3
-            );
-            let mut params = values.clone();
-            params.extend([code.into(), rowid.into(), (limit as i64).into()]);
+            let (sql, params) = page_sql(slice, Part::NoDueTime { code, rowid }, limit);
             self.collect(&sql, params, &mut out)?;
         }
         if out.len() >= limit {
             return Ok(out);
         }
-        // Part 2: by due time. `due_at >= ?` is the index range; the rest
-        // only skips the rows of that one instant already shown.
         let (due, code, rowid) = match after {
             Some(Cursor {
                 due_at: Some(d),
@@ -246,22 +280,11 @@ impl Reader<'_> {
             }) => (*d, code.clone(), *rowid),
             _ => (i64::MIN, String::new(), i64::MIN),
         };
-        let sql = format!(
-            "{select} AND d.due_at >= ?{a}
-               AND (d.due_at > ?{a} OR d.code > ?{b} OR (d.code = ?{b} AND d.rowid > ?{c}))
-             ORDER BY d.due_at, d.code, d.rowid LIMIT ?{l}",
-            a = n + 1,
-            b = n + 2,
-            c = n + 3,
-            l = n + 4
+        let (sql, params) = page_sql(
+            slice,
+            Part::ByDueTime { due, code, rowid },
+            limit - out.len(),
         );
-        let mut params = values;
-        params.extend([
-            due.into(),
-            code.into(),
-            rowid.into(),
-            ((limit - out.len()) as i64).into(),
-        ]);
         self.collect(&sql, params, &mut out)?;
         Ok(out)
     }
@@ -285,22 +308,18 @@ impl Reader<'_> {
     }
 
     /// SQLite's plan for a slice's page (the due-time part), for tests that
-    /// the desk reads an index in order and sorts nothing.
+    /// the desk reads an index in order and sorts nothing but the page.
     pub fn desk_plan(&self, slice: &Slice) -> Result<Vec<String>> {
-        let (clause, values) = slice.clause();
-        let n = values.len();
-        let sql = format!(
-            "EXPLAIN QUERY PLAN SELECT {cols}, d.rowid {clause} AND d.due_at >= ?{a}
-               AND (d.due_at > ?{a} OR d.code > ?{b} OR (d.code = ?{b} AND d.rowid > ?{c}))
-             ORDER BY d.due_at, d.code, d.rowid LIMIT 50",
-            cols = qualified(),
-            a = n + 1,
-            b = n + 2,
-            c = n + 3
+        let (sql, params) = page_sql(
+            slice,
+            Part::ByDueTime {
+                due: 0,
+                code: String::new(),
+                rowid: 0,
+            },
+            50,
         );
-        let mut params = values;
-        params.extend([0i64.into(), String::new().into(), 0i64.into()]);
-        let mut statement = self.conn().prepare(&sql)?;
+        let mut statement = self.conn().prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
         let rows = statement.query_map(rusqlite::params_from_iter(params), |r| {
             r.get::<_, String>(3)
         })?;
@@ -308,36 +327,71 @@ impl Reader<'_> {
     }
 
     /// Indexed dossiers without a `dossier_search` row (written by a build
-    /// before migration 8), at most `limit`.
-    pub fn unsearchable(&self, limit: usize) -> Result<Vec<(DocKey, String)>> {
+    /// before migration 8), at most `limit`: key, code, due time, name.
+    pub fn unsearchable(&self, limit: usize) -> Result<Vec<Unsearchable>> {
         let mut statement = self.conn().prepare_cached(
-            "SELECT d.doc_id, d.applicant FROM dossiers d
+            "SELECT d.doc_id, d.code, d.due_at, d.applicant FROM dossiers d
              WHERE NOT EXISTS (SELECT 1 FROM dossier_search s WHERE s.doc_id = d.doc_id)
              LIMIT ?1",
         )?;
         let rows = statement.query_map([limit as i64], |r| {
             let key: Vec<u8> = r.get(0)?;
-            Ok((
-                DocKey::try_from(key.as_slice()).unwrap_or([0; 16]),
-                r.get(1)?,
-            ))
+            Ok(Unsearchable {
+                key: DocKey::try_from(key.as_slice()).unwrap_or([0; 16]),
+                code: r.get(1)?,
+                due_at: r
+                    .get::<_, Option<i64>>(2)?
+                    .and_then(DateTime::from_timestamp_millis),
+                applicant: r.get(3)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 
+/// An indexed dossier without its search row.
+#[derive(Debug, Clone)]
+pub struct Unsearchable {
+    pub key: DocKey,
+    pub code: String,
+    pub due_at: Option<DateTime<Utc>>,
+    /// The applicant's name as indexed.
+    pub applicant: String,
+}
+
+/// What search reads of one dossier.
+#[derive(Debug, Clone)]
+pub struct SearchRow<'a> {
+    pub code: &'a str,
+    pub due_at: Option<DateTime<Utc>>,
+    /// The applicant's name (and organisation); folded when stored.
+    pub name: &'a str,
+    pub id_number: &'a str,
+}
+
 impl Writer<'_> {
-    /// Keep a dossier's search row: its applicant's folded name and ID
-    /// number. Writes nothing when they are unchanged (most events).
-    pub fn upsert_search(&self, key: &DocKey, name: &str, id_number: &str) -> Result<()> {
+    /// Keep a dossier's search row: its sort key, its applicant's folded
+    /// name and ID number. Writes nothing when they are unchanged (most
+    /// events).
+    pub fn upsert_search(&self, key: &DocKey, row: &SearchRow<'_>) -> Result<()> {
         self.conn()
             .prepare_cached(
-                "INSERT INTO dossier_search (doc_id, name_folded, id_number) VALUES (?1, ?2, ?3)
+                "INSERT INTO dossier_search (doc_id, code, due_at, name_folded, id_number)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (doc_id) DO UPDATE SET
+                    code = excluded.code, due_at = excluded.due_at,
                     name_folded = excluded.name_folded, id_number = excluded.id_number
-                 WHERE name_folded IS NOT excluded.name_folded OR id_number IS NOT excluded.id_number",
+                 WHERE code IS NOT excluded.code OR due_at IS NOT excluded.due_at
+                    OR name_folded IS NOT excluded.name_folded
+                    OR id_number IS NOT excluded.id_number",
             )?
-            .execute(rusqlite::params![&key[..], fold(name), id_number.trim()])?;
+            .execute(rusqlite::params![
+                &key[..],
+                row.code,
+                row.due_at.map(|t| t.timestamp_millis()),
+                fold(row.name),
+                row.id_number.trim()
+            ])?;
         Ok(())
     }
 }

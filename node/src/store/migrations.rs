@@ -229,8 +229,12 @@ const MIGRATIONS: &[&str] = &[
     // applicant name and the ID number (rows for older dossiers are written
     // by `console::desk::backfill_search` when the console starts).
     r#"
+    -- The sort key (due_at, code) is repeated here so that a search sorts
+    -- this narrow table and looks up only the page's rows in `dossiers`.
     CREATE TABLE dossier_search (
         doc_id      BLOB PRIMARY KEY REFERENCES dossiers(doc_id) ON DELETE CASCADE,
+        code        TEXT NOT NULL,
+        due_at      INTEGER,
         name_folded TEXT NOT NULL,   -- lowercase, no diacritics (store::desk::fold)
         id_number   TEXT NOT NULL    -- CCCD / CMND as written at the desk
     ) STRICT;
