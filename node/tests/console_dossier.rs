@@ -4,19 +4,19 @@
 //! as a browser would. Times are fixed (March 2026, inside the shipped
 //! calendar); waits for sync are polls with deadlines.
 
+#[path = "support/browser.rs"]
+mod browser;
 mod support;
 
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use browser::{Browser, PASSWORD, TestClock, reply};
 use chrono::{DateTime, TimeZone, Utc};
 use lienthong::console::Console;
 use lienthong::local_network::LocalNetwork;
 use lienthong::node::Node;
 use lienthong::officer::{self, NewDossier};
-use lienthong::replication::Clock;
 use lienthong::service::accounts::{self, Role};
 use lienthong_shared::OfficeId;
 use lienthong_shared::builtin;
@@ -26,7 +26,6 @@ use support::{COMMUNE, DISTRICT, LAND, PROVINCE};
 
 const TAX: &str = "province:quang-nam/cuc-thue";
 const LAND_DEPT: &str = "province:quang-nam/so-tai-nguyen-moi-truong";
-const PASSWORD: &str = "mật khẩu đủ dài 2026";
 const WAIT: Duration = Duration::from_secs(30);
 
 fn office(id: &str) -> OfficeId {
@@ -40,181 +39,6 @@ fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
         .single()
         .unwrap()
         .with_timezone(&Utc)
-}
-
-/// A clock the test moves.
-#[derive(Clone)]
-struct TestClock(Arc<AtomicI64>);
-
-impl TestClock {
-    fn new(t: DateTime<Utc>) -> Self {
-        TestClock(Arc::new(AtomicI64::new(t.timestamp_millis())))
-    }
-    fn set(&self, t: DateTime<Utc>) {
-        self.0.store(t.timestamp_millis(), Ordering::SeqCst);
-    }
-    fn clock(&self) -> Clock {
-        let millis = self.0.clone();
-        Clock::new(move || DateTime::from_timestamp_millis(millis.load(Ordering::SeqCst)).unwrap())
-    }
-}
-
-/// A signed-in browser: the session cookie and the page's CSRF token.
-struct Browser {
-    base: String,
-    agent: ureq::Agent,
-    cookie: String,
-    csrf: String,
-}
-
-struct Reply {
-    status: u16,
-    location: Option<String>,
-    body: String,
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::new_with_config(
-        ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build(),
-    )
-}
-
-fn reply(response: ureq::http::Response<ureq::Body>) -> Reply {
-    let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string());
-    let body = response.into_body().read_to_string().unwrap_or_default();
-    Reply {
-        status,
-        location,
-        body,
-    }
-}
-
-/// The value of the first `name="csrf"` hidden field of a page.
-fn csrf_of(page: &str) -> String {
-    let at = page
-        .find("name=\"csrf\" value=\"")
-        .expect("the page has a form with a CSRF token");
-    let rest = &page[at + "name=\"csrf\" value=\"".len()..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
-
-impl Browser {
-    /// Sign in as `name` at the console at `base` (blocking: call from
-    /// `block_in_place`).
-    fn sign_in(base: &str, name: &str) -> Browser {
-        let agent = agent();
-        let response = agent
-            .post(format!("{base}sign-in"))
-            .send_form([("name", name), ("password", PASSWORD), ("next", "/desk")])
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 303, "signing in as {name}");
-        let cookie = response
-            .headers()
-            .get("set-cookie")
-            .expect("a session cookie")
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
-        let mut browser = Browser {
-            base: base.trim_end_matches('/').to_string(),
-            agent,
-            cookie,
-            csrf: String::new(),
-        };
-        let desk = browser.get("/desk");
-        assert_eq!(desk.status, 200, "the desk after signing in");
-        browser.csrf = csrf_of(&desk.body);
-        browser
-    }
-
-    fn get(&self, path: &str) -> Reply {
-        tokio::task::block_in_place(|| {
-            reply(
-                self.agent
-                    .get(format!("{}{path}", self.base))
-                    .header("cookie", &self.cookie)
-                    .call()
-                    .unwrap(),
-            )
-        })
-    }
-
-    /// Post a form with this session's CSRF token.
-    fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let mut all = vec![("csrf", self.csrf.as_str())];
-        all.extend_from_slice(fields);
-        self.post_raw(path, &all)
-    }
-
-    /// Post a form as given (no token added).
-    fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        tokio::task::block_in_place(|| {
-            reply(
-                self.agent
-                    .post(format!("{}{path}", self.base))
-                    .header("cookie", &self.cookie)
-                    .send_form(fields.iter().copied())
-                    .unwrap(),
-            )
-        })
-    }
-
-    /// Post an action and expect the redirect back to the dossier with its banner.
-    fn act(&self, code: &str, kind: &str, fields: &[(&str, &str)]) {
-        let r = self.post(&format!("/dossiers/{code}/actions/{kind}"), fields);
-        assert_eq!(r.status, 303, "{kind} on {code}: {}", r.body);
-        assert_eq!(
-            r.location.as_deref(),
-            Some(format!("/dossiers/{code}?done={kind}").as_str()),
-            "{kind} redirects back to the dossier"
-        );
-        let page = self.get(r.location.as_deref().unwrap());
-        assert!(
-            page.body.contains("Đã ghi:"),
-            "the page after {kind} shows the done banner"
-        );
-    }
-
-    /// Upload a file (multipart); `csrf` in the action URL as the form has it.
-    fn upload(
-        &self,
-        code: &str,
-        csrf: &str,
-        component: &str,
-        name: &str,
-        content: &[u8],
-    ) -> Result<Reply, String> {
-        let boundary = "----lienthong-test-boundary-7d1c";
-        let mut body = Vec::new();
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"component\"\r\n\r\n{component}\r\n").as_bytes(),
-        );
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n").as_bytes(),
-        );
-        body.extend_from_slice(content);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let query = format!("csrf={csrf}");
-        tokio::task::block_in_place(|| {
-            self.agent
-                .post(format!("{}/dossiers/{code}/attachments?{query}", self.base))
-                .header("cookie", &self.cookie)
-                .content_type(format!("multipart/form-data; boundary={boundary}"))
-                .send(&body[..])
-                .map(reply)
-                .map_err(|e| e.to_string())
-        })
-    }
 }
 
 fn add_account(node: &mut Node, name: &str, display: &str, role: Role) {
@@ -288,6 +112,11 @@ async fn actions_posted_at_three_consoles_carry_a_dossier_up_and_back() {
     // The commune's page: names, not ids; local times; the forward form.
     let page = hoa.get(&format!("/dossiers/{code}"));
     assert_eq!(page.status, 200, "{}", page.body);
+    // Kept for a person to look at (target/tmp/console-dossier-page.html).
+    let _ = std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-dossier-page.html"),
+        &page.body,
+    );
     assert!(page.body.contains("Nguyễn Văn An"), "the applicant");
     assert!(
         page.body.contains("Phường Điện Phương") || page.body.contains("Điện Phương"),
@@ -303,9 +132,21 @@ async fn actions_posted_at_three_consoles_carry_a_dossier_up_and_back() {
     );
     assert!(!page.body.contains("02:00:00 UTC"), "no UTC times");
     assert!(page.body.contains("100.000 đ"), "the fee in đồng");
+    // Received at 09:00 on Monday 2 March and looked at then: all of its
+    // 30 working days are left.
+    assert!(
+        page.body.contains("còn 30 ngày 0 giờ 0 phút làm việc"),
+        "working time left: {}",
+        page.body
+    );
     assert!(
         page.body.contains("/actions/forwarded"),
         "the desk may forward"
+    );
+    assert!(
+        page.body
+            .contains(&format!("<option value=\"{DISTRICT}\" selected>")),
+        "the picker defaults to the route's next step, the district"
     );
     assert!(
         page.body.contains("Trần Thị Hoa"),
@@ -569,6 +410,21 @@ async fn refusals_change_nothing_and_attachments_round_trip() {
     let heads = support::sorted_heads(&mut c, &key);
     let r = hoa.upload(&code, "", "Đơn", "a.pdf", b"%PDF-1.4").unwrap();
     assert_eq!(r.status, 403);
+    // Not a multipart upload at all: the error page, not a bare rejection.
+    let r = tokio::task::block_in_place(|| {
+        reply(
+            hoa.agent
+                .post(format!(
+                    "{}/dossiers/{code}/attachments?csrf={}",
+                    hoa.base, hoa.csrf
+                ))
+                .header("cookie", &hoa.cookie)
+                .send_form([("component", "Đơn")])
+                .unwrap(),
+        )
+    });
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("Không nhận được tệp"), "{}", r.body);
     // Past the limit: refused, nothing stored, no temporary file left.
     let big = vec![7u8; (LIMIT + 64 * 1024) as usize];
     match hoa.upload(&code, &hoa.csrf, "Đơn", "big.pdf", &big) {
@@ -594,18 +450,91 @@ async fn refusals_change_nothing_and_attachments_round_trip() {
         "temporary upload files removed: {leftovers:?}"
     );
 
-    // The sync page: the district, by name, with its short node id.
+    // A dossier received under the 2018 rules links its forms by number
+    // (Mẫu 03 only once refused); English comes first once switched.
+    let old = {
+        let new = NewDossier::at_the_desk(
+            LAND,
+            Applicant {
+                name: "Võ Thị Lan".into(),
+                ..Applicant::default()
+            },
+        );
+        let when = chrono_tz::Asia::Ho_Chi_Minh
+            .with_ymd_and_hms(2025, 3, 3, 9, 0, 0)
+            .single()
+            .unwrap()
+            .with_timezone(&Utc);
+        officer::receive(&mut c, &office(COMMUNE), "Trần Thị Hoa", when, &new)
+            .unwrap()
+            .code
+    };
+    let page = hoa.get(&format!("/dossiers/{old}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    for form in ["mau-01", "mau-05"] {
+        assert!(
+            page.body
+                .contains(&format!("/dossiers/{old}/forms/{form}\"")),
+            "links {form}"
+        );
+    }
+    assert!(
+        !page.body.contains("forms/mau-03"),
+        "no refusal form for a dossier not refused"
+    );
+    assert!(
+        page.body.contains(&format!("/dossiers/{old}/forms\"")),
+        "links the forms index"
+    );
+    let english = tokio::task::block_in_place(|| {
+        reply(
+            hoa.agent
+                .get(format!("{}/dossiers/{old}", hoa.base))
+                .header("cookie", format!("{}; lt_lang=en", hoa.cookie))
+                .call()
+                .unwrap(),
+        )
+    });
+    assert!(
+        english.body.contains("<html lang=\"en\""),
+        "the page in English"
+    );
+    assert!(
+        english.body.contains(&format!(
+            "<h1>Dossier {old} <span class=\"other\" lang=\"vi\">Hồ sơ {old}</span>"
+        )),
+        "English first, Vietnamese beside: {}",
+        english.body
+    );
+    assert!(
+        english.body.contains("100,000 VND"),
+        "money the English way"
+    );
+
+    // The sync page: the district, by name, with its short node id, its
+    // last sync and the refusals with their reason, in local time.
+    let district_id = Node::open(&net.get(&office(DISTRICT)).unwrap().dir)
+        .unwrap()
+        .node_id();
+    c.store
+        .write(|w| {
+            w.set_peer_link(district_id.as_bytes(), false, at(2, 9, 50), true, None)?;
+            w.add_refusals(
+                district_id.as_bytes(),
+                2,
+                "outside the scope of this node",
+                at(2, 9, 45),
+            )
+        })
+        .unwrap();
     let page = hoa.get("/sync");
     assert_eq!(page.status, 200);
     assert!(
-        page.body.contains("Điện Bàn"),
+        page.body.contains("Ủy ban nhân dân thị xã Điện Bàn"),
         "the peer's office by name: {}",
         page.body
     );
-    let district_id = lienthong::node::Node::open(&net.get(&office(DISTRICT)).unwrap().dir)
-        .unwrap()
-        .node_id()
-        .to_string();
+    let district_id = district_id.to_string();
     assert!(
         page.body.contains(&district_id[..13]),
         "the peer's short node id"
@@ -614,6 +543,94 @@ async fn refusals_change_nothing_and_attachments_round_trip() {
         page.body.contains("mất kết nối"),
         "the link is down (no daemon running)"
     );
+    assert!(
+        page.body.contains("02/03/2026 09:50"),
+        "the last sync in local time"
+    );
+    assert!(
+        page.body.contains("Đã từ chối 2 tài liệu từ Ủy ban nhân dân thị xã Điện Bàn; lần cuối 02/03/2026 09:45: outside the scope of this node"),
+        "the refusals with their reason: {}",
+        page.body
+    );
 
+    console.shutdown().await;
+}
+
+/// On a node the attachment has not fully reached, the page shows how much
+/// has arrived (from the store's chunk bookkeeping) and the download is
+/// refused with the same figures, never a truncated file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_still_arriving_shows_its_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut commune = support::node(dir.path(), "commune", COMMUNE);
+    let mut district = support::node(dir.path(), "district", DISTRICT);
+    let code = land_dossier(&mut commune, "Nguyễn Văn An", at(2, 9, 0));
+    let key = officer::resolve(&mut commune, &code).unwrap().key;
+    let content: Vec<u8> = (0..100_000u32).map(|i| (i % 253) as u8).collect();
+    let file = dir.path().join("so-do.pdf");
+    std::fs::write(&file, &content).unwrap();
+    let (_, attachment) = officer::attach(
+        &mut commune,
+        &code,
+        None,
+        "Trần Thị Hoa",
+        at(2, 9, 30),
+        &officer::NewAttachment {
+            file,
+            component: "Sơ đồ thửa đất".into(),
+            name: None,
+            media_type: None,
+        },
+    )
+    .unwrap();
+    // The district gets the document, not yet the file's bytes.
+    let saved = support::document(&mut commune, &key).save();
+    support::absorb(&mut district, &key, &saved, at(2, 10, 0)).unwrap();
+    add_account(&mut district, "binh", "Lê Văn Bình", Role::Processing);
+    let district_dir = district.dir.root().to_path_buf();
+    let clock = TestClock::new(at(2, 10, 0));
+    let console = start_console(&district_dir, &clock).await;
+    let binh = tokio::task::block_in_place(|| Browser::sign_in(&console.url(), "binh"));
+
+    let page = binh.get(&format!("/dossiers/{code}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("so-do.pdf"), "the reference is listed");
+    assert!(
+        page.body.contains("chưa về nút này"),
+        "not here yet: {}",
+        page.body
+    );
+    let link = format!("/attachments/{}", attachment.hash);
+    assert!(
+        !page
+            .body
+            .contains(&format!("href=\"/dossiers/{code}{link}\"")),
+        "no download link yet"
+    );
+
+    // The first 64 KiB chunk arrives.
+    let hash = lienthong_shared::dossier::attachment::parse_hash(&attachment.hash).unwrap();
+    district
+        .store
+        .write(|w| w.save_blob_chunks(&hash, vec![(0, content[..64 * 1024].to_vec())]))
+        .unwrap();
+    let page = binh.get(&format!("/dossiers/{code}"));
+    assert!(
+        page.body.contains("64.0 KiB / 97.7 KiB (65%)"),
+        "progress: {}",
+        page.body
+    );
+    let r = binh.get(&format!("/dossiers/{code}{link}"));
+    assert_eq!(r.status, 409, "a partial file is not served");
+    assert!(
+        r.body.contains("64.0 KiB"),
+        "says how much is here: {}",
+        r.body
+    );
+
+    // An unknown dossier is a clear 404, not a crash.
+    let r = binh.get("/dossiers/000.00.00.H49-260302-9999");
+    assert_eq!(r.status, 404);
+    assert!(r.body.contains("Không có gì bị thay đổi"));
     console.shutdown().await;
 }

@@ -523,3 +523,166 @@ fn fields(
         | ActionKind::Unknown => html! {},
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full_form() -> ActionForm {
+        let s = |v: &str| Some(v.to_string());
+        ActionForm {
+            office: s("commune:dien-ban/dien-phuong"),
+            to: s("district:dien-ban"),
+            task: s("Thẩm định"),
+            days: s("5"),
+            reason: s("Thiếu giấy tờ"),
+            note: s("ghi chú"),
+            outcome: s("not_eligible"),
+            when: s("2026-03-04T09:30"),
+            place: s("Thửa đất số 12"),
+            who: s("Tổ xác minh"),
+            question: s("Ý kiến về nghĩa vụ tài chính?"),
+            consultation: s("abc123"),
+            answer: s("Đồng ý"),
+            items: s("Bản sao CCCD\n\n  Sơ đồ thửa đất  \n"),
+            amount: s("2500000"),
+            receipt: s("BL-0012"),
+            new_due: s("2026-03-20 16:00"),
+            extra_days: None,
+            result: s("Giấy chứng nhận"),
+            attachment: None,
+            channel: s("postal"),
+            text: s("Đã gọi điện cho người nộp"),
+        }
+    }
+
+    /// Every action an officer can take maps to an intent of that kind,
+    /// read from its own fields (times in the office's zone).
+    #[test]
+    fn every_action_form_becomes_the_intent_of_its_kind() {
+        let tz = chrono_tz::Asia::Ho_Chi_Minh;
+        let form = full_form();
+        for kind in ActionKind::KNOWN {
+            if matches!(kind, ActionKind::Submitted | ActionKind::Unknown) {
+                assert!(
+                    intent(kind, &form, tz).is_err(),
+                    "{kind:?} is not an officer's form"
+                );
+                continue;
+            }
+            let intent = intent(kind, &form, tz).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+            assert_eq!(intent.kind(), kind);
+        }
+        let Intent::Exact(Action::SupplementRequested { items, .. }) =
+            intent(ActionKind::SupplementRequested, &form, tz).unwrap()
+        else {
+            panic!("a supplement request")
+        };
+        assert_eq!(
+            items,
+            ["Bản sao CCCD", "Sơ đồ thửa đất"],
+            "one item a line, blanks dropped"
+        );
+        let Intent::Exact(Action::VerificationScheduled { when, .. }) =
+            intent(ActionKind::VerificationScheduled, &form, tz).unwrap()
+        else {
+            panic!("a verification")
+        };
+        assert_eq!(
+            when.to_rfc3339(),
+            "2026-03-04T02:30:00+00:00",
+            "09:30 local is 02:30 UTC"
+        );
+        assert_eq!(
+            intent(ActionKind::Returned, &form, tz).unwrap(),
+            Intent::Exact(Action::Returned {
+                channel: Channel::Postal
+            })
+        );
+    }
+
+    /// Defaults are left to the service: an empty target, task or days is
+    /// not given, and an apology may give extra days instead of a time.
+    #[test]
+    fn empty_fields_leave_the_defaults_to_the_service() {
+        let tz = chrono_tz::Asia::Ho_Chi_Minh;
+        let blank = ActionForm {
+            to: Some(String::new()),
+            task: Some("  ".into()),
+            days: Some(String::new()),
+            ..ActionForm::default()
+        };
+        assert_eq!(
+            intent(ActionKind::Forwarded, &blank, tz).unwrap(),
+            Intent::Forward {
+                to: None,
+                task: None,
+                days: None
+            }
+        );
+        let apology = ActionForm {
+            reason: Some("Chờ ý kiến".into()),
+            extra_days: Some("3".into()),
+            ..ActionForm::default()
+        };
+        assert!(matches!(
+            intent(ActionKind::Apologized, &apology, tz).unwrap(),
+            Intent::Apologize {
+                new_due: NewDue::ExtraWorkingDays(3),
+                ..
+            }
+        ));
+    }
+
+    /// What an action needs and is missing or malformed is refused with a
+    /// page naming the field, before the service is asked.
+    #[test]
+    fn missing_or_malformed_fields_are_named() {
+        let tz = chrono_tz::Asia::Ho_Chi_Minh;
+        let empty = ActionForm::default();
+        for kind in [
+            ActionKind::Refused,
+            ActionKind::Appraised,
+            ActionKind::VerificationScheduled,
+            ActionKind::Consulted,
+            ActionKind::ConsultationAnswered,
+            ActionKind::SupplementRequested,
+            ActionKind::PaymentRequested,
+            ActionKind::Paid,
+            ActionKind::Apologized,
+            ActionKind::Stopped,
+            ActionKind::ResultIssued,
+            ActionKind::Note,
+        ] {
+            let error = intent(kind, &empty, tz).expect_err(kind.as_str());
+            assert_eq!(error.status(), StatusCode::UNPROCESSABLE_ENTITY, "{kind:?}");
+            assert!(
+                error.message().vi.starts_with("Thiếu thông tin"),
+                "{kind:?}: {}",
+                error.message().vi
+            );
+        }
+        let bad = ActionForm {
+            amount: Some("-5".into()),
+            ..ActionForm::default()
+        };
+        let error = intent(ActionKind::Paid, &bad, tz).unwrap_err();
+        assert!(
+            error.message().en.contains("whole number"),
+            "{}",
+            error.message().en
+        );
+        let bad = ActionForm {
+            outcome: Some("maybe".into()),
+            ..ActionForm::default()
+        };
+        assert!(intent(ActionKind::Appraised, &bad, tz).is_err());
+        let bad = ActionForm {
+            when: Some("next tuesday".into()),
+            place: Some("x".into()),
+            ..ActionForm::default()
+        };
+        let error = intent(ActionKind::VerificationScheduled, &bad, tz).unwrap_err();
+        assert!(error.message().vi.contains("dd/mm/yyyy HH:MM"));
+    }
+}

@@ -9,6 +9,7 @@
 use std::io::{Seek, SeekFrom};
 
 use axum::body::Body;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -152,11 +153,12 @@ pub async fn upload(
     Path(code): Path<String>,
     Query(csrf): Query<CsrfQuery>,
     officer: Officer,
-    mut multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ConsoleError> {
     if !crate::service::sessions::csrf_matches(officer.csrf(), &csrf.csrf) {
         return Err(ConsoleError::Csrf);
     }
+    let mut multipart = multipart.map_err(upload_failed)?;
     officer.require(ActionKind::Note, "đính kèm tệp / attach a file")?;
     let (dir, limit) = state
         .run(|node| {

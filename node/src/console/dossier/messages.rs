@@ -11,9 +11,9 @@ crate::catalogue! {
     TimeLimit => "Thời hạn giải quyết", "Time limit";
     Channel => "Hình thức nộp", "Submitted by";
     ResultBy => "Nhận kết quả", "Result by";
-    Left => "còn {time} làm việc", "{time} of working time left";
+    LeftDays => "còn {days} ngày {h} giờ {m} phút làm việc", "{days} working days {h} h {m} min left";
+    LeftHours => "còn {h} giờ {m} phút làm việc", "{h} h {m} min of working time left";
     Overdue => "quá hạn từ {due}", "overdue since {due}";
-    Minutes => "{h} giờ {m} phút", "{h} h {m} min";
     Conflicts => "Sự kiện không được áp dụng (xung đột)", "Events not applied (conflicts)";
     ConflictsExplained => "Các sự kiện dưới đây được giữ lại nhưng không làm thay đổi hồ sơ: văn phòng ghi chúng không được phép làm việc đó vào lúc đó.", "The events below are kept but do not change the dossier: the office that wrote them was not allowed to do so then.";
     Flags => "Cảnh báo", "Warnings";

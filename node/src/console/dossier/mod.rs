@@ -315,18 +315,30 @@ fn time_left(ui: &Ui<'_>, node: &Node, view: &DossierView, now: DateTime<Utc>) -
     let Ok(minutes) = node.calendar.working_minutes_between(now, due) else {
         return html! {};
     };
-    let time = |l: &crate::i18n::Locale<'_>| {
-        l.f(
-            DossierMsg::Minutes,
-            &[
-                ("h", &(minutes / 60).to_string()),
-                ("m", &(minutes % 60).to_string()),
-            ],
-        )
+    let day: i64 = node
+        .calendar
+        .hours()
+        .periods()
+        .iter()
+        .map(|(start, end)| (*end - *start).num_minutes())
+        .sum();
+    let (days, rest) = if day > 0 {
+        (minutes / day, minutes % day)
+    } else {
+        (0, minutes)
     };
-    let first = ui.l.f(DossierMsg::Left, &[("time", &time(&ui.l))]);
-    let second = ui.other.f(DossierMsg::Left, &[("time", &time(&ui.other))]);
-    html! { span.left { (ui.pair(&first, &second)) } }
+    let args = [
+        ("days", days.to_string()),
+        ("h", (rest / 60).to_string()),
+        ("m", (rest % 60).to_string()),
+    ];
+    let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let msg = if days > 0 {
+        DossierMsg::LeftDays
+    } else {
+        DossierMsg::LeftHours
+    };
+    html! { span.left { (ui.f(msg, &args)) } }
 }
 
 fn flags(ui: &Ui<'_>, state: &DossierState) -> Markup {
