@@ -1206,21 +1206,51 @@ fn forms_print_and_reprint_from_the_cli() {
     let code = receive(&dir, MARRIAGE, "2026-03-02 09:00");
 
     let list = ok(&["form", "--data", data, &code, "--now", "2026-03-02 10:00"]);
-    assert!(list.contains("mau-01  Giấy tiếp nhận hồ sơ và hẹn trả kết quả  ✓"), "{list}");
-    assert!(list.contains("mau-05  Thông báo dừng giải quyết hồ sơ  Processing of dossier"), "{list}");
+    assert!(
+        list.contains("mau-01  Giấy tiếp nhận hồ sơ và hẹn trả kết quả  ✓"),
+        "{list}"
+    );
+    assert!(
+        list.contains("mau-05  Thông báo dừng giải quyết hồ sơ  Processing of dossier"),
+        "{list}"
+    );
 
     let html = root.path().join("mau-01.html");
     ok(&[
-        "form", "--data", data, &code, "--form", "mau-01", "--officer", "Trần Thị Hoa",
-        "--now", "2026-03-02 10:00", "--out", html.to_str().unwrap(),
+        "form",
+        "--data",
+        data,
+        &code,
+        "--form",
+        "mau-01",
+        "--officer",
+        "Trần Thị Hoa",
+        "--now",
+        "2026-03-02 10:00",
+        "--out",
+        html.to_str().unwrap(),
     ]);
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains(&format!("data-code=\"{code}\"")) && page.contains("<svg"));
     // Received 09:00 local on Monday, one working day: due Tuesday 09:00 local.
-    assert!(page.contains("09 giờ 00 phút, ngày 03/03/2026"), "due time in local time");
+    assert!(
+        page.contains("09 giờ 00 phút, ngày 03/03/2026"),
+        "due time in local time"
+    );
     assert!(page.contains("In lúc 02/03/2026 10:00 bởi Trần Thị Hoa"));
     // Without --out the same page goes to standard output.
-    let printed = ok(&["form", "--data", data, &code, "--form", "mau-01", "--officer", "Trần Thị Hoa", "--now", "2026-03-02 10:00"]);
+    let printed = ok(&[
+        "form",
+        "--data",
+        data,
+        &code,
+        "--form",
+        "mau-01",
+        "--officer",
+        "Trần Thị Hoa",
+        "--now",
+        "2026-03-02 10:00",
+    ]);
     assert_eq!(printed, page, "a reprint is the same page");
 
     let before = fingerprint(&dir);
@@ -1235,6 +1265,15 @@ fn forms_print_and_reprint_from_the_cli() {
         return;
     }
     let pdf = root.path().join("mau-01.pdf");
-    ok(&["form", "--data", data, &code, "--form", "mau-01", "--out", pdf.to_str().unwrap()]);
+    ok(&[
+        "form",
+        "--data",
+        data,
+        &code,
+        "--form",
+        "mau-01",
+        "--out",
+        pdf.to_str().unwrap(),
+    ]);
     assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF-"));
 }

@@ -58,11 +58,7 @@ pub fn form(args: &FormArgs) -> Result<()> {
                 Ok(()) => "✓".to_string(),
                 Err(why) => why.words(lang),
             };
-            println!(
-                "{}  {}  {state}",
-                form.slug(),
-                form.title().text(Lang::Vi)
-            );
+            println!("{}  {}  {state}", form.slug(), form.title().text(Lang::Vi));
         }
         return Ok(());
     };
@@ -71,7 +67,11 @@ pub fn form(args: &FormArgs) -> Result<()> {
         .into_string();
     match &args.out {
         None => print!("{html}"),
-        Some(path) if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("pdf")) => {
+        Some(path)
+            if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("pdf")) =>
+        {
             let Some(browser) = pdf::find_browser() else {
                 bail!("{}", FormMsg::ErrNoBrowser.text(lang));
             };

@@ -231,7 +231,9 @@ pub async fn register(
     let name = officer.officer_name().to_string();
     let page = state
         .run(move |node| match chosen {
-            Some((from, to)) => Ok(Html(register_page(node, from, to, &name, now)?).into_response()),
+            Some((from, to)) => {
+                Ok(Html(register_page(node, from, to, &name, now)?).into_response())
+            }
             None => Ok(page::ok(choose_period(node, &officer, now))),
         })
         .await?;
@@ -255,7 +257,8 @@ fn choose_period(node: &Node, officer: &Officer, now: chrono::DateTime<Utc>) -> 
     page::shell(&ui, node, Some(officer), ui.s(FormMsg::RegisterTitle), body)
 }
 
-/// The printed register of this node's office for a period.
+/// The printed register of this node's office for a period: the dossiers
+/// received at every office it serves.
 pub fn register_page(
     node: &mut Node,
     from: NaiveDate,
@@ -267,9 +270,11 @@ pub fn register_page(
     let start = local_midnight(tz, from);
     let end = local_midnight(tz, to.checked_add_days(Days::new(1)).unwrap_or(to));
     let office = node.office().clone();
-    let mut rows = node.store.read(|r| {
-        r.received_between(office.as_str(), start, end, REGISTER_LIMIT + 1)
-    })?;
+    // Every desk this node serves (a Center receives for its departments).
+    let origins: Vec<String> = node.served_ids().iter().map(|o| o.to_string()).collect();
+    let mut rows = node
+        .store
+        .read(|r| r.received_between(&origins, start, end, REGISTER_LIMIT + 1))?;
     let truncated = rows.len() > REGISTER_LIMIT;
     rows.truncate(REGISTER_LIMIT);
     let set = node
@@ -295,9 +300,10 @@ pub fn register_page(
 /// Midnight at the start of `date` in the office's zone, in UTC.
 fn local_midnight(tz: chrono_tz::Tz, date: NaiveDate) -> chrono::DateTime<Utc> {
     let midnight = date.and_hms_opt(0, 0, 0).unwrap_or_default();
-    tz.from_local_datetime(&midnight)
-        .earliest()
-        .map_or_else(|| Utc.from_utc_datetime(&midnight), |t| t.with_timezone(&Utc))
+    tz.from_local_datetime(&midnight).earliest().map_or_else(
+        || Utc.from_utc_datetime(&midnight),
+        |t| t.with_timezone(&Utc),
+    )
 }
 
 #[cfg(test)]
@@ -340,7 +346,12 @@ mod tests {
         let form_path = format!("/dossiers/{code}/forms/mau-01");
         let r = agent.get(format!("{base}{form_path}")).call().unwrap();
         assert_eq!(r.status(), 303);
-        assert!(r.headers()["location"].to_str().unwrap().starts_with("/sign-in"));
+        assert!(
+            r.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/sign-in")
+        );
 
         let r = agent
             .post(format!("{base}/sign-in"))
@@ -374,7 +385,12 @@ mod tests {
         // Mẫu 01: the print page with its QR code.
         let r = get(&form_path);
         assert_eq!(r.status(), 200);
-        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(
+            r.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
         let page = body(r);
         assert_eq!(decode_qr(&page), code);
         assert!(page.contains("In / Print") && page.contains("@media print"));
@@ -384,10 +400,16 @@ mod tests {
         let r = get(&format!("/dossiers/{code}/forms/mau-02"));
         assert_eq!(r.status(), 409);
         let refusal = body(r);
-        assert!(refusal.contains("chưa có yêu cầu bổ sung") && refusal.contains("has no supplement request"));
+        assert!(
+            refusal.contains("chưa có yêu cầu bổ sung")
+                && refusal.contains("has no supplement request")
+        );
         assert!(refusal.contains("Không có gì bị thay đổi."));
         assert_eq!(get(&format!("/dossiers/{code}/forms/mau-09")).status(), 404);
-        assert_eq!(get("/dossiers/000.00.00.X00-260302-9999/forms/mau-01").status(), 404);
+        assert_eq!(
+            get("/dossiers/000.00.00.X00-260302-9999/forms/mau-01").status(),
+            404
+        );
 
         // The register: a page to choose the period, then the register.
         let chooser = body(get("/register"));
@@ -416,7 +438,8 @@ mod tests {
                 let bytes = r.into_body().read_to_vec().unwrap();
                 assert!(bytes.starts_with(b"%PDF-"));
                 let text = String::from_utf8_lossy(&bytes);
-                let pages = text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
+                let pages =
+                    text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
                 assert_eq!(pages, 1, "Mẫu 01 fits on one A4 sheet");
                 assert!(text.contains("/MediaBox [0 0 594.9"), "A4 is 595 × 842 pt");
             }

@@ -28,7 +28,10 @@ pub(super) fn render(form: Form, input: &FormInput<'_>) -> Markup {
             vi(FormMsg::Outcome, &[("outcome", l.timeliness(t))])
         }
         (_, Some(due)) => vi(FormMsg::OutcomePending, &[("time", &due_words(l, due))]),
-        _ => vi(FormMsg::Outcome, &[("outcome", l.status_opt(input.state.status))]),
+        _ => vi(
+            FormMsg::Outcome,
+            &[("outcome", l.status_opt(input.state.status))],
+        ),
     };
     let body = html! {
         p { (vi(FormMsg::Code, &[("code", &facts.code)])) }
@@ -116,7 +119,10 @@ fn note_of(l: &crate::i18n::Locale<'_>, action: &Action) -> String {
         Action::PaymentRequested { amount_vnd, note } => {
             format!("{} {note}", l.money(*amount_vnd))
         }
-        Action::Paid { amount_vnd, receipt } => format!("{} {receipt}", l.money(*amount_vnd)),
+        Action::Paid {
+            amount_vnd,
+            receipt,
+        } => format!("{} {receipt}", l.money(*amount_vnd)),
         Action::Consulted { to, question, .. } => format!("{}: {question}", l.office(to)),
         Action::ConsultationAnswered { answer, .. } => answer.clone(),
         Action::ResultIssued { result, .. } => result.clone(),

@@ -126,7 +126,10 @@ pub fn place_of(name: &str) -> String {
         .iter()
         .filter_map(|unit| name.rfind(unit).map(|at| at + unit.len()))
         .max()
-        .map_or_else(|| name.to_string(), |start| name[start..].trim().to_string())
+        .map_or_else(
+            || name.to_string(),
+            |start| name[start..].trim().to_string(),
+        )
 }
 
 /// Everything on a form's page but its body.

@@ -247,10 +247,7 @@ impl FormError {
                     Missing::NoApology => FormMsg::ErrNoApology,
                     Missing::NotStopped => FormMsg::ErrNotStopped,
                 };
-                fill(
-                    t(msg),
-                    &[("code", code), ("title", &titled(*form, lang))],
-                )
+                fill(t(msg), &[("code", code), ("title", &titled(*form, lang))])
             }
             FormError::RegisterPerOffice { form } => fill(
                 t(FormMsg::ErrRegisterPerOffice),
@@ -311,9 +308,12 @@ impl<'a> FormInput<'a> {
     }
 }
 
+/// Whether a dossier has what a form needs now (`Err`: what it lacks).
+pub type Availability = Result<(), FormError>;
+
 /// The forms of a dossier's rule set, each with whether this dossier has
 /// what it needs now (`Err` says what it lacks).
-pub fn forms_of(input: &FormInput<'_>) -> Result<Vec<(Form, Result<(), FormError>)>, FormError> {
+pub fn forms_of(input: &FormInput<'_>) -> Result<Vec<(Form, Availability)>, FormError> {
     let set = FormSet::of(&input.dossier.facts.rules)?;
     Ok(set
         .forms()
@@ -374,9 +374,13 @@ pub fn render(slug: &str, input: &FormInput<'_>) -> Result<Markup, FormError> {
     match (form.kind, event) {
         (FormKind::Receipt, Some(received)) => receipt::render(form, input, received),
         (FormKind::ControlSheet, _) => Ok(control::render(form, input)),
-        (FormKind::SupplementRequest | FormKind::Refusal | FormKind::Apology | FormKind::StopNotice, Some(event)) => {
-            Ok(notices::render(form, input, event))
-        }
+        (
+            FormKind::SupplementRequest
+            | FormKind::Refusal
+            | FormKind::Apology
+            | FormKind::StopNotice,
+            Some(event),
+        ) => Ok(notices::render(form, input, event)),
         // `check` gives an event for every kind but the register, which it refuses.
         _ => Err(FormError::RegisterPerOffice { form }),
     }

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The environment variable naming the browser to print with.
@@ -40,8 +41,15 @@ pub fn find_browser() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
+/// One print at a time per process: a browser costs a hundred megabytes or
+/// more, and an office prints a form at a time; others wait their turn.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// Print `html` to PDF with `browser`.
 pub fn print(browser: &Path, html: &str) -> Result<Vec<u8>, PdfError> {
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let failed = |what: &str, e: &dyn std::fmt::Display| PdfError::Failed(format!("{what}: {e}"));
     let dir = tempfile::tempdir().map_err(|e| failed("a temporary directory", &e))?;
     let page = dir.path().join("form.html");
@@ -93,7 +101,9 @@ pub fn print(browser: &Path, html: &str) -> Result<Vec<u8>, PdfError> {
         )));
     }
     if size > MAX_PDF_BYTES {
-        return Err(PdfError::Failed(format!("the PDF is {size} bytes, over the limit")));
+        return Err(PdfError::Failed(format!(
+            "the PDF is {size} bytes, over the limit"
+        )));
     }
     let pdf = std::fs::read(&out).map_err(|e| failed("reading the PDF", &e))?;
     if !pdf.starts_with(b"%PDF-") {

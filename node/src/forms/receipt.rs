@@ -39,7 +39,10 @@ pub(super) fn render(
     let applicant = &facts.applicant;
     let qr = qr_svg(&facts.code)?;
     let origin = l.office(&facts.origin);
-    let days = match (&facts.procedure.processing_days, &facts.procedure.same_day_cutoff) {
+    let days = match (
+        &facts.procedure.processing_days,
+        &facts.procedure.same_day_cutoff,
+    ) {
         (Some(n), _) => l.working_days(*n),
         (None, Some(cutoff)) => vi(FormMsg::SameDay, &[("cutoff", cutoff)]),
         (None, None) => vi(FormMsg::DueUnknown, &[]),
