@@ -30,7 +30,7 @@ fn dir_of(root: &Path, office: &str) -> PathBuf {
 }
 
 /// The province after two localities and its own desk worked a few days;
-/// one change from Điện Phương "arrived" at a known time.
+/// changes from Điện Phương "arrived" at known times.
 fn province(root: &Path) -> (Node, DateTime<Utc>) {
     let monday = at(2, 9, 0);
     let mut phuong = node(root, DIEN_PHUONG);
@@ -57,10 +57,13 @@ fn province(root: &Path) -> (Node, DateTime<Utc>) {
     absorb_all(&mut province, &mut phuong);
     absorb_all(&mut province, &mut son);
     let arrived = at(3, 17, 45);
-    let key = key_of(&mut province, &a);
     province
         .store
-        .write(|w| w.note_arrival(&key, arrived))
+        .write(|w| {
+            w.note_arrival(DIEN_PHUONG, at(2, 11, 0))?;
+            w.note_arrival(DIEN_PHUONG, arrived)?;
+            w.note_arrival(DIEN_PHUONG, at(3, 8, 0)) // older: kept the latest
+        })
         .unwrap();
     (province, arrived)
 }
@@ -214,6 +217,12 @@ fn the_page_shows_the_reports_numbers_as_a_tree_with_subtotals() {
     let (status, kind, html) = w.served.get("/dashboard", &[("Cookie", &w.cookie)]);
     assert_eq!(status, 200, "{html}");
     assert!(kind.starts_with("text/html"));
+    // Kept for a look in a browser (CSS from the console's own stylesheet).
+    std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.html"),
+        html.replace("/assets/console.css", "console.css"),
+    )
+    .unwrap();
 
     let mut node = Node::open(&w.dir).unwrap();
     let report = build(&mut node, Period::default());
@@ -276,6 +285,20 @@ fn the_page_shows_the_reports_numbers_as_a_tree_with_subtotals() {
     assert!(html.contains(&format!(
         "<span class=\"fresh\" data-office=\"{DUY_SON}\">chưa nhận</span>"
     )));
+
+    // In English once switched: the same page, English first.
+    let english = format!("{}; lt_lang=en", w.cookie);
+    let (status, _, en) = w.served.get("/dashboard", &[("Cookie", &english)]);
+    assert_eq!(status, 200);
+    assert!(en.contains("<html lang=\"en\""));
+    assert!(
+        en.contains("<h1>Dossier processing overview"),
+        "English first"
+    );
+    assert!(en.contains(&format!(
+        "<span class=\"fresh\" data-office=\"{DUY_SON}\">none yet</span>"
+    )));
+    assert!(en.contains("data-col=\"on_time_percent\">66.7 %<"));
 
     // Charts: two inline SVGs, well-formed, one bar group per district.
     let svgs: Vec<&str> = html
@@ -358,6 +381,11 @@ fn the_csv_is_the_reports_csv_with_the_pages_numbers() {
         )
     );
     assert!(html.contains("03/03/2026"));
+    assert_eq!(
+        html.matches("<tr data-code=").count(),
+        2,
+        "the overdue list keeps to the period too"
+    );
 
     // Bad periods: a clear page, 400.
     for query in ["from=03/03/2026", "from=2026-03-05&to=2026-03-01"] {
@@ -367,4 +395,121 @@ fn the_csv_is_the_reports_csv_with_the_pages_numbers() {
         assert_eq!(status, 400, "{query}");
         assert!(page.contains("Không có gì bị thay đổi"), "{page}");
     }
+}
+
+/// How long the dashboard takes on a province's store of 100,000 dossiers
+/// (index rows written directly: the dashboard reads only the index). A
+/// measurement, not a check of behaviour: run it by hand,
+/// `cargo test -p lienthong --test dashboard -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn measure_the_dashboard_on_100000_dossiers() {
+    use lienthong_shared::dossier::Status;
+    let root = tempfile::tempdir().unwrap();
+    let node = node(root.path(), PROVINCE);
+    let communes: Vec<String> = node
+        .network
+        .offices
+        .iter()
+        .filter(|o| o.level == "commune")
+        .map(|o| format!("'{}'", o.id))
+        .collect();
+    let now = now();
+    let day = 86_400_000i64;
+    let start = now.timestamp_millis() - 84 * day;
+    let sql = format!(
+        "CREATE TEMP TABLE origins (n INTEGER PRIMARY KEY, id TEXT);
+         INSERT INTO origins (n, id) SELECT row_number() OVER () - 1, column1 FROM (VALUES {values});
+         WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 99999)
+         INSERT INTO documents (doc_id, kind, snapshot, snapshot_bytes, heads)
+           SELECT CAST(printf('%016d', i) AS BLOB), 'dossier', x'00', 1, x'' FROM k;
+         WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 99999)
+         INSERT INTO dossiers (doc_id, code, procedure_code, procedure_name, applicant, origin, holder,
+             status, received_at, due_at, ended_at, timeliness, conflicts, supplement_requests,
+             open_consultations, rules, updated_seq)
+           SELECT CAST(printf('%016d', i) AS BLOB), printf('X-%06d', i), '1.000894', 'Đăng ký kết hôn',
+             'Nguyễn Văn A', o.id, o.id,
+             CASE i % 10 WHEN 6 THEN {supplement} WHEN 7 THEN {resolved} WHEN 8 THEN {returned}
+                         WHEN 9 THEN {refused} ELSE {processing} END,
+             {start} + (i % 84) * {day} + (i % 7) * 3600000,
+             {start} + (i % 84) * {day} + 3 * {day},
+             CASE WHEN i % 10 BETWEEN 7 AND 9 THEN {start} + (i % 84) * {day} + (i % 5) * {day} END,
+             CASE WHEN i % 10 BETWEEN 7 AND 8 THEN
+               CASE i % 3 WHEN 0 THEN 'early' WHEN 1 THEN 'on_time' ELSE 'late' END END,
+             0, 0, 0, '2018', i
+           FROM k JOIN origins o ON o.n = i % {count};",
+        values = communes
+            .iter()
+            .map(|c| format!("({c})"))
+            .collect::<Vec<_>>()
+            .join(","),
+        count = communes.len(),
+        supplement = Status::AwaitingSupplement.code(),
+        resolved = Status::Resolved.code(),
+        returned = Status::Returned.code(),
+        refused = Status::Refused.code(),
+        processing = Status::Processing.code(),
+    );
+    node.store.connection().execute_batch(&sql).unwrap();
+    drop(node);
+    let mut node = Node::open(&dir_of(root.path(), PROVINCE)).unwrap();
+    let t = std::time::Instant::now();
+    let gathered = dashboard::gather(&mut node, Period::default(), now).unwrap();
+    let gather_ms = t.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(gathered.report.total.received, 100_000);
+    assert_eq!(gathered.overdue.len(), dashboard::OVERDUE_SHOWN);
+    let timed = |name: &str, node: &mut Node, f: &dyn Fn(&lienthong::store::Reader<'_>)| {
+        let t = std::time::Instant::now();
+        node.store
+            .read(|r| {
+                f(r);
+                Ok::<_, lienthong::store::StoreError>(())
+            })
+            .unwrap();
+        eprintln!("{name}: {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+    };
+    let tree = node.network.offices.clone();
+    let options = Period::default().options(node.calendar.timezone(), now);
+    timed("report", &mut node, &|r| {
+        report::build(r, &tree, &options, false).unwrap();
+    });
+    timed("weeks", &mut node, &|r| {
+        r.weekly_counts(dashboard::first_week(chrono_tz::Asia::Ho_Chi_Minh, now), 12)
+            .unwrap();
+    });
+    timed("overdue", &mut node, &|r| {
+        r.overdue_in(now, None, None, 100).unwrap();
+    });
+    timed("arrivals", &mut node, &|r| {
+        r.arrivals_by_origin().unwrap();
+    });
+    accounts::add(
+        &mut node,
+        "hoa",
+        "Trần Thị Hoa",
+        accounts::Role::Leader,
+        "mat-khau-rat-dai-1",
+        now,
+    )
+    .unwrap();
+    let session = sessions::open(&mut node, "hoa", "mat-khau-rat-dai-1", now).unwrap();
+    let served = Served::start(node, now);
+    let cookie = format!("lt_session={}", session.token);
+    let mut pages = Vec::new();
+    for _ in 0..5 {
+        let t = std::time::Instant::now();
+        let (status, _, html) = served.get("/dashboard", &[("Cookie", &cookie)]);
+        assert_eq!(status, 200);
+        pages.push((t.elapsed().as_secs_f64() * 1000.0, html.len()));
+    }
+    let t = std::time::Instant::now();
+    let (status, _, csv) = served.get("/dashboard.csv", &[("Cookie", &cookie)]);
+    assert_eq!(status, 200);
+    let csv_ms = t.elapsed().as_secs_f64() * 1000.0;
+    eprintln!(
+        "100,000 dossiers, {} communes: gather {gather_ms:.0} ms; page {:?} (ms, bytes); CSV {csv_ms:.0} ms, {} bytes",
+        communes.len(),
+        pages,
+        csv.len()
+    );
 }

@@ -28,7 +28,7 @@ use super::page::{self, Ui};
 use super::{AppState, ConsoleError};
 use crate::node::Node;
 use crate::report::{self, GroupBy, Report, ReportOptions};
-use crate::store::index::{IndexRow, ListFilter};
+use crate::store::index::IndexRow;
 use crate::store::reports::WeekCounts;
 use messages::DashMsg;
 
@@ -129,23 +129,7 @@ pub fn gather(
     let week_start = first_week(tz, now);
     let (report, overdue, arrivals, weeks) = node.store.read(|r| {
         let report = report::build(r, tree, &options, false)?;
-        // Overdue rows come soonest-due first; keep those in the period.
-        let overdue: Vec<IndexRow> = r
-            .list(&ListFilter {
-                overdue_at: Some(now),
-                limit: Some(OVERDUE_SHOWN * 4),
-                ..ListFilter::default()
-            })?
-            .into_iter()
-            .filter(|row| {
-                let at = row.received_at.or(row.ended_at);
-                options
-                    .from
-                    .is_none_or(|from| at.is_some_and(|t| t >= from))
-                    && options.to.is_none_or(|to| at.is_some_and(|t| t < to))
-            })
-            .take(OVERDUE_SHOWN)
-            .collect();
+        let overdue = r.overdue_in(now, options.from, options.to, OVERDUE_SHOWN)?;
         let arrivals = r.arrivals_by_origin()?;
         let weeks = r.weekly_counts(week_start, WEEKS)?;
         Ok::<_, crate::store::StoreError>((report, overdue, arrivals, weeks))
@@ -228,22 +212,22 @@ pub async fn csv(
 ) -> Result<Response, ConsoleError> {
     let period = Period::parse(&query)?;
     let now = state.now();
-    let text = state
+    let (text, name) = state
         .run(move |node| {
             let tz = node.calendar.timezone();
             let tree = &node.network.offices;
             let options = period.options(tz, now);
-            Ok(node
+            let text = node
                 .store
                 .read(|r| report::build(r, tree, &options, false))
-                .map(|report| report::to_csv(&report))?)
+                .map(|report| report::to_csv(&report))?;
+            let name = format!(
+                "attachment; filename=\"bao-cao-{}.csv\"",
+                now.with_timezone(&tz).format("%Y%m%d")
+            );
+            Ok((text, name))
         })
         .await?;
-    let name = format!(
-        "attachment; filename=\"bao-cao-{}.csv\"",
-        now.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
-            .format("%Y%m%d")
-    );
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -263,7 +247,7 @@ const STYLE: &str = r#"
 .dash details > summary::-webkit-details-marker { display: none; }
 .dash details > summary .name::before { content: "▸ "; }
 .dash details[open] > summary .name::before { content: "▾ "; }
-.dash .children { margin-left: 1.1rem; border-left: 2px solid var(--line); }
+.dash .children { border-left: 3px solid var(--line); }
 .dash .line.total { font-weight: 700; background: #f3f6f9; }
 .dash .charts { display: flex; flex-wrap: wrap; gap: 1.5rem; margin: 1rem 0; }
 .dash .charts figure { margin: 0; background: #fff; border: 1px solid var(--line); padding: .5rem; overflow-x: auto; }
@@ -416,7 +400,7 @@ fn overdue(ui: &Ui<'_>, data: &Dashboard) -> Markup {
                 p { (ui.t(DashMsg::OverdueNone)) }
             } @else {
                 p { (ui.f(DashMsg::OverdueShown, &[("shown", &data.overdue.len().to_string()), ("total", &total.to_string())])) }
-                table.overdue {
+                table.late-list {
                     thead { tr {
                         th { (ui.t(DashMsg::ColCode)) }
                         th { (ui.t(DashMsg::ColProcedure)) }

@@ -284,7 +284,7 @@ impl SyncStore for NodeSyncStore {
                         )?;
                         index_dossier(w, &doc.0, seq, &dossier, &state, &network.offices)?;
                         // The dashboard's freshness per locality (issue 9).
-                        w.note_arrival(&doc.0, now)?;
+                        w.note_arrival(dossier.facts.origin.as_str(), now)?;
                     }
                     DocumentSchema::Config => {
                         config_docs::save_received(w, &doc.0, &document, &before)?

@@ -247,8 +247,9 @@ const MIGRATIONS: &[&str] = &[
         WHERE transfer_to IS NOT NULL;
     "#,
     // 9 (dashboard and JSON API, issue 9): the API's bearer tokens, kept
-    // only as hashes; when each dossier's last change arrived from a peer,
-    // for the dashboard's "how fresh is each locality's data".
+    // only as hashes; per receiving office, when the last change to one of
+    // its dossiers arrived from a peer (the dashboard's freshness): one row
+    // per office, so reading it costs nothing whatever the dossiers.
     r#"
     CREATE TABLE api_tokens (
         name       TEXT PRIMARY KEY,    -- recorded as the officer on events
@@ -257,9 +258,9 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL,    -- ms since the epoch
         revoked_at INTEGER
     ) STRICT;
-    CREATE TABLE dossier_arrivals (
-        doc_id     BLOB PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
-        arrived_at INTEGER NOT NULL     -- ms since the epoch, the receiving node's clock
+    CREATE TABLE origin_arrivals (
+        origin     TEXT PRIMARY KEY,    -- the office that received the dossiers
+        arrived_at INTEGER NOT NULL     -- ms since the epoch, this node's clock
     ) STRICT;
     "#,
 ];

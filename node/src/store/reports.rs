@@ -235,10 +235,9 @@ impl Reader<'_> {
     /// its dossiers arrived from a peer. Offices whose dossiers never came
     /// from a peer (written here) are absent.
     pub fn arrivals_by_origin(&self) -> Result<BTreeMap<String, DateTime<Utc>>> {
-        let mut statement = self.conn().prepare(
-            "SELECT d.origin, max(a.arrived_at) FROM dossier_arrivals a
-             JOIN dossiers d ON d.doc_id = a.doc_id GROUP BY d.origin",
-        )?;
+        let mut statement = self
+            .conn()
+            .prepare("SELECT origin, arrived_at FROM origin_arrivals")?;
         let rows = statement.query_map([], |row| {
             Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
         })?;
@@ -254,14 +253,47 @@ impl Reader<'_> {
 }
 
 impl super::Writer<'_> {
-    /// A change to the dossier `doc_id` arrived from a peer at `at`.
-    pub fn note_arrival(&self, doc_id: &[u8], at: DateTime<Utc>) -> Result<()> {
+    /// A change to a dossier received at `origin` arrived from a peer at `at`.
+    pub fn note_arrival(&self, origin: &str, at: DateTime<Utc>) -> Result<()> {
         self.conn()
             .prepare_cached(
-                "INSERT INTO dossier_arrivals (doc_id, arrived_at) VALUES (?1, ?2)
-                 ON CONFLICT (doc_id) DO UPDATE SET arrived_at = max(arrived_at, excluded.arrived_at)",
+                "INSERT INTO origin_arrivals (origin, arrived_at) VALUES (?1, ?2)
+                 ON CONFLICT (origin) DO UPDATE SET arrived_at = max(arrived_at, excluded.arrived_at)",
             )?
-            .execute(params![doc_id, at.timestamp_millis()])?;
+            .execute(params![origin, at.timestamp_millis()])?;
         Ok(())
+    }
+}
+
+impl Reader<'_> {
+    /// The dossiers overdue at `now` (unfinished, clock running, past due)
+    /// among those received in [from, to), most overdue first, at most `limit`.
+    pub fn overdue_in(
+        &self,
+        now: DateTime<Utc>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<super::index::IndexRow>> {
+        let sql = format!(
+            "SELECT {columns} FROM dossiers
+             WHERE ended_at IS NULL AND status IS NOT {supplement} AND due_at < ?1
+               AND (?2 IS NULL OR coalesce(received_at, ended_at) >= ?2)
+               AND (?3 IS NULL OR coalesce(received_at, ended_at) < ?3)
+             ORDER BY due_at, code LIMIT ?4",
+            columns = super::index::COLUMNS,
+            supplement = Status::AwaitingSupplement.code(),
+        );
+        let mut statement = self.conn().prepare_cached(&sql)?;
+        let rows = statement.query_map(
+            params![
+                now.timestamp_millis(),
+                from.map(|t| t.timestamp_millis()),
+                to.map(|t| t.timestamp_millis()),
+                limit as i64
+            ],
+            super::index::from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }

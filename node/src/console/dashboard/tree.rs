@@ -148,7 +148,7 @@ fn fresh(ui: &Ui<'_>, office: &str, at: Option<&DateTime<Utc>>, here: bool) -> M
 fn line(ui: &Ui<'_>, row: &ReportRow, label: Markup, fresh_at: Markup) -> Markup {
     html! {
         div.line data-office=(row.office) data-subtotal=(row.subtotal) {
-            span.name { (label) }
+            span.name style={ "padding-left: " (row.depth + usize::from(!row.subtotal && row.depth > 0)) "rem" } { (label) }
             (numbers(ui, &row.counts))
             (fresh_at)
         }
