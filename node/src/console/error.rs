@@ -142,6 +142,14 @@ impl IntoResponse for ConsoleError {
         if let ConsoleError::Internal(detail) = &self {
             tracing::error!(%detail, "console request failed");
         }
-        (self.status(), page::error_page(&self.message())).into_response()
+        // A refusal may come before the request's body was read (an upload
+        // without its token, say): close the connection rather than leave
+        // unread bytes in front of the client's next request.
+        (
+            self.status(),
+            [(axum::http::header::CONNECTION, "close")],
+            page::error_page(&self.message()),
+        )
+            .into_response()
     }
 }
