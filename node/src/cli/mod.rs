@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod args;
 pub mod attachments;
+pub mod backup;
 pub mod catalogue;
 pub mod daemon;
 pub mod demo;
@@ -36,6 +37,10 @@ pub enum Command {
     /// Officers' accounts for the console: add, list.
     #[command(subcommand)]
     Account(accounts::AccountCommand),
+    /// Copy the node (store, configuration, identity) into a new directory while it runs.
+    Backup(backup::BackupArgs),
+    /// Make a new data directory from a backup; the node then catches up from its parent.
+    Restore(backup::RestoreArgs),
     /// Pin, unpin and list peers.
     #[command(subcommand)]
     Peer(init::PeerCommand),
@@ -74,6 +79,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Init(args) => init::init(args),
         Command::Id(args) => init::id(args),
         Command::Account(command) => accounts::run(command),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
         Command::Peer(command) => init::peer(command),
         Command::Procedures(args) => catalogue::procedures(args),
         Command::Offices(args) => catalogue::offices(args),

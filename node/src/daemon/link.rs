@@ -46,7 +46,7 @@ pub(crate) async fn serve(
     role: Role,
     peer: PeerId,
 ) -> LinkOutcome {
-    let office = shared.peers.get(&peer).cloned();
+    let office = shared.peer_office(&peer);
     let Some(office) = office else {
         connection.close(1u32.into(), b"not a configured peer");
         return LinkOutcome { synced: false };
@@ -54,7 +54,7 @@ pub(crate) async fn serve(
     let path = shared.dir.store_file();
     let network = shared.network.clone();
     let calendar = shared.calendar.clone();
-    let peers = shared.peers.clone();
+    let peers = shared.peer_offices();
     let my_office = shared.office.clone();
     let limits = shared.limits;
     let clock = shared.options.clock.clone();
@@ -147,6 +147,9 @@ pub(crate) async fn serve(
                             }
                             synced_once = true;
                             record_link(&shared, peer, true, true, None).await;
+                            if shared.catches_up_from(&peer) {
+                                lift_code_fence(&shared, &office).await;
+                            }
                         }
                         in_sync = synced;
                     }
@@ -190,6 +193,23 @@ pub(crate) async fn serve(
     }
     record_link(&shared, peer, false, false, error).await;
     LinkOutcome { synced }
+}
+
+/// In sync with the parent: the node has caught up after a restore or a
+/// reinstall, so its dossier codes come from the counters again.
+async fn lift_code_fence(shared: &Shared, office: &lienthong_shared::OfficeId) {
+    let path = shared.dir.store_file();
+    let lifted =
+        tokio::task::spawn_blocking(move || Store::open(&path)?.write(|w| w.lift_code_fence()))
+            .await;
+    match lifted {
+        Ok(Ok(true)) => {
+            tracing::info!(peer = %office, "caught up with the parent: dossier codes come from the counters again")
+        }
+        Ok(Ok(false)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not lift the code fence"),
+        Err(e) => tracing::warn!(error = %e, "could not lift the code fence"),
+    }
 }
 
 /// While the peer is held at a limit (its refused documents wait behind a

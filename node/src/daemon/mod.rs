@@ -92,7 +92,12 @@ pub(crate) struct Shared {
     pub office: OfficeId,
     pub network: NetworkConfig,
     pub calendar: WorkingCalendar,
-    pub peers: HashMap<PeerId, OfficeId>,
+    /// The pinned peers: replaced when node.toml changes ([`reload`]).
+    pub peers: std::sync::RwLock<PeerSet>,
+    /// The endpoint's pins, shared with its TLS verifiers.
+    pub pinned: PinnedPeers,
+    /// Every session's connection, so unpinning a peer closes it.
+    pub connections: Mutex<HashMap<PeerId, quinn::Connection>>,
     pub limits: Limits,
     pub endpoint: Endpoint,
     /// Rung when documents arrive, so other sessions relay them at once.
@@ -111,7 +116,49 @@ pub(crate) struct Shared {
     pub shutdown: watch::Receiver<bool>,
 }
 
+/// Who the daemon talks to, from node.toml.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PeerSet {
+    pub offices: HashMap<PeerId, OfficeId>,
+    /// The parent, whose "in sync" lifts a code fence (`store/codes.rs`).
+    pub parent: Option<PeerId>,
+}
+
+impl PeerSet {
+    pub(crate) fn of(config: &crate::config::NodeConfig) -> Self {
+        PeerSet {
+            offices: peer_offices(config),
+            parent: config
+                .peers
+                .iter()
+                .find(|p| p.role == crate::config::PeerRole::Parent)
+                .map(|p| *p.node_id.as_bytes()),
+        }
+    }
+}
+
 impl Shared {
+    /// The office of a pinned peer; `None` once it is unpinned.
+    pub(crate) fn peer_office(&self, peer: &PeerId) -> Option<OfficeId> {
+        self.peers.read().ok()?.offices.get(peer).cloned()
+    }
+
+    pub(crate) fn peer_offices(&self) -> HashMap<PeerId, OfficeId> {
+        self.peers
+            .read()
+            .map(|p| p.offices.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether being in sync with `peer` means the node has caught up: it
+    /// is the parent, or the node has none (a province).
+    pub(crate) fn catches_up_from(&self, peer: &PeerId) -> bool {
+        self.peers
+            .read()
+            .map(|p| p.parent.is_none_or(|parent| &parent == peer))
+            .unwrap_or(false)
+    }
+
     /// One write to the store on a blocking thread, for bookkeeping the
     /// daemon keeps for `status`: a failure is logged as "could not record
     /// `what`" and the daemon goes on.
@@ -220,7 +267,7 @@ impl Daemon {
         let endpoint = Endpoint::bind(
             listen,
             &node.identity,
-            pinned,
+            pinned.clone(),
             Arc::new(default_transport_config()),
         )?;
         let local_addr = endpoint
@@ -236,7 +283,9 @@ impl Daemon {
             office: node.office().clone(),
             network: node.network.clone(),
             calendar: node.calendar.clone(),
-            peers: peer_offices(&node.config),
+            peers: std::sync::RwLock::new(PeerSet::of(&node.config)),
+            pinned: pinned.clone(),
+            connections: Mutex::new(HashMap::new()),
             limits: node.config.limits,
             endpoint: endpoint.clone(),
             wake: Arc::new(Notify::new()),

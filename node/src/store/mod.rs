@@ -18,6 +18,7 @@
 //! Documents are loaded on demand, one at a time.
 
 pub mod accounts;
+pub mod backup;
 pub mod blobs;
 pub mod codes;
 pub mod console_sessions;

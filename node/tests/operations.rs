@@ -1,0 +1,348 @@
+//! Running a node for real (issue 10): backup while it works, restore,
+//! reinstall — and dossier codes that never repeat — with real daemons on
+//! loopback syncing over QUIC. Waits poll a condition with a deadline.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use lienthong::cli::backup::{make_backup, restore_backup};
+use lienthong::config::{PeerConfig, PeerRole};
+use lienthong::local_network::LocalNetwork;
+use lienthong::node::{InitSources, Node};
+use lienthong::officer::{self, NewDossier};
+use lienthong_shared::OfficeId;
+use lienthong_shared::builtin;
+use lienthong_shared::dossier::schema::Applicant;
+
+const WAIT: Duration = Duration::from_secs(30);
+const DISTRICT: &str = "district:dien-ban";
+const COMMUNE: &str = "commune:dien-ban/dien-phuong";
+
+fn office(id: &str) -> OfficeId {
+    id.parse().unwrap()
+}
+
+/// Local time on a day of March 2026 (2 March is a Monday).
+fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Ho_Chi_Minh
+        .with_ymd_and_hms(2026, 3, day, hour, minute, 0)
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn receive(node: &mut Node, applicant: &str, when: DateTime<Utc>) -> String {
+    let desk = node.office().clone();
+    let new = NewDossier::at_the_desk(
+        "1.004227",
+        Applicant {
+            name: applicant.into(),
+            ..Applicant::default()
+        },
+    );
+    officer::receive(node, &desk, "Hoa", when, &new)
+        .unwrap()
+        .code
+}
+
+fn codes(node: &Node) -> Vec<String> {
+    let mut statement = node
+        .store
+        .connection()
+        .prepare("SELECT code FROM dossiers ORDER BY code")
+        .unwrap();
+    statement
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn holds(node: &Node, code: &str) -> bool {
+    codes(node).iter().any(|c| c == code)
+}
+
+fn fenced(node: &mut Node) -> bool {
+    node.store.read(|r| r.code_fence()).unwrap().is_some()
+}
+
+fn sequence(code: &str) -> u32 {
+    code.rsplit('-').next().unwrap().parse().unwrap()
+}
+
+fn two_tier(root: &Path) -> LocalNetwork {
+    LocalNetwork::init(
+        root,
+        builtin::QUANG_NAM_3TIER,
+        builtin::CATALOGUE,
+        &[office(DISTRICT), office(COMMUNE)],
+    )
+    .unwrap()
+}
+
+/// Every code at the district is distinct and names a distinct dossier.
+fn assert_no_code_twice(district: &Node) {
+    let all = codes(district);
+    let distinct: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(distinct.len(), all.len(), "a code held twice: {all:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restored_from_a_day_old_backup_never_reissues_a_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = two_tier(&dir.path().join("net"));
+    net.start_all().await.unwrap();
+    let (commune, district) = (office(COMMUNE), office(DISTRICT));
+    let commune_dir = net.get(&commune).unwrap().dir.clone();
+
+    // Monday: A, then the nightly backup, taken with the daemon running.
+    let a = receive(&mut net.open(&commune).unwrap(), "An", at(2, 9, 0));
+    net.wait_until(&district, "A", WAIT, |n| holds(n, &a))
+        .await
+        .unwrap();
+    let backup = dir.path().join("backup-monday");
+    make_backup(&commune_dir, &backup, at(2, 17, 0)).unwrap();
+
+    // After the backup: B on Monday, C on Tuesday; both reach the district.
+    let b = receive(&mut net.open(&commune).unwrap(), "Bình", at(2, 14, 0));
+    let c = receive(&mut net.open(&commune).unwrap(), "Chi", at(3, 9, 0));
+    net.wait_until(&district, "B and C", WAIT, |n| holds(n, &b) && holds(n, &c))
+        .await
+        .unwrap();
+
+    // Tuesday 11:00 the commune's disk dies; the node comes back from Monday's backup.
+    net.stop(&commune).await.unwrap();
+    std::fs::remove_dir_all(&commune_dir).unwrap();
+    restore_backup(&backup, &commune_dir, at(3, 11, 0)).unwrap();
+    let mut restored = Node::open(&commune_dir).unwrap();
+    assert!(holds(&restored, &a), "the backup holds A");
+    assert!(
+        !holds(&restored, &b) && !holds(&restored, &c),
+        "precondition: the backup predates B and C"
+    );
+    assert!(fenced(&mut restored));
+
+    // The desk works before the link is back: Tuesday's next code would
+    // have been C's without the fence.
+    let d = receive(&mut restored, "Dũng", at(3, 11, 30));
+    drop(restored);
+    assert!(![&a, &b, &c].contains(&&d), "{d} repeats a code");
+    assert_eq!(sequence(&d), 9001, "recovery range: {d}");
+
+    // Back online: it catches up from the district, and the fence lifts.
+    net.start(&commune).await.unwrap();
+    net.wait_until(&commune, "caught up (B, C back, fence lifted)", WAIT, |n| {
+        holds(n, &b) && holds(n, &c) && !fenced(n)
+    })
+    .await
+    .unwrap();
+    // Counters learned from what came back: Tuesday continues after C.
+    let e = receive(&mut net.open(&commune).unwrap(), "Em", at(3, 14, 0));
+    assert_eq!(sequence(&e), sequence(&c) + 1, "{e} after {c}");
+    let f = receive(&mut net.open(&commune).unwrap(), "Phúc", at(2, 15, 0));
+    assert_eq!(sequence(&f), sequence(&b) + 1, "Monday after {b}: {f}");
+    for code in [&d, &e, &f] {
+        net.wait_until(&district, "the new dossiers", WAIT, |n| holds(n, code))
+            .await
+            .unwrap();
+    }
+    let district_node = net.open(&district).unwrap();
+    assert_eq!(codes(&district_node).len(), 6);
+    assert_no_code_twice(&district_node);
+    net.stop_all().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_reinstalled_from_nothing_never_reissues_a_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = two_tier(&dir.path().join("net"));
+    net.start_all().await.unwrap();
+    let (commune, district) = (office(COMMUNE), office(DISTRICT));
+    let commune_dir = net.get(&commune).unwrap().dir.clone();
+    let a = receive(&mut net.open(&commune).unwrap(), "An", at(2, 9, 0));
+    let b = receive(&mut net.open(&commune).unwrap(), "Bình", at(3, 9, 0));
+    net.wait_until(&district, "A and B", WAIT, |n| holds(n, &a) && holds(n, &b))
+        .await
+        .unwrap();
+
+    // The commune PC is replaced: a fresh node for the same office, no backup.
+    net.stop(&commune).await.unwrap();
+    let old_id = Node::open(&commune_dir).unwrap().node_id();
+    std::fs::remove_dir_all(&commune_dir).unwrap();
+    let mut fresh = Node::init(
+        &commune_dir,
+        &commune,
+        InitSources {
+            network: (builtin::QUANG_NAM_3TIER, Path::new("network.toml")),
+            catalogue: (builtin::CATALOGUE, Path::new("catalogue.toml")),
+        },
+    )
+    .unwrap();
+    lienthong::cli::init::fence_reinstalled(&mut fresh, at(3, 10, 0)).unwrap();
+    assert!(
+        codes(&fresh).is_empty(),
+        "precondition: a store from nothing"
+    );
+    // Pinned both ways, as the operators would.
+    let district_id = net.open(&district).unwrap().node_id();
+    fresh.config.peers = vec![PeerConfig {
+        role: PeerRole::Parent,
+        office: district.clone(),
+        node_id: district_id,
+        address: None,
+    }];
+    fresh.config.listen = "127.0.0.1:0".parse().unwrap();
+    fresh.config.save(&fresh.dir.config_file()).unwrap();
+    let new_id = fresh.node_id();
+    {
+        let mut d = net.open(&district).unwrap();
+        for peer in &mut d.config.peers {
+            if peer.node_id == old_id {
+                peer.node_id = new_id;
+            }
+        }
+        d.config.save(&d.dir.config_file()).unwrap();
+    }
+
+    // Offline, Tuesday: without the fence this would be B's code again.
+    let c = receive(&mut fresh, "Chi", at(3, 10, 30));
+    drop(fresh);
+    assert!(c != a && c != b, "{c} repeats a code");
+    assert_eq!(sequence(&c), 9001);
+
+    net.stop(&district).await.unwrap();
+    net.start(&district).await.unwrap();
+    net.start(&commune).await.unwrap();
+    net.wait_until(&commune, "caught up (A, B back, fence lifted)", WAIT, |n| {
+        holds(n, &a) && holds(n, &b) && !fenced(n)
+    })
+    .await
+    .unwrap();
+    let d = receive(&mut net.open(&commune).unwrap(), "Dũng", at(3, 11, 0));
+    assert_eq!(sequence(&d), sequence(&b) + 1, "{d} after {b}");
+    for code in [&c, &d] {
+        net.wait_until(&district, "the new dossiers", WAIT, |n| holds(n, code))
+            .await
+            .unwrap();
+    }
+    let district_node = net.open(&district).unwrap();
+    assert_eq!(codes(&district_node).len(), 4);
+    assert_no_code_twice(&district_node);
+    net.stop_all().await;
+}
+
+#[test]
+fn restore_refuses_a_used_directory_and_a_corrupt_backup_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = two_tier(&dir.path().join("net"));
+    let commune_dir = net.get(&office(COMMUNE)).unwrap().dir.clone();
+    receive(&mut net.open(&office(COMMUNE)).unwrap(), "An", at(2, 9, 0));
+    let backup = dir.path().join("backup");
+    let manifest = make_backup(&commune_dir, &backup, at(2, 17, 0)).unwrap();
+    let key = manifest
+        .files
+        .iter()
+        .find(|f| f.path == "identity/node.key")
+        .unwrap();
+    assert!(key.secret, "the private key is marked secret");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for path in ["", "identity/node.key", "store.db", "backup.json"] {
+            let mode = std::fs::metadata(backup.join(path))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{path} is owner-only: {mode:o}");
+        }
+    }
+    let again = make_backup(&commune_dir, &backup, at(2, 18, 0))
+        .unwrap_err()
+        .to_string();
+    assert!(again.contains("already exists"), "{again}");
+
+    // Into a directory that holds something: refused, untouched.
+    let used = dir.path().join("used");
+    std::fs::create_dir(&used).unwrap();
+    std::fs::write(used.join("keep.txt"), "x").unwrap();
+    let error = format!(
+        "{:#}",
+        restore_backup(&backup, &used, at(3, 9, 0)).unwrap_err()
+    );
+    assert!(error.contains("not empty"), "{error}");
+    assert_eq!(std::fs::read_to_string(used.join("keep.txt")).unwrap(), "x");
+
+    // A flipped byte in the store: refused, and no half node left behind.
+    let store = backup.join("store.db");
+    let mut bytes = std::fs::read(&store).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&store, &bytes).unwrap();
+    let target = dir.path().join("restored");
+    let error = format!(
+        "{:#}",
+        restore_backup(&backup, &target, at(3, 9, 0)).unwrap_err()
+    );
+    assert!(error.contains("corrupt"), "{error}");
+    assert!(!target.exists());
+
+    // Not a backup at all.
+    let error = format!(
+        "{:#}",
+        restore_backup(&commune_dir, &target, at(3, 9, 0)).unwrap_err()
+    );
+    assert!(error.contains("not a Liên Thông backup"), "{error}");
+    assert!(!target.exists());
+}
+
+/// Backups taken while a desk keeps receiving: each is one consistent
+/// moment — every indexed dossier has its document, the store is sound,
+/// and later backups hold at least what earlier ones did.
+#[test]
+fn backups_taken_while_officers_write_are_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = two_tier(&dir.path().join("net"));
+    let commune_dir = net.get(&office(COMMUNE)).unwrap().dir.clone();
+    let writer_dir = commune_dir.clone();
+    const DOSSIERS: usize = 30;
+    let writer = std::thread::spawn(move || {
+        let mut node = Node::open(&writer_dir).unwrap();
+        for i in 0..DOSSIERS {
+            receive(
+                &mut node,
+                &format!("Dân {i}"),
+                at(2, 8, 0) + chrono::Duration::minutes(i as i64),
+            );
+        }
+    });
+    let mut counts = Vec::new();
+    for i in 0..4 {
+        let backup = dir.path().join(format!("b{i}"));
+        make_backup(&commune_dir, &backup, Utc::now()).unwrap();
+        let restored = dir.path().join(format!("r{i}"));
+        restore_backup(&backup, &restored, at(2, 17, 0)).unwrap();
+        let node = Node::open(&restored).unwrap();
+        node.store.integrity_check().unwrap();
+        let orphans: i64 = node
+            .store
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM dossiers d LEFT JOIN documents x ON x.doc_id = d.doc_id WHERE x.doc_id IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(orphans, 0);
+        counts.push(codes(&node).len());
+    }
+    writer.join().unwrap();
+    let last = dir.path().join("b-last");
+    make_backup(&commune_dir, &last, Utc::now()).unwrap();
+    let final_dir = dir.path().join("r-last");
+    restore_backup(&last, &final_dir, at(2, 17, 0)).unwrap();
+    counts.push(codes(&Node::open(&final_dir).unwrap()).len());
+    assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
+    assert_eq!(*counts.last().unwrap(), DOSSIERS, "{counts:?}");
+}
