@@ -346,3 +346,113 @@ fn backups_taken_while_officers_write_are_consistent() {
     assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{counts:?}");
     assert_eq!(*counts.last().unwrap(), DOSSIERS, "{counts:?}");
 }
+
+fn link(
+    node: &mut Node,
+    peer: &lienthong_sync::transport::identity::NodeId,
+) -> lienthong::store::peers::PeerRow {
+    node.store.read(|r| r.peer(peer.as_bytes())).unwrap()
+}
+
+fn peer_command(command: lienthong::cli::init::PeerCommand) {
+    lienthong::cli::init::peer(&command).unwrap();
+}
+
+fn data(dir: &Path) -> lienthong::cli::args::DataArgs {
+    lienthong::cli::args::DataArgs {
+        data: dir.to_path_buf(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_added_and_removed_take_effect_on_running_daemons() {
+    use lienthong::cli::init::PeerCommand;
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = two_tier(&dir.path().join("net"));
+    net.start_all().await.unwrap();
+    let (commune, district) = (office(COMMUNE), office(DISTRICT));
+    let commune_dir = net.get(&commune).unwrap().dir.clone();
+    let district_dir = net.get(&district).unwrap().dir.clone();
+    let commune_id = net.open(&commune).unwrap().node_id();
+    let district_id = net.open(&district).unwrap().node_id();
+    let district_addr = net.get(&district).unwrap().addr.unwrap();
+
+    let a = receive(&mut net.open(&commune).unwrap(), "An", at(2, 9, 0));
+    net.wait_until(&district, "A", WAIT, |n| {
+        holds(n, &a) && link(n, &commune_id).connected
+    })
+    .await
+    .unwrap();
+
+    // The district unpins the commune: its open connection closes.
+    let removed_at = std::time::Instant::now();
+    peer_command(PeerCommand::Remove {
+        data: data(&district_dir),
+        node_id: commune_id,
+    });
+    net.wait_until(&district, "the link closed", WAIT, |n| {
+        !link(n, &commune_id).connected
+    })
+    .await
+    .unwrap();
+    net.wait_until(&commune, "the link closed", WAIT, |n| {
+        !link(n, &district_id).connected
+    })
+    .await
+    .unwrap();
+    let closed_in = removed_at.elapsed();
+    // The commune keeps dialling and is refused at the handshake.
+    let since = chrono::Utc::now();
+    let b = receive(&mut net.open(&commune).unwrap(), "Bình", at(2, 10, 0));
+    net.wait_until(&commune, "a refused redial", WAIT, |n| {
+        link(n, &district_id)
+            .last_error_at
+            .is_some_and(|t| t > since)
+    })
+    .await
+    .unwrap();
+    assert!(
+        !holds(&net.open(&district).unwrap(), &b),
+        "B went to an unpinned peer"
+    );
+
+    // Pinned again: the commune's next dial gets through, B arrives.
+    peer_command(PeerCommand::Add {
+        data: data(&district_dir),
+        role: PeerRole::Child,
+        office: commune.clone(),
+        node_id: commune_id,
+        address: None,
+    });
+    net.wait_until(&district, "B after pinning again", WAIT, |n| holds(n, &b))
+        .await
+        .unwrap();
+
+    // The commune unpins its parent: its dial loop stops, the link closes.
+    peer_command(PeerCommand::Remove {
+        data: data(&commune_dir),
+        node_id: district_id,
+    });
+    net.wait_until(&commune, "the link closed", WAIT, |n| {
+        !link(n, &district_id).connected
+    })
+    .await
+    .unwrap();
+    let c = receive(&mut net.open(&commune).unwrap(), "Chi", at(2, 11, 0));
+    // And pins it again with its address: a new dial loop, C arrives.
+    peer_command(PeerCommand::Add {
+        data: data(&commune_dir),
+        role: PeerRole::Parent,
+        office: district.clone(),
+        node_id: district_id,
+        address: Some(district_addr.to_string()),
+    });
+    net.wait_until(&district, "C after the parent is pinned again", WAIT, |n| {
+        holds(n, &c)
+    })
+    .await
+    .unwrap();
+    eprintln!("unpinning closed the link on both sides in {closed_in:?}");
+    assert!(closed_in < Duration::from_secs(5), "{closed_in:?}");
+    net.stop_all().await;
+}

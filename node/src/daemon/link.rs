@@ -88,6 +88,7 @@ pub(crate) async fn serve(
         }
     };
     tracing::info!(peer = %short(&peer), %office, ?role, remote = %connection.remote_address(), "link up");
+    shared.register(peer, &connection);
     record_link(&shared, peer, true, false, None).await;
 
     let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();
@@ -184,6 +185,7 @@ pub(crate) async fn serve(
     )
     .await;
     lift_watch.abort();
+    shared.unregister(&peer, &connection);
     let synced = watcher.await.unwrap_or(false) || driven.synced;
     let error = driven.result.err().map(|e| e.to_string());
     connection.close(0u32.into(), b"session over");

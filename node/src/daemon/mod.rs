@@ -7,6 +7,7 @@ mod heartbeat;
 mod link;
 mod listener;
 mod peer_loop;
+mod peers;
 mod scheduler;
 
 use std::collections::{HashMap, HashSet};
@@ -70,6 +71,9 @@ pub struct DaemonOptions {
     /// limit has lifted (then the session is closed, and the next one asks
     /// the peer again for what was refused).
     pub limit_check: Duration,
+    /// How often node.toml is read again for peer changes
+    /// (`lienthong peer add/remove` on a running daemon).
+    pub config_poll: Duration,
 }
 
 impl Default for DaemonOptions {
@@ -81,6 +85,7 @@ impl Default for DaemonOptions {
             driver: DriverConfig::default(),
             clock: Clock::system(),
             limit_check: Duration::from_secs(60),
+            config_poll: Duration::from_secs(1),
         }
     }
 }
@@ -98,6 +103,9 @@ pub(crate) struct Shared {
     pub pinned: PinnedPeers,
     /// Every session's connection, so unpinning a peer closes it.
     pub connections: Mutex<HashMap<PeerId, quinn::Connection>>,
+    /// Rung when the peers change, so dial loops look whether they are
+    /// still wanted.
+    pub peers_changed: Notify,
     pub limits: Limits,
     pub endpoint: Endpoint,
     /// Rung when documents arrive, so other sessions relay them at once.
@@ -122,6 +130,8 @@ pub(crate) struct PeerSet {
     pub offices: HashMap<PeerId, OfficeId>,
     /// The parent, whose "in sync" lifts a code fence (`store/codes.rs`).
     pub parent: Option<PeerId>,
+    /// Peers this node dials (those with an address).
+    pub dialled: HashMap<PeerId, crate::config::PeerConfig>,
 }
 
 impl PeerSet {
@@ -133,6 +143,12 @@ impl PeerSet {
                 .iter()
                 .find(|p| p.role == crate::config::PeerRole::Parent)
                 .map(|p| *p.node_id.as_bytes()),
+            dialled: config
+                .peers
+                .iter()
+                .filter(|p| p.address.is_some())
+                .map(|p| (*p.node_id.as_bytes(), p.clone()))
+                .collect(),
         }
     }
 }
@@ -141,6 +157,31 @@ impl Shared {
     /// The office of a pinned peer; `None` once it is unpinned.
     pub(crate) fn peer_office(&self, peer: &PeerId) -> Option<OfficeId> {
         self.peers.read().ok()?.offices.get(peer).cloned()
+    }
+
+    /// Whether `peer` is still to be dialled at `address`.
+    pub(crate) fn dials(&self, peer: &crate::config::PeerConfig) -> bool {
+        self.peers
+            .read()
+            .map(|p| p.dialled.get(peer.node_id.as_bytes()) == Some(peer))
+            .unwrap_or(false)
+    }
+
+    /// Note the connection of a session with `peer`, to close it if the
+    /// peer is unpinned.
+    pub(crate) fn register(&self, peer: PeerId, connection: &quinn::Connection) {
+        if let Ok(mut c) = self.connections.lock() {
+            c.insert(peer, connection.clone());
+        }
+    }
+
+    pub(crate) fn unregister(&self, peer: &PeerId, connection: &quinn::Connection) {
+        if let Ok(mut c) = self.connections.lock()
+            && c.get(peer)
+                .is_some_and(|x| x.stable_id() == connection.stable_id())
+        {
+            c.remove(peer);
+        }
     }
 
     pub(crate) fn peer_offices(&self) -> HashMap<PeerId, OfficeId> {
@@ -286,6 +327,7 @@ impl Daemon {
             peers: std::sync::RwLock::new(PeerSet::of(&node.config)),
             pinned: pinned.clone(),
             connections: Mutex::new(HashMap::new()),
+            peers_changed: Notify::new(),
             limits: node.config.limits,
             endpoint: endpoint.clone(),
             wake: Arc::new(Notify::new()),
@@ -297,16 +339,18 @@ impl Daemon {
         });
         let mut tasks = JoinSet::new();
         tasks.spawn(listener::accept_loop(shared.clone()));
+        // Unresolvable addresses stop the start, as before; later changes
+        // to node.toml are applied live (`peers.rs`).
         for peer in &node.config.peers {
             if let Some(address) = &peer.address {
-                let addr = resolve(address).map_err(|source| DaemonError::Address {
+                resolve(address).map_err(|source| DaemonError::Address {
                     office: peer.office.clone(),
                     address: address.clone(),
                     source,
                 })?;
-                tasks.spawn(peer_loop::dial_loop(shared.clone(), peer.clone(), addr));
             }
         }
+        tasks.spawn(peers::peers_loop(shared.clone(), node.config.clone()));
         tasks.spawn(heartbeat::heartbeat_loop(shared.clone()));
         tasks.spawn(scheduler::scheduler_loop(shared.clone()));
         tracing::info!(

@@ -19,6 +19,10 @@ pub(crate) async fn dial_loop(shared: Arc<Shared>, peer: PeerConfig, addr: Socke
         if *shutdown.borrow() {
             return;
         }
+        if !shared.dials(&peer) {
+            tracing::info!(peer = %peer.office, %addr, "no longer dialled (node.toml changed)");
+            return;
+        }
         let mut synced = false;
         if shared.claim(&key) {
             let connecting = shared.endpoint.connect(addr, &peer.node_id);
@@ -53,6 +57,7 @@ pub(crate) async fn dial_loop(shared: Arc<Shared>, peer: PeerConfig, addr: Socke
         };
         tokio::select! {
             _ = tokio::time::sleep(jittered) => {}
+            _ = shared.peers_changed.notified() => {}
             _ = shutdown.changed() => return,
         }
         delay = (delay * 2).min(longest);
