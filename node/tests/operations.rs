@@ -456,3 +456,99 @@ async fn peers_added_and_removed_take_effect_on_running_daemons() {
     assert!(closed_in < Duration::from_secs(5), "{closed_in:?}");
     net.stop_all().await;
 }
+
+/// The value of the sample `line_start` (name and labels as written).
+fn sample(text: &str, line_start: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_start)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_on_the_console_port_count_dossiers_peers_and_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = two_tier(&dir.path().join("net"));
+    net.start_all().await.unwrap();
+    let (commune, district) = (office(COMMUNE), office(DISTRICT));
+    let district_id = net.open(&district).unwrap().node_id();
+    let a = receive(&mut net.open(&commune).unwrap(), "An", at(2, 9, 0));
+    let b = receive(&mut net.open(&commune).unwrap(), "Bình", at(2, 10, 0));
+    net.wait_until(&district, "A and B", WAIT, |n| holds(n, &a) && holds(n, &b))
+        .await
+        .unwrap();
+    net.wait_until(&commune, "in sync with the district", WAIT, |n| {
+        let l = link(n, &district_id);
+        l.connected && l.last_success.is_some()
+    })
+    .await
+    .unwrap();
+
+    let console = lienthong::console::Console::start(
+        net.open(&commune).unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+        lienthong::replication::Clock::system(),
+    )
+    .await
+    .unwrap();
+    let url = format!("http://{}/metrics", console.local_addr());
+    let text = tokio::task::spawn_blocking(move || {
+        let mut response = ureq::get(&url).call().unwrap();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(kind.starts_with("text/plain; version=0.0.4"), "{kind}");
+        response.body_mut().read_to_string().unwrap()
+    })
+    .await
+    .unwrap();
+    console.shutdown().await;
+
+    let holder = format!("holder=\"{COMMUNE}\"");
+    assert_eq!(
+        sample(
+            &text,
+            &format!("lienthong_dossiers{{status=\"4\",status_name=\"processing\",{holder}}}")
+        ),
+        Some(2),
+        "{text}"
+    );
+    // Due in April 2026, judged now (the system clock): both overdue.
+    assert_eq!(
+        sample(&text, &format!("lienthong_dossiers_overdue{{{holder}}}")),
+        Some(2),
+        "{text}"
+    );
+    let peer = format!("peer=\"{DISTRICT}\",node=\"{}\"", district_id.short());
+    assert_eq!(
+        sample(&text, &format!("lienthong_peer_connected{{{peer}}}")),
+        Some(1),
+        "{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            &format!("lienthong_peer_last_success_timestamp_seconds{{{peer}}}")
+        )
+        .unwrap()
+            > 0
+    );
+    assert_eq!(
+        sample(&text, &format!("lienthong_peer_refused_total{{{peer}}}")),
+        Some(0)
+    );
+    assert_eq!(sample(&text, "lienthong_outbox_depth"), Some(0));
+    assert_eq!(sample(&text, "lienthong_daemon_up"), Some(1));
+    assert!(sample(&text, "lienthong_store_bytes").unwrap() > 0);
+    // Every sample belongs to a declared family.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let name = line.split(['{', ' ']).next().unwrap();
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "undeclared {name}"
+        );
+    }
+    net.stop_all().await;
+}

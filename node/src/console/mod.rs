@@ -18,6 +18,7 @@ pub mod auth;
 pub mod desk;
 pub mod error;
 pub mod messages;
+pub mod metrics;
 pub mod page;
 pub mod state;
 
@@ -45,6 +46,8 @@ pub fn router(state: AppState) -> Router {
         .route("/language/{lang}", get(page::switch_language))
         .route("/assets/console.css", get(page::stylesheet))
         .route("/desk", get(desk::queue))
+        // operations
+        .route("/metrics", get(metrics::metrics))
         .fallback(page::not_found)
         .with_state(state)
 }
@@ -71,11 +74,14 @@ impl Console {
         let app = router(AppState::new(node, clock));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "the console stopped");
             }

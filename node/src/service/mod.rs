@@ -7,6 +7,7 @@
 
 pub mod accounts;
 mod attach;
+pub mod metrics;
 pub mod plan;
 mod receive;
 mod record;

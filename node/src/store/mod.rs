@@ -27,6 +27,7 @@ pub mod documents;
 pub mod feed;
 pub mod index;
 pub mod limits;
+pub mod metrics;
 mod migrations;
 pub mod outbox;
 pub mod peers;
