@@ -552,3 +552,120 @@ async fn metrics_on_the_console_port_count_dossiers_peers_and_the_outbox() {
     }
     net.stop_all().await;
 }
+
+/// A `lienthong run` child process with JSON logs, killed (by its own pid)
+/// when dropped.
+struct Running {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(data: &Path) -> Running {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lienthong"))
+            .args([
+                "run",
+                "--listen",
+                "127.0.0.1:0",
+                "--console",
+                "127.0.0.1:0",
+                "--data",
+            ])
+            .arg(data)
+            .env("LIENTHONG_LOG_FORMAT", "json")
+            .env("LIENTHONG_LOG", "info")
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines }
+    }
+
+    /// The first JSON log line whose message is `message`.
+    fn wait_for(&self, message: &str) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no `{message}` log line within {WAIT:?}"));
+            if !line.starts_with('{') {
+                continue;
+            }
+            let value: serde_json::Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            if value["fields"]["message"] == message {
+                return value;
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn json_logs_carry_the_link_span_with_the_peer() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = two_tier(&dir.path().join("net"));
+    let district_dir = net.get(&office(DISTRICT)).unwrap().dir.clone();
+    let commune_dir = net.get(&office(COMMUNE)).unwrap().dir.clone();
+    let district_id = Node::open(&district_dir).unwrap().node_id();
+
+    let district = Running::start(&district_dir);
+    let running = district.wait_for("node running");
+    assert_eq!(running["level"], "INFO");
+    assert_eq!(running["fields"]["office"], DISTRICT);
+    let addr = running["fields"]["local_addr"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Point the commune at the district's OS-chosen port, then start it.
+    let mut commune_node = Node::open(&commune_dir).unwrap();
+    for peer in &mut commune_node.config.peers {
+        if peer.node_id == district_id {
+            peer.address = Some(addr.clone());
+        }
+    }
+    commune_node
+        .config
+        .save(&commune_node.dir.config_file())
+        .unwrap();
+    drop(commune_node);
+    let commune = Running::start(&commune_dir);
+    let up = commune.wait_for("link up");
+    assert_eq!(up["span"]["name"], "link", "{up}");
+    assert_eq!(up["span"]["peer"], DISTRICT, "{up}");
+    assert_eq!(up["span"]["node"], district_id.short().to_string(), "{up}");
+    assert!(
+        up["spans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "dial"),
+        "the dial loop's span encloses the link: {up}"
+    );
+    assert!(
+        up["fields"].get("peer").is_none(),
+        "peer only in the span: {up}"
+    );
+}

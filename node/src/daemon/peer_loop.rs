@@ -20,7 +20,7 @@ pub(crate) async fn dial_loop(shared: Arc<Shared>, peer: PeerConfig, addr: Socke
             return;
         }
         if !shared.dials(&peer) {
-            tracing::info!(peer = %peer.office, %addr, "no longer dialled (node.toml changed)");
+            tracing::info!("no longer dialled (node.toml changed)");
             return;
         }
         let mut synced = false;
@@ -40,7 +40,7 @@ pub(crate) async fn dial_loop(shared: Arc<Shared>, peer: PeerConfig, addr: Socke
                     synced = outcome.synced;
                 }
                 Some(Err(e)) => {
-                    tracing::info!(peer = %peer.office, %addr, error = %e, retry_in = ?delay, "cannot reach peer");
+                    tracing::info!(error = %e, retry_in = ?delay, "cannot reach peer");
                     record_failure(&shared, key, e.to_string()).await;
                 }
             }

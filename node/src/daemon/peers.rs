@@ -18,6 +18,7 @@ use std::sync::Arc;
 use lienthong_sync::protocol::PeerId;
 use lienthong_sync::transport::identity::NodeId;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::{PeerSet, Shared, peer_loop, resolve};
 use crate::config::{NodeConfig, PeerConfig};
@@ -90,7 +91,10 @@ fn start_dialers(
         match resolve(address) {
             Ok(addr) => {
                 dialers.insert(key, peer.clone());
-                loops.spawn(peer_loop::dial_loop(shared.clone(), peer.clone(), addr));
+                let span = tracing::info_span!("dial", to = %peer.office, %addr);
+                loops.spawn(
+                    peer_loop::dial_loop(shared.clone(), peer.clone(), addr).instrument(span),
+                );
             }
             Err(e) => {
                 tracing::warn!(peer = %peer.office, %address, error = %e, "cannot resolve the peer's address; not dialling it (fix node.toml)");
