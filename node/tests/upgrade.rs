@@ -15,7 +15,9 @@ use lienthong_shared::dossier::Status;
 use lienthong_shared::dossier::fold;
 
 /// A fixture, the schema it was written with, and its dossiers: code and status.
-const FIXTURES: &[(&str, i64, &[(&str, Status)])] = &[(
+type Fixture = (&'static str, i64, &'static [(&'static str, Status)]);
+
+const FIXTURES: &[Fixture] = &[(
     "node-v0.1",
     7,
     &[

@@ -55,7 +55,7 @@ pub(crate) async fn serve(
         return LinkOutcome { synced: false };
     };
     let span = tracing::info_span!("link", peer = %office, node = %short(&peer), role = ?role);
-    serve_in_span(shared, connection, role, peer, office)
+    serve_in_span(shared, connection, role, peer)
         .instrument(span)
         .await
 }
@@ -65,7 +65,6 @@ async fn serve_in_span(
     connection: quinn::Connection,
     role: Role,
     peer: PeerId,
-    office: lienthong_shared::OfficeId,
 ) -> LinkOutcome {
     let path = shared.dir.store_file();
     let network = shared.network.clone();

@@ -97,12 +97,7 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
             .unwrap_or_else(|| "unpinned".into());
         (office, id.short().to_string())
     };
-    let families: [(
-        &str,
-        &str,
-        &str,
-        fn(&crate::store::metrics::PeerFigures) -> u64,
-    ); 7] = [
+    let families: [PeerFamily; 7] = [
         (
             "lienthong_peer_connected",
             "gauge",
@@ -227,6 +222,14 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
     out.sample("lienthong_daemon_up", &[], u64::from(up));
     Ok(out.0)
 }
+
+/// A per-peer metric: name, type, help, and how to read it.
+type PeerFamily = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&crate::store::metrics::PeerFigures) -> u64,
+);
 
 struct Snapshot {
     groups: Vec<crate::store::metrics::DossierGroup>,
