@@ -126,6 +126,8 @@ pub(crate) struct Shared {
     /// Rung when the peers change, so dial loops look whether they are
     /// still wanted.
     pub peers_changed: Notify,
+    /// The dial loop wanted for each dialled peer, by generation.
+    pub dialling: Mutex<HashMap<PeerId, u64>>,
     pub limits: Limits,
     pub endpoint: Endpoint,
     /// Rung when documents arrive, so other sessions relay them at once.
@@ -150,8 +152,6 @@ pub(crate) struct PeerSet {
     pub offices: HashMap<PeerId, OfficeId>,
     /// The parent, whose "in sync" lifts a code fence (`store/codes.rs`).
     pub parent: Option<PeerId>,
-    /// Peers this node dials (those with an address).
-    pub dialled: HashMap<PeerId, crate::config::PeerConfig>,
 }
 
 impl PeerSet {
@@ -163,12 +163,6 @@ impl PeerSet {
                 .iter()
                 .find(|p| p.role == crate::config::PeerRole::Parent)
                 .map(|p| *p.node_id.as_bytes()),
-            dialled: config
-                .peers
-                .iter()
-                .filter(|p| p.address.is_some())
-                .map(|p| (*p.node_id.as_bytes(), p.clone()))
-                .collect(),
         }
     }
 }
@@ -179,11 +173,12 @@ impl Shared {
         self.peers.read().ok()?.offices.get(peer).cloned()
     }
 
-    /// Whether `peer` is still to be dialled at `address`.
-    pub(crate) fn dials(&self, peer: &crate::config::PeerConfig) -> bool {
-        self.peers
-            .read()
-            .map(|p| p.dialled.get(peer.node_id.as_bytes()) == Some(peer))
+    /// Whether the dial loop `generation` for `peer` is still the one
+    /// wanted (a removed, changed or re-added peer gets a new loop).
+    pub(crate) fn dials(&self, peer: &PeerId, generation: u64) -> bool {
+        self.dialling
+            .lock()
+            .map(|d| d.get(peer) == Some(&generation))
             .unwrap_or(false)
     }
 
@@ -348,6 +343,7 @@ impl Daemon {
             pinned: pinned.clone(),
             connections: Mutex::new(HashMap::new()),
             peers_changed: Notify::new(),
+            dialling: Mutex::new(HashMap::new()),
             limits: node.config.limits,
             endpoint: endpoint.clone(),
             wake: Arc::new(Notify::new()),

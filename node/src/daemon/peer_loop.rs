@@ -10,7 +10,14 @@ use rand::Rng;
 use super::{Shared, link};
 use crate::config::PeerConfig;
 
-pub(crate) async fn dial_loop(shared: Arc<Shared>, peer: PeerConfig, addr: SocketAddr) {
+/// Dial `peer` at `addr` until shutdown, or until node.toml no longer
+/// wants this loop (`generation`, see `peers.rs`).
+pub(crate) async fn dial_loop(
+    shared: Arc<Shared>,
+    peer: PeerConfig,
+    addr: SocketAddr,
+    generation: u64,
+) {
     let (first, longest) = shared.options.backoff;
     let mut delay = first;
     let mut shutdown = shared.shutdown.clone();
@@ -19,7 +26,7 @@ pub(crate) async fn dial_loop(shared: Arc<Shared>, peer: PeerConfig, addr: Socke
         if *shutdown.borrow() {
             return;
         }
-        if !shared.dials(&peer) {
+        if !shared.dials(&key, generation) {
             tracing::info!("no longer dialled (node.toml changed)");
             return;
         }

@@ -23,8 +23,13 @@ use tracing::Instrument;
 use super::{PeerSet, Shared, peer_loop, resolve};
 use crate::config::{NodeConfig, PeerConfig};
 
-/// The dial loops running, by peer, with the configuration each dials.
-type Dialers = HashMap<PeerId, PeerConfig>;
+/// The dial loops wanted, by peer: the configuration each dials, and its
+/// generation (`Shared::dialling`).
+#[derive(Default)]
+struct Dialers {
+    loops: HashMap<PeerId, PeerConfig>,
+    next_generation: u64,
+}
 
 fn config_path(shared: &Shared) -> PathBuf {
     shared
@@ -36,7 +41,7 @@ fn config_path(shared: &Shared) -> PathBuf {
 /// Start a dial loop for every peer of `config` with an address, then
 /// watch node.toml and apply changes until shutdown.
 pub(crate) async fn peers_loop(shared: Arc<Shared>, config: NodeConfig) {
-    let mut dialers: Dialers = HashMap::new();
+    let mut dialers = Dialers::default();
     let mut loops = JoinSet::new();
     start_dialers(&shared, &config, &mut dialers, &mut loops);
     let path = config_path(&shared);
@@ -82,7 +87,7 @@ fn start_dialers(
 ) {
     for peer in &config.peers {
         let key = *peer.node_id.as_bytes();
-        if dialers.contains_key(&key) {
+        if dialers.loops.contains_key(&key) {
             continue;
         }
         let Some(address) = &peer.address else {
@@ -90,10 +95,16 @@ fn start_dialers(
         };
         match resolve(address) {
             Ok(addr) => {
-                dialers.insert(key, peer.clone());
+                dialers.next_generation += 1;
+                let generation = dialers.next_generation;
+                dialers.loops.insert(key, peer.clone());
+                if let Ok(mut dialling) = shared.dialling.lock() {
+                    dialling.insert(key, generation);
+                }
                 let span = tracing::info_span!("dial", to = %peer.office, %addr);
                 loops.spawn(
-                    peer_loop::dial_loop(shared.clone(), peer.clone(), addr).instrument(span),
+                    peer_loop::dial_loop(shared.clone(), peer.clone(), addr, generation)
+                        .instrument(span),
                 );
             }
             Err(e) => {
@@ -115,7 +126,12 @@ fn apply(
         Ok(mut peers) => std::mem::replace(&mut *peers, new.clone()),
         Err(_) => return,
     };
-    if old == new && dialers.values().all(|p| config.peer(&p.node_id) == Some(p)) {
+    if old == new
+        && dialers
+            .loops
+            .values()
+            .all(|p| config.peer(&p.node_id) == Some(p))
+    {
         return;
     }
     shared
@@ -135,7 +151,12 @@ fn apply(
     }
     // Dial loops whose peer is gone or changed: they end once they look
     // (`peer_loop::still_wanted`); they are woken to look now.
-    dialers.retain(|key, peer| config.peer(&NodeId::from_bytes(*key)) == Some(peer));
+    dialers
+        .loops
+        .retain(|key, peer| config.peer(&NodeId::from_bytes(*key)) == Some(peer));
+    if let Ok(mut dialling) = shared.dialling.lock() {
+        dialling.retain(|key, _| dialers.loops.contains_key(key));
+    }
     shared.peers_changed.notify_waiters();
     start_dialers(shared, config, dialers, loops);
 }
