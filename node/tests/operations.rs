@@ -693,3 +693,41 @@ fn json_logs_carry_the_link_span_with_the_peer() {
         "peer only in the span: {up}"
     );
 }
+
+#[test]
+fn the_backup_and_restore_commands_say_what_they_did_and_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = two_tier(&dir.path().join("net"));
+    let commune_dir = net.get(&office(COMMUNE)).unwrap().dir.clone();
+    let bin = env!("CARGO_BIN_EXE_lienthong");
+    let backup = dir.path().join("backup");
+    let out = std::process::Command::new(bin)
+        .args(["backup", "--data"])
+        .arg(&commune_dir)
+        .arg("--out")
+        .arg(&backup)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("SECRET"), "{stdout}");
+    let restore = |data: &Path| {
+        std::process::Command::new(bin)
+            .args(["restore", "--from"])
+            .arg(&backup)
+            .arg("--data")
+            .arg(data)
+            .output()
+            .unwrap()
+    };
+    let restored = restore(&dir.path().join("restored"));
+    assert!(restored.status.success());
+    assert!(
+        String::from_utf8_lossy(&restored.stdout).contains("recovery range"),
+        "the operator is told about the code fence"
+    );
+    let refused = restore(&commune_dir);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("not empty"), "{stderr}");
+}
