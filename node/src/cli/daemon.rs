@@ -42,16 +42,53 @@ pub struct ConsoleArgs {
     pub listen: Option<SocketAddr>,
 }
 
-/// Logs to stderr; `LIENTHONG_LOG` (e.g. `debug`, `lienthong=debug,quinn=warn`) filters.
+/// Logs to stderr; `LIENTHONG_LOG` (e.g. `debug`, `lienthong=debug,quinn=warn`)
+/// filters; `LIENTHONG_LOG_FORMAT=json` writes one JSON object per line
+/// (with the current span — `link` with the peer, `dial` — and its parents),
+/// for journald or a log collector; `text` (the default) is for people.
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LIENTHONG_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,quinn=warn,rustls=warn"));
     use std::io::IsTerminal;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+    match log_format(std::env::var("LIENTHONG_LOG_FORMAT").ok().as_deref()) {
+        Ok(LogFormat::Json) => {
+            let _ = tracing_subscriber::fmt()
+                .json()
+                .with_current_span(true)
+                .with_span_list(true)
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .try_init();
+        }
+        format => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_writer(std::io::stderr)
+                .try_init();
+            if let Err(e) = format {
+                tracing::warn!("{e}");
+            }
+        }
+    }
+}
+
+/// How logs are written (`LIENTHONG_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Read `LIENTHONG_LOG_FORMAT`; unset or empty is text.
+pub fn log_format(value: Option<&str>) -> Result<LogFormat, String> {
+    match value.map(str::trim) {
+        None | Some("") | Some("text") => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => Err(format!(
+            "LIENTHONG_LOG_FORMAT=`{other}` is not a log format: use `json` or `text`; logging as text"
+        )),
+    }
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -144,4 +181,17 @@ pub fn console(args: &ConsoleArgs) -> Result<()> {
         console.shutdown().await;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_format_is_read_with_a_clear_error() {
+        assert_eq!(log_format(None), Ok(LogFormat::Text));
+        assert_eq!(log_format(Some("json")), Ok(LogFormat::Json));
+        let error = log_format(Some("xml")).unwrap_err();
+        assert!(error.contains("use `json` or `text`"), "{error}");
+    }
 }

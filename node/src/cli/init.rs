@@ -29,6 +29,25 @@ pub struct InitArgs {
     /// Address to listen on for peers.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
+    /// This office had a node before (lost, replaced): until the new node
+    /// is in sync with its parent, its dossier codes for today and earlier
+    /// come from the recovery range, so none repeats one the old node issued.
+    #[arg(long)]
+    pub reinstall: bool,
+}
+
+/// Fence the dossier codes of a node reinstalled for an office that had one
+/// (`store/codes.rs`): through the local day of `now`, until it is in sync
+/// with its parent.
+pub fn fence_reinstalled(node: &mut Node, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+    let through = node.calendar.local_date(now);
+    node.store.write(|w| {
+        w.set_code_fence(&crate::store::codes::CodeFence {
+            through,
+            reason: "reinstalled".into(),
+        })
+    })?;
+    Ok(())
 }
 
 fn read_source(name: &str) -> Result<(String, PathBuf)> {
@@ -69,6 +88,12 @@ pub fn init(args: &InitArgs) -> Result<()> {
     if let Some(listen) = args.listen {
         node.config.listen = listen;
         node.config.save(&node.dir.config_file())?;
+    }
+    if args.reinstall {
+        fence_reinstalled(&mut node, chrono::Utc::now())?;
+        println!(
+            "Reinstalled: until this node is in sync with its parent, dossier codes for today and earlier come from the recovery range (…-9001 upward)."
+        );
     }
     let office = node
         .network

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api;
 pub mod args;
 pub mod attachments;
+pub mod backup;
 pub mod catalogue;
 pub mod daemon;
 pub mod demo;
@@ -41,6 +42,10 @@ pub enum Command {
     /// Bearer tokens of the JSON API (/api/v1/): add, list, revoke.
     #[command(subcommand)]
     ApiToken(api::ApiTokenCommand),
+    /// Copy the node (store, configuration, identity) into a new directory while it runs.
+    Backup(backup::BackupArgs),
+    /// Make a new data directory from a backup; the node then catches up from its parent.
+    Restore(backup::RestoreArgs),
     /// Pin, unpin and list peers.
     #[command(subcommand)]
     Peer(init::PeerCommand),
@@ -82,6 +87,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Id(args) => init::id(args),
         Command::Account(command) => accounts::run(command),
         Command::ApiToken(command) => api::run(command),
+        Command::Backup(args) => backup::backup(args),
+        Command::Restore(args) => backup::restore(args),
         Command::Peer(command) => init::peer(command),
         Command::Procedures(args) => catalogue::procedures(args),
         Command::Offices(args) => catalogue::offices(args),

@@ -25,6 +25,7 @@ pub mod dossier;
 pub mod error;
 pub mod forms;
 pub mod messages;
+pub mod metrics;
 pub mod page;
 pub mod receive;
 pub mod state;
@@ -85,6 +86,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/{*rest}", axum::routing::any(api::not_found))
         .route("/receive", get(receive::form).post(receive::submit))
         .route("/accounts", get(accounts::page).post(accounts::create))
+        // operations
+        .route("/metrics", get(metrics::metrics))
         .fallback(page::not_found)
         .with_state(state)
 }
@@ -116,11 +119,14 @@ impl Console {
         let app = router(state);
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
+            let served = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
             if let Err(e) = served {
                 tracing::error!(error = %e, "the console stopped");
             }

@@ -10,6 +10,7 @@ use lienthong_sync::protocol::{PeerId, SessionEvent};
 use lienthong_sync::transport::driver::{Progress, Role, drive};
 use lienthong_sync::transport::identity::NodeId;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::Shared;
 use crate::replication::admission::{NodeAdmission, limit_has_lifted};
@@ -40,21 +41,35 @@ async fn record_link(
         .await;
 }
 
+/// Run one session; everything it logs carries the peer's office, node id
+/// and role in a `link` span.
 pub(crate) async fn serve(
     shared: Arc<Shared>,
     connection: quinn::Connection,
     role: Role,
     peer: PeerId,
 ) -> LinkOutcome {
-    let office = shared.peers.get(&peer).cloned();
+    let office = shared.peer_office(&peer);
     let Some(office) = office else {
         connection.close(1u32.into(), b"not a configured peer");
         return LinkOutcome { synced: false };
     };
+    let span = tracing::info_span!("link", peer = %office, node = %short(&peer), role = ?role);
+    serve_in_span(shared, connection, role, peer)
+        .instrument(span)
+        .await
+}
+
+async fn serve_in_span(
+    shared: Arc<Shared>,
+    connection: quinn::Connection,
+    role: Role,
+    peer: PeerId,
+) -> LinkOutcome {
     let path = shared.dir.store_file();
     let network = shared.network.clone();
     let calendar = shared.calendar.clone();
-    let peers = shared.peers.clone();
+    let peers = shared.peer_offices();
     let my_office = shared.office.clone();
     let limits = shared.limits;
     let clock = shared.options.clock.clone();
@@ -87,13 +102,13 @@ pub(crate) async fn serve(
             return LinkOutcome { synced: false };
         }
     };
-    tracing::info!(peer = %short(&peer), %office, ?role, remote = %connection.remote_address(), "link up");
+    tracing::info!(remote = %connection.remote_address(), "link up");
+    shared.register(peer, &connection);
     record_link(&shared, peer, true, false, None).await;
 
     let (progress_tx, mut progress_rx) = mpsc::unbounded_channel();
     let watcher = {
         let shared = shared.clone();
-        let office = office.clone();
         tokio::spawn(async move {
             let mut synced_once = false;
             let mut in_sync = false;
@@ -111,7 +126,7 @@ pub(crate) async fn serve(
                         checkpoint,
                     }) => {
                         if documents > 0 {
-                            tracing::info!(peer = %office, documents, checkpoint, "stored changes from peer");
+                            tracing::info!(documents, checkpoint, "stored changes from peer");
                             shared.wake.notify_waiters();
                         }
                     }
@@ -121,32 +136,35 @@ pub(crate) async fn serve(
                         by_peer,
                     }) => {
                         if by_peer {
-                            tracing::warn!(peer = %office, %doc, %reason, "peer refused a document");
+                            tracing::warn!(%doc, %reason, "peer refused a document");
                         } else {
-                            tracing::warn!(peer = %office, %doc, %reason, "refused a document from peer");
+                            tracing::warn!(%doc, %reason, "refused a document from peer");
                             refusals.count += 1;
                             refusals.last = reason;
                         }
                     }
                     Progress::Event(SessionEvent::BlobReceived { hash }) => {
-                        tracing::info!(peer = %office, blob = %lienthong_shared::dossier::attachment::hex(&hash[..8]), "attachment received and verified");
+                        tracing::info!(blob = %lienthong_shared::dossier::attachment::hex(&hash[..8]), "attachment received and verified");
                     }
                     Progress::Event(SessionEvent::BlobFailed { hash, reason }) => {
-                        tracing::warn!(peer = %office, blob = %lienthong_shared::dossier::attachment::hex(&hash[..8]), %reason, "attachment transfer failed");
+                        tracing::warn!(blob = %lienthong_shared::dossier::attachment::hex(&hash[..8]), %reason, "attachment transfer failed");
                     }
                     Progress::Event(SessionEvent::FeedReset { ours }) => {
-                        tracing::warn!(peer = %office, ours, "a feed restarted (store replaced?); resyncing from the start");
+                        tracing::warn!(ours, "a feed restarted (store replaced?); resyncing from the start");
                     }
                     Progress::Stats { synced, .. } => {
                         refusals.record(&shared, peer).await;
                         if synced && !in_sync {
                             if synced_once {
-                                tracing::debug!(peer = %office, "in sync");
+                                tracing::debug!("in sync");
                             } else {
-                                tracing::info!(peer = %office, "in sync");
+                                tracing::info!("in sync");
                             }
                             synced_once = true;
                             record_link(&shared, peer, true, true, None).await;
+                            if shared.catches_up_from(&peer) {
+                                lift_code_fence(&shared).await;
+                            }
                         }
                         in_sync = synced;
                     }
@@ -161,13 +179,12 @@ pub(crate) async fn serve(
             }
             refusals.record(&shared, peer).await;
             synced_once
-        })
+        }.instrument(tracing::Span::current()))
     };
-    let lift_watch = tokio::spawn(close_when_limit_lifts(
-        shared.clone(),
-        peer,
-        connection.clone(),
-    ));
+    let lift_watch = tokio::spawn(
+        close_when_limit_lifts(shared.clone(), peer, connection.clone())
+            .instrument(tracing::Span::current()),
+    );
     let driven = drive(
         connection.clone(),
         role,
@@ -181,15 +198,33 @@ pub(crate) async fn serve(
     )
     .await;
     lift_watch.abort();
+    shared.unregister(&peer, &connection);
     let synced = watcher.await.unwrap_or(false) || driven.synced;
     let error = driven.result.err().map(|e| e.to_string());
     connection.close(0u32.into(), b"session over");
     match &error {
-        Some(e) => tracing::info!(peer = %office, error = %e, "link down"),
-        None => tracing::info!(peer = %office, "link closed"),
+        Some(e) => tracing::info!(error = %e, "link down"),
+        None => tracing::info!("link closed"),
     }
     record_link(&shared, peer, false, false, error).await;
     LinkOutcome { synced }
+}
+
+/// In sync with the parent: the node has caught up after a restore or a
+/// reinstall, so its dossier codes come from the counters again.
+async fn lift_code_fence(shared: &Shared) {
+    let path = shared.dir.store_file();
+    let lifted =
+        tokio::task::spawn_blocking(move || Store::open(&path)?.write(|w| w.lift_code_fence()))
+            .await;
+    match lifted {
+        Ok(Ok(true)) => {
+            tracing::info!("caught up with the parent: dossier codes come from the counters again")
+        }
+        Ok(Ok(false)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "could not lift the code fence"),
+        Err(e) => tracing::warn!(error = %e, "could not lift the code fence"),
+    }
 }
 
 /// While the peer is held at a limit (its refused documents wait behind a
@@ -214,7 +249,9 @@ async fn close_when_limit_lifts(shared: Arc<Shared>, peer: PeerId, connection: q
         })
         .await;
         if let Ok(Some(true)) = lifted {
-            tracing::info!(peer = %short(&peer), "a limit on this peer lifted; reconnecting so it offers again what was refused");
+            tracing::info!(
+                "a limit on this peer lifted; reconnecting so it offers again what was refused"
+            );
             connection.close(0u32.into(), b"limit lifted: reconnect to resume");
             return;
         }

@@ -40,7 +40,7 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>) {
                         }
                     };
                     let key = *peer.as_bytes();
-                    if !shared.peers.contains_key(&key) {
+                    if shared.peer_office(&key).is_none() {
                         tracing::warn!(%remote, peer = %peer, "refused: not a configured peer");
                         connection.close(1u32.into(), b"not a configured peer");
                         return;

@@ -7,6 +7,7 @@ mod heartbeat;
 mod link;
 mod listener;
 mod peer_loop;
+mod peers;
 mod scheduler;
 
 use std::collections::{HashMap, HashSet};
@@ -70,6 +71,28 @@ pub struct DaemonOptions {
     /// limit has lifted (then the session is closed, and the next one asks
     /// the peer again for what was refused).
     pub limit_check: Duration,
+    /// How often node.toml is read again for peer changes
+    /// (`lienthong peer add/remove` on a running daemon).
+    pub config_poll: Duration,
+    /// A link with no packet from the peer for this long is down: QUIC
+    /// keep-alives go every fifth of it, so a cut is noticed (and `status`
+    /// says "disconnected") within this time, not quinn's usual 60 s.
+    pub idle_timeout: Duration,
+}
+
+/// The default [`DaemonOptions::idle_timeout`]: a cut is noticed in 10 s;
+/// keep-alives every 2 s cost about 30 bytes each way (≈ 2.6 MB a day per
+/// link, also while idle).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The QUIC settings of every connection, with the daemon's idle timeout.
+fn transport_config(idle: Duration) -> quinn::TransportConfig {
+    let mut transport = default_transport_config();
+    let idle = idle.max(Duration::from_millis(500));
+    transport
+        .keep_alive_interval(Some(idle / 5))
+        .max_idle_timeout(quinn::IdleTimeout::try_from(idle).ok());
+    transport
 }
 
 impl Default for DaemonOptions {
@@ -81,6 +104,8 @@ impl Default for DaemonOptions {
             driver: DriverConfig::default(),
             clock: Clock::system(),
             limit_check: Duration::from_secs(60),
+            config_poll: Duration::from_secs(1),
+            idle_timeout: IDLE_TIMEOUT,
         }
     }
 }
@@ -92,7 +117,17 @@ pub(crate) struct Shared {
     pub office: OfficeId,
     pub network: NetworkConfig,
     pub calendar: WorkingCalendar,
-    pub peers: HashMap<PeerId, OfficeId>,
+    /// The pinned peers: replaced when node.toml changes ([`reload`]).
+    pub peers: std::sync::RwLock<PeerSet>,
+    /// The endpoint's pins, shared with its TLS verifiers.
+    pub pinned: PinnedPeers,
+    /// Every session's connection, so unpinning a peer closes it.
+    pub connections: Mutex<HashMap<PeerId, quinn::Connection>>,
+    /// Rung when the peers change, so dial loops look whether they are
+    /// still wanted.
+    pub peers_changed: Notify,
+    /// The dial loop wanted for each dialled peer, by generation.
+    pub dialling: Mutex<HashMap<PeerId, u64>>,
     pub limits: Limits,
     pub endpoint: Endpoint,
     /// Rung when documents arrive, so other sessions relay them at once.
@@ -111,7 +146,75 @@ pub(crate) struct Shared {
     pub shutdown: watch::Receiver<bool>,
 }
 
+/// Who the daemon talks to, from node.toml.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PeerSet {
+    pub offices: HashMap<PeerId, OfficeId>,
+    /// The parent, whose "in sync" lifts a code fence (`store/codes.rs`).
+    pub parent: Option<PeerId>,
+}
+
+impl PeerSet {
+    pub(crate) fn of(config: &crate::config::NodeConfig) -> Self {
+        PeerSet {
+            offices: peer_offices(config),
+            parent: config
+                .peers
+                .iter()
+                .find(|p| p.role == crate::config::PeerRole::Parent)
+                .map(|p| *p.node_id.as_bytes()),
+        }
+    }
+}
+
 impl Shared {
+    /// The office of a pinned peer; `None` once it is unpinned.
+    pub(crate) fn peer_office(&self, peer: &PeerId) -> Option<OfficeId> {
+        self.peers.read().ok()?.offices.get(peer).cloned()
+    }
+
+    /// Whether the dial loop `generation` for `peer` is still the one
+    /// wanted (a removed, changed or re-added peer gets a new loop).
+    pub(crate) fn dials(&self, peer: &PeerId, generation: u64) -> bool {
+        self.dialling
+            .lock()
+            .map(|d| d.get(peer) == Some(&generation))
+            .unwrap_or(false)
+    }
+
+    /// Note the connection of a session with `peer`, to close it if the
+    /// peer is unpinned.
+    pub(crate) fn register(&self, peer: PeerId, connection: &quinn::Connection) {
+        if let Ok(mut c) = self.connections.lock() {
+            c.insert(peer, connection.clone());
+        }
+    }
+
+    pub(crate) fn unregister(&self, peer: &PeerId, connection: &quinn::Connection) {
+        if let Ok(mut c) = self.connections.lock()
+            && c.get(peer)
+                .is_some_and(|x| x.stable_id() == connection.stable_id())
+        {
+            c.remove(peer);
+        }
+    }
+
+    pub(crate) fn peer_offices(&self) -> HashMap<PeerId, OfficeId> {
+        self.peers
+            .read()
+            .map(|p| p.offices.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether being in sync with `peer` means the node has caught up: it
+    /// is the parent, or the node has none (a province).
+    pub(crate) fn catches_up_from(&self, peer: &PeerId) -> bool {
+        self.peers
+            .read()
+            .map(|p| p.parent.is_none_or(|parent| &parent == peer))
+            .unwrap_or(false)
+    }
+
     /// One write to the store on a blocking thread, for bookkeeping the
     /// daemon keeps for `status`: a failure is logged as "could not record
     /// `what`" and the daemon goes on.
@@ -220,8 +323,8 @@ impl Daemon {
         let endpoint = Endpoint::bind(
             listen,
             &node.identity,
-            pinned,
-            Arc::new(default_transport_config()),
+            pinned.clone(),
+            Arc::new(transport_config(options.idle_timeout)),
         )?;
         let local_addr = endpoint
             .local_addr()
@@ -236,7 +339,11 @@ impl Daemon {
             office: node.office().clone(),
             network: node.network.clone(),
             calendar: node.calendar.clone(),
-            peers: peer_offices(&node.config),
+            peers: std::sync::RwLock::new(PeerSet::of(&node.config)),
+            pinned: pinned.clone(),
+            connections: Mutex::new(HashMap::new()),
+            peers_changed: Notify::new(),
+            dialling: Mutex::new(HashMap::new()),
             limits: node.config.limits,
             endpoint: endpoint.clone(),
             wake: Arc::new(Notify::new()),
@@ -248,16 +355,18 @@ impl Daemon {
         });
         let mut tasks = JoinSet::new();
         tasks.spawn(listener::accept_loop(shared.clone()));
+        // Unresolvable addresses stop the start, as before; later changes
+        // to node.toml are applied live (`peers.rs`).
         for peer in &node.config.peers {
             if let Some(address) = &peer.address {
-                let addr = resolve(address).map_err(|source| DaemonError::Address {
+                resolve(address).map_err(|source| DaemonError::Address {
                     office: peer.office.clone(),
                     address: address.clone(),
                     source,
                 })?;
-                tasks.spawn(peer_loop::dial_loop(shared.clone(), peer.clone(), addr));
             }
         }
+        tasks.spawn(peers::peers_loop(shared.clone(), node.config.clone()));
         tasks.spawn(heartbeat::heartbeat_loop(shared.clone()));
         tasks.spawn(scheduler::scheduler_loop(shared.clone()));
         tracing::info!(

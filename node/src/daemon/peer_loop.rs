@@ -10,13 +10,24 @@ use rand::Rng;
 use super::{Shared, link};
 use crate::config::PeerConfig;
 
-pub(crate) async fn dial_loop(shared: Arc<Shared>, peer: PeerConfig, addr: SocketAddr) {
+/// Dial `peer` at `addr` until shutdown, or until node.toml no longer
+/// wants this loop (`generation`, see `peers.rs`).
+pub(crate) async fn dial_loop(
+    shared: Arc<Shared>,
+    peer: PeerConfig,
+    addr: SocketAddr,
+    generation: u64,
+) {
     let (first, longest) = shared.options.backoff;
     let mut delay = first;
     let mut shutdown = shared.shutdown.clone();
     let key = *peer.node_id.as_bytes();
     loop {
         if *shutdown.borrow() {
+            return;
+        }
+        if !shared.dials(&key, generation) {
+            tracing::info!("no longer dialled (node.toml changed)");
             return;
         }
         let mut synced = false;
@@ -36,7 +47,7 @@ pub(crate) async fn dial_loop(shared: Arc<Shared>, peer: PeerConfig, addr: Socke
                     synced = outcome.synced;
                 }
                 Some(Err(e)) => {
-                    tracing::info!(peer = %peer.office, %addr, error = %e, retry_in = ?delay, "cannot reach peer");
+                    tracing::info!(error = %e, retry_in = ?delay, "cannot reach peer");
                     record_failure(&shared, key, e.to_string()).await;
                 }
             }
@@ -53,6 +64,7 @@ pub(crate) async fn dial_loop(shared: Arc<Shared>, peer: PeerConfig, addr: Socke
         };
         tokio::select! {
             _ = tokio::time::sleep(jittered) => {}
+            _ = shared.peers_changed.notified() => {}
             _ = shutdown.changed() => return,
         }
         delay = (delay * 2).min(longest);

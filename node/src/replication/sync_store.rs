@@ -356,8 +356,18 @@ impl SyncStore for NodeSyncStore {
     }
 
     fn note_peer_head(&mut self, peer: &PeerId, last_seq: u64) -> Result<(), StoreError> {
-        self.store
-            .write(|w| w.set_peer_last_seq(peer, seq(last_seq)))
+        let restarted = self.store.write(|w| {
+            let restarted = w.forget_if_restarted(peer, seq(last_seq))?;
+            w.set_peer_last_seq(peer, seq(last_seq))?;
+            Ok::<_, StoreError>(restarted)
+        })?;
+        if restarted {
+            tracing::warn!(
+                peer = %lienthong_sync::transport::identity::NodeId::from_bytes(*peer).short(),
+                "the peer's feed restarted (restored or reinstalled): offering it everything in its scope again"
+            );
+        }
+        Ok(())
     }
 
     fn wanted_blobs(&mut self, peer: &PeerId, limit: usize) -> Result<Vec<WantedBlob>, StoreError> {

@@ -19,6 +19,7 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod backup;
 pub mod blobs;
 pub mod codes;
 pub mod console_sessions;
@@ -29,6 +30,7 @@ pub mod dossier_pages;
 pub mod feed;
 pub mod index;
 pub mod limits;
+pub mod metrics;
 mod migrations;
 pub mod outbox;
 pub mod peers;

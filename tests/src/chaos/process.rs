@@ -203,7 +203,11 @@ impl NodeProcess {
                     .lines()
                     .find_map(|line| {
                         let (_, rest) = line.split_once(" listening on ")?;
-                        rest.split_whitespace().next()?.parse::<SocketAddr>().ok()
+                        rest.split_whitespace()
+                            .next()?
+                            .trim_end_matches(';')
+                            .parse::<SocketAddr>()
+                            .ok()
                     })
                     .ok_or_else(|| "not yet".to_string())
             },
