@@ -1,0 +1,4 @@
+//! Attributable history (issue 8): who may have written what, and the words
+//! for it.
+
+pub mod messages;
