@@ -173,6 +173,9 @@ impl NodeProcess {
             .arg(dir)
             .arg("--listen")
             .arg(listen.to_string())
+            // Every node serves a console since issue 9: on a port of its
+            // own, so that several nodes run side by side.
+            .args(["--console", "127.0.0.1:0"])
             .env("LIENTHONG_LOG", "info,quinn=warn,rustls=warn")
             .stdout(Stdio::null())
             .stderr(Stdio::from(file));
@@ -201,7 +204,12 @@ impl NodeProcess {
                     .lines()
                     .find_map(|line| {
                         let (_, rest) = line.split_once(" listening on ")?;
-                        rest.split_whitespace().next()?.parse::<SocketAddr>().ok()
+                        // "listening on ADDR; console at …" since the console.
+                        rest.split_whitespace()
+                            .next()?
+                            .trim_end_matches(';')
+                            .parse::<SocketAddr>()
+                            .ok()
                     })
                     .ok_or_else(|| "not yet".to_string())
             },
