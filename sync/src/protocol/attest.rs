@@ -132,7 +132,7 @@ pub fn encode_list(list: &[Attestation]) -> Vec<u8> {
 /// Decode a list: its length is checked against the bytes present and the
 /// limit before anything is allocated.
 pub fn decode_list(bytes: &[u8]) -> Result<Vec<Attestation>, AttestationError> {
-    if bytes.len() % ATTESTATION_LEN != 0 {
+    if !bytes.len().is_multiple_of(ATTESTATION_LEN) {
         return Err(AttestationError::Truncated { len: bytes.len() });
     }
     let count = bytes.len() / ATTESTATION_LEN;
