@@ -6,6 +6,7 @@ use lienthong_shared::dossier::fold::{ConflictReason, Flag};
 use lienthong_shared::dossier::{Action, Status};
 
 use super::{Lang, Locale, Msg};
+use crate::replication::authorship::messages::AuthorshipMsg;
 use crate::service::{ActionError, Refusal};
 
 /// `": text"`-style suffix: `prefix` + `text` when `text` is not blank.
@@ -183,6 +184,21 @@ impl Locale<'_> {
             R::NotReturnOffice { return_office } => self.f(
                 Msg::WhyNotReturnOffice,
                 &[("return_office", &self.office(return_office))],
+            ),
+            R::NotOnRoute { route } => self.f(
+                AuthorshipMsg::WhyNotOnRoute,
+                &[(
+                    "route",
+                    &route
+                        .iter()
+                        .map(|o| self.office(o))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )],
+            ),
+            R::NotDecidingOffice { decider } => self.f(
+                AuthorshipMsg::WhyNotDecidingOffice,
+                &[("decider", &self.office(decider))],
             ),
             R::DuplicateEventId => self.t(Msg::WhyDuplicate).into(),
             R::UnknownKind { name } => self.f(Msg::WhyUnknownKind, &[("name", name)]),

@@ -17,7 +17,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-use automerge::Automerge;
+use automerge::{Automerge, ChangeHash};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use lienthong_shared::calendar::WorkingCalendar;
 use lienthong_shared::dossier::fold::{self, FoldContext};
@@ -27,6 +27,7 @@ use lienthong_shared::{OfficeId, scope};
 use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::{Admission, PeerId};
 
+use super::authorship;
 use super::config_docs::{self, ConfigFile};
 use super::{Clock, DocumentSchema, schema_of};
 use crate::config::Limits;
@@ -123,6 +124,36 @@ impl NodeAdmission {
         }
         check_attachments(&dossier, &self.limits)?;
         Ok(dossier)
+    }
+
+    /// The record only grows (issue 8): compared with the dossier as
+    /// stored here (`before`), the peer's changes only append events and
+    /// attachments. A violation is logged, and refuses the message whole.
+    fn history(
+        &self,
+        peer: &PeerId,
+        document: &Automerge,
+        before: &[ChangeHash],
+        after: &Dossier,
+    ) -> Result<(), String> {
+        let held = document.fork_at(before).map_err(|e| {
+            format!("the dossier as stored here cannot be rebuilt from its heads ({e}); nothing was stored")
+        })?;
+        // A copy that does not read as a dossier was quarantined on load;
+        // only a readable one has a record to keep.
+        let Ok(held) = schema::read(&held) else {
+            return Ok(());
+        };
+        authorship::history::check(&held, after).map_err(|violation| {
+            let _span = tracing::warn_span!(
+                "authorship",
+                peer = %lienthong_sync::transport::identity::NodeId::from_bytes(*peer).short(),
+                dossier = %after.facts.code,
+            )
+            .entered();
+            tracing::warn!(%violation, "refused a peer's changes that rewrite a dossier's record");
+            violation.to_string()
+        })
     }
 
     fn config(&self, peer: &PeerId, doc: &DocumentId, document: &Automerge) -> Result<(), String> {
@@ -366,6 +397,7 @@ impl Admission for NodeAdmission {
         doc: &DocumentId,
         document: &Automerge,
         existed: bool,
+        before: &[ChangeHash],
     ) -> Result<(), String> {
         if let Some(policy) = &mut self.policy {
             let quarantined = policy
@@ -382,6 +414,9 @@ impl Admission for NodeAdmission {
         let new_attachment_bytes = match schema_of(document) {
             DocumentSchema::Dossier => {
                 let dossier = self.dossier(document)?;
+                if !before.is_empty() {
+                    self.history(peer, document, before, &dossier)?;
+                }
                 match &mut self.policy {
                     Some(policy) => policy
                         .store

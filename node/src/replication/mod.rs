@@ -3,6 +3,7 @@
 //! documents that flow down from the province.
 
 pub mod admission;
+pub mod authorship;
 pub mod config_docs;
 pub mod sync_store;
 

@@ -159,6 +159,16 @@ pub fn fold_with_allowed(
     (folder.finish(), allowed)
 }
 
+/// The office that decides a dossier on `route`: its lead step, or its
+/// last step when none leads; `None` for a dossier without a route.
+pub fn deciding_office(route: &[super::schema::RouteStep]) -> Option<&OfficeId> {
+    route
+        .iter()
+        .find(|step| step.lead)
+        .or(route.last())
+        .map(|step| &step.office)
+}
+
 /// The processing time as recorded on the dossier.
 #[derive(Debug, Clone, Copy)]
 enum ProcessingTime {
@@ -386,16 +396,22 @@ impl<'a> Folder<'a> {
             ActionKind::Appraised
             | ActionKind::VerificationScheduled
             | ActionKind::Consulted
-            | ActionKind::PaymentRequested
-            | ActionKind::Approved => {
+            | ActionKind::PaymentRequested => {
                 require_status(&[Processing])?;
                 require_not_in_transfer()?;
                 require_holder()
+            }
+            ActionKind::Approved => {
+                require_status(&[Processing])?;
+                require_not_in_transfer()?;
+                require_holder()?;
+                self.require_on_route(office)
             }
             ActionKind::ResultIssued => {
                 require_status(&[Processing])?;
                 require_not_in_transfer()?;
                 require_holder()?;
+                self.require_decider(office)?;
                 if self.state.approved {
                     Ok(())
                 } else {
@@ -479,6 +495,33 @@ impl<'a> Folder<'a> {
             ActionKind::Unknown => Err(ConflictReason::UnknownKind {
                 name: String::new(),
             }),
+        }
+    }
+
+    /// Only an office of the dossier's route signs a decision (RULES.md
+    /// "Routes"): the holder must also be a step of the route written at
+    /// receipt. A dossier without a route (written before routes were
+    /// recorded) keeps the holder rule alone.
+    fn require_on_route(&self, office: &OfficeId) -> Result<(), ConflictReason> {
+        let route = &self.dossier.facts.route;
+        if route.is_empty() || route.iter().any(|step| &step.office == office) {
+            Ok(())
+        } else {
+            Err(ConflictReason::NotOnRoute {
+                route: route.iter().map(|step| step.office.clone()).collect(),
+            })
+        }
+    }
+
+    /// Only the route's deciding agency (its lead step; the last step when
+    /// none leads, as `catalogue::resolve_route` decides) issues the result
+    /// (RULES.md "Routes", "Results"). No route: the holder rule alone.
+    fn require_decider(&self, office: &OfficeId) -> Result<(), ConflictReason> {
+        match deciding_office(&self.dossier.facts.route) {
+            Some(decider) if decider != office => Err(ConflictReason::NotDecidingOffice {
+                decider: decider.clone(),
+            }),
+            _ => Ok(()),
         }
     }
 

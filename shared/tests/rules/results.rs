@@ -151,3 +151,62 @@ fn r_a_resolved_dossier_takes_no_more_processing() {
         );
     }
 }
+
+/// A route district → land department, the district leading (it decides).
+fn routed_to_district_then_land() -> Case {
+    dossier(Days(5))
+        .route(&[(DISTRICT, 3), (LAND, 2)])
+        .at_district()
+}
+
+#[test]
+fn r_only_the_routes_deciding_agency_issues_the_result() {
+    // LAND is on the route but does not lead: it may approve its part, not
+    // issue the result; the event is kept as a conflict.
+    let mut d = routed_to_district_then_land();
+    d.ok(forwarded(LAND), DISTRICT, "2026-03-03 09:00");
+    d.ok(accepted(), LAND, "2026-03-03 10:00");
+    d.ok(approved(), LAND, "2026-03-03 11:00");
+    assert_eq!(
+        d.conflict(result_issued(COMMUNE), LAND, "2026-03-03 12:00"),
+        ConflictReason::NotDecidingOffice {
+            decider: office(DISTRICT)
+        }
+    );
+    assert_eq!(d.code(), 4, "the refused result changed nothing");
+    assert!(d.state().result.is_none());
+    // Back at the district, the deciding agency, the same result is applied.
+    d.ok(forwarded(DISTRICT), LAND, "2026-03-04 09:00");
+    d.ok(accepted(), DISTRICT, "2026-03-04 10:00");
+    d.ok(approved(), DISTRICT, "2026-03-04 11:00");
+    d.ok(result_issued(COMMUNE), DISTRICT, "2026-03-04 12:00");
+    assert_eq!(d.code(), 9);
+}
+
+#[test]
+fn r_only_an_office_on_the_route_approves() {
+    // The dossier went to POLICE, which is not on the route: holding it is
+    // not enough to sign the decision.
+    let mut d = routed_to_district_then_land();
+    d.ok(forwarded(POLICE), DISTRICT, "2026-03-03 09:00");
+    d.ok(accepted(), POLICE, "2026-03-03 10:00");
+    assert_eq!(
+        d.conflict(approved(), POLICE, "2026-03-03 11:00"),
+        ConflictReason::NotOnRoute {
+            route: vec![office(DISTRICT), office(LAND)]
+        }
+    );
+    assert!(!d.state().approved, "the refused approval changed nothing");
+}
+
+#[test]
+fn r_the_deciding_agency_is_the_lead_or_else_the_last_step() {
+    use lienthong_shared::dossier::fold::deciding_office;
+    let mut route = routed_to_district_then_land().dossier().facts.route;
+    assert_eq!(deciding_office(&route), Some(&office(DISTRICT)));
+    for step in &mut route {
+        step.lead = false;
+    }
+    assert_eq!(deciding_office(&route), Some(&office(LAND)));
+    assert_eq!(deciding_office(&[]), None);
+}

@@ -326,7 +326,13 @@ impl Inbound {
         }
         if messages::holds_all(&pending.document, &pending.required) {
             let admitted = guard::contained(|| {
-                admission.admit(peer, &doc, &pending.document, pending.existed)
+                admission.admit(
+                    peer,
+                    &doc,
+                    &pending.document,
+                    pending.existed,
+                    &pending.before,
+                )
             })
             .map_err(hostile)?;
             if let Err(reason) = admitted {

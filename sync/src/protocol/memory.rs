@@ -337,6 +337,7 @@ impl Admission for RefuseList {
         doc: &DocumentId,
         _: &Automerge,
         _: bool,
+        _: &[automerge::ChangeHash],
     ) -> Result<(), String> {
         if self.0.contains(doc) {
             Err("not in this node's scope".into())

@@ -2,6 +2,7 @@
 //! beneath quinn): frames in, frames out, storage through a trait, no
 //! sockets, no clock. See `ARCHITECTURE.md` for the exchange.
 
+pub mod attest;
 pub(crate) mod blobs;
 pub mod frame;
 pub mod guard;

@@ -284,12 +284,16 @@ pub trait SyncStore {
 /// Scope and validity: may a document, as it would be with the peer's
 /// changes, be stored here? `Err` carries the reason sent back to the peer.
 pub trait Admission {
+    /// `before`: the heads the store held before the peer's changes (empty
+    /// for a new document), so the document as it was can be compared with
+    /// what the changes make of it (`Automerge::fork_at`).
     fn admit(
         &mut self,
         peer: &PeerId,
         doc: &DocumentId,
         document: &Automerge,
         existed: bool,
+        before: &[ChangeHash],
     ) -> Result<(), String>;
 }
 
@@ -297,7 +301,14 @@ pub trait Admission {
 pub struct AdmitAll;
 
 impl Admission for AdmitAll {
-    fn admit(&mut self, _: &PeerId, _: &DocumentId, _: &Automerge, _: bool) -> Result<(), String> {
+    fn admit(
+        &mut self,
+        _: &PeerId,
+        _: &DocumentId,
+        _: &Automerge,
+        _: bool,
+        _: &[ChangeHash],
+    ) -> Result<(), String> {
         Ok(())
     }
 }

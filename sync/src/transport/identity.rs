@@ -293,6 +293,13 @@ impl NodeIdentity {
         Self::from_der(cert.der().to_vec(), key.serialize_der())
     }
 
+    /// The node's key as a signing key pair, for change attestations
+    /// (`protocol::attest`): the same key its certificate and node id name.
+    pub fn attestation_key_pair(&self) -> Result<ring::signature::Ed25519KeyPair, IdentityError> {
+        ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(self.key.secret_pkcs8_der())
+            .map_err(|e| IdentityError::InvalidKey(e.to_string()))
+    }
+
     /// An identity from a DER certificate and its PKCS#8 DER private key;
     /// fails if either does not parse or if they do not belong together.
     pub fn from_der(certificate_der: Vec<u8>, pkcs8_der: Vec<u8>) -> Result<Self, IdentityError> {

@@ -14,5 +14,6 @@
 
 mod admission;
 mod automerge_input;
+mod forgery;
 mod framing;
 mod peer_limits;

@@ -154,6 +154,14 @@ pub enum ConflictReason {
     NotReturnOffice {
         return_office: OfficeId,
     },
+    /// An approval by an office that is not a step of the dossier's route.
+    NotOnRoute {
+        route: Vec<OfficeId>,
+    },
+    /// A result issued by an office other than the route's deciding agency.
+    NotDecidingOffice {
+        decider: OfficeId,
+    },
     DuplicateEventId,
     UnknownKind {
         name: String,
@@ -254,6 +262,19 @@ impl fmt::Display for ConflictReason {
                     "the result is returned by {return_office}'s desk (R1/R2)"
                 )
             }
+            ConflictReason::NotOnRoute { route } => write!(
+                f,
+                "only an office on the dossier's route ({}) may approve it",
+                route
+                    .iter()
+                    .map(|o| o.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            ConflictReason::NotDecidingOffice { decider } => write!(
+                f,
+                "only {decider}, the route's deciding agency, may issue the result"
+            ),
             ConflictReason::DuplicateEventId => write!(f, "an earlier event has the same id"),
             ConflictReason::UnknownKind { name } => write!(
                 f,

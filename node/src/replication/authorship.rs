@@ -1,0 +1,5 @@
+//! Attributable history (issue 8): who may have written what, and the words
+//! for it.
+
+pub mod history;
+pub mod messages;

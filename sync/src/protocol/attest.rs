@@ -1,0 +1,219 @@
+//! Change attestations (issue 8): a node's Ed25519 signature over one
+//! Automerge change of one document, so any node can tell who wrote a
+//! change however many relays it passed. A relay forwards the attestations
+//! it received; it cannot make one for a change it did not write, because
+//! it does not hold the author's key.
+//!
+//! An attestation is `{change hash, author's public key, signature}`, 128
+//! bytes, the signature over the domain-separated message
+//! `b"lienthong-attest-v1" || document id (16 bytes) || change hash (32)`.
+//! The author's node id is not carried: it is the SHA-256 of the key's
+//! SubjectPublicKeyInfo, exactly as `transport::identity` derives node ids
+//! from certificates, so a key cannot claim another node's id.
+//!
+//! Not yet carried by the session (see `docs/authorship.md`): this module is
+//! the signing, verifying and bounded encoding the frame will use.
+
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use sha2::{Digest, Sha256};
+
+use super::store::PeerId;
+use crate::document_id::DocumentId;
+
+/// The domain separator: a signature made for anything else never verifies
+/// as an attestation.
+pub const DOMAIN: &[u8] = b"lienthong-attest-v1";
+
+/// Bytes of one encoded attestation.
+pub const ATTESTATION_LEN: usize = 32 + 32 + 64;
+
+/// Most attestations one encoded list may hold (128 KiB).
+pub const MAX_ATTESTATIONS: usize = 1024;
+
+/// The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the
+/// 32-byte key follows it.
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+/// A signed statement "the node with this key wrote this change".
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attestation {
+    /// The Automerge change hash.
+    pub change: [u8; 32],
+    /// The author's raw Ed25519 public key.
+    pub key: [u8; 32],
+    pub signature: [u8; 64],
+}
+
+impl std::fmt::Debug for Attestation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attestation")
+            .field("change", &hex8(&self.change))
+            .field("author", &hex8(&self.author()))
+            .finish_non_exhaustive()
+    }
+}
+
+fn hex8(bytes: &[u8]) -> String {
+    bytes.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// Why bytes are not a list of attestations.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AttestationError {
+    #[error("{count} attestations in one list, more than the limit of {MAX_ATTESTATIONS}")]
+    TooMany { count: usize },
+    #[error("{len} bytes are not a whole number of {ATTESTATION_LEN}-byte attestations")]
+    Truncated { len: usize },
+}
+
+/// The message an attestation signs.
+fn message(doc: &DocumentId, change: &[u8; 32]) -> [u8; DOMAIN.len() + 16 + 32] {
+    let mut out = [0u8; DOMAIN.len() + 16 + 32];
+    out[..DOMAIN.len()].copy_from_slice(DOMAIN);
+    out[DOMAIN.len()..DOMAIN.len() + 16].copy_from_slice(&doc.0);
+    out[DOMAIN.len() + 16..].copy_from_slice(change);
+    out
+}
+
+impl Attestation {
+    /// Sign `change` of `doc` with this node's key.
+    pub fn sign(key_pair: &Ed25519KeyPair, doc: &DocumentId, change: &[u8; 32]) -> Self {
+        let signature = key_pair.sign(&message(doc, change));
+        let mut key = [0u8; 32];
+        key.copy_from_slice(key_pair.public_key().as_ref());
+        let mut sig = [0u8; 64];
+        sig.copy_from_slice(signature.as_ref());
+        Attestation {
+            change: *change,
+            key,
+            signature: sig,
+        }
+    }
+
+    /// Does the signature hold for `change` of `doc`? Says nothing about
+    /// whether the author is a node this one trusts: see [`Self::author`].
+    pub fn verify(&self, doc: &DocumentId) -> bool {
+        UnparsedPublicKey::new(&ED25519, &self.key)
+            .verify(&message(doc, &self.change), &self.signature)
+            .is_ok()
+    }
+
+    /// The author's node id: SHA-256 of the key's SubjectPublicKeyInfo.
+    pub fn author(&self) -> PeerId {
+        node_id_of_key(&self.key)
+    }
+
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.change);
+        out.extend_from_slice(&self.key);
+        out.extend_from_slice(&self.signature);
+    }
+}
+
+/// The node id of a raw Ed25519 public key.
+pub fn node_id_of_key(key: &[u8; 32]) -> PeerId {
+    let mut hasher = Sha256::new();
+    hasher.update(ED25519_SPKI_PREFIX);
+    hasher.update(key);
+    hasher.finalize().into()
+}
+
+/// Encode a list (at most [`MAX_ATTESTATIONS`]; the caller splits longer ones).
+pub fn encode_list(list: &[Attestation]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(list.len() * ATTESTATION_LEN);
+    for a in list {
+        a.encode_into(&mut out);
+    }
+    out
+}
+
+/// Decode a list: its length is checked against the bytes present and the
+/// limit before anything is allocated.
+pub fn decode_list(bytes: &[u8]) -> Result<Vec<Attestation>, AttestationError> {
+    if !bytes.len().is_multiple_of(ATTESTATION_LEN) {
+        return Err(AttestationError::Truncated { len: bytes.len() });
+    }
+    let count = bytes.len() / ATTESTATION_LEN;
+    if count > MAX_ATTESTATIONS {
+        return Err(AttestationError::TooMany { count });
+    }
+    Ok(bytes
+        .chunks_exact(ATTESTATION_LEN)
+        .map(|chunk| {
+            let mut a = Attestation {
+                change: [0; 32],
+                key: [0; 32],
+                signature: [0; 64],
+            };
+            a.change.copy_from_slice(&chunk[..32]);
+            a.key.copy_from_slice(&chunk[32..64]);
+            a.signature.copy_from_slice(&chunk[64..]);
+            a
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::identity::NodeIdentity;
+
+    fn key_pair(seed: u8) -> Ed25519KeyPair {
+        Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).expect("a key from a seed")
+    }
+
+    #[test]
+    fn a_signed_change_verifies_only_for_its_document_and_change() {
+        let keys = key_pair(7);
+        let doc = DocumentId([1; 16]);
+        let a = Attestation::sign(&keys, &doc, &[9; 32]);
+        assert!(a.verify(&doc));
+        assert!(!a.verify(&DocumentId([2; 16])), "another document");
+        let mut other_change = a.clone();
+        other_change.change[0] ^= 1;
+        assert!(!other_change.verify(&doc), "another change");
+        // A relay putting its own key on the author's signature.
+        let mut rekeyed = a.clone();
+        rekeyed
+            .key
+            .copy_from_slice(key_pair(8).public_key().as_ref());
+        assert!(!rekeyed.verify(&doc), "another key");
+    }
+
+    #[test]
+    fn the_author_is_the_node_id_the_certificate_gives() {
+        let identity = NodeIdentity::generate("commune:a").expect("an identity");
+        let keys = identity
+            .attestation_key_pair()
+            .expect("the node's key pair");
+        let a = Attestation::sign(&keys, &DocumentId([3; 16]), &[4; 32]);
+        assert_eq!(&a.author(), identity.node_id().as_bytes());
+    }
+
+    #[test]
+    fn lists_round_trip_and_are_bounded_before_allocating() {
+        let keys = key_pair(1);
+        let doc = DocumentId([5; 16]);
+        let list: Vec<_> = (0..3u8)
+            .map(|i| Attestation::sign(&keys, &doc, &[i; 32]))
+            .collect();
+        let bytes = encode_list(&list);
+        assert_eq!(bytes.len(), 3 * ATTESTATION_LEN);
+        assert_eq!(decode_list(&bytes), Ok(list));
+        assert_eq!(
+            decode_list(&bytes[..bytes.len() - 1]),
+            Err(AttestationError::Truncated {
+                len: 3 * ATTESTATION_LEN - 1
+            })
+        );
+        let too_many = vec![0u8; (MAX_ATTESTATIONS + 1) * ATTESTATION_LEN];
+        assert_eq!(
+            decode_list(&too_many),
+            Err(AttestationError::TooMany {
+                count: MAX_ATTESTATIONS + 1
+            })
+        );
+    }
+}
