@@ -164,7 +164,11 @@ async fn documents_cross_a_real_quic_link_and_reconnects_are_cheap() {
     let idle = sync_once(&pair, first.a, first.b).await;
     eprintln!("idle: {} UDP bytes, {} frames", idle.udp_bytes, idle.frames);
     assert!(idle.synced);
-    assert!(idle.frames <= 4, "{} frames", idle.frames);
+    // Hello and Through each way; plus, when the first run ended before a
+    // side had committed the peer's last `Through` (it depends on arrival
+    // order, seen under load), that checkpoint is committed now and acked:
+    // one Ack each way at most.
+    assert!(idle.frames <= 6, "{} frames", idle.frames);
     // The QUIC handshake with two certificates is most of it (RFC 9000
     // pads the first flights to 1200 bytes).
     assert!(idle.udp_bytes < 6000, "{} bytes", idle.udp_bytes);
