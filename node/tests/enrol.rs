@@ -217,3 +217,71 @@ async fn a_node_joins_with_one_code_and_wrong_expired_reused_codes_and_strangers
     child.shutdown().await;
     parent.shutdown().await;
 }
+
+#[test]
+fn invite_says_what_is_wrong_and_stores_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let district = support::init(root.path(), "district", DISTRICT);
+    // node.toml listens on every interface: the address must be given.
+    let err = support::fails(&["invite", "--data", path(&district), "--office", COMMUNE]);
+    assert!(err.contains("--address HOST:PORT"), "{err}");
+    let err = support::fails(&[
+        "invite",
+        "--data",
+        path(&district),
+        "--office",
+        support::PROVINCE,
+        "--address",
+        "127.0.0.1:7400",
+    ]);
+    assert!(
+        err.contains("is not a child of this node's office"),
+        "{err}"
+    );
+    let err = support::fails(&[
+        "invite",
+        "--data",
+        path(&district),
+        "--office",
+        COMMUNE,
+        "--address",
+        "127.0.0.1:7400",
+        "--expires",
+        "90d",
+    ]);
+    assert!(err.contains("between 1 minute and 30 days"), "{err}");
+    let err = support::fails(&[
+        "init",
+        "--data",
+        path(&root.path().join("x")),
+        "--join",
+        "ABC!",
+    ]);
+    assert!(err.contains("not base32"), "{err}");
+    let mut node = Node::open(&district).unwrap();
+    assert!(node.store.read(|r| r.invitations()).unwrap().is_empty());
+    // A good one is stored without its secret.
+    let code = support::ok(&[
+        "invite",
+        "--data",
+        path(&district),
+        "--office",
+        COMMUNE,
+        "--address",
+        "127.0.0.1:7400",
+    ]);
+    let code = InvitationCode::decode(code.trim()).unwrap();
+    let rows = node.store.read(|r| r.invitations()).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].id, code.id);
+    let secret_stored: i64 = node
+        .store
+        .connection()
+        .query_row(
+            "SELECT COUNT(*) FROM invitations WHERE instr(secret_hash, ?1) > 0",
+            [&code.secret[..]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(secret_stored, 0, "the secret itself is not stored");
+}
