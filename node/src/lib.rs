@@ -6,6 +6,7 @@ pub mod config;
 pub mod console;
 pub mod daemon;
 pub mod demo;
+pub mod enrol;
 pub mod forms;
 pub mod i18n;
 pub mod local_network;

@@ -77,6 +77,18 @@ pub struct InitSources<'a> {
 impl Node {
     /// Create a node in `dir` (created if needed, must not hold a node yet).
     pub fn init(dir: &Path, office: &OfficeId, sources: InitSources<'_>) -> Result<Node> {
+        let identity = NodeIdentity::generate(office.as_str())?;
+        Self::init_with_identity(dir, office, sources, identity)
+    }
+
+    /// [`Self::init`] with an identity made beforehand (enrolment: the
+    /// parent pinned it before the node existed).
+    pub fn init_with_identity(
+        dir: &Path,
+        office: &OfficeId,
+        sources: InitSources<'_>,
+        identity: NodeIdentity,
+    ) -> Result<Node> {
         let data = DataDir::new(dir);
         if data.config_file().exists() {
             return Err(NodeError::AlreadyInitialised {
@@ -102,7 +114,6 @@ impl Node {
         }
         let io = |what: String| move |source| NodeError::Io { what, source };
         create_private_dir(dir).map_err(io(format!("cannot create {}", dir.display())))?;
-        let identity = NodeIdentity::generate(office.as_str())?;
         identity.save(&data.identity_dir())?;
         let config = NodeConfig::new(office.clone());
         std::fs::write(data.resolve(&config.network), network_text)

@@ -17,15 +17,30 @@ pub struct InitArgs {
     #[arg(long, value_name = "DIR")]
     pub data: PathBuf,
     /// The office this node serves (an id from the network file).
-    #[arg(long, value_name = "OFFICE")]
-    pub office: OfficeId,
+    #[arg(
+        long,
+        value_name = "OFFICE",
+        required_unless_present = "join",
+        conflicts_with = "join"
+    )]
+    pub office: Option<OfficeId>,
     /// The network file (office tree, calendar, rule sets); `builtin:quang-nam-3tier`
     /// and `builtin:da-nang-2tier` name the shipped examples.
-    #[arg(long, value_name = "FILE")]
-    pub network: String,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "join",
+        conflicts_with = "join"
+    )]
+    pub network: Option<String>,
     /// The procedure catalogue; default: the shipped one.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "join")]
     pub catalogue: Option<PathBuf>,
+    /// Join a network with an invitation code from the parent's
+    /// `lienthong invite`: the office, network and catalogue come from the
+    /// parent, and both nodes pin each other.
+    #[arg(long, value_name = "CODE")]
+    pub join: Option<String>,
     /// Address to listen on for peers.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<std::net::SocketAddr>,
@@ -65,7 +80,13 @@ fn read_source(name: &str) -> Result<(String, PathBuf)> {
 }
 
 pub fn init(args: &InitArgs) -> Result<()> {
-    let (network, network_name) = read_source(&args.network)?;
+    if let Some(code) = &args.join {
+        return super::invite::join(code, args);
+    }
+    let (Some(office), Some(network)) = (&args.office, &args.network) else {
+        bail!("give --office and --network, or --join CODE");
+    };
+    let (network, network_name) = read_source(network)?;
     let (catalogue, catalogue_name) = match &args.catalogue {
         Some(path) => (
             std::fs::read_to_string(path)
@@ -79,7 +100,7 @@ pub fn init(args: &InitArgs) -> Result<()> {
     };
     let mut node = Node::init(
         &args.data,
-        &args.office,
+        office,
         InitSources {
             network: (&network, &network_name),
             catalogue: (&catalogue, &catalogue_name),

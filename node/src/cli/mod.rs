@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod demo;
 pub mod forms;
 pub mod init;
+pub mod invite;
 pub mod notices;
 pub mod officer;
 pub mod render;
@@ -46,6 +47,8 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Make a new data directory from a backup; the node then catches up from its parent.
     Restore(backup::RestoreArgs),
+    /// Invite a child office's new node: prints a one-time code for `init --join`.
+    Invite(invite::InviteArgs),
     /// Pin, unpin and list peers.
     #[command(subcommand)]
     Peer(init::PeerCommand),
@@ -89,6 +92,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::ApiToken(command) => api::run(command),
         Command::Backup(args) => backup::backup(args),
         Command::Restore(args) => backup::restore(args),
+        Command::Invite(args) => invite::invite(args),
         Command::Peer(command) => init::peer(command),
         Command::Procedures(args) => catalogue::procedures(args),
         Command::Offices(args) => catalogue::offices(args),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lienthong_sync::transport::driver::Role;
-use lienthong_sync::transport::tls::peer_node_id;
+use lienthong_sync::transport::tls::{ENROL_ALPN, negotiated_alpn, peer_node_id};
 
 use super::{Shared, link};
 
@@ -40,6 +40,12 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>) {
                         }
                     };
                     let key = *peer.as_bytes();
+                    // An unpinned client admitted for enrolment gets that
+                    // exchange and nothing else (`enrol`).
+                    if negotiated_alpn(&connection).as_deref() == Some(ENROL_ALPN) {
+                        crate::enrol::serve(shared.clone(), connection, peer).await;
+                        return;
+                    }
                     if shared.peer_office(&key).is_none() {
                         tracing::warn!(%remote, peer = %peer, "refused: not a configured peer");
                         connection.close(1u32.into(), b"not a configured peer");

@@ -355,6 +355,7 @@ impl Daemon {
         });
         let mut tasks = JoinSet::new();
         tasks.spawn(listener::accept_loop(shared.clone()));
+        tasks.spawn(crate::enrol::door_loop(shared.clone()));
         // Unresolvable addresses stop the start, as before; later changes
         // to node.toml are applied live (`peers.rs`).
         for peer in &node.config.peers {

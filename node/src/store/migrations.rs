@@ -263,6 +263,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX desk_transfer ON dossiers (transfer_to, due_at, code)
         WHERE transfer_to IS NOT NULL;
     "#,
+    // enrolment (issue 10): one-time invitations; only a hash of each
+    // secret is kept (store/invitations.rs).
+    r#"
+    CREATE TABLE invitations (
+        id          BLOB PRIMARY KEY,
+        office      TEXT NOT NULL,
+        secret_hash BLOB NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        used_at     INTEGER,
+        used_by     BLOB
+    ) STRICT;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -29,6 +29,7 @@ pub mod documents;
 pub mod dossier_pages;
 pub mod feed;
 pub mod index;
+pub mod invitations;
 pub mod limits;
 pub mod metrics;
 mod migrations;

@@ -33,6 +33,11 @@ use super::verifier::{PinnedClientVerifier, PinnedServerVerifier};
 /// The ALPN protocol id of the Liên Thông sync protocol, version 1.
 pub const ALPN: &[u8] = b"lienthong/1";
 
+/// The ALPN protocol id of enrolment (`lienthong init --join`): the one
+/// exchange an unpinned client may have with a node, and only while that
+/// node holds an open invitation ([`PinnedPeers::set_enrolment_open`]).
+pub const ENROL_ALPN: &[u8] = b"lienthong-enrol/1";
+
 /// Suffix of the server names built by [`server_name_for`].
 pub const SERVER_NAME_SUFFIX: &str = "lienthong.node";
 
@@ -41,13 +46,30 @@ pub const SERVER_NAME_SUFFIX: &str = "lienthong.node";
 #[derive(Clone, Default)]
 pub struct PinnedPeers {
     inner: Arc<RwLock<HashSet<NodeId>>>,
+    /// While set, the client verifier also admits unpinned clients; the
+    /// listener then lets them speak [`ENROL_ALPN`] only.
+    enrolment_open: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PinnedPeers {
     pub fn new(ids: impl IntoIterator<Item = NodeId>) -> Self {
         Self {
             inner: Arc::new(RwLock::new(ids.into_iter().collect())),
+            enrolment_open: Arc::default(),
         }
+    }
+
+    /// Open or close enrolment: while open, a listening node's TLS layer
+    /// admits clients it does not pin (the dialling side never does), and
+    /// the caller must refuse them everything but the enrolment exchange.
+    pub fn set_enrolment_open(&self, open: bool) {
+        self.enrolment_open
+            .store(open, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn enrolment_open(&self) -> bool {
+        self.enrolment_open
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Pins `id`; returns whether it was newly added.
@@ -156,7 +178,7 @@ pub fn rustls_server_config(
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_client_cert_verifier(verifier)
         .with_single_cert(vec![identity.certificate()], identity.private_key())?;
-    config.alpn_protocols = vec![ALPN.to_vec()];
+    config.alpn_protocols = vec![ALPN.to_vec(), ENROL_ALPN.to_vec()];
     config.max_early_data_size = 0;
     config.send_tls13_tickets = 0;
     config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
@@ -183,6 +205,31 @@ pub fn rustls_client_config(
     // sending it in the clear would tell on-path observers whom we dial.
     config.enable_sni = false;
     Ok(config)
+}
+
+/// The quinn client configuration of a node being enrolled: it presents
+/// its new identity, accepts only `parent` as the server, and speaks
+/// [`ENROL_ALPN`] only.
+pub fn enrolment_client_config(
+    identity: &NodeIdentity,
+    parent: NodeId,
+    transport: Arc<quinn::TransportConfig>,
+) -> Result<quinn::ClientConfig, TlsError> {
+    let mut tls = rustls_client_config(identity, PinnedPeers::new([parent]))?;
+    tls.alpn_protocols = vec![ENROL_ALPN.to_vec()];
+    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls)?;
+    let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+    config.transport_config(transport);
+    Ok(config)
+}
+
+/// The ALPN protocol the connection agreed on.
+pub fn negotiated_alpn(connection: &quinn::Connection) -> Option<Vec<u8>> {
+    connection
+        .handshake_data()?
+        .downcast::<quinn::crypto::rustls::HandshakeData>()
+        .ok()?
+        .protocol
 }
 
 /// The quinn configuration for a listening node.

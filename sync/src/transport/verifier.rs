@@ -123,6 +123,13 @@ impl ClientCertVerifier for PinnedClientVerifier {
         _now: UnixTime, // validity dates are deliberately ignored, see the module doc
     ) -> Result<ClientCertVerified, rustls::Error> {
         let peer = node_id_of(end_entity)?;
+        if self.pinned.enrolment_open() && !self.pinned.contains(&peer) && intermediates.is_empty()
+        {
+            // Admitted for enrolment only: the listener refuses it any
+            // other protocol (see `PinnedPeers::set_enrolment_open`).
+            tracing::info!(%peer, "admitted an unpinned client for enrolment");
+            return Ok(ClientCertVerified::assertion());
+        }
         check_pinned(&self.pinned, peer, intermediates, "client")?;
         Ok(ClientCertVerified::assertion())
     }
