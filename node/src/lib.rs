@@ -7,6 +7,7 @@ pub mod console;
 pub mod daemon;
 pub mod demo;
 pub mod forms;
+pub mod gateway;
 pub mod i18n;
 pub mod local_network;
 pub mod node;

@@ -23,7 +23,8 @@
 //!
 //! The candidates come from the index; only their documents are loaded (for
 //! the applicant's contact and the consultations). Nothing here sends an SMS
-//! or an e-mail: a gateway reads the outbox and sets `sent_at`.
+//! or an e-mail: the daemon's gateway (`crate::gateway`) delivers the outbox
+//! and sets `sent_at`.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
@@ -39,7 +40,7 @@ use serde::Serialize;
 use crate::node::Node;
 use crate::store::documents::{DocKey, hex};
 use crate::store::index::IndexRow;
-use crate::store::outbox::OutboxRow;
+use crate::store::outbox::{OutboxRow, QueuedRow};
 use crate::store::{Reader, StoreError, Writer};
 
 /// What a notice is about.
@@ -400,39 +401,69 @@ pub struct OutboxEntry {
     #[serde(flatten)]
     pub notice: Notice,
     pub created_at: DateTime<Utc>,
-    /// When a gateway sent it; `None` while waiting.
+    /// When the gateway delivered it; `None` while waiting.
     pub sent_at: Option<DateTime<Utc>>,
+    /// Failed tries so far.
+    pub attempts: u32,
+    /// After a failure, when the gateway tries again.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Why the last try failed.
+    pub last_error: Option<String>,
+}
+
+/// Where a notice is on its way to the citizen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Waiting for its first try.
+    Pending,
+    /// Tried and failed; tried again at `next_attempt_at`.
+    Failed,
+    Delivered,
+}
+
+impl OutboxEntry {
+    pub fn delivery(&self) -> Delivery {
+        match (self.sent_at, self.attempts) {
+            (Some(_), _) => Delivery::Delivered,
+            (None, 0) => Delivery::Pending,
+            (None, _) => Delivery::Failed,
+        }
+    }
+}
+
+/// An outbox row as an entry.
+pub fn entry(queued: QueuedRow) -> OutboxEntry {
+    let row = queued.row;
+    OutboxEntry {
+        id: queued.id,
+        notice: Notice {
+            dossier: hex(&row.doc_id),
+            code: row.code,
+            kind: NoticeKind::parse(&row.kind).unwrap_or(NoticeKind::Overdue),
+            key: row.key,
+            office: row.office,
+            audience: if row.audience == "office" {
+                Audience::Office
+            } else {
+                Audience::Applicant
+            },
+            applicant: row.applicant,
+            phone: row.phone,
+            email: row.email,
+            message: row.message,
+        },
+        created_at: queued.created_at.unwrap_or_default(),
+        sent_at: queued.sent_at,
+        attempts: queued.attempts,
+        next_attempt_at: queued.next_attempt_at,
+        last_error: queued.last_error,
+    }
 }
 
 /// The outbox in queue order; with `limit`, the latest `limit` entries.
 pub fn outbox(r: &Reader<'_>, limit: Option<usize>) -> Result<Vec<OutboxEntry>, StoreError> {
-    Ok(r.outbox(limit)?
-        .into_iter()
-        .map(|queued| {
-            let row = queued.row;
-            OutboxEntry {
-                id: queued.id,
-                notice: Notice {
-                    dossier: hex(&row.doc_id),
-                    code: row.code,
-                    kind: NoticeKind::parse(&row.kind).unwrap_or(NoticeKind::Overdue),
-                    key: row.key,
-                    office: row.office,
-                    audience: if row.audience == "office" {
-                        Audience::Office
-                    } else {
-                        Audience::Applicant
-                    },
-                    applicant: row.applicant,
-                    phone: row.phone,
-                    email: row.email,
-                    message: row.message,
-                },
-                created_at: queued.created_at.unwrap_or_default(),
-                sent_at: queued.sent_at,
-            }
-        })
-        .collect())
+    Ok(r.outbox(limit)?.into_iter().map(entry).collect())
 }
 
 #[cfg(test)]

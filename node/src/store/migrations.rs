@@ -263,6 +263,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX desk_transfer ON dossiers (transfer_to, due_at, code)
         WHERE transfer_to IS NOT NULL;
     "#,
+    // 10 (gateway, issue 10): delivering the outbox. `sent_at` is the time
+    // the gateway delivered a notice (delivered_at); a failed try counts in
+    // `attempts`, keeps its `last_error` and waits until `next_attempt_at`.
+    r#"
+    ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER;  -- ms since the epoch; NULL: at once
+    ALTER TABLE outbox ADD COLUMN last_error TEXT;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
