@@ -292,8 +292,52 @@ fn the_command_queues_and_lists_and_says_it_sends_nothing() {
             && human.contains("không gửi gì")
             && human.contains(&code)
             && human.contains("quá hạn → người nộp")
-            && human.contains("từ Ủy ban nhân dân phường Điện Phương [chưa gửi]"),
+            && human.contains("từ Ủy ban nhân dân phường Điện Phương [chờ gửi]")
+            && human.contains("1 thông báo: 0 đã gửi, 1 chờ gửi, 0 gửi lỗi.")
+            && human.contains("Chưa cấu hình cổng gửi"),
         "{human}"
+    );
+    // A failed try shows how many, when the next is, and why; then delivered.
+    let id = json["outbox"][0]["id"].as_i64().unwrap();
+    let mut node = Node::open(&dir).unwrap();
+    node.store
+        .write(|w| w.mark_notice_failed(id, "webhook answered 503: modem busy", at(4, 10, 5)))
+        .unwrap();
+    drop(node);
+    let failed = run(&["notices", "--data", d, "--now", "2026-03-04 10:00"]);
+    assert!(
+        failed.contains("[gửi lỗi 1 lần, thử lại 04/03/2026 10:05]")
+            && failed.contains("lỗi lần cuối: webhook answered 503: modem busy")
+            && failed.contains("0 đã gửi, 0 chờ gửi, 1 gửi lỗi"),
+        "{failed}"
+    );
+    let mut node = Node::open(&dir).unwrap();
+    node.store
+        .write(|w| w.mark_notice_delivered(id, at(4, 10, 6)))
+        .unwrap();
+    drop(node);
+    let json: serde_json::Value = serde_json::from_str(&run(&[
+        "notices",
+        "--data",
+        d,
+        "--now",
+        "2026-03-04 10:00",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(json["outbox"][0]["attempts"], 1);
+    assert!(json["outbox"][0]["sent_at"].is_string());
+    let english = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .env(lienthong::i18n::LANG_ENV, "en")
+        .args(["notices", "--data", d, "--now", "2026-03-04 10:00"])
+        .output()
+        .unwrap();
+    let english = String::from_utf8(english.stdout).unwrap();
+    assert!(
+        english.contains("[sent 04/03/2026 10:06]")
+            && english.contains("1 notice(s): 1 delivered, 0 pending, 0 failed.")
+            && !english.contains("last error"),
+        "{english}"
     );
     let help = run(&["notices", "--help"]);
     assert!(
