@@ -14,6 +14,18 @@
 //!   (status 9, R1–R3). For the applicant: come and collect it (or it goes
 //!   by post).
 //!
+//! - [`NoticeKind::SupplementRequested`]: the dossier waits for the
+//!   applicant to complete it (status 5, Form 02): what to bring and why.
+//! - [`NoticeKind::Refused`]: not accepted at intake (status 3, Form 03),
+//!   with the reason. For the applicant.
+//! - [`NoticeKind::Stopped`]: processing stopped (status 8), with the
+//!   reason. For the applicant.
+//!
+//! These three are derived from the fold like the others, so queueing them
+//! is idempotent and needs no hook where events are written. Refusals and
+//! stops older than [`FINAL_NOTICE_WINDOW`] are not queued: a node upgraded
+//! with years of finished dossiers does not message their applicants.
+//!
 //! Only the node serving the dossier's holder queues its notices, so an
 //! applicant hears once, not from every node on the dossier's way. Each
 //! notice is queued once: the outbox is unique on (dossier, kind, key), the
@@ -31,8 +43,8 @@ use chrono_tz::Tz;
 use lienthong_shared::OfficeId;
 use lienthong_shared::calendar::WorkingCalendar;
 use lienthong_shared::dossier::fold::{self, DossierState, Flag};
-use lienthong_shared::dossier::schema;
-use lienthong_shared::dossier::{Channel, DossierFacts, Status};
+use lienthong_shared::dossier::schema::{self, Dossier, StoredEvent};
+use lienthong_shared::dossier::{Action, Channel, DossierFacts, Status};
 use lienthong_shared::offices::OfficeTree;
 use lienthong_shared::rule_set::RuleSets;
 use serde::Serialize;
@@ -51,14 +63,23 @@ pub enum NoticeKind {
     Overdue,
     ConsultationOverdue,
     ResultReady,
+    SupplementRequested,
+    Refused,
+    Stopped,
 }
 
+/// How long after a refusal or a stop its notice may still be queued.
+pub const FINAL_NOTICE_WINDOW: chrono::Duration = chrono::Duration::days(7);
+
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 4] = [
+    pub const ALL: [NoticeKind; 7] = [
         NoticeKind::DueSoon,
         NoticeKind::Overdue,
         NoticeKind::ConsultationOverdue,
         NoticeKind::ResultReady,
+        NoticeKind::SupplementRequested,
+        NoticeKind::Refused,
+        NoticeKind::Stopped,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +88,9 @@ impl NoticeKind {
             NoticeKind::Overdue => "overdue",
             NoticeKind::ConsultationOverdue => "consultation_overdue",
             NoticeKind::ResultReady => "result_ready",
+            NoticeKind::SupplementRequested => "supplement_requested",
+            NoticeKind::Refused => "refused",
+            NoticeKind::Stopped => "stopped",
         }
     }
 
@@ -77,7 +101,11 @@ impl NoticeKind {
     /// Who the message is written for.
     pub fn audience(self) -> Audience {
         match self {
-            NoticeKind::Overdue | NoticeKind::ResultReady => Audience::Applicant,
+            NoticeKind::Overdue
+            | NoticeKind::ResultReady
+            | NoticeKind::SupplementRequested
+            | NoticeKind::Refused
+            | NoticeKind::Stopped => Audience::Applicant,
             NoticeKind::DueSoon | NoticeKind::ConsultationOverdue => Audience::Office,
         }
     }
@@ -170,8 +198,21 @@ pub fn candidate_kinds(
     if row.ended_at.is_none() && row.open_consultations > 0 {
         kinds.push(NoticeKind::ConsultationOverdue);
     }
-    if row.status == Some(Status::Resolved) {
-        kinds.push(NoticeKind::ResultReady);
+    match row.status {
+        Some(Status::Resolved) => kinds.push(NoticeKind::ResultReady),
+        Some(Status::AwaitingSupplement) if row.supplement_requests > 0 => {
+            kinds.push(NoticeKind::SupplementRequested)
+        }
+        Some(status @ (Status::Refused | Status::Stopped))
+            if row.ended_at.is_some_and(|t| t >= now - FINAL_NOTICE_WINDOW) =>
+        {
+            kinds.push(if status == Status::Refused {
+                NoticeKind::Refused
+            } else {
+                NoticeKind::Stopped
+            })
+        }
+        _ => {}
     }
     kinds
 }
@@ -181,9 +222,17 @@ pub fn candidate_kinds(
 pub fn index_key(row: &IndexRow, kind: NoticeKind) -> Option<String> {
     match kind {
         NoticeKind::DueSoon | NoticeKind::Overdue => row.due_at.map(time_key),
-        NoticeKind::ResultReady => row.ended_at.map(time_key),
+        NoticeKind::ResultReady | NoticeKind::Refused | NoticeKind::Stopped => {
+            row.ended_at.map(time_key)
+        }
+        NoticeKind::SupplementRequested => Some(supplement_key(row.supplement_requests)),
         NoticeKind::ConsultationOverdue => None,
     }
+}
+
+/// The key of the `n`-th supplement request's notice (the fold's count).
+fn supplement_key(n: u32) -> String {
+    format!("supplement-{n}")
 }
 
 /// Local time as Vietnamese text: `09:30 ngày 13/02/2026`.
@@ -199,17 +248,37 @@ fn office_name(tree: &OfficeTree, id: &OfficeId) -> String {
         .unwrap_or_else(|| id.to_string())
 }
 
-/// The notices a dossier needs at `now`: a pure function of its facts and
+/// The last applied event of the log that `pick` recognises.
+fn last_applied<'a, T>(
+    dossier: &'a Dossier,
+    state: &DossierState,
+    pick: impl Fn(&'a Action) -> Option<T>,
+) -> Option<T> {
+    dossier
+        .events
+        .iter()
+        .zip(&state.applied)
+        .rev()
+        .filter(|(_, applied)| **applied)
+        .find_map(|(stored, _)| match stored {
+            StoredEvent::Valid(event) => pick(&event.action),
+            StoredEvent::Malformed { .. } => None,
+        })
+}
+
+/// The notices a dossier needs at `now`: a pure function of the dossier and
 /// its state folded at `now`, the office tree (for names), the time zone,
 /// and which offices this node serves.
 pub fn notices_for(
-    dossier: &str,
-    facts: &DossierFacts,
+    id: &str,
+    dossier: &Dossier,
     state: &DossierState,
     tree: &OfficeTree,
     tz: Tz,
     served: &dyn Fn(&OfficeId) -> bool,
+    now: DateTime<Utc>,
 ) -> Vec<Notice> {
+    let facts: &DossierFacts = &dossier.facts;
     let mut notices = Vec::new();
     let Some(holder) = state.holder.as_ref().filter(|h| served(h)) else {
         return notices;
@@ -224,7 +293,7 @@ pub fn notices_for(
     let what = format!("hồ sơ số {} ({})", facts.code, facts.procedure.name);
     let mut notice = |kind: NoticeKind, key: String, message: String| {
         notices.push(Notice {
-            dossier: dossier.to_string(),
+            dossier: id.to_string(),
             code: facts.code.clone(),
             kind,
             key,
@@ -293,6 +362,53 @@ pub fn notices_for(
             format!("{from} thông báo: {what} của {who} đã có kết quả. {how}"),
         );
     }
+    if state.status == Some(Status::AwaitingSupplement)
+        && state.supplement_requests > 0
+        && let Some((items, reason)) = last_applied(dossier, state, |a| match a {
+            Action::SupplementRequested { items, reason } => Some((items, reason)),
+            _ => None,
+        })
+    {
+        let items = if items.is_empty() {
+            String::new()
+        } else {
+            format!(" Cần bổ sung: {}.", items.join("; "))
+        };
+        notice(
+            NoticeKind::SupplementRequested,
+            supplement_key(state.supplement_requests),
+            format!(
+                "{from} đề nghị {who} bổ sung, hoàn thiện {what} (Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ — Mẫu 02).{items} Lý do: {reason}. Thời hạn giải quyết tạm dừng cho đến khi nhận đủ hồ sơ bổ sung."
+            ),
+        );
+    }
+    let fresh = state.ended_at.filter(|t| *t >= now - FINAL_NOTICE_WINDOW);
+    if let (Some(ended), Some(Status::Refused)) = (fresh, state.status) {
+        let reason = last_applied(dossier, state, |a| match a {
+            Action::Refused { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+        notice(
+            NoticeKind::Refused,
+            time_key(ended),
+            format!(
+                "{from} thông báo: {what} của {who} không được tiếp nhận (Phiếu từ chối tiếp nhận giải quyết hồ sơ — Mẫu 03). Lý do: {reason}."
+            ),
+        );
+    }
+    if let (Some(ended), Some(Status::Stopped)) = (fresh, state.status) {
+        let reason = last_applied(dossier, state, |a| match a {
+            Action::Stopped { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+        notice(
+            NoticeKind::Stopped,
+            time_key(ended),
+            format!("{from} thông báo: việc giải quyết {what} của {who} đã dừng. Lý do: {reason}."),
+        );
+    }
     notices
 }
 
@@ -345,7 +461,11 @@ pub fn queue(node: &mut Node, now: DateTime<Utc>) -> Result<Queued, StoreError> 
     let served_id = |office: &OfficeId| served_ids.contains(office);
     store.write(|w| {
         let r = w.reader();
-        let rows = r.notice_candidates(&served_text, until.unwrap_or(now).max(now))?;
+        let rows = r.notice_candidates(
+            &served_text,
+            until.unwrap_or(now).max(now),
+            now - FINAL_NOTICE_WINDOW,
+        )?;
         let mut result = Queued {
             now,
             queued: Vec::new(),
@@ -383,7 +503,7 @@ pub fn queue(node: &mut Node, now: DateTime<Utc>) -> Result<Queued, StoreError> 
                 }
             };
             let state = fold::fold(&dossier, &ctx);
-            for notice in notices_for(&hex(&row.key), &dossier.facts, &state, tree, tz, &served_id)
+            for notice in notices_for(&hex(&row.key), &dossier, &state, tree, tz, &served_id, now)
             {
                 if enqueue(w, &row.key, &notice, now)? {
                     result.queued.push(notice);

@@ -18,6 +18,9 @@ crate::catalogue! {
     Failed => "gửi lỗi {n} lần, thử lại {next}", "failed {n} time(s), next try {next}";
     LastError => "lỗi lần cuối: {error}", "last error: {error}";
     Summary => "{n} thông báo: {delivered} đã gửi, {pending} chờ gửi, {failed} gửi lỗi.", "{n} notice(s): {delivered} delivered, {pending} pending, {failed} failed.";
+    KindSupplement => "yêu cầu bổ sung (Mẫu 02)", "supplement requested (Form 02)";
+    KindRefused => "từ chối tiếp nhận", "refused";
+    KindStopped => "dừng giải quyết", "stopped";
     NoGateway => "Chưa cấu hình cổng gửi ([gateway] trong node.toml): thông báo nằm chờ trong hộp thư đi.", "No gateway is configured ([gateway] in node.toml): notices wait in the outbox.";
 }
 
@@ -60,6 +63,12 @@ the notices due at --now:
                         to the Center (D5). For the officers.
   result_ready          the result is at this node's return desk: come and collect it
                         (or it comes by post). For the applicant.
+  supplement_requested  the dossier waits for the applicant to complete it (Form 02):
+                        what to bring and why. For the applicant.
+  refused               not accepted at intake (Form 03), with the reason; within 7
+                        days of the refusal. For the applicant.
+  stopped               processing stopped, with the reason; within 7 days. For the
+                        applicant.
 
 Each notice carries the applicant's phone and e-mail from the dossier and a message
 in Vietnamese. A notice is queued once per dossier, kind and due time (or
@@ -141,12 +150,15 @@ pub fn notices(args: &NoticesArgs) -> Result<()> {
             Audience::Applicant => Msg::ToApplicant,
             Audience::Office => Msg::ToOfficers,
         });
-        let kind = l.t(match n.kind {
-            NoticeKind::DueSoon => Msg::NoticeDueSoon,
-            NoticeKind::Overdue => Msg::NoticeOverdue,
-            NoticeKind::ConsultationOverdue => Msg::NoticeConsultationOverdue,
-            NoticeKind::ResultReady => Msg::NoticeResultReady,
-        });
+        let kind = match n.kind {
+            NoticeKind::DueSoon => l.t(Msg::NoticeDueSoon),
+            NoticeKind::Overdue => l.t(Msg::NoticeOverdue),
+            NoticeKind::ConsultationOverdue => l.t(Msg::NoticeConsultationOverdue),
+            NoticeKind::ResultReady => l.t(Msg::NoticeResultReady),
+            NoticeKind::SupplementRequested => l.t(DeliveryMsg::KindSupplement),
+            NoticeKind::Refused => l.t(DeliveryMsg::KindRefused),
+            NoticeKind::Stopped => l.t(DeliveryMsg::KindStopped),
+        };
         let contact = [n.phone.as_str(), n.email.as_str()]
             .into_iter()
             .filter(|c| !c.is_empty())

@@ -74,17 +74,19 @@ fn queued_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<QueuedRow> {
 impl Reader<'_> {
     /// Index rows of dossiers held by `holders` that may need a notice at
     /// `until`: unfinished and due by then (clock running), with an open
-    /// consultation, or resolved (the result waits at the desk).
+    /// consultation, resolved (the result waits at the desk), awaiting a
+    /// supplement, or refused or stopped since `ended_since`.
     pub fn notice_candidates(
         &self,
         holders: &[String],
         until: DateTime<Utc>,
+        ended_since: DateTime<Utc>,
     ) -> Result<Vec<IndexRow>> {
         if holders.is_empty() {
             return Ok(Vec::new());
         }
         let placeholders = (0..holders.len())
-            .map(|i| format!("?{}", i + 2))
+            .map(|i| format!("?{}", i + 3))
             .collect::<Vec<_>>()
             .join(",");
         let sql = format!(
@@ -92,11 +94,17 @@ impl Reader<'_> {
              WHERE holder IN ({placeholders})
                AND ((ended_at IS NULL AND status IS NOT {supplement} AND due_at <= ?1)
                     OR (ended_at IS NULL AND open_consultations > 0)
-                    OR status = {resolved})",
+                    OR status IN ({resolved}, {supplement})
+                    OR (status IN ({refused}, {stopped}) AND ended_at >= ?2))",
             supplement = Status::AwaitingSupplement.code(),
             resolved = Status::Resolved.code(),
+            refused = Status::Refused.code(),
+            stopped = Status::Stopped.code(),
         );
-        let mut values: Vec<rusqlite::types::Value> = vec![until.timestamp_millis().into()];
+        let mut values: Vec<rusqlite::types::Value> = vec![
+            until.timestamp_millis().into(),
+            ended_since.timestamp_millis().into(),
+        ];
         values.extend(holders.iter().map(|s| s.clone().into()));
         let mut statement = self.conn().prepare(&sql)?;
         let keys = statement
