@@ -34,6 +34,7 @@ pub mod metrics;
 mod migrations;
 pub mod outbox;
 pub mod peers;
+pub mod portal;
 pub mod quarantine;
 pub mod register;
 pub mod reports;
