@@ -27,6 +27,9 @@
 //! # command = ["/usr/local/bin/send-sms"]   # the notice as JSON on stdin, exit 0 = delivered
 //! timeout_seconds = 10                      # one try, at most
 //! max_backoff_seconds = 3600                # retries back off exponentially up to this
+//!
+//! [portal]                                  # the province: report status changes (docs/portal.md)
+//! endpoint = "http://127.0.0.1:9100/portal" # POST one record each, Idempotency-Key per dossier and status
 //! ```
 
 use std::fmt;
@@ -162,6 +165,37 @@ pub struct NodeConfig {
     pub console: ConsoleConfig,
     /// Where the notice outbox is delivered (`[gateway]`); `None`: kept.
     pub gateway: Option<GatewayConfig>,
+    /// The national portal's endpoint (`[portal]`, the province node).
+    pub portal: Option<PortalConfig>,
+}
+
+/// The national portal export (`[portal]` in `node.toml`): status changes
+/// are POSTed, one record each, to `endpoint` (docs/portal.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalConfig {
+    pub endpoint: String,
+    #[serde(default = "default_gateway_timeout")]
+    pub timeout_seconds: u64,
+    #[serde(default = "default_gateway_backoff")]
+    pub max_backoff_seconds: u64,
+}
+
+impl PortalConfig {
+    /// What is wrong with it, in words for the operator.
+    pub fn check(&self) -> Result<(), String> {
+        GatewayConfig {
+            webhook: Some(self.endpoint.clone()),
+            command: None,
+            timeout_seconds: self.timeout_seconds,
+            max_backoff_seconds: self.max_backoff_seconds,
+        }
+        .check()
+        .map_err(|e| {
+            e.replace("[gateway] webhook", "[portal] endpoint")
+                .replace("[gateway]", "[portal]")
+        })
+    }
 }
 
 /// The notice gateway (`[gateway]` in `node.toml`): exactly one of
@@ -267,6 +301,8 @@ struct RawConfig {
     console: ConsoleConfig,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gateway: Option<GatewayConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    portal: Option<PortalConfig>,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -300,6 +336,7 @@ impl NodeConfig {
             limits: Limits::default(),
             console: ConsoleConfig::default(),
             gateway: None,
+            portal: None,
         }
     }
 
@@ -359,6 +396,11 @@ impl NodeConfig {
         {
             return Err(ConfigError::at_text(file, source, "[gateway]", problem));
         }
+        if let Some(portal) = &raw.portal
+            && let Err(problem) = portal.check()
+        {
+            return Err(ConfigError::at_text(file, source, "[portal]", problem));
+        }
         Ok(NodeConfig {
             office: raw.office,
             network: raw.network,
@@ -368,6 +410,7 @@ impl NodeConfig {
             limits: raw.limits,
             console: raw.console,
             gateway: raw.gateway,
+            portal: raw.portal,
         })
     }
 
@@ -400,6 +443,7 @@ impl NodeConfig {
             limits: self.limits,
             console: self.console,
             gateway: self.gateway.clone(),
+            portal: self.portal.clone(),
         };
         let body = toml::to_string_pretty(&raw).unwrap_or_default();
         format!(

@@ -4,10 +4,11 @@
 //! dossier code, the agency codes (mã định danh) from the office tree, and
 //! the dates as local `yyyyMMddHHmmss`. Pure: index row, tree, zone → record.
 //!
-//! What is built: `lienthong export --format portal --from … --to …`, one
-//! record per dossier received, ended or returned in the period, with its
-//! status at the time of the export. Not built yet: the province's export
-//! queue delivered to `[portal] endpoint` (see docs/portal.md).
+//! `lienthong export --format portal --from … --to …` writes one record
+//! per dossier received, ended or returned in the period, with its status at
+//! the time of the export. The daemon keeps the export queue (each status a
+//! dossier reaches, once: [`queue_changes`]) and delivers it to
+//! `[portal] endpoint` with the gateway's mechanics ([`deliver_due`]).
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -15,8 +16,9 @@ use lienthong_shared::OfficeId;
 use lienthong_shared::offices::OfficeTree;
 use serde::Serialize;
 
+use crate::gateway::{self, Pass, webhook::Webhook};
 use crate::store::index::IndexRow;
-use crate::store::{Reader, StoreError};
+use crate::store::{Reader, Store, StoreError};
 
 /// One record of the export. Field names follow the portal's Vietnamese
 /// identifiers as public one-stop systems use them (assumed; docs/portal.md).
@@ -92,4 +94,61 @@ pub fn export(
         .iter()
         .filter_map(|row| record(row, tree, tz))
         .collect())
+}
+
+/// Records queued in one pass, at most (the rest in the next pass).
+pub const QUEUE_BATCH: usize = 500;
+
+/// Queue a record for every dossier whose current status has none yet: each
+/// status a dossier reaches is reported once (unique on dossier and status).
+pub fn queue_changes(
+    store: &mut Store,
+    tree: &OfficeTree,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    store.write(|w| {
+        let rows = w.reader().portal_unqueued(QUEUE_BATCH)?;
+        let mut queued = 0;
+        for row in &rows {
+            let Some(record) = record(row, tree, tz) else {
+                continue;
+            };
+            let json = serde_json::to_string(&record)
+                .map_err(|e| StoreError::Invalid(format!("portal record as JSON: {e}")))?;
+            if w.queue_portal_record(&row.key, record.trang_thai_ho_so, &json, now)? {
+                queued += 1;
+            }
+        }
+        Ok(queued)
+    })
+}
+
+/// Deliver the queued records due at `now` to the portal's endpoint, once
+/// each at least; the `Idempotency-Key` names the dossier and the status.
+pub fn deliver_due(
+    store: &mut Store,
+    endpoint: &Webhook,
+    max_backoff: std::time::Duration,
+    now: DateTime<Utc>,
+) -> Result<Pass, StoreError> {
+    let rows = store.read_now(|r| r.portal_deliverable(now, gateway::BATCH))?;
+    let mut pass = Pass::default();
+    for row in rows {
+        let key = gateway::idempotency_key(&row.doc_id, "portal", &row.status.to_string());
+        match endpoint.deliver(row.record.as_bytes(), &key) {
+            Ok(()) => {
+                store.write(|w| w.mark_portal_delivered(row.id, now))?;
+                pass.delivered += 1;
+            }
+            Err(error) => {
+                let wait = gateway::backoff(row.id, row.attempts.saturating_add(1), max_backoff);
+                let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                tracing::warn!(record = row.id, %error, retry_at = %next, "portal record not delivered");
+                store.write(|w| w.mark_portal_failed(row.id, &error, next))?;
+                pass.failed += 1;
+            }
+        }
+    }
+    Ok(pass)
 }
