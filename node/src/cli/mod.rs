@@ -62,7 +62,7 @@ pub enum Command {
     Console(daemon::ConsoleArgs),
     /// Consolidated status per office: received, in progress, overdue, on time (D6).
     Report(report::ReportArgs),
-    /// Queue deadline and result notices (D4, D5) in the outbox and list it; sends nothing.
+    /// Queue notices (deadlines, results, Form 02, refusals, stops) and list their delivery.
     Notices(notices::NoticesArgs),
     /// Write the national portal's records for a period (JSON lines; docs/portal.md).
     Export(export::ExportArgs),

@@ -364,3 +364,57 @@ fn the_gateway_section_is_checked() {
     slow.timeout_seconds = 0;
     assert!(slow.check().unwrap_err().contains("timeout_seconds"));
 }
+
+#[test]
+fn node_toml_carries_the_gateway_and_the_portal() {
+    use crate::config::NodeConfig;
+    let file = std::path::Path::new("node.toml");
+    let source = r#"
+office = "commune:dien-ban/dien-phuong"
+
+[gateway]
+command = ["/usr/local/bin/send-sms", "--modem", "/dev/ttyUSB0"]
+timeout_seconds = 20
+
+[portal]
+endpoint = "http://127.0.0.1:9100/portal"
+"#;
+    let config = NodeConfig::parse(file, source).unwrap();
+    let gateway = config.gateway.clone().unwrap();
+    assert_eq!(
+        gateway.command.as_ref().unwrap()[0],
+        "/usr/local/bin/send-sms"
+    );
+    assert_eq!(
+        (gateway.timeout_seconds, gateway.max_backoff_seconds),
+        (20, 3600)
+    );
+    assert_eq!(
+        config.portal.as_ref().unwrap().endpoint,
+        "http://127.0.0.1:9100/portal"
+    );
+    // Written back and read again, unchanged.
+    assert_eq!(NodeConfig::parse(file, &config.to_toml()).unwrap(), config);
+    // Without the sections: nothing configured, and nothing written.
+    let bare = NodeConfig::parse(file, "office = \"commune:dien-ban/dien-phuong\"\n").unwrap();
+    assert!(bare.gateway.is_none() && bare.portal.is_none());
+    assert!(!bare.to_toml().contains("[gateway]"));
+    // A wrong section says what is wrong and where.
+    let both = format!("{source}\n").replace(
+        "[gateway]\n",
+        "[gateway]\nwebhook = \"http://127.0.0.1:9/n\"\n",
+    );
+    let error = NodeConfig::parse(file, &both).unwrap_err().to_string();
+    assert!(error.contains("exactly one"), "{error}");
+    let https = source.replace("http://127.0.0.1:9100", "https://dichvucong.gov.vn");
+    let error = NodeConfig::parse(file, &https).unwrap_err().to_string();
+    assert!(
+        error.contains("[portal] endpoint") && error.contains("http://"),
+        "{error}"
+    );
+    let unknown = source.replace("timeout_seconds = 20", "timeout = 20");
+    assert!(
+        NodeConfig::parse(file, &unknown).is_err(),
+        "deny_unknown_fields"
+    );
+}
