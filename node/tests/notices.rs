@@ -460,3 +460,82 @@ fn the_command_queues_and_lists_and_says_it_sends_nothing() {
         "{help}"
     );
 }
+
+/// The running daemon queues a notice and hands it to the configured
+/// command hook, which gets the JSON and the key.
+#[test]
+fn the_daemon_delivers_the_outbox_through_the_command_hook() {
+    let root = tempfile::tempdir().unwrap();
+    let mut commune = node(root.path(), DIEN_PHUONG);
+    // Due in March 2026: overdue by the system clock the daemon runs on.
+    let code = receive(&mut commune, DIEN_PHUONG, at(2, 9, 0), "Nguyễn Văn An");
+    let dir = commune.dir.root().to_path_buf();
+    let sent = root.path().join("sent.jsonl");
+    let mut config = commune.config.clone();
+    config.gateway = Some(lienthong::config::GatewayConfig {
+        webhook: None,
+        command: Some(vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            format!("{{ cat; echo; }} >> {}", sent.display()),
+        ]),
+        timeout_seconds: 10,
+        max_backoff_seconds: 60,
+    });
+    config.save(&dir.join("node.toml")).unwrap();
+    drop(commune);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .args([
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--console",
+            "127.0.0.1:0",
+            "--data",
+        ])
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Until the hook has the notice and the daemon has recorded it delivered.
+    let recorded = |code: &str| {
+        Node::open(&dir)
+            .ok()
+            .and_then(|mut n| n.store.read(|r| notices::outbox(r, None)).ok())
+            .is_some_and(|o| {
+                o.iter()
+                    .any(|e| e.notice.code == code && e.sent_at.is_some())
+            })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let delivered = loop {
+        let text = std::fs::read_to_string(&sent).unwrap_or_default();
+        if (!text.is_empty() && recorded(&code)) || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let notice: serde_json::Value =
+        serde_json::from_str(delivered.lines().next().unwrap_or("null"))
+            .unwrap_or_else(|e| panic!("not delivered within 30 s ({e}): {delivered:?}"));
+    assert_eq!(notice["code"], code.as_str());
+    assert_eq!(notice["kind"], "overdue");
+    assert!(
+        notice["idempotency_key"]
+            .as_str()
+            .unwrap()
+            .starts_with("lt-")
+    );
+    let mut node = Node::open(&dir).unwrap();
+    let outbox = node.store.read(|r| notices::outbox(r, None)).unwrap();
+    assert!(
+        outbox
+            .iter()
+            .any(|e| e.notice.code == code && e.sent_at.is_some()),
+        "{outbox:?}"
+    );
+}
