@@ -21,6 +21,15 @@
 //!
 //! [console]                                 # the officers' web console (optional)
 //! listen = "127.0.0.1:7480"                 # loopback by default; the office LAN address to share it
+//!
+//! [gateway]                                 # delivering the notice outbox (optional; docs/gateway.md)
+//! webhook = "http://127.0.0.1:9000/notices" # POST JSON with an Idempotency-Key header, or:
+//! # command = ["/usr/local/bin/send-sms"]   # the notice as JSON on stdin, exit 0 = delivered
+//! timeout_seconds = 10                      # one try, at most
+//! max_backoff_seconds = 3600                # retries back off exponentially up to this
+//!
+//! [portal]                                  # the province: report status changes (docs/portal.md)
+//! endpoint = "http://127.0.0.1:9100/portal" # POST one record each, Idempotency-Key per dossier and status
 //! ```
 
 use std::fmt;
@@ -154,6 +163,96 @@ pub struct NodeConfig {
     pub peers: Vec<PeerConfig>,
     pub limits: Limits,
     pub console: ConsoleConfig,
+    /// Where the notice outbox is delivered (`[gateway]`); `None`: kept.
+    pub gateway: Option<GatewayConfig>,
+    /// The national portal's endpoint (`[portal]`, the province node).
+    pub portal: Option<PortalConfig>,
+}
+
+/// The national portal export (`[portal]` in `node.toml`): status changes
+/// are POSTed, one record each, to `endpoint` (docs/portal.md).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalConfig {
+    pub endpoint: String,
+    #[serde(default = "default_gateway_timeout")]
+    pub timeout_seconds: u64,
+    #[serde(default = "default_gateway_backoff")]
+    pub max_backoff_seconds: u64,
+}
+
+impl PortalConfig {
+    /// What is wrong with it, in words for the operator.
+    pub fn check(&self) -> Result<(), String> {
+        GatewayConfig {
+            webhook: Some(self.endpoint.clone()),
+            command: None,
+            timeout_seconds: self.timeout_seconds,
+            max_backoff_seconds: self.max_backoff_seconds,
+        }
+        .check()
+        .map_err(|e| {
+            e.replace("[gateway] webhook", "[portal] endpoint")
+                .replace("[gateway]", "[portal]")
+        })
+    }
+}
+
+/// The notice gateway (`[gateway]` in `node.toml`): exactly one of
+/// `webhook` (an `http://` URL) and `command` (a program and its arguments).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// The longest one try may take (the request, or the command's run).
+    #[serde(default = "default_gateway_timeout")]
+    pub timeout_seconds: u64,
+    /// The cap of the exponential backoff between tries.
+    #[serde(default = "default_gateway_backoff")]
+    pub max_backoff_seconds: u64,
+}
+
+fn default_gateway_timeout() -> u64 {
+    10
+}
+fn default_gateway_backoff() -> u64 {
+    3600
+}
+
+impl GatewayConfig {
+    /// What is wrong with it, in words for the operator.
+    pub fn check(&self) -> Result<(), String> {
+        match (&self.webhook, &self.command) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err("[gateway] needs exactly one of `webhook = \"http://…\"` and `command = [\"program\", …]`".into());
+            }
+            (Some(url), None) if !url.starts_with("http://") => {
+                return Err(format!(
+                    "[gateway] webhook {url:?} must be an http:// URL (put a TLS proxy such as the office's reverse proxy in front for https)"
+                ));
+            }
+            (None, Some(argv)) if argv.first().is_none_or(|p| p.is_empty()) => {
+                return Err("[gateway] command must name a program: command = [\"/path/to/program\", \"arg\", …]".into());
+            }
+            _ => {}
+        }
+        if !(1..=600).contains(&self.timeout_seconds) {
+            return Err(format!(
+                "[gateway] timeout_seconds = {} must be between 1 and 600",
+                self.timeout_seconds
+            ));
+        }
+        if !(1..=86_400).contains(&self.max_backoff_seconds) {
+            return Err(format!(
+                "[gateway] max_backoff_seconds = {} must be between 1 and 86400 (a day)",
+                self.max_backoff_seconds
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The officers' console (`[console]` in `node.toml`): a web app served by
@@ -200,6 +299,10 @@ struct RawConfig {
     limits: Limits,
     #[serde(default, skip_serializing_if = "ConsoleConfig::is_default")]
     console: ConsoleConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gateway: Option<GatewayConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    portal: Option<PortalConfig>,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -232,6 +335,8 @@ impl NodeConfig {
             peers: Vec::new(),
             limits: Limits::default(),
             console: ConsoleConfig::default(),
+            gateway: None,
+            portal: None,
         }
     }
 
@@ -286,6 +391,16 @@ impl NodeConfig {
                 address: peer.address,
             });
         }
+        if let Some(gateway) = &raw.gateway
+            && let Err(problem) = gateway.check()
+        {
+            return Err(ConfigError::at_text(file, source, "[gateway]", problem));
+        }
+        if let Some(portal) = &raw.portal
+            && let Err(problem) = portal.check()
+        {
+            return Err(ConfigError::at_text(file, source, "[portal]", problem));
+        }
         Ok(NodeConfig {
             office: raw.office,
             network: raw.network,
@@ -294,6 +409,8 @@ impl NodeConfig {
             peers,
             limits: raw.limits,
             console: raw.console,
+            gateway: raw.gateway,
+            portal: raw.portal,
         })
     }
 
@@ -325,6 +442,8 @@ impl NodeConfig {
                 .collect(),
             limits: self.limits,
             console: self.console,
+            gateway: self.gateway.clone(),
+            portal: self.portal.clone(),
         };
         let body = toml::to_string_pretty(&raw).unwrap_or_default();
         format!(

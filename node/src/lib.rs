@@ -8,10 +8,12 @@ pub mod daemon;
 pub mod demo;
 pub mod enrol;
 pub mod forms;
+pub mod gateway;
 pub mod i18n;
 pub mod local_network;
 pub mod node;
 pub mod notices;
+pub mod portal;
 pub mod service;
 /// The officer commands under their former name (the service layer).
 pub use service as officer;

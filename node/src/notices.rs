@@ -14,6 +14,18 @@
 //!   (status 9, R1–R3). For the applicant: come and collect it (or it goes
 //!   by post).
 //!
+//! - [`NoticeKind::SupplementRequested`]: the dossier waits for the
+//!   applicant to complete it (status 5, Form 02): what to bring and why.
+//! - [`NoticeKind::Refused`]: not accepted at intake (status 3, Form 03),
+//!   with the reason. For the applicant.
+//! - [`NoticeKind::Stopped`]: processing stopped (status 8), with the
+//!   reason. For the applicant.
+//!
+//! These three are derived from the fold like the others, so queueing them
+//! is idempotent and needs no hook where events are written. Refusals and
+//! stops older than [`FINAL_NOTICE_WINDOW`] are not queued: a node upgraded
+//! with years of finished dossiers does not message their applicants.
+//!
 //! Only the node serving the dossier's holder queues its notices, so an
 //! applicant hears once, not from every node on the dossier's way. Each
 //! notice is queued once: the outbox is unique on (dossier, kind, key), the
@@ -23,15 +35,16 @@
 //!
 //! The candidates come from the index; only their documents are loaded (for
 //! the applicant's contact and the consultations). Nothing here sends an SMS
-//! or an e-mail: a gateway reads the outbox and sets `sent_at`.
+//! or an e-mail: the daemon's gateway (`crate::gateway`) delivers the outbox
+//! and sets `sent_at`.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use lienthong_shared::OfficeId;
 use lienthong_shared::calendar::WorkingCalendar;
 use lienthong_shared::dossier::fold::{self, DossierState, Flag};
-use lienthong_shared::dossier::schema;
-use lienthong_shared::dossier::{Channel, DossierFacts, Status};
+use lienthong_shared::dossier::schema::{self, Dossier, StoredEvent};
+use lienthong_shared::dossier::{Action, Channel, DossierFacts, Status};
 use lienthong_shared::offices::OfficeTree;
 use lienthong_shared::rule_set::RuleSets;
 use serde::Serialize;
@@ -39,7 +52,7 @@ use serde::Serialize;
 use crate::node::Node;
 use crate::store::documents::{DocKey, hex};
 use crate::store::index::IndexRow;
-use crate::store::outbox::OutboxRow;
+use crate::store::outbox::{OutboxRow, QueuedRow};
 use crate::store::{Reader, StoreError, Writer};
 
 /// What a notice is about.
@@ -50,14 +63,23 @@ pub enum NoticeKind {
     Overdue,
     ConsultationOverdue,
     ResultReady,
+    SupplementRequested,
+    Refused,
+    Stopped,
 }
 
+/// How long after a refusal or a stop its notice may still be queued.
+pub const FINAL_NOTICE_WINDOW: chrono::Duration = chrono::Duration::days(7);
+
 impl NoticeKind {
-    pub const ALL: [NoticeKind; 4] = [
+    pub const ALL: [NoticeKind; 7] = [
         NoticeKind::DueSoon,
         NoticeKind::Overdue,
         NoticeKind::ConsultationOverdue,
         NoticeKind::ResultReady,
+        NoticeKind::SupplementRequested,
+        NoticeKind::Refused,
+        NoticeKind::Stopped,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +88,9 @@ impl NoticeKind {
             NoticeKind::Overdue => "overdue",
             NoticeKind::ConsultationOverdue => "consultation_overdue",
             NoticeKind::ResultReady => "result_ready",
+            NoticeKind::SupplementRequested => "supplement_requested",
+            NoticeKind::Refused => "refused",
+            NoticeKind::Stopped => "stopped",
         }
     }
 
@@ -76,7 +101,11 @@ impl NoticeKind {
     /// Who the message is written for.
     pub fn audience(self) -> Audience {
         match self {
-            NoticeKind::Overdue | NoticeKind::ResultReady => Audience::Applicant,
+            NoticeKind::Overdue
+            | NoticeKind::ResultReady
+            | NoticeKind::SupplementRequested
+            | NoticeKind::Refused
+            | NoticeKind::Stopped => Audience::Applicant,
             NoticeKind::DueSoon | NoticeKind::ConsultationOverdue => Audience::Office,
         }
     }
@@ -169,8 +198,21 @@ pub fn candidate_kinds(
     if row.ended_at.is_none() && row.open_consultations > 0 {
         kinds.push(NoticeKind::ConsultationOverdue);
     }
-    if row.status == Some(Status::Resolved) {
-        kinds.push(NoticeKind::ResultReady);
+    match row.status {
+        Some(Status::Resolved) => kinds.push(NoticeKind::ResultReady),
+        Some(Status::AwaitingSupplement) if row.supplement_requests > 0 => {
+            kinds.push(NoticeKind::SupplementRequested)
+        }
+        Some(status @ (Status::Refused | Status::Stopped))
+            if row.ended_at.is_some_and(|t| t >= now - FINAL_NOTICE_WINDOW) =>
+        {
+            kinds.push(if status == Status::Refused {
+                NoticeKind::Refused
+            } else {
+                NoticeKind::Stopped
+            })
+        }
+        _ => {}
     }
     kinds
 }
@@ -180,9 +222,17 @@ pub fn candidate_kinds(
 pub fn index_key(row: &IndexRow, kind: NoticeKind) -> Option<String> {
     match kind {
         NoticeKind::DueSoon | NoticeKind::Overdue => row.due_at.map(time_key),
-        NoticeKind::ResultReady => row.ended_at.map(time_key),
+        NoticeKind::ResultReady | NoticeKind::Refused | NoticeKind::Stopped => {
+            row.ended_at.map(time_key)
+        }
+        NoticeKind::SupplementRequested => Some(supplement_key(row.supplement_requests)),
         NoticeKind::ConsultationOverdue => None,
     }
+}
+
+/// The key of the `n`-th supplement request's notice (the fold's count).
+fn supplement_key(n: u32) -> String {
+    format!("supplement-{n}")
 }
 
 /// Local time as Vietnamese text: `09:30 ngày 13/02/2026`.
@@ -198,17 +248,37 @@ fn office_name(tree: &OfficeTree, id: &OfficeId) -> String {
         .unwrap_or_else(|| id.to_string())
 }
 
-/// The notices a dossier needs at `now`: a pure function of its facts and
+/// The last applied event of the log that `pick` recognises.
+fn last_applied<'a, T>(
+    dossier: &'a Dossier,
+    state: &DossierState,
+    pick: impl Fn(&'a Action) -> Option<T>,
+) -> Option<T> {
+    dossier
+        .events
+        .iter()
+        .zip(&state.applied)
+        .rev()
+        .filter(|(_, applied)| **applied)
+        .find_map(|(stored, _)| match stored {
+            StoredEvent::Valid(event) => pick(&event.action),
+            StoredEvent::Malformed { .. } => None,
+        })
+}
+
+/// The notices a dossier needs at `now`: a pure function of the dossier and
 /// its state folded at `now`, the office tree (for names), the time zone,
 /// and which offices this node serves.
 pub fn notices_for(
-    dossier: &str,
-    facts: &DossierFacts,
+    id: &str,
+    dossier: &Dossier,
     state: &DossierState,
     tree: &OfficeTree,
     tz: Tz,
     served: &dyn Fn(&OfficeId) -> bool,
+    now: DateTime<Utc>,
 ) -> Vec<Notice> {
+    let facts: &DossierFacts = &dossier.facts;
     let mut notices = Vec::new();
     let Some(holder) = state.holder.as_ref().filter(|h| served(h)) else {
         return notices;
@@ -223,7 +293,7 @@ pub fn notices_for(
     let what = format!("hồ sơ số {} ({})", facts.code, facts.procedure.name);
     let mut notice = |kind: NoticeKind, key: String, message: String| {
         notices.push(Notice {
-            dossier: dossier.to_string(),
+            dossier: id.to_string(),
             code: facts.code.clone(),
             kind,
             key,
@@ -292,6 +362,53 @@ pub fn notices_for(
             format!("{from} thông báo: {what} của {who} đã có kết quả. {how}"),
         );
     }
+    if state.status == Some(Status::AwaitingSupplement)
+        && state.supplement_requests > 0
+        && let Some((items, reason)) = last_applied(dossier, state, |a| match a {
+            Action::SupplementRequested { items, reason } => Some((items, reason)),
+            _ => None,
+        })
+    {
+        let items = if items.is_empty() {
+            String::new()
+        } else {
+            format!(" Cần bổ sung: {}.", items.join("; "))
+        };
+        notice(
+            NoticeKind::SupplementRequested,
+            supplement_key(state.supplement_requests),
+            format!(
+                "{from} đề nghị {who} bổ sung, hoàn thiện {what} (Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ — Mẫu 02).{items} Lý do: {reason}. Thời hạn giải quyết tạm dừng cho đến khi nhận đủ hồ sơ bổ sung."
+            ),
+        );
+    }
+    let fresh = state.ended_at.filter(|t| *t >= now - FINAL_NOTICE_WINDOW);
+    if let (Some(ended), Some(Status::Refused)) = (fresh, state.status) {
+        let reason = last_applied(dossier, state, |a| match a {
+            Action::Refused { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+        notice(
+            NoticeKind::Refused,
+            time_key(ended),
+            format!(
+                "{from} thông báo: {what} của {who} không được tiếp nhận (Phiếu từ chối tiếp nhận giải quyết hồ sơ — Mẫu 03). Lý do: {reason}."
+            ),
+        );
+    }
+    if let (Some(ended), Some(Status::Stopped)) = (fresh, state.status) {
+        let reason = last_applied(dossier, state, |a| match a {
+            Action::Stopped { reason } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+        notice(
+            NoticeKind::Stopped,
+            time_key(ended),
+            format!("{from} thông báo: việc giải quyết {what} của {who} đã dừng. Lý do: {reason}."),
+        );
+    }
     notices
 }
 
@@ -344,7 +461,11 @@ pub fn queue(node: &mut Node, now: DateTime<Utc>) -> Result<Queued, StoreError> 
     let served_id = |office: &OfficeId| served_ids.contains(office);
     store.write(|w| {
         let r = w.reader();
-        let rows = r.notice_candidates(&served_text, until.unwrap_or(now).max(now))?;
+        let rows = r.notice_candidates(
+            &served_text,
+            until.unwrap_or(now).max(now),
+            now - FINAL_NOTICE_WINDOW,
+        )?;
         let mut result = Queued {
             now,
             queued: Vec::new(),
@@ -382,7 +503,7 @@ pub fn queue(node: &mut Node, now: DateTime<Utc>) -> Result<Queued, StoreError> 
                 }
             };
             let state = fold::fold(&dossier, &ctx);
-            for notice in notices_for(&hex(&row.key), &dossier.facts, &state, tree, tz, &served_id)
+            for notice in notices_for(&hex(&row.key), &dossier, &state, tree, tz, &served_id, now)
             {
                 if enqueue(w, &row.key, &notice, now)? {
                     result.queued.push(notice);
@@ -400,39 +521,69 @@ pub struct OutboxEntry {
     #[serde(flatten)]
     pub notice: Notice,
     pub created_at: DateTime<Utc>,
-    /// When a gateway sent it; `None` while waiting.
+    /// When the gateway delivered it; `None` while waiting.
     pub sent_at: Option<DateTime<Utc>>,
+    /// Failed tries so far.
+    pub attempts: u32,
+    /// After a failure, when the gateway tries again.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Why the last try failed.
+    pub last_error: Option<String>,
+}
+
+/// Where a notice is on its way to the citizen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Waiting for its first try.
+    Pending,
+    /// Tried and failed; tried again at `next_attempt_at`.
+    Failed,
+    Delivered,
+}
+
+impl OutboxEntry {
+    pub fn delivery(&self) -> Delivery {
+        match (self.sent_at, self.attempts) {
+            (Some(_), _) => Delivery::Delivered,
+            (None, 0) => Delivery::Pending,
+            (None, _) => Delivery::Failed,
+        }
+    }
+}
+
+/// An outbox row as an entry.
+pub fn entry(queued: QueuedRow) -> OutboxEntry {
+    let row = queued.row;
+    OutboxEntry {
+        id: queued.id,
+        notice: Notice {
+            dossier: hex(&row.doc_id),
+            code: row.code,
+            kind: NoticeKind::parse(&row.kind).unwrap_or(NoticeKind::Overdue),
+            key: row.key,
+            office: row.office,
+            audience: if row.audience == "office" {
+                Audience::Office
+            } else {
+                Audience::Applicant
+            },
+            applicant: row.applicant,
+            phone: row.phone,
+            email: row.email,
+            message: row.message,
+        },
+        created_at: queued.created_at.unwrap_or_default(),
+        sent_at: queued.sent_at,
+        attempts: queued.attempts,
+        next_attempt_at: queued.next_attempt_at,
+        last_error: queued.last_error,
+    }
 }
 
 /// The outbox in queue order; with `limit`, the latest `limit` entries.
 pub fn outbox(r: &Reader<'_>, limit: Option<usize>) -> Result<Vec<OutboxEntry>, StoreError> {
-    Ok(r.outbox(limit)?
-        .into_iter()
-        .map(|queued| {
-            let row = queued.row;
-            OutboxEntry {
-                id: queued.id,
-                notice: Notice {
-                    dossier: hex(&row.doc_id),
-                    code: row.code,
-                    kind: NoticeKind::parse(&row.kind).unwrap_or(NoticeKind::Overdue),
-                    key: row.key,
-                    office: row.office,
-                    audience: if row.audience == "office" {
-                        Audience::Office
-                    } else {
-                        Audience::Applicant
-                    },
-                    applicant: row.applicant,
-                    phone: row.phone,
-                    email: row.email,
-                    message: row.message,
-                },
-                created_at: queued.created_at.unwrap_or_default(),
-                sent_at: queued.sent_at,
-            }
-        })
-        .collect())
+    Ok(r.outbox(limit)?.into_iter().map(entry).collect())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod catalogue;
 pub mod daemon;
 pub mod demo;
+pub mod export;
 pub mod forms;
 pub mod init;
 pub mod invite;
@@ -64,8 +65,10 @@ pub enum Command {
     Console(daemon::ConsoleArgs),
     /// Consolidated status per office: received, in progress, overdue, on time (D6).
     Report(report::ReportArgs),
-    /// Queue deadline and result notices (D4, D5) in the outbox and list it; sends nothing.
+    /// Queue notices (deadlines, results, Form 02, refusals, stops) and list their delivery.
     Notices(notices::NoticesArgs),
+    /// Write the national portal's records for a period (JSON lines; docs/portal.md).
+    Export(export::ExportArgs),
     /// This node, its daemon and each peer link.
     Status(status::StatusArgs),
     /// Receive a dossier at the desk (Form 01).
@@ -101,6 +104,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Console(args) => daemon::console(args),
         Command::Report(args) => report::report(args),
         Command::Notices(args) => notices::notices(args),
+        Command::Export(args) => export::export(args),
         Command::Status(args) => status::status(args),
         Command::Receive(args) => officer::receive(args),
         Command::Dossier(command) => officer::run(command),

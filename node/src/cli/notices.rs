@@ -7,9 +7,49 @@ use serde::Serialize;
 
 use super::args::{DataArgs, parse_time};
 use super::render;
+use crate::i18n::Locale;
 use crate::i18n::{Lang, Msg};
 use crate::node::Node;
-use crate::notices::{self, Audience, NoticeKind, OutboxEntry};
+use crate::notices::{self, Audience, Delivery, NoticeKind, OutboxEntry};
+
+crate::catalogue! {
+    DeliveryMsg;
+    Pending => "chờ gửi", "pending";
+    Failed => "gửi lỗi {n} lần, thử lại {next}", "failed {n} time(s), next try {next}";
+    LastError => "lỗi lần cuối: {error}", "last error: {error}";
+    Summary => "{n} thông báo: {delivered} đã gửi, {pending} chờ gửi, {failed} gửi lỗi.", "{n} notice(s): {delivered} delivered, {pending} pending, {failed} failed.";
+    KindSupplement => "yêu cầu bổ sung (Mẫu 02)", "supplement requested (Form 02)";
+    KindRefused => "từ chối tiếp nhận", "refused";
+    KindStopped => "dừng giải quyết", "stopped";
+    NoGateway => "Chưa cấu hình cổng gửi ([gateway] trong node.toml): thông báo nằm chờ trong hộp thư đi.", "No gateway is configured ([gateway] in node.toml): notices wait in the outbox.";
+}
+
+/// A notice's delivery, in words.
+fn delivery_words(l: &Locale, entry: &OutboxEntry) -> String {
+    match entry.delivery() {
+        Delivery::Delivered => l.f(
+            Msg::SentAt,
+            &[(
+                "at",
+                &entry.sent_at.map(|t| l.datetime(t)).unwrap_or_default(),
+            )],
+        ),
+        Delivery::Pending => l.t(DeliveryMsg::Pending).to_string(),
+        Delivery::Failed => l.f(
+            DeliveryMsg::Failed,
+            &[
+                ("n", &entry.attempts.to_string()),
+                (
+                    "next",
+                    &entry
+                        .next_attempt_at
+                        .map(|t| l.datetime(t))
+                        .unwrap_or_default(),
+                ),
+            ],
+        ),
+    }
+}
 
 const ABOUT: &str = "\
 Looks at the dossiers held by the offices this node serves and queues, once each,
@@ -23,15 +63,23 @@ the notices due at --now:
                         to the Center (D5). For the officers.
   result_ready          the result is at this node's return desk: come and collect it
                         (or it comes by post). For the applicant.
+  supplement_requested  the dossier waits for the applicant to complete it (Form 02):
+                        what to bring and why. For the applicant.
+  refused               not accepted at intake (Form 03), with the reason; within 7
+                        days of the refusal. For the applicant.
+  stopped               processing stopped, with the reason; within 7 days. For the
+                        applicant.
 
 Each notice carries the applicant's phone and e-mail from the dossier and a message
 in Vietnamese. A notice is queued once per dossier, kind and due time (or
 consultation, or result): running the command again queues only what is new. Only
 the node serving a dossier's holder queues its notices.
 
-This command sends nothing: sending SMS and e-mail is out of scope. The outbox
-(table `outbox` in the node's store) is what an SMS/e-mail gateway reads; the
-gateway sets `sent_at` when it has sent a notice.";
+This command sends nothing itself. The daemon (`lienthong run`) delivers the outbox
+through the gateway of node.toml's [gateway] section: an HTTP webhook or a command
+hook (docs/gateway.md), retrying failures with backoff. The list shows each
+notice's delivery: delivered (when), pending (not tried yet), or failed (how many
+tries, the next one, and the last error).";
 
 const EXAMPLES: &str = "Examples:\n  lienthong notices --data DIR\n  lienthong notices --data DIR --now '2026-03-20 08:00' --json";
 
@@ -102,20 +150,21 @@ pub fn notices(args: &NoticesArgs) -> Result<()> {
             Audience::Applicant => Msg::ToApplicant,
             Audience::Office => Msg::ToOfficers,
         });
-        let kind = l.t(match n.kind {
-            NoticeKind::DueSoon => Msg::NoticeDueSoon,
-            NoticeKind::Overdue => Msg::NoticeOverdue,
-            NoticeKind::ConsultationOverdue => Msg::NoticeConsultationOverdue,
-            NoticeKind::ResultReady => Msg::NoticeResultReady,
-        });
+        let kind = match n.kind {
+            NoticeKind::DueSoon => l.t(Msg::NoticeDueSoon),
+            NoticeKind::Overdue => l.t(Msg::NoticeOverdue),
+            NoticeKind::ConsultationOverdue => l.t(Msg::NoticeConsultationOverdue),
+            NoticeKind::ResultReady => l.t(Msg::NoticeResultReady),
+            NoticeKind::SupplementRequested => l.t(DeliveryMsg::KindSupplement),
+            NoticeKind::Refused => l.t(DeliveryMsg::KindRefused),
+            NoticeKind::Stopped => l.t(DeliveryMsg::KindStopped),
+        };
         let contact = [n.phone.as_str(), n.email.as_str()]
             .into_iter()
             .filter(|c| !c.is_empty())
             .collect::<Vec<_>>()
             .join(", ");
-        let sent = entry.sent_at.map_or(l.t(Msg::NotSent).to_string(), |t| {
-            l.f(Msg::SentAt, &[("at", &l.datetime(t))])
-        });
+        let sent = delivery_words(&l, entry);
         println!(
             "{}",
             l.f(
@@ -141,18 +190,42 @@ pub fn notices(args: &NoticesArgs) -> Result<()> {
             )
         );
         println!("    {}", n.message);
+        if entry.delivery() != Delivery::Delivered
+            && let Some(error) = &entry.last_error
+        {
+            println!("    {}", l.f(DeliveryMsg::LastError, &[("error", error)]));
+        }
     }
-    let waiting = outbox.iter().filter(|e| e.sent_at.is_none()).count();
+    let count = |d: Delivery| {
+        outbox
+            .iter()
+            .filter(|e| e.delivery() == d)
+            .count()
+            .to_string()
+    };
     println!();
     println!(
         "{}",
         l.f(
-            Msg::NoticesListed,
+            DeliveryMsg::Summary,
             &[
                 ("n", &outbox.len().to_string()),
-                ("waiting", &waiting.to_string())
+                ("delivered", &count(Delivery::Delivered)),
+                ("pending", &count(Delivery::Pending)),
+                ("failed", &count(Delivery::Failed)),
             ]
         )
     );
+    if node.config.gateway.is_none() {
+        println!("{}", l.t(DeliveryMsg::NoGateway));
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_delivery_words_are_complete() {
+        crate::i18n::check_catalogue::<super::DeliveryMsg>().unwrap();
+    }
 }

@@ -370,6 +370,7 @@ impl Daemon {
         tasks.spawn(peers::peers_loop(shared.clone(), node.config.clone()));
         tasks.spawn(heartbeat::heartbeat_loop(shared.clone()));
         tasks.spawn(scheduler::scheduler_loop(shared.clone()));
+        tasks.spawn(scheduler::delivery_loop(shared.clone()));
         tracing::info!(
             office = %node.office(),
             node = %node.node_id(),

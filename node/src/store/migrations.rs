@@ -263,7 +263,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX desk_transfer ON dossiers (transfer_to, due_at, code)
         WHERE transfer_to IS NOT NULL;
     "#,
-    // enrolment (issue 10): one-time invitations; only a hash of each
+    // 10 (enrolment, issue 10): one-time invitations; only a hash of each
     // secret is kept (store/invitations.rs).
     r#"
     CREATE TABLE invitations (
@@ -275,6 +275,30 @@ const MIGRATIONS: &[&str] = &[
         used_at     INTEGER,
         used_by     BLOB
     ) STRICT;
+    "#,
+    // 11 (gateway, issue 10): delivering the outbox and the portal's queue. `sent_at` is the time
+    // the gateway delivered a notice (delivered_at); a failed try counts in
+    // `attempts`, keeps its `last_error` and waits until `next_attempt_at`.
+    r#"
+    ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER;  -- ms since the epoch; NULL: at once
+    ALTER TABLE outbox ADD COLUMN last_error TEXT;
+
+    -- The national portal's export queue (province): one record per dossier
+    -- and status it reached, delivered like the outbox.
+    CREATE TABLE portal_queue (
+        id              INTEGER PRIMARY KEY,
+        doc_id          BLOB NOT NULL,
+        status          INTEGER NOT NULL,  -- 1-10, the portal's code
+        record          TEXT NOT NULL,     -- the record (JSON) as it was when queued
+        queued_at       INTEGER NOT NULL,
+        sent_at         INTEGER,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        last_error      TEXT,
+        UNIQUE (doc_id, status)
+    ) STRICT;
+    CREATE INDEX portal_queue_unsent ON portal_queue (sent_at, id);
     "#,
 ];
 

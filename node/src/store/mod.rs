@@ -35,6 +35,8 @@ pub mod metrics;
 mod migrations;
 pub mod outbox;
 pub mod peers;
+pub mod portal;
+pub mod portal_queue;
 pub mod quarantine;
 pub mod register;
 pub mod reports;
