@@ -236,6 +236,21 @@ impl Reader<'_> {
             .optional()?)
     }
 
+    /// The index rows of `keys` (as stored, 16 bytes each), in that order;
+    /// a key of another length or without a row is left out.
+    pub fn index_rows_of(&self, keys: Vec<Vec<u8>>) -> Result<Vec<IndexRow>> {
+        let mut rows = Vec::with_capacity(keys.len());
+        for key in keys {
+            let Ok(key) = DocKey::try_from(key.as_slice()) else {
+                continue;
+            };
+            if let Some(row) = self.index_row(&key)? {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
     pub fn list(&self, filter: &ListFilter) -> Result<Vec<IndexRow>> {
         let mut sql = format!("SELECT {COLUMNS} FROM dossiers WHERE 1=1");
         let mut values: Vec<rusqlite::types::Value> = Vec::new();

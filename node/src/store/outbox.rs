@@ -110,16 +110,7 @@ impl Reader<'_> {
         let keys = statement
             .query_map(params_from_iter(values), |row| row.get::<_, Vec<u8>>(0))?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut rows = Vec::with_capacity(keys.len());
-        for key in keys {
-            let Ok(key) = DocKey::try_from(key.as_slice()) else {
-                continue;
-            };
-            if let Some(row) = self.index_row(&key)? {
-                rows.push(row);
-            }
-        }
-        Ok(rows)
+        self.index_rows_of(keys)
     }
 
     /// Whether a notice of `kind` about `what` is queued for the dossier.

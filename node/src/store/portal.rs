@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::documents::DocKey;
 use super::index::IndexRow;
 use super::{Reader, Result};
 
@@ -24,15 +23,6 @@ impl Reader<'_> {
                 |row| row.get::<_, Vec<u8>>(0),
             )?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut rows = Vec::with_capacity(keys.len());
-        for key in keys {
-            let Ok(key) = DocKey::try_from(key.as_slice()) else {
-                continue;
-            };
-            if let Some(row) = self.index_row(&key)? {
-                rows.push(row);
-            }
-        }
-        Ok(rows)
+        self.index_rows_of(keys)
     }
 }

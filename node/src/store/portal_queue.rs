@@ -33,16 +33,7 @@ impl Reader<'_> {
                 row.get::<_, Vec<u8>>(0)
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut rows = Vec::with_capacity(keys.len());
-        for key in keys {
-            let Ok(key) = DocKey::try_from(key.as_slice()) else {
-                continue;
-            };
-            if let Some(row) = self.index_row(&key)? {
-                rows.push(row);
-            }
-        }
-        Ok(rows)
+        self.index_rows_of(keys)
     }
 
     /// Undelivered records due at `now`, oldest first.
