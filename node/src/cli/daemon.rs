@@ -11,14 +11,21 @@ use crate::daemon::{Daemon, DaemonOptions};
 use crate::node::Node;
 use crate::replication::Clock;
 
+/// Which node: its data directory and, optionally, another node.toml.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub struct NodeDir {
     /// The node's data directory.
     #[arg(long, value_name = "DIR", env = "LIENTHONG_DATA")]
     pub data: PathBuf,
     /// Node configuration to use instead of DIR/node.toml.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub node: NodeDir,
     /// Listen here instead of node.toml's `listen` (port 0: any free port).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
@@ -31,12 +38,8 @@ pub struct RunArgs {
 /// daemon is not running (or runs elsewhere on the same data directory).
 #[derive(Debug, Args)]
 pub struct ConsoleArgs {
-    /// The node's data directory.
-    #[arg(long, value_name = "DIR", env = "LIENTHONG_DATA")]
-    pub data: PathBuf,
-    /// Node configuration to use instead of DIR/node.toml.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub node: NodeDir,
     /// Listen here instead of node.toml's `[console] listen` (port 0: any free port).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
@@ -145,17 +148,18 @@ pub fn run(args: &RunArgs) -> Result<()> {
     runtime.block_on(async {
         let options = DaemonOptions {
             listen: args.listen,
-            config: args.config.clone(),
+            config: args.node.config.clone(),
             ..DaemonOptions::default()
         };
-        let daemon = Daemon::start(&args.data, options).await?;
-        let console = match start_console(&args.data, args.config.as_deref(), args.console).await {
-            Ok(console) => console,
-            Err(e) => {
-                daemon.shutdown().await;
-                return Err(e);
-            }
-        };
+        let daemon = Daemon::start(&args.node.data, options).await?;
+        let console =
+            match start_console(&args.node.data, args.node.config.as_deref(), args.console).await {
+                Ok(console) => console,
+                Err(e) => {
+                    daemon.shutdown().await;
+                    return Err(e);
+                }
+            };
         eprintln!(
             "lienthong: node {} listening on {}; console at {} (Ctrl-C to stop)",
             daemon.node_id(),
@@ -175,7 +179,8 @@ pub fn console(args: &ConsoleArgs) -> Result<()> {
     init_logging();
     let runtime = runtime()?;
     runtime.block_on(async {
-        let console = start_console(&args.data, args.config.as_deref(), args.listen).await?;
+        let console =
+            start_console(&args.node.data, args.node.config.as_deref(), args.listen).await?;
         eprintln!("lienthong: console at {} (Ctrl-C to stop)", console.url());
         shutdown_signal().await;
         console.shutdown().await;
