@@ -237,7 +237,7 @@ where
         }
     };
     let reader_budget = Arc::new(Semaphore::new(config.reader_queue_bytes.max(1)));
-    let (in_tx, in_rx) = mpsc::unbounded_channel::<Incoming>();
+    let (in_tx, mut in_rx) = mpsc::unbounded_channel::<Incoming>();
     let (out_tx, out_rx) = mpsc::unbounded_channel::<(Vec<u8>, OwnedSemaphorePermit)>();
     let mut writer = Writer {
         budget: Arc::new(Semaphore::new(config.writer_queue_bytes.max(1))),
@@ -261,7 +261,7 @@ where
     let result = run_loop(
         &mut parts,
         &connection,
-        in_rx,
+        &mut in_rx,
         &mut writer,
         &config,
         &wake,
@@ -276,6 +276,20 @@ where
     // Let the writer finish what is queued (it ends when the channel closes).
     drop(writer);
     let _ = tokio::time::timeout(Duration::from_secs(5), writer_task).await;
+    if matches!(result, Ok(true)) {
+        // We left in sync and our side of the stream is finished; the peer
+        // may still be writing its last frames (an ack of ours). Read until
+        // it finishes too, so that it never meets a stopped stream and
+        // takes a clean end for a lost link.
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(incoming) = in_rx.recv().await {
+                if matches!(incoming, Incoming::End(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
     reader.abort();
     match parts {
         Some((session, store, admission)) => {
@@ -407,7 +421,7 @@ fn session_of<S, A>(parts: &mut Option<Parts<S, A>>) -> Result<&mut Session, Dri
 async fn run_loop<S, A>(
     parts: &mut Option<Parts<S, A>>,
     connection: &quinn::Connection,
-    mut in_rx: mpsc::UnboundedReceiver<Incoming>,
+    in_rx: &mut mpsc::UnboundedReceiver<Incoming>,
     writer: &mut Writer,
     config: &DriverConfig,
     wake: &Notify,
