@@ -217,6 +217,35 @@ fn dossier_count(node: &mut Node) -> usize {
 }
 
 #[test]
+fn a_sign_in_posted_from_another_site_opens_no_session() {
+    let root = tempfile::tempdir().unwrap();
+    let mut commune = node(root.path(), DIEN_PHUONG);
+    add_accounts(&mut commune);
+    let server = Server::start(commune);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let form = [("name", "hoa"), ("password", PASSWORD)];
+    let forged = agent
+        .post(format!("{}/sign-in", server.base))
+        .header("Origin", "http://evil.example")
+        .send_form(form)
+        .unwrap();
+    assert_eq!(forged.status().as_u16(), 403);
+    assert!(forged.headers().get("set-cookie").is_none(), "no session");
+    // The same form from the console's own page signs in.
+    let own = agent
+        .post(format!("{}/sign-in", server.base))
+        .header("Origin", &server.base)
+        .send_form(form)
+        .unwrap();
+    assert_eq!(own.status().as_u16(), 303);
+    assert!(own.headers().get("set-cookie").is_some());
+}
+
+#[test]
 fn queues_hold_the_right_dossiers_for_the_offices_served() {
     let root = tempfile::tempdir().unwrap();
     let mut commune = node(root.path(), DIEN_PHUONG);

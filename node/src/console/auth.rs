@@ -230,6 +230,20 @@ pub async fn sign_in(
     let lang = lang_of(&headers);
     let now = state.now();
     let next = next_or_desk(form.next.clone());
+    if from_another_site(&headers) {
+        // Login CSRF: another site's page posting its own credentials here
+        // would sign this browser in as the attacker. Refused before the
+        // password is even looked at.
+        tracing::warn!(name = %form.name, "console sign-in posted from another site refused");
+        return state
+            .run(move |node| {
+                let ui = Ui::new(node, lang);
+                let problem = ui.t(ConsoleMsg::SignInCrossSite);
+                let page = sign_in_form(&ui, node, &next, Some(problem), false);
+                Ok((StatusCode::FORBIDDEN, page).into_response())
+            })
+            .await;
+    }
     state
         .run(
             move |node| match sessions::open(node, &form.name, &form.password, now) {
@@ -261,6 +275,26 @@ pub async fn sign_in(
         .await
 }
 
+/// Whether a browser says this request came from a page of another site:
+/// `Sec-Fetch-Site` when it sends one (every current browser), else an
+/// `Origin` whose host and port are not this request's `Host`. A client
+/// that sends neither (curl, scripts) is not a browser that can be tricked.
+fn from_another_site(headers: &HeaderMap) -> bool {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site")) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (text(header::ORIGIN), text(header::HOST)) {
+        (Some("null"), _) => true,
+        (Some(origin), Some(host)) => {
+            let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+            !authority.eq_ignore_ascii_case(host)
+        }
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 /// `POST /sign-out`: the session ends here and in the browser.
 pub async fn sign_out(
     State(state): State<AppState>,
@@ -272,4 +306,55 @@ pub async fn sign_out(
         .await?;
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/sign-in")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(
+                header::HeaderName::from_static(name),
+                header::HeaderValue::from_static(value),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn a_sign_in_from_another_site_is_told_apart() {
+        // Sec-Fetch-Site decides when a browser sends it.
+        assert!(from_another_site(&headers(&[(
+            "sec-fetch-site",
+            "cross-site"
+        )])));
+        assert!(from_another_site(&headers(&[(
+            "sec-fetch-site",
+            "same-site"
+        )])));
+        assert!(!from_another_site(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
+        assert!(!from_another_site(&headers(&[("sec-fetch-site", "none")])));
+        // Else Origin against Host.
+        let own = [
+            ("origin", "http://127.0.0.1:7480"),
+            ("host", "127.0.0.1:7480"),
+        ];
+        assert!(!from_another_site(&headers(&own)));
+        let other = [
+            ("origin", "http://evil.example"),
+            ("host", "127.0.0.1:7480"),
+        ];
+        assert!(from_another_site(&headers(&other)));
+        assert!(from_another_site(&headers(&[
+            ("origin", "null"),
+            ("host", "x")
+        ])));
+        // A script that sends neither is no browser to trick.
+        assert!(!from_another_site(&headers(&[("host", "127.0.0.1:7480")])));
+    }
 }

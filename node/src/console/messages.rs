@@ -20,6 +20,7 @@ crate::catalogue! {
     SignInPassword => "Mật khẩu", "Password";
     SignInButton => "Đăng nhập", "Sign in";
     SignInBad => "Sai tên đăng nhập hoặc mật khẩu.", "Wrong name or password.";
+    SignInCrossSite => "Trang đăng nhập này được gửi từ một trang web khác nên đã bị từ chối. Hãy mở bảng điều khiển trực tiếp rồi đăng nhập lại.", "This sign-in came from another web site and was refused. Open the console directly and sign in again.";
     SignInLocked => "Đăng nhập sai quá nhiều lần: tài khoản bị khóa đến {until}. Hãy chờ, hoặc nhờ quản trị viên.", "Too many failed sign-ins: the account is locked until {until}. Wait, or ask an administrator.";
     SignInNoAccounts => "Nút này chưa có tài khoản nào. Quản trị viên tạo tài khoản bằng lệnh: lienthong account add", "This node has no accounts yet. An administrator creates one with: lienthong account add";
 
