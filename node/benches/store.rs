@@ -526,11 +526,10 @@ fn generate(node: &Node, origins: &[OfficeId], i: usize) -> Generated {
         }
     };
     let mut events = vec![event(origin, Action::Received)];
-    // The first office on the route other than the desk processes it.
-    let processor = route
-        .iter()
-        .map(|s| s.office.clone())
-        .find(|o| o != origin)
+    // The route's deciding agency processes it (it alone may issue the
+    // result: RULES.md, `fold::deciding_office`).
+    let processor = fold::deciding_office(&facts.route)
+        .cloned()
         .unwrap_or_else(|| origin.clone());
     let stage = i % 10;
     if stage >= 1 {

@@ -74,3 +74,47 @@ fn desks_receiving_at_once_never_share_a_code() {
     sequences.sort_unstable();
     assert_eq!(sequences, (1..=DESKS * EACH).collect::<Vec<_>>());
 }
+
+/// A desk keeps the dossiers it wrote last in memory (`store/cache.rs`); a
+/// step another desk recorded meanwhile must still be seen: the kept copy
+/// is used only while the store holds exactly its heads.
+#[test]
+fn a_desk_sees_the_step_another_desk_took_on_the_dossier_it_kept() {
+    use lienthong_shared::dossier::{Action, ActionKind};
+    let root = tempfile::tempdir().unwrap();
+    let dir = init(root.path(), "commune", COMMUNE);
+    let office: OfficeId = COMMUNE.parse().unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 3, 2, 2, 0, 0).unwrap();
+    let mut hoa = Node::open(&dir).unwrap();
+    let mut binh = Node::open(&dir).unwrap();
+    let code = officer::receive(&mut hoa, &office, "Hoa", at, &new_dossier(0, 0))
+        .unwrap()
+        .code;
+    // The commune processes births itself: received straight into processing.
+    assert_eq!(
+        hoa.store.dossiers.len(),
+        1,
+        "the desk kept the dossier it wrote"
+    );
+    // Another desk, another connection: the leader approves.
+    let approve = Action::Approved {
+        note: String::new(),
+    };
+    officer::record(&mut binh, &code, None, "Bình", at, approve).unwrap();
+    // Issuing the result needs that approval: planned against the kept copy
+    // alone it would be refused as not approved.
+    let issue = Action::ResultIssued {
+        result: "Giấy khai sinh".into(),
+        attachment: None,
+        return_office: office.clone(),
+    };
+    officer::record(&mut hoa, &code, None, "Hoa", at, issue).unwrap();
+    let mut fresh = Node::open(&dir).unwrap();
+    let key = officer::resolve(&mut fresh, &code).unwrap().key;
+    let (_, dossier) = officer::load(&mut fresh, &key).unwrap();
+    let kinds: Vec<_> = dossier.valid_events().map(|e| e.action.kind()).collect();
+    assert!(
+        kinds.ends_with(&[ActionKind::Approved, ActionKind::ResultIssued]),
+        "{kinds:?}"
+    );
+}

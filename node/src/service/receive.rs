@@ -20,6 +20,7 @@ use super::{
     new_dossier_key, new_event_id,
 };
 use crate::node::Node;
+use crate::store::cache::CachedDossier;
 use crate::store::documents::DocKind;
 
 /// Receive a dossier at the desk of `office` (one of this node's offices):
@@ -171,7 +172,7 @@ pub fn receive(
         .ok()
         .and_then(|n| DossierCode::new(&agency_code, local_date, n).ok());
     let mut built = guess.as_ref().map(&build).transpose()?;
-    store.write(|w| {
+    let (recorded, cached) = store.write(|w| {
         let code = w.next_dossier_code(&agency_code, local_date)?;
         let received = match built.take() {
             Some(received) if received.code == code => received,
@@ -185,15 +186,23 @@ pub fn receive(
             Some(received.stored.as_slice()),
         )?;
         let seq = index_dossier(w, &key, seq, &received.dossier, &received.state, tree)?;
-        Ok(Recorded {
+        let recorded = Recorded {
             key,
             code: code.to_string(),
             event: event.clone(),
             follow_up: follow_up.clone(),
             state: received.state,
             seq,
-        })
-    })
+        };
+        let cached = CachedDossier {
+            doc: received.doc,
+            dossier: received.dossier,
+        };
+        Ok::<_, ActionError>((recorded, cached))
+    })?;
+    // The desk's next step on this dossier starts from here.
+    store.dossiers.keep(key, cached);
+    Ok(recorded)
 }
 
 /// A receipt's document, built for one code.

@@ -16,6 +16,7 @@ use super::{
     ActionError, Recorded, Refusal, Result, check_officer, check_served, key_hex, resolve,
 };
 use crate::node::Node;
+use crate::store::cache::CachedDossier;
 use crate::store::documents::{DocKey, DocKind};
 use crate::store::index::IndexRow;
 use crate::store::{StoreError, Writer};
@@ -88,10 +89,22 @@ pub fn act(
     };
     const ATTEMPTS: usize = 5;
     for _ in 0..ATTEMPTS {
-        let Some((_, mut doc)) = store.read(|r| r.load_document(&key))? else {
+        let Some(stored_heads) = store.read_now(|r| r.document_heads(&key))? else {
             return Err(ActionError::UnknownDossier(key_hex(&key)));
         };
-        let mut dossier = schema::read(&doc)?;
+        let CachedDossier {
+            mut doc,
+            mut dossier,
+        } = match store.dossiers.take(&key, &stored_heads) {
+            Some(cached) => cached,
+            None => {
+                let Some((_, doc)) = store.read(|r| r.load_document(&key))? else {
+                    return Err(ActionError::UnknownDossier(key_hex(&key)));
+                };
+                let dossier = schema::read(&doc)?;
+                CachedDossier { doc, dossier }
+            }
+        };
         let planned = fold::check_planned(&dossier, &ctx, |before| {
             let events = plan::plan(&desk, &dossier, before, office, officer, at, intent)?;
             for event in &events {
@@ -139,9 +152,11 @@ pub fn act(
         if let Some(seq) = written {
             let mut events = events.into_iter();
             let event = events.next().expect("a plan has at least one event");
+            let code = dossier.facts.code.clone();
+            store.dossiers.keep(key, CachedDossier { doc, dossier });
             return Ok(Recorded {
                 key,
-                code: dossier.facts.code.clone(),
+                code,
                 event,
                 follow_up: events.collect(),
                 state,

@@ -21,6 +21,7 @@ pub mod accounts;
 pub mod api_tokens;
 pub mod backup;
 pub mod blobs;
+pub mod cache;
 pub mod codes;
 pub mod console_sessions;
 pub mod daemon_state;
@@ -125,6 +126,8 @@ pub fn crash_point(point: &str) {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The dossiers this process wrote last (`cache.rs`).
+    pub dossiers: cache::DossierCache,
 }
 
 impl Store {
@@ -188,6 +191,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            dossiers: cache::DossierCache::default(),
         };
         migrations::migrate(&mut store.conn, path)?;
         Ok(store)
