@@ -24,12 +24,17 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
         .unwrap_or(now);
     let served: Vec<String> = node.served_ids().iter().map(|o| o.to_string()).collect();
     let peers = node.config.peers.clone();
+    let max_attachment = node.config.limits.max_attachment_bytes;
     let heartbeat = node.store.daemon_heartbeat();
     let snapshot = node.store.read(|r| {
         let last_seq = r.last_seq()?;
         let mut waiting = Vec::new();
         for peer in &peers {
-            waiting.push(r.blob_bytes_waiting(peer.node_id.as_bytes(), peer.office.as_str())?);
+            waiting.push(r.blob_bytes_waiting(
+                peer.node_id.as_bytes(),
+                peer.office.as_str(),
+                max_attachment,
+            )?);
         }
         Ok::<_, StoreError>(Snapshot {
             groups: r.dossier_groups(now)?,
@@ -148,8 +153,8 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
             out.sample(name, &[("peer", office), ("node", node)], value(p));
         }
     }
-    out.family("lienthong_peer_attachment_bytes_waiting", "gauge", "Attachment bytes waiting for a pinned peer: to send to it, or to receive from the peers that can supply them.");
-    for (peer, (to_send, to_receive)) in peers.iter().zip(&snapshot.waiting) {
+    out.family("lienthong_peer_attachment_bytes_waiting", "gauge", "Attachment bytes waiting with a pinned peer: to send to it, or to receive from it (it holds them, or may and has not said it lacks them).");
+    for (peer, waiting) in peers.iter().zip(&snapshot.waiting) {
         let (office, node) = (peer.office.to_string(), peer.node_id.short().to_string());
         out.sample(
             "lienthong_peer_attachment_bytes_waiting",
@@ -158,7 +163,7 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
                 ("node", node.clone()),
                 ("direction", "send".into()),
             ],
-            *to_send,
+            waiting.to_send,
         );
         out.sample(
             "lienthong_peer_attachment_bytes_waiting",
@@ -167,7 +172,7 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
                 ("node", node),
                 ("direction", "receive".into()),
             ],
-            *to_receive,
+            waiting.to_receive(),
         );
     }
 
@@ -234,7 +239,7 @@ type PeerFamily = (
 struct Snapshot {
     groups: Vec<crate::store::metrics::DossierGroup>,
     peers: Vec<crate::store::metrics::PeerFigures>,
-    waiting: Vec<(u64, u64)>,
+    waiting: Vec<crate::store::blobs::BlobBytesWaiting>,
     outbox: u64,
     receipts: Vec<(String, u64)>,
     officers: (u64, u64),

@@ -300,6 +300,17 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX portal_queue_unsent ON portal_queue (sent_at, id);
     "#,
+    // 12 (operations, issue 10): blobs a peer said it does not hold (it
+    // answered a want with BlobMissing), so attachment bytes waiting are
+    // attributed to the peers that can supply them. Dropped for a blob
+    // when the peer says it has it.
+    r#"
+    CREATE TABLE peer_blob_misses (
+        node_id BLOB NOT NULL,
+        hash    BLOB NOT NULL,
+        PRIMARY KEY (node_id, hash)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

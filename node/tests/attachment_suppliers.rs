@@ -1,0 +1,258 @@
+//! Status tells the truth about attachments (issue 10): the bytes a node
+//! still wants are shown under the peers that can supply them, not under
+//! every peer the dossier is shared with. Real daemons on loopback; waits
+//! poll a condition with a deadline.
+
+mod support;
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use lienthong::local_network::LocalNetwork;
+use lienthong::node::Node;
+use lienthong::officer::{self, NewAttachment, NewDossier};
+use lienthong::service::status::{PeerStatus, node_status};
+use lienthong_shared::OfficeId;
+use lienthong_shared::builtin;
+use lienthong_shared::dossier::schema::Applicant;
+
+const WAIT: Duration = Duration::from_secs(30);
+const PROVINCE: &str = "province:quang-nam";
+const DISTRICT: &str = "district:dien-ban";
+const COMMUNE: &str = "commune:dien-ban/dien-phuong";
+const SIZE: usize = 100_000;
+
+fn office(id: &str) -> OfficeId {
+    id.parse().unwrap()
+}
+
+fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Ho_Chi_Minh
+        .with_ymd_and_hms(2026, 3, day, hour, minute, 0)
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// The district's view of its link with `peer`.
+fn link(node: &mut Node, peer: &str) -> PeerStatus {
+    node_status(node, Utc::now())
+        .unwrap()
+        .peers
+        .into_iter()
+        .find(|p| p.office == peer)
+        .unwrap_or_else(|| panic!("{peer} is a pinned peer"))
+}
+
+fn complete(node: &Node, hash: &str) -> bool {
+    let hash = lienthong_shared::dossier::attachment::parse_hash(hash).unwrap();
+    node.store
+        .connection()
+        .query_row(
+            "SELECT coalesce(max(complete), 0) FROM blobs WHERE hash = ?1",
+            [&hash[..]],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+        == 1
+}
+
+/// The district holds a commune's dossier but not its attachment; it is
+/// shared with both of the district's peers (the commune below, the
+/// province above), and only the commune holds the file. Before either is
+/// asked, both may supply it; once the province answers "missing", the
+/// bytes show under the commune alone; once the commune sends them, under
+/// no one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachment_bytes_waiting_show_under_the_peer_that_holds_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (province, district, commune) = (office(PROVINCE), office(DISTRICT), office(COMMUNE));
+    let mut net = LocalNetwork::init(
+        &dir.path().join("net"),
+        builtin::QUANG_NAM_3TIER,
+        builtin::CATALOGUE,
+        &[province.clone(), district.clone(), commune.clone()],
+    )
+    .unwrap();
+
+    // At the commune: a dossier and a 100 kB scan attached to it.
+    let mut at_commune = net.open(&commune).unwrap();
+    let new = NewDossier::at_the_desk(
+        "1.004227",
+        Applicant {
+            name: "Nguyễn Văn An".into(),
+            ..Applicant::default()
+        },
+    );
+    let code = officer::receive(&mut at_commune, &commune, "Hoa", at(2, 9, 0), &new)
+        .unwrap()
+        .code;
+    let file = dir.path().join("so-do.pdf");
+    std::fs::write(
+        &file,
+        (0..SIZE as u32)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    let (_, attachment) = officer::attach(
+        &mut at_commune,
+        &code,
+        None,
+        "Hoa",
+        at(2, 9, 30),
+        &NewAttachment {
+            file,
+            component: "Sơ đồ thửa đất".into(),
+            name: None,
+            media_type: None,
+        },
+    )
+    .unwrap();
+    let key = officer::resolve(&mut at_commune, &code).unwrap().key;
+    let saved = support::document(&mut at_commune, &key).save();
+    drop(at_commune);
+
+    // The district gets the document, not the file's bytes.
+    let mut at_district = net.open(&district).unwrap();
+    support::absorb(&mut at_district, &key, &saved, at(2, 10, 0)).unwrap();
+    let scope = support::scope_rows(&at_district, &key);
+    assert!(
+        scope.contains(&COMMUNE.to_string()) && scope.contains(&PROVINCE.to_string()),
+        "the dossier is shared with both peers: {scope:?}"
+    );
+    assert!(!complete(&at_district, &attachment.hash));
+    // Nobody asked yet: either peer may supply it; neither is known to hold it.
+    for peer in [COMMUNE, PROVINCE] {
+        let l = link(&mut at_district, peer);
+        assert_eq!(l.attachment_bytes_to_receive, SIZE as u64, "{peer}");
+        assert_eq!(l.attachment_bytes_held_there, 0, "{peer}");
+    }
+    drop(at_district);
+
+    // Province and district run; the commune is off. The district asks the
+    // province, which answers that it does not hold the file.
+    net.start(&province).await.unwrap();
+    net.start(&district).await.unwrap();
+    net.wait_until(
+        &district,
+        "the province said it lacks the file",
+        WAIT,
+        |n| link(n, PROVINCE).attachment_bytes_to_receive == 0,
+    )
+    .await
+    .unwrap();
+    let mut at_district = net.open(&district).unwrap();
+    let from_commune = link(&mut at_district, COMMUNE);
+    assert_eq!(
+        from_commune.attachment_bytes_to_receive, SIZE as u64,
+        "the commune, not yet asked, is the one that may supply the file"
+    );
+    assert!(!complete(&at_district, &attachment.hash));
+    drop(at_district);
+
+    // The commune comes up and sends the file: it was the supplier, and
+    // nothing is waiting from anyone.
+    net.start(&commune).await.unwrap();
+    net.wait_until(&district, "the file from the commune", WAIT, |n| {
+        complete(n, &attachment.hash)
+    })
+    .await
+    .unwrap();
+    let mut at_district = net.open(&district).unwrap();
+    for peer in [COMMUNE, PROVINCE] {
+        assert_eq!(
+            link(&mut at_district, peer).attachment_bytes_to_receive,
+            0,
+            "{peer}"
+        );
+    }
+    // The province hears the district now has it (it was owed), and fetches it.
+    net.wait_until(&province, "the file relayed by the district", WAIT, |n| {
+        complete(n, &attachment.hash)
+    })
+    .await
+    .unwrap();
+    net.stop_all().await;
+}
+
+/// A peer known to hold a blob (it sent the manifest) is counted under
+/// "held there"; one that said it lacks it is not counted until it says it
+/// has it — the store's bookkeeping the sessions write through
+/// `SyncStore::peer_has_blob` / `peer_lacks_blob`.
+#[test]
+fn a_peer_that_lacks_a_blob_counts_again_once_it_has_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut at_commune = support::node(dir.path(), "commune", COMMUNE);
+    let mut at_district = support::node(dir.path(), "district", DISTRICT);
+    let new = NewDossier::at_the_desk(
+        "1.004227",
+        Applicant {
+            name: "Lê Thị Bích".into(),
+            ..Applicant::default()
+        },
+    );
+    let code = officer::receive(&mut at_commune, &office(COMMUNE), "Hoa", at(2, 9, 0), &new)
+        .unwrap()
+        .code;
+    let file = dir.path().join("giay-to.pdf");
+    std::fs::write(&file, vec![7u8; SIZE]).unwrap();
+    let (_, attachment) = officer::attach(
+        &mut at_commune,
+        &code,
+        None,
+        "Hoa",
+        at(2, 9, 30),
+        &NewAttachment {
+            file,
+            component: "Giấy tờ".into(),
+            name: None,
+            media_type: None,
+        },
+    )
+    .unwrap();
+    let key = officer::resolve(&mut at_commune, &code).unwrap().key;
+    let saved = support::document(&mut at_commune, &key).save();
+    support::absorb(&mut at_district, &key, &saved, at(2, 10, 0)).unwrap();
+    let hash = lienthong_shared::dossier::attachment::parse_hash(&attachment.hash).unwrap();
+    let peer = [9u8; 32];
+    let max = u64::MAX;
+    let waiting = |node: &mut Node| {
+        node.store
+            .read(|r| r.blob_bytes_waiting(&peer, COMMUNE, max))
+            .unwrap()
+    };
+    let w = waiting(&mut at_district);
+    assert_eq!((w.to_receive_held, w.to_receive_unknown), (0, SIZE as u64));
+
+    at_district
+        .store
+        .write(|w| w.peer_lacks_blob(&peer, &hash))
+        .unwrap();
+    assert_eq!(
+        waiting(&mut at_district).to_receive(),
+        0,
+        "said it lacks it"
+    );
+
+    at_district
+        .store
+        .write(|w| w.peer_has_blob(&peer, &hash))
+        .unwrap();
+    let w = waiting(&mut at_district);
+    assert_eq!(
+        (w.to_receive_held, w.to_receive_unknown),
+        (SIZE as u64, 0),
+        "said it has it"
+    );
+
+    // A reference over the attachment limit is never fetched: not waiting.
+    assert_eq!(
+        at_district
+            .store
+            .read(|r| r.blob_bytes_waiting(&peer, COMMUNE, SIZE as u64 - 1))
+            .unwrap()
+            .to_receive(),
+        0
+    );
+}
