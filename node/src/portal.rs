@@ -136,15 +136,18 @@ pub fn deliver_due(
     let mut pass = Pass::default();
     for row in rows {
         let key = gateway::idempotency_key(&row.doc_id, "portal", &row.status.to_string());
+        let span = tracing::info_span!("portal_record", id = row.id, status = row.status);
+        let _entered = span.enter();
         match endpoint.deliver(row.record.as_bytes(), &key) {
             Ok(()) => {
                 store.write(|w| w.mark_portal_delivered(row.id, now))?;
+                tracing::debug!("portal record delivered");
                 pass.delivered += 1;
             }
             Err(error) => {
                 let wait = gateway::backoff(row.id, row.attempts.saturating_add(1), max_backoff);
                 let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-                tracing::warn!(record = row.id, %error, retry_at = %next, "portal record not delivered");
+                tracing::warn!(%error, retry_at = %next, "portal record not delivered");
                 store.write(|w| w.mark_portal_failed(row.id, &error, next))?;
                 pass.failed += 1;
             }

@@ -69,6 +69,8 @@ pub fn attach(
     node.calendar.is_working_day(node.calendar.local_date(at))?;
     let row = resolve(node, query)?;
     let key = row.key;
+    let span = tracing::info_span!("dossier", code = %row.code);
+    let _entered = span.enter();
     let office = match office {
         Some(office) => office.clone(),
         None => row
@@ -144,6 +146,14 @@ pub fn attach(
         let dossier = schema::read(&doc)?;
         let state = fold::fold(&dossier, &ctx);
         let seq = save_dossier(w, &key, &doc, &heads, &dossier, &state, tree)?;
+        tracing::info!(
+            size = hashed.size,
+            %media_type,
+            component = %new.component,
+            officer,
+            seq,
+            "attachment added"
+        );
         Ok((
             Recorded {
                 key,

@@ -37,6 +37,9 @@ pub fn receive(
 ) -> Result<Recorded> {
     check_officer(officer)?;
     check_served(node, office)?;
+    // The code is known once the counter gives it (in the write below).
+    let span = tracing::info_span!("dossier", code = tracing::field::Empty);
+    let _entered = span.enter();
     let local_date = node.calendar.local_date(at);
     node.calendar.is_working_day(local_date)?;
     let procedure =
@@ -171,7 +174,7 @@ pub fn receive(
         .ok()
         .and_then(|n| DossierCode::new(&agency_code, local_date, n).ok());
     let mut built = guess.as_ref().map(&build).transpose()?;
-    store.write(|w| {
+    let recorded = store.write(|w| -> Result<Recorded> {
         let code = w.next_dossier_code(&agency_code, local_date)?;
         let received = match built.take() {
             Some(received) if received.code == code => received,
@@ -193,7 +196,17 @@ pub fn receive(
             state: received.state,
             seq,
         })
-    })
+    })?;
+    span.record("code", tracing::field::display(&recorded.code));
+    tracing::info!(
+        procedure = %new.procedure,
+        %office,
+        officer,
+        processing = !recorded.follow_up.is_empty(),
+        seq = recorded.seq,
+        "received"
+    );
+    Ok(recorded)
 }
 
 /// A receipt's document, built for one code.

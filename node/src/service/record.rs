@@ -75,7 +75,11 @@ pub fn act(
     if let Some(office) = office {
         check_served(node, office)?;
     }
-    let key = resolve(node, query)?.key;
+    let row = resolve(node, query)?;
+    let key = row.key;
+    // Every line logged while the command runs names the dossier.
+    let span = tracing::info_span!("dossier", code = %row.code);
+    let _entered = span.enter();
     let actor = node.actor();
     let served = node.served_ids();
     let own = node.office().clone();
@@ -102,6 +106,7 @@ pub fn act(
         let state = match planned.outcome {
             Ok(state) => state,
             Err((i, reason)) => {
+                tracing::debug!(action = planned.events[i].action.kind().as_str(), %reason, "command refused by the workflow");
                 return Err(refusal(
                     &served,
                     &dossier,
@@ -139,6 +144,14 @@ pub fn act(
         if let Some(seq) = written {
             let mut events = events.into_iter();
             let event = events.next().expect("a plan has at least one event");
+            tracing::info!(
+                action = event.action.kind().as_str(),
+                office = %event.office,
+                officer,
+                follow_up = events.len(),
+                seq,
+                "recorded"
+            );
             return Ok(Recorded {
                 key,
                 code: dossier.facts.code.clone(),
@@ -148,6 +161,7 @@ pub fn act(
                 seq,
             });
         }
+        tracing::debug!("the dossier changed while the command was prepared: starting over");
     }
     Err(ActionError::KeptChanging)
 }

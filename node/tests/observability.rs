@@ -1,7 +1,7 @@
-//! Status tells the truth about attachments (issue 10): the bytes a node
-//! still wants are shown under the peers that can supply them, not under
-//! every peer the dossier is shared with. Real daemons on loopback; waits
-//! poll a condition with a deadline.
+//! Observing a node (issue 10): attachment bytes waiting shown under the
+//! peers that can supply them, not under every peer the dossier is shared
+//! with; officers' commands logged inside a `dossier` span. Real daemons on
+//! loopback; waits poll a condition with a deadline.
 
 mod support;
 
@@ -255,4 +255,105 @@ fn a_peer_that_lacks_a_blob_counts_again_once_it_has_it() {
             .to_receive(),
         0
     );
+}
+
+/// A log writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// The JSON log lines whose message is `message`.
+fn lines_with(captured: &Captured, message: &str) -> Vec<serde_json::Value> {
+    String::from_utf8(captured.0.lock().unwrap().clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["fields"]["message"] == message)
+        .collect()
+}
+
+/// Receipt, an action and an attachment each log one line inside a
+/// `dossier` span carrying the code — the line itself does not repeat it.
+#[test]
+fn officers_commands_log_inside_a_dossier_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = support::node(dir.path(), "commune", COMMUNE);
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_span_list(true)
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(captured.clone())
+        .finish();
+    let code = tracing::subscriber::with_default(subscriber, || {
+        let new = NewDossier::at_the_desk(
+            "1.004227",
+            Applicant {
+                name: "Phạm Văn Cường".into(),
+                ..Applicant::default()
+            },
+        );
+        let code = officer::receive(&mut node, &office(COMMUNE), "Hoa", at(2, 9, 0), &new)
+            .unwrap()
+            .code;
+        let file = dir.path().join("don.pdf");
+        std::fs::write(&file, b"%PDF-1.4 don de nghi").unwrap();
+        officer::attach(
+            &mut node,
+            &code,
+            None,
+            "Hoa",
+            at(2, 9, 10),
+            &NewAttachment {
+                file,
+                component: "Đơn".into(),
+                name: None,
+                media_type: None,
+            },
+        )
+        .unwrap();
+        officer::record(
+            &mut node,
+            &code,
+            None,
+            "Hoa",
+            at(2, 9, 20),
+            lienthong_shared::dossier::Action::Note {
+                text: "Gọi điện cho công dân".into(),
+            },
+        )
+        .unwrap();
+        code
+    });
+    for message in ["received", "attachment added", "recorded"] {
+        let lines = lines_with(&captured, message);
+        assert_eq!(lines.len(), 1, "one {message:?} line");
+        let line = &lines[0];
+        assert_eq!(line["span"]["name"], "dossier", "{line}");
+        assert_eq!(line["span"]["code"], code.as_str(), "{line}");
+        assert!(
+            line["fields"].get("code").is_none() && line["fields"].get("dossier").is_none(),
+            "the code is not repeated by hand: {line}"
+        );
+    }
+    let recorded = &lines_with(&captured, "recorded")[0];
+    assert_eq!(recorded["fields"]["action"], "note", "{recorded}");
+    assert_eq!(recorded["fields"]["officer"], "Hoa", "{recorded}");
 }
