@@ -357,3 +357,226 @@ fn officers_commands_log_inside_a_dossier_span() {
     assert_eq!(recorded["fields"]["action"], "note", "{recorded}");
     assert_eq!(recorded["fields"]["officer"], "Hoa", "{recorded}");
 }
+
+/// The value of the sample `line_start` (name and labels as written).
+fn sample(text: &str, line_start: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_start)?.strip_prefix(' ')?.parse().ok())
+}
+
+async fn scrape(url: &str) -> String {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || {
+        ureq::get(&url)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+/// Every metric issue 10 lists, read from `/metrics` served by a real
+/// console over HTTP while the daemons sync: officers' operations by
+/// action, bytes on the wire each way, refusals both ways, lag, attachment
+/// bytes waiting — besides the dossier, outbox and link figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_cover_operations_traffic_refusals_and_lag_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (district, commune) = (office(DISTRICT), office(COMMUNE));
+    let mut net = LocalNetwork::init(
+        &dir.path().join("net"),
+        builtin::QUANG_NAM_3TIER,
+        builtin::CATALOGUE,
+        &[district.clone(), commune.clone()],
+    )
+    .unwrap();
+    // Two receipts, a note and an attachment at the commune.
+    let mut at_commune = net.open(&commune).unwrap();
+    let mut codes = Vec::new();
+    for (name, hour) in [("An", 9), ("Bình", 10)] {
+        let new = NewDossier::at_the_desk(
+            "1.004227",
+            Applicant {
+                name: name.into(),
+                ..Applicant::default()
+            },
+        );
+        codes.push(
+            officer::receive(&mut at_commune, &commune, "Hoa", at(2, hour, 0), &new)
+                .unwrap()
+                .code,
+        );
+    }
+    officer::record(
+        &mut at_commune,
+        &codes[0],
+        None,
+        "Hoa",
+        at(2, 11, 0),
+        lienthong_shared::dossier::Action::Note {
+            text: "Đã gọi điện".into(),
+        },
+    )
+    .unwrap();
+    let file = dir.path().join("scan.pdf");
+    // Incompressible (xorshift), so the bytes on the wire exceed its size.
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let noise: Vec<u8> = (0..70_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&file, noise).unwrap();
+    officer::attach(
+        &mut at_commune,
+        &codes[1],
+        None,
+        "Hoa",
+        at(2, 11, 30),
+        &NewAttachment {
+            file,
+            component: "Giấy tờ".into(),
+            name: None,
+            media_type: None,
+        },
+    )
+    .unwrap();
+    let district_id = net.open(&district).unwrap().node_id();
+    drop(at_commune);
+
+    let console = lienthong::console::Console::start(
+        net.open(&commune).unwrap(),
+        "127.0.0.1:0".parse().unwrap(),
+        lienthong::replication::Clock::system(),
+    )
+    .await
+    .unwrap();
+    let url = format!("http://{}/metrics", console.local_addr());
+    // Before any link: an attachment the district does not hold, to send.
+    let text = scrape(&url).await;
+    let peer = format!("peer=\"{DISTRICT}\",node=\"{}\"", district_id.short());
+    assert_eq!(
+        sample(
+            &text,
+            &format!("lienthong_peer_attachment_bytes_waiting{{{peer},direction=\"send\"}}")
+        ),
+        Some(70_000),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, &format!("lienthong_peer_sent_bytes_total{{{peer}}}")),
+        Some(0),
+        "nothing sent before the daemons run"
+    );
+
+    net.start_all().await.unwrap();
+    net.wait_until(&district, "both dossiers", WAIT, |n| {
+        codes.iter().all(|c| officer::resolve(n, c).is_ok())
+    })
+    .await
+    .unwrap();
+    // Traffic is added every 5 s while the link is up.
+    let deadline = std::time::Instant::now() + WAIT;
+    let text = loop {
+        let text = scrape(&url).await;
+        let sent = sample(&text, &format!("lienthong_peer_sent_bytes_total{{{peer}}}"));
+        let waiting = sample(
+            &text,
+            &format!("lienthong_peer_attachment_bytes_waiting{{{peer},direction=\"send\"}}"),
+        );
+        if sent > Some(70_000) && waiting == Some(0) {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no traffic counted: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    console.shutdown().await;
+    net.stop_all().await;
+
+    let ops = |action: &str| {
+        sample(
+            &text,
+            &format!(
+                "lienthong_officer_operations_total{{action=\"{action}\",office=\"{COMMUNE}\"}}"
+            ),
+        )
+    };
+    assert_eq!(ops("received"), Some(2), "{text}");
+    assert_eq!(ops("note"), Some(1), "{text}");
+    assert_eq!(ops("attachment"), Some(1), "{text}");
+    assert!(
+        sample(
+            &text,
+            &format!("lienthong_peer_received_bytes_total{{{peer}}}")
+        )
+        .unwrap()
+            > 0,
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("lienthong_peer_refused_by_peer_total{{{peer}}}")
+        ),
+        Some(0)
+    );
+    assert_eq!(
+        sample(&text, &format!("lienthong_peer_refused_total{{{peer}}}")),
+        Some(0)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            &format!("lienthong_receipts_today{{office=\"{COMMUNE}\"}}")
+        ),
+        None,
+        "received in March, not today"
+    );
+    // Every family the issue asks for is there, and every sample belongs to one.
+    for family in [
+        "lienthong_dossiers",
+        "lienthong_dossiers_overdue",
+        "lienthong_peer_connected",
+        "lienthong_peer_last_success_timestamp_seconds",
+        "lienthong_peer_incoming_lag_entries",
+        "lienthong_peer_outgoing_lag_entries",
+        "lienthong_peer_sent_bytes_total",
+        "lienthong_peer_received_bytes_total",
+        "lienthong_peer_received_bytes_today",
+        "lienthong_peer_refused_total",
+        "lienthong_peer_refused_by_peer_total",
+        "lienthong_peer_attachment_bytes_waiting",
+        "lienthong_outbox_depth",
+        "lienthong_officer_operations_total",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {family} ")),
+            "{family} missing"
+        );
+    }
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let name = line.split(['{', ' ']).next().unwrap();
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "undeclared {name}"
+        );
+    }
+    for family in [
+        "lienthong_peer_incoming_lag_entries",
+        "lienthong_peer_outgoing_lag_entries",
+    ] {
+        assert!(
+            sample(&text, &format!("{family}{{{peer}}}")).is_some(),
+            "{family}: {text}"
+        );
+    }
+}

@@ -146,6 +146,7 @@ pub fn attach(
         let dossier = schema::read(&doc)?;
         let state = fold::fold(&dossier, &ctx);
         let seq = save_dossier(w, &key, &doc, &heads, &dossier, &state, tree)?;
+        w.count_operation("attachment", office.as_str())?;
         tracing::info!(
             size = hashed.size,
             %media_type,

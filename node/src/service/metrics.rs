@@ -29,7 +29,9 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
     let snapshot = node.store.read(|r| {
         let last_seq = r.last_seq()?;
         let mut waiting = Vec::new();
+        let mut traffic = Vec::new();
         for peer in &peers {
+            traffic.push(r.peer_traffic(peer.node_id.as_bytes())?);
             waiting.push(r.blob_bytes_waiting(
                 peer.node_id.as_bytes(),
                 peer.office.as_str(),
@@ -40,6 +42,8 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
             groups: r.dossier_groups(now)?,
             peers: r.peer_figures(last_seq, today)?,
             waiting,
+            traffic,
+            operations: r.officer_operations()?,
             outbox: r.outbox_depth()?,
             receipts: r.receipts_by_origin(midnight)?,
             officers: r.officer_figures(now)?,
@@ -176,6 +180,50 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
         );
     }
 
+    let traffic_families: [TrafficFamily; 3] = [
+        (
+            "lienthong_peer_sent_bytes_total",
+            "Bytes sent to the peer on the wire (QUIC UDP payload: compressed sync frames and packet overhead), counted while links are up.",
+            |t| t.bytes_sent,
+        ),
+        (
+            "lienthong_peer_received_bytes_total",
+            "Bytes received from the peer on the wire (QUIC UDP payload), counted while links are up.",
+            |t| t.bytes_received,
+        ),
+        (
+            "lienthong_peer_refused_by_peer_total",
+            "Documents of ours the peer refused (its scope, validity, limits).",
+            |t| t.refused_by_peer,
+        ),
+    ];
+    for (name, help, value) in traffic_families {
+        out.family(name, "counter", help);
+        for (peer, traffic) in peers.iter().zip(&snapshot.traffic) {
+            out.sample(
+                name,
+                &[
+                    ("peer", peer.office.to_string()),
+                    ("node", peer.node_id.short().to_string()),
+                ],
+                value(traffic),
+            );
+        }
+    }
+
+    out.family(
+        "lienthong_officer_operations_total",
+        "counter",
+        "Officers' operations recorded at this node (from any face: console, JSON API, CLI), by action (the event kind; attachment for a file attached) and the office recorded as.",
+    );
+    for op in &snapshot.operations {
+        out.sample(
+            "lienthong_officer_operations_total",
+            &[("action", op.action.clone()), ("office", op.office.clone())],
+            op.count,
+        );
+    }
+
     out.family(
         "lienthong_outbox_depth",
         "gauge",
@@ -228,6 +276,13 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
     Ok(out.0)
 }
 
+/// A per-peer traffic counter: name, help, and how to read it.
+type TrafficFamily = (
+    &'static str,
+    &'static str,
+    fn(&crate::store::observed::PeerTraffic) -> u64,
+);
+
 /// A per-peer metric: name, type, help, and how to read it.
 type PeerFamily = (
     &'static str,
@@ -240,6 +295,8 @@ struct Snapshot {
     groups: Vec<crate::store::metrics::DossierGroup>,
     peers: Vec<crate::store::metrics::PeerFigures>,
     waiting: Vec<crate::store::blobs::BlobBytesWaiting>,
+    traffic: Vec<crate::store::observed::PeerTraffic>,
+    operations: Vec<crate::store::observed::OperationCount>,
     outbox: u64,
     receipts: Vec<(String, u64)>,
     officers: (u64, u64),

@@ -188,6 +188,9 @@ pub fn receive(
             Some(received.stored.as_slice()),
         )?;
         let seq = index_dossier(w, &key, seq, &received.dossier, &received.state, tree)?;
+        for e in std::iter::once(&event).chain(&follow_up) {
+            w.count_operation(e.action.kind().as_str(), e.office.as_str())?;
+        }
         Ok(Recorded {
             key,
             code: code.to_string(),

@@ -137,9 +137,11 @@ pub fn act(
             if !same_heads(w.reader().document_heads(&key)?.as_deref(), &heads) {
                 return Ok(None);
             }
-            Ok(Some(save_dossier(
-                w, &key, &doc, &heads, &dossier, &state, tree,
-            )?))
+            let seq = save_dossier(w, &key, &doc, &heads, &dossier, &state, tree)?;
+            for event in &events {
+                w.count_operation(event.action.kind().as_str(), event.office.as_str())?;
+            }
+            Ok(Some(seq))
         })?;
         if let Some(seq) = written {
             let mut events = events.into_iter();
