@@ -580,3 +580,146 @@ async fn metrics_cover_operations_traffic_refusals_and_lag_over_http() {
         );
     }
 }
+
+/// A one-thread HTTPS server on loopback with a certificate for
+/// 127.0.0.1 signed by a CA made for the test; each request's
+/// `Idempotency-Key` and body are sent on the channel. Returns the URL and
+/// the CA's certificate (PEM).
+fn https_server() -> (String, String, std::sync::mpsc::Receiver<(String, Vec<u8>)>) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "Liên Thông test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::from_params(&ca_params, &ca_key);
+    let server_key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .subject_alt_names
+        .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
+    let server_cert = params.signed_by(&server_key, &issuer).unwrap();
+
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![server_cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
+        )
+        .unwrap();
+    let config = std::sync::Arc::new(config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/notices", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let connection = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(connection, stream);
+            let mut reader = BufReader::new(&mut tls);
+            let (mut length, mut key) = (0usize, String::new());
+            let mut line = String::new();
+            // A client that refuses the certificate fails here: next.
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                continue;
+            }
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let (name, value) = line.split_once(':').unwrap_or((&line, ""));
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().unwrap_or(0),
+                    "idempotency-key" => key = value.trim().to_string(),
+                    _ => {}
+                }
+            }
+            let mut body = vec![0u8; length.min(1 << 20)];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let _ =
+                tls.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = tls.flush();
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+            let _ = tx.send((key, body));
+        }
+    });
+    (url, ca_cert.pem(), rx)
+}
+
+/// A webhook on `https://` is verified: with the CA that signed the
+/// server's certificate in `ca_file` the notice is delivered (key and body
+/// as sent); against the system's bundle the self-signed server is refused
+/// and receives nothing; a CA file that is missing or holds no certificate
+/// is a clear error before anything is sent.
+#[test]
+fn webhook_over_https_trusts_the_configured_ca_only() {
+    use lienthong::gateway::webhook::Webhook;
+    let dir = tempfile::tempdir().unwrap();
+    let (url, ca_pem, received) = https_server();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &ca_pem).unwrap();
+
+    let hook = Webhook::new(&url, Duration::from_secs(5), Some(&ca)).unwrap();
+    hook.deliver(b"{\"code\":\"H49.01-260302-0001\"}", "key-1")
+        .unwrap();
+    let (key, body) = received.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(key, "key-1");
+    assert_eq!(body, b"{\"code\":\"H49.01-260302-0001\"}");
+
+    // The system's roots do not know the test CA: refused, nothing sent.
+    match Webhook::new(&url, Duration::from_secs(5), None) {
+        Err(e) => assert!(e.contains("no system CA bundle"), "{e}"),
+        Ok(system) => {
+            let error = system.deliver(b"{}", "key-2").unwrap_err();
+            assert!(
+                error.to_lowercase().contains("certificate") || error.contains("UnknownIssuer"),
+                "{error}"
+            );
+            assert!(
+                received.recv_timeout(Duration::from_millis(500)).is_err(),
+                "nothing reached the server"
+            );
+        }
+    }
+
+    let missing = Webhook::new(
+        &url,
+        Duration::from_secs(5),
+        Some(&dir.path().join("none.pem")),
+    )
+    .unwrap_err();
+    assert!(missing.contains("cannot read the CA file"), "{missing}");
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let empty = Webhook::new(&url, Duration::from_secs(5), Some(&empty)).unwrap_err();
+    assert!(empty.contains("holds no certificate"), "{empty}");
+
+    // The same through node.toml's [gateway] section.
+    let config = lienthong::config::GatewayConfig {
+        webhook: Some(url),
+        command: None,
+        timeout_seconds: 5,
+        max_backoff_seconds: 60,
+        ca_file: Some(ca),
+    };
+    let gateway = lienthong::gateway::Gateway::from_config(&config).unwrap();
+    gateway.deliver(b"{}", "key-3").unwrap();
+    assert_eq!(
+        received.recv_timeout(Duration::from_secs(5)).unwrap().0,
+        "key-3"
+    );
+}

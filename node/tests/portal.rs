@@ -156,7 +156,7 @@ fn each_status_a_dossier_reaches_is_delivered_to_the_portal_once() {
     let mut commune = node(root.path(), DIEN_PHUONG);
     let code = receive(&mut commune, DIEN_PHUONG, at(2, 9, 0), "Nguyễn Văn An");
     let (url, seen) = receiver();
-    let endpoint = Webhook::new(&url, Duration::from_secs(5));
+    let endpoint = Webhook::new(&url, Duration::from_secs(5), None).unwrap();
     let tree = commune.network.offices.clone();
     let tz = commune.calendar.timezone();
     let cap = Duration::from_secs(60);

@@ -78,7 +78,11 @@ impl Gateway {
         config.check()?;
         let timeout = Duration::from_secs(config.timeout_seconds);
         Ok(match (&config.webhook, &config.command) {
-            (Some(url), _) => Gateway::Webhook(webhook::Webhook::new(url, timeout)),
+            (Some(url), _) => Gateway::Webhook(webhook::Webhook::new(
+                url,
+                timeout,
+                config.ca_file.as_deref(),
+            )?),
             (None, Some(argv)) => {
                 Gateway::Command(command::CommandHook::new(argv.clone(), timeout))
             }
