@@ -448,16 +448,39 @@ async fn metrics_cover_operations_traffic_refusals_and_lag_over_http() {
     )
     .unwrap();
     let district_id = net.open(&district).unwrap().node_id();
+    let (_, token) = lienthong::service::api_tokens::add(
+        &mut at_commune,
+        "cong-dich-vu-cong",
+        lienthong::service::accounts::Role::Desk,
+        at(2, 11, 45),
+    )
+    .unwrap();
     drop(at_commune);
 
+    // The console's clock: Monday 2 March 2026, noon.
     let console = lienthong::console::Console::start(
         net.open(&commune).unwrap(),
         "127.0.0.1:0".parse().unwrap(),
-        lienthong::replication::Clock::system(),
+        lienthong::replication::Clock::new(|| at(2, 12, 0)),
     )
     .await
     .unwrap();
-    let url = format!("http://{}/metrics", console.local_addr());
+    let base = format!("http://{}", console.local_addr());
+    // A third receipt through the JSON API: counted under face="api".
+    let api = format!("{base}/api/v1/dossiers");
+    let status = tokio::task::spawn_blocking(move || {
+        ureq::post(&api)
+            .header("Authorization", &format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .send(r#"{"procedure":"1.004227","applicant":{"name":"Chi"}}"#)
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 201);
+    let url = format!("{base}/metrics");
     // Before any link: an attachment the district does not hold, to send.
     let text = scrape(&url).await;
     let peer = format!("peer=\"{DISTRICT}\",node=\"{}\"", district_id.short());
@@ -476,7 +499,7 @@ async fn metrics_cover_operations_traffic_refusals_and_lag_over_http() {
     );
 
     net.start_all().await.unwrap();
-    net.wait_until(&district, "both dossiers", WAIT, |n| {
+    net.wait_until(&district, "the dossiers", WAIT, |n| {
         codes.iter().all(|c| officer::resolve(n, c).is_ok())
     })
     .await
@@ -506,11 +529,21 @@ async fn metrics_cover_operations_traffic_refusals_and_lag_over_http() {
         sample(
             &text,
             &format!(
-                "lienthong_officer_operations_total{{action=\"{action}\",office=\"{COMMUNE}\"}}"
+                "lienthong_officer_operations_total{{action=\"{action}\",office=\"{COMMUNE}\",face=\"cli\"}}"
             ),
         )
     };
     assert_eq!(ops("received"), Some(2), "{text}");
+    assert_eq!(
+        sample(
+            &text,
+            &format!(
+                "lienthong_officer_operations_total{{action=\"received\",office=\"{COMMUNE}\",face=\"api\"}}"
+            )
+        ),
+        Some(1),
+        "{text}"
+    );
     assert_eq!(ops("note"), Some(1), "{text}");
     assert_eq!(ops("attachment"), Some(1), "{text}");
     assert!(
@@ -538,8 +571,8 @@ async fn metrics_cover_operations_traffic_refusals_and_lag_over_http() {
             &text,
             &format!("lienthong_receipts_today{{office=\"{COMMUNE}\"}}")
         ),
-        None,
-        "received in March, not today"
+        Some(3),
+        "three receipts on the console's day: {text}"
     );
     // Every family the issue asks for is there, and every sample belongs to one.
     for family in [

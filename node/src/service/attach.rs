@@ -99,6 +99,7 @@ pub fn attach(
         .clone()
         .unwrap_or_else(|| guess_media_type(&new.file).to_string());
     let actor = node.actor();
+    let face = node.face.as_str();
     let (store, ctx, tree) = node.split(at);
     store.write(|w| {
         let hashed = w.put_blob(std::io::BufReader::new(file), &media_type)?;
@@ -146,7 +147,7 @@ pub fn attach(
         let dossier = schema::read(&doc)?;
         let state = fold::fold(&dossier, &ctx);
         let seq = save_dossier(w, &key, &doc, &heads, &dossier, &state, tree)?;
-        w.count_operation("attachment", office.as_str())?;
+        w.count_operation("attachment", office.as_str(), face)?;
         tracing::info!(
             size = hashed.size,
             %media_type,

@@ -214,12 +214,16 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
     out.family(
         "lienthong_officer_operations_total",
         "counter",
-        "Officers' operations recorded at this node (from any face: console, JSON API, CLI), by action (the event kind; attachment for a file attached) and the office recorded as.",
+        "Officers' operations recorded at this node, by action (the event kind; attachment for a file attached), the office recorded as and the face (cli, console, api).",
     );
     for op in &snapshot.operations {
         out.sample(
             "lienthong_officer_operations_total",
-            &[("action", op.action.clone()), ("office", op.office.clone())],
+            &[
+                ("action", op.action.clone()),
+                ("office", op.office.clone()),
+                ("face", op.face.clone()),
+            ],
             op.count,
         );
     }

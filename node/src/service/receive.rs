@@ -125,6 +125,7 @@ pub fn receive(
     let event = make_event(action);
     let follow_up: Vec<Event> = follow_up.into_iter().map(make_event).collect();
     let actor = node.actor();
+    let face = node.face.as_str();
     let (store, ctx, tree) = node.split(at);
     // Everything a receipt writes depends on its code only through the
     // facts, so build the document for the code the counter will most
@@ -189,7 +190,7 @@ pub fn receive(
         )?;
         let seq = index_dossier(w, &key, seq, &received.dossier, &received.state, tree)?;
         for e in std::iter::once(&event).chain(&follow_up) {
-            w.count_operation(e.action.kind().as_str(), e.office.as_str())?;
+            w.count_operation(e.action.kind().as_str(), e.office.as_str(), face)?;
         }
         Ok(Recorded {
             key,

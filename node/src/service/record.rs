@@ -81,6 +81,7 @@ pub fn act(
     let span = tracing::info_span!("dossier", code = %row.code);
     let _entered = span.enter();
     let actor = node.actor();
+    let face = node.face.as_str();
     let served = node.served_ids();
     let own = node.office().clone();
     let (store, ctx, tree) = node.split(at);
@@ -139,7 +140,7 @@ pub fn act(
             }
             let seq = save_dossier(w, &key, &doc, &heads, &dossier, &state, tree)?;
             for event in &events {
-                w.count_operation(event.action.kind().as_str(), event.office.as_str())?;
+                w.count_operation(event.action.kind().as_str(), event.office.as_str(), face)?;
             }
             Ok(Some(seq))
         })?;

@@ -311,12 +311,13 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (node_id, hash)
     ) STRICT, WITHOUT ROWID;
 
-    -- Officers' operations recorded here, by event kind and office.
+    -- Officers' operations recorded here, by event kind, office and face (cli, console, api).
     CREATE TABLE officer_operations (
         action TEXT NOT NULL,
         office TEXT NOT NULL,
+        face   TEXT NOT NULL,
         count  INTEGER NOT NULL,
-        PRIMARY KEY (action, office)
+        PRIMARY KEY (action, office, face)
     ) STRICT, WITHOUT ROWID;
 
     -- Each peer's traffic, added by the daemon while a link is up.

@@ -1,5 +1,5 @@
 //! Counters kept for the metrics (issue 10) that nothing else in the store
-//! holds: officers' operations by action kind and office
+//! holds: officers' operations by action kind, office and face
 //! (`officer_operations`, written in the same transaction as the command
 //! they count), and each peer's traffic (`peer_traffic`: bytes on the wire
 //! both ways, documents it refused of ours), added by the daemon while a
@@ -18,6 +18,8 @@ pub struct OperationCount {
     pub action: String,
     /// The office it was recorded as.
     pub office: String,
+    /// The face it came through: `cli`, `console`, `api`.
+    pub face: String,
     pub count: u64,
 }
 
@@ -39,13 +41,13 @@ fn to_i64(n: u64) -> i64 {
 
 impl Writer<'_> {
     /// Count one officer operation.
-    pub fn count_operation(&self, action: &str, office: &str) -> Result<()> {
+    pub fn count_operation(&self, action: &str, office: &str, face: &str) -> Result<()> {
         self.conn()
             .prepare_cached(
-                "INSERT INTO officer_operations (action, office, count) VALUES (?1, ?2, 1)
-                 ON CONFLICT (action, office) DO UPDATE SET count = count + 1",
+                "INSERT INTO officer_operations (action, office, face, count) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (action, office, face) DO UPDATE SET count = count + 1",
             )?
-            .execute(params![action, office])?;
+            .execute(params![action, office, face])?;
         Ok(())
     }
 
@@ -80,13 +82,14 @@ impl Reader<'_> {
     /// Every (action, office) counted, in order.
     pub fn officer_operations(&self) -> Result<Vec<OperationCount>> {
         let mut statement = self.conn().prepare_cached(
-            "SELECT action, office, count FROM officer_operations ORDER BY action, office",
+            "SELECT action, office, face, count FROM officer_operations ORDER BY action, office, face",
         )?;
         let rows = statement.query_map([], |row| {
             Ok(OperationCount {
                 action: row.get(0)?,
                 office: row.get(1)?,
-                count: row.get::<_, i64>(2)?.max(0) as u64,
+                face: row.get(2)?,
+                count: row.get::<_, i64>(3)?.max(0) as u64,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
