@@ -433,3 +433,67 @@ endpoint = "http://127.0.0.1:9100/portal"
         "deny_unknown_fields"
     );
 }
+
+/// A log writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// A failed try is logged inside a `notice` span carrying the outbox id,
+/// the dossier's code and the kind; the line itself does not repeat them.
+#[test]
+fn a_failed_delivery_logs_inside_the_notice_span() {
+    let (_dir, mut store) = store_with(1);
+    let gateway = Gateway::Command(command::CommandHook::new(
+        sh("echo 'modem busy' >&2; exit 3"),
+        Duration::from_secs(10),
+    ));
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_writer(captured.clone())
+        .finish();
+    let pass = tracing::subscriber::with_default(subscriber, || {
+        deliver_due(&mut store, &gateway, Duration::from_secs(60), t0()).unwrap()
+    });
+    assert_eq!(pass.failed, 1);
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let line: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["fields"]["message"] == "notice not delivered")
+        .unwrap_or_else(|| panic!("no failure logged: {text}"));
+    let span = &line["span"];
+    assert_eq!(span["name"], "notice", "{line}");
+    assert_eq!(span["dossier"], "000.00.01.H49-260320-0001", "{line}");
+    assert_eq!(span["kind"], "result_ready", "{line}");
+    assert!(span["id"].is_number(), "{line}");
+    assert!(
+        line["fields"].get("dossier").is_none() && line["fields"].get("notice").is_none(),
+        "not repeated by hand: {line}"
+    );
+    assert!(
+        line["fields"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("modem busy"),
+        "{line}"
+    );
+}
