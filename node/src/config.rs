@@ -23,13 +23,15 @@
 //! listen = "127.0.0.1:7480"                 # loopback by default; the office LAN address to share it
 //!
 //! [gateway]                                 # delivering the notice outbox (optional; docs/gateway.md)
-//! webhook = "http://127.0.0.1:9000/notices" # POST JSON with an Idempotency-Key header, or:
+//! webhook = "http://127.0.0.1:9000/notices" # POST JSON with an Idempotency-Key header (http:// or https://), or:
 //! # command = ["/usr/local/bin/send-sms"]   # the notice as JSON on stdin, exit 0 = delivered
 //! timeout_seconds = 10                      # one try, at most
 //! max_backoff_seconds = 3600                # retries back off exponentially up to this
+//! # ca_file = "/etc/lienthong/gateway-ca.pem" # https: trust this CA (PEM) instead of the system's bundle
 //!
 //! [portal]                                  # the province: report status changes (docs/portal.md)
 //! endpoint = "http://127.0.0.1:9100/portal" # POST one record each, Idempotency-Key per dossier and status
+//! # ca_file = "/etc/lienthong/portal-ca.pem"  # https: trust this CA (PEM) instead of the system's bundle
 //! ```
 
 use std::fmt;
@@ -179,6 +181,10 @@ pub struct PortalConfig {
     pub timeout_seconds: u64,
     #[serde(default = "default_gateway_backoff")]
     pub max_backoff_seconds: u64,
+    /// For an `https://` endpoint: the CA (PEM) to trust instead of the
+    /// system's bundle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl PortalConfig {
@@ -189,6 +195,7 @@ impl PortalConfig {
             command: None,
             timeout_seconds: self.timeout_seconds,
             max_backoff_seconds: self.max_backoff_seconds,
+            ca_file: self.ca_file.clone(),
         }
         .check()
         .map_err(|e| {
@@ -199,7 +206,8 @@ impl PortalConfig {
 }
 
 /// The notice gateway (`[gateway]` in `node.toml`): exactly one of
-/// `webhook` (an `http://` URL) and `command` (a program and its arguments).
+/// `webhook` (an `http://` or `https://` URL) and `command` (a program and
+/// its arguments).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayConfig {
@@ -213,6 +221,10 @@ pub struct GatewayConfig {
     /// The cap of the exponential backoff between tries.
     #[serde(default = "default_gateway_backoff")]
     pub max_backoff_seconds: u64,
+    /// For an `https://` webhook: the CA (PEM) to trust instead of the
+    /// system's bundle (a self-signed or in-house CA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 fn default_gateway_timeout() -> u64 {
@@ -227,12 +239,20 @@ impl GatewayConfig {
     pub fn check(&self) -> Result<(), String> {
         match (&self.webhook, &self.command) {
             (Some(_), Some(_)) | (None, None) => {
-                return Err("[gateway] needs exactly one of `webhook = \"http://…\"` and `command = [\"program\", …]`".into());
+                return Err("[gateway] needs exactly one of `webhook = \"https://…\"` and `command = [\"program\", …]`".into());
             }
-            (Some(url), None) if !url.starts_with("http://") => {
+            (Some(url), None) if !(url.starts_with("http://") || url.starts_with("https://")) => {
                 return Err(format!(
-                    "[gateway] webhook {url:?} must be an http:// URL (put a TLS proxy such as the office's reverse proxy in front for https)"
+                    "[gateway] webhook {url:?} must be an http:// or https:// URL"
                 ));
+            }
+            (Some(url), None) if self.ca_file.is_some() && !url.starts_with("https://") => {
+                return Err(format!(
+                    "[gateway] ca_file is for an https:// webhook; {url:?} is plain http (use https://, or remove ca_file)"
+                ));
+            }
+            (None, Some(_)) if self.ca_file.is_some() => {
+                return Err("[gateway] ca_file is for an https:// webhook, not a command".into());
             }
             (None, Some(argv)) if argv.first().is_none_or(|p| p.is_empty()) => {
                 return Err("[gateway] command must name a program: command = [\"/path/to/program\", \"arg\", …]".into());

@@ -56,6 +56,29 @@ pub enum NodeError {
 
 pub type Result<T, E = NodeError> = std::result::Result<T, E>;
 
+/// Which face an officer's command came through: counted per face in the
+/// metrics (`lienthong_officer_operations_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Face {
+    /// The `lienthong` commands (and the demo).
+    #[default]
+    Cli,
+    /// The officers' web console (set by `console::AppState::run`).
+    Console,
+    /// The JSON API (set by `console::api`).
+    Api,
+}
+
+impl Face {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Face::Cli => "cli",
+            Face::Console => "console",
+            Face::Api => "api",
+        }
+    }
+}
+
 /// An open node.
 pub struct Node {
     pub dir: DataDir,
@@ -65,6 +88,8 @@ pub struct Node {
     pub calendar: WorkingCalendar,
     pub identity: NodeIdentity,
     pub store: Store,
+    /// The face the next officer's command comes through.
+    pub face: Face,
 }
 
 /// Where the network and catalogue of a new node come from.
@@ -163,6 +188,7 @@ impl Node {
             calendar,
             identity,
             store,
+            face: Face::default(),
         })
     }
 

@@ -483,13 +483,15 @@ pub fn queue(node: &mut Node, now: DateTime<Utc>) -> Result<Queued, StoreError> 
             if !open {
                 continue;
             }
+            let span = tracing::info_span!("dossier", code = %row.code);
+            let _entered = span.enter();
             let doc = match r.load_document(&row.key) {
                 Ok(Some((_, doc))) => doc,
                 Ok(None) => continue,
                 // Damaged (quarantined where it is loaded for a peer or
                 // `show`): no notice from it, and the others still go.
                 Err(StoreError::CorruptDocument { doc, problem }) => {
-                    tracing::warn!(dossier = %row.code, %doc, %problem, "notices: unreadable stored dossier");
+                    tracing::warn!(%doc, %problem, "notices: unreadable stored dossier");
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -498,13 +500,12 @@ pub fn queue(node: &mut Node, now: DateTime<Utc>) -> Result<Queued, StoreError> 
             let dossier = match schema::read(&doc) {
                 Ok(dossier) => dossier,
                 Err(e) => {
-                    tracing::warn!(dossier = %row.code, "notices: unreadable dossier: {e}");
+                    tracing::warn!(error = %e, "notices: unreadable dossier");
                     continue;
                 }
             };
             let state = fold::fold(&dossier, &ctx);
-            for notice in notices_for(&hex(&row.key), &dossier, &state, tree, tz, &served_id, now)
-            {
+            for notice in notices_for(&hex(&row.key), &dossier, &state, tree, tz, &served_id, now) {
                 if enqueue(w, &row.key, &notice, now)? {
                     result.queued.push(notice);
                 }

@@ -481,6 +481,7 @@ fn the_daemon_delivers_the_outbox_through_the_command_hook() {
         ]),
         timeout_seconds: 10,
         max_backoff_seconds: 60,
+        ca_file: None,
     });
     config.save(&dir.join("node.toml")).unwrap();
     drop(commune);

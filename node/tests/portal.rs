@@ -156,7 +156,7 @@ fn each_status_a_dossier_reaches_is_delivered_to_the_portal_once() {
     let mut commune = node(root.path(), DIEN_PHUONG);
     let code = receive(&mut commune, DIEN_PHUONG, at(2, 9, 0), "Nguyễn Văn An");
     let (url, seen) = receiver();
-    let endpoint = Webhook::new(&url, Duration::from_secs(5));
+    let endpoint = Webhook::new(&url, Duration::from_secs(5), None).unwrap();
     let tree = commune.network.offices.clone();
     let tz = commune.calendar.timezone();
     let cap = Duration::from_secs(60);
@@ -189,11 +189,30 @@ fn each_status_a_dossier_reaches_is_delivered_to_the_portal_once() {
     assert_eq!(last.delivered + 1, queued);
 
     let seen = seen.lock().unwrap();
-    let statuses: Vec<u64> = seen
+    // Each body is a DongBoHoSoMC request carrying one record; the first
+    // creates the dossier at the portal, the later ones update it.
+    let bodies: Vec<serde_json::Value> = seen
         .iter()
-        .map(|(_, body)| {
-            serde_json::from_str::<serde_json::Value>(body).unwrap()["TrangThaiHoSo"]
-                .as_u64()
+        .map(|(_, body)| serde_json::from_str(body).unwrap())
+        .collect();
+    for (i, body) in bodies.iter().enumerate() {
+        assert_eq!(body["service"], "DongBoHoSoMC", "{body}");
+        assert_eq!(
+            body["isUpdating"],
+            if i == 0 { "False" } else { "True" },
+            "{body}"
+        );
+        assert_eq!(body["madonvi"], "000.01.36.H49", "{body}");
+        assert_eq!(body["data"].as_array().unwrap().len(), 1, "{body}");
+        assert_eq!(body["data"][0]["MaHoSo"], code.as_str(), "{body}");
+    }
+    let statuses: Vec<u64> = bodies
+        .iter()
+        .map(|body| {
+            body["data"][0]["TrangThaiHoSo"]
+                .as_str()
+                .expect("the status as a string")
+                .parse()
                 .unwrap()
         })
         .collect();

@@ -160,7 +160,10 @@ where
     T: Send + 'static,
 {
     state
-        .run(move |node| Ok(f(node)))
+        .run(move |node| {
+            node.face = crate::node::Face::Api;
+            Ok(f(node))
+        })
         .await
         .map_err(ApiError::from)?
 }

@@ -48,6 +48,7 @@ impl AppState {
                 .node
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
+            node.face = crate::node::Face::Console;
             f(&mut node)
         })
         .await

@@ -137,6 +137,7 @@ async fn serve_in_span(
                     }) => {
                         if by_peer {
                             tracing::warn!(%doc, %reason, "peer refused a document");
+                            refusals.by_peer += 1;
                         } else {
                             tracing::warn!(%doc, %reason, "refused a document from peer");
                             refusals.count += 1;
@@ -181,6 +182,11 @@ async fn serve_in_span(
             synced_once
         }.instrument(tracing::Span::current()))
     };
+    let (traffic_stop, stopped) = tokio::sync::oneshot::channel();
+    let traffic = tokio::spawn(
+        count_traffic(shared.clone(), peer, connection.clone(), stopped)
+            .instrument(tracing::Span::current()),
+    );
     let lift_watch = tokio::spawn(
         close_when_limit_lifts(shared.clone(), peer, connection.clone())
             .instrument(tracing::Span::current()),
@@ -198,6 +204,8 @@ async fn serve_in_span(
     )
     .await;
     lift_watch.abort();
+    let _ = traffic_stop.send(());
+    let _ = traffic.await;
     shared.unregister(&peer, &connection);
     let synced = watcher.await.unwrap_or(false) || driven.synced;
     let error = driven.result.err().map(|e| e.to_string());
@@ -258,15 +266,60 @@ async fn close_when_limit_lifts(shared: Arc<Shared>, peer: PeerId, connection: q
     }
 }
 
-/// Refusals of the peer's documents not yet written for `status`.
+/// How often a link's traffic is added to the store's counters.
+const TRAFFIC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Add the connection's bytes on the wire to the peer's counters
+/// (`peer_traffic`, read by `/metrics` in another process) every
+/// [`TRAFFIC_INTERVAL`] and once more when told the session is over.
+async fn count_traffic(
+    shared: Arc<Shared>,
+    peer: PeerId,
+    connection: quinn::Connection,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let (mut sent, mut received) = (0u64, 0u64);
+    loop {
+        let last = tokio::select! {
+            _ = tokio::time::sleep(TRAFFIC_INTERVAL) => false,
+            _ = &mut stopped => true,
+        };
+        let stats = connection.stats();
+        let (tx, rx) = (stats.udp_tx.bytes, stats.udp_rx.bytes);
+        let (more_sent, more_received) = (tx.saturating_sub(sent), rx.saturating_sub(received));
+        (sent, received) = (tx.max(sent), rx.max(received));
+        if more_sent + more_received > 0 {
+            shared
+                .record("the link's traffic", move |w| {
+                    w.add_peer_traffic(&peer, more_sent, more_received, 0)
+                })
+                .await;
+        }
+        if last {
+            return;
+        }
+    }
+}
+
+/// Refusals of the peer's documents not yet written for `status`, and of
+/// ours by the peer not yet counted for the metrics.
 #[derive(Default)]
 struct Refusals {
     count: u64,
     last: String,
+    by_peer: u64,
 }
 
 impl Refusals {
     async fn record(&mut self, shared: &Shared, peer: PeerId) {
+        let by_peer = std::mem::take(&mut self.by_peer);
+        if by_peer > 0 {
+            shared
+                .record("refusals by the peer", move |w| {
+                    w.add_peer_traffic(&peer, 0, 0, by_peer)
+                })
+                .await;
+        }
         if self.count == 0 {
             return;
         }

@@ -52,22 +52,29 @@ pub(crate) async fn delivery_loop(shared: Arc<Shared>) {
         let outcome = tokio::task::spawn_blocking(move || -> Result<_, String> {
             let mut node = shared_for_run.open_node().map_err(|e| e.to_string())?;
             if let Some(portal) = node.config.portal.clone() {
-                let endpoint = crate::gateway::webhook::Webhook::new(
-                    &portal.endpoint,
-                    Duration::from_secs(portal.timeout_seconds),
-                );
+                // A failing portal never holds the citizens' notices back.
                 let now = shared_for_run.options.clock.now();
                 let tree = node.network.offices.clone();
                 let tz = node.calendar.timezone();
-                // A failing portal never holds the citizens' notices back.
-                match crate::portal::queue_changes(&mut node.store, &tree, tz, now).and_then(|_| {
-                    crate::portal::deliver_due(
-                        &mut node.store,
-                        &endpoint,
-                        Duration::from_secs(portal.max_backoff_seconds),
-                        now,
-                    )
-                }) {
+                let ran = crate::gateway::webhook::Webhook::new(
+                    &portal.endpoint,
+                    Duration::from_secs(portal.timeout_seconds),
+                    portal.ca_file.as_deref(),
+                )
+                .map_err(|e| format!("[portal] endpoint: {e}"))
+                .and_then(|endpoint| {
+                    crate::portal::queue_changes(&mut node.store, &tree, tz, now)
+                        .and_then(|_| {
+                            crate::portal::deliver_due(
+                                &mut node.store,
+                                &endpoint,
+                                Duration::from_secs(portal.max_backoff_seconds),
+                                now,
+                            )
+                        })
+                        .map_err(|e| e.to_string())
+                });
+                match ran {
                     Ok(pass) if pass.delivered + pass.failed > 0 => tracing::info!(
                         delivered = pass.delivered,
                         failed = pass.failed,

@@ -78,7 +78,11 @@ impl Gateway {
         config.check()?;
         let timeout = Duration::from_secs(config.timeout_seconds);
         Ok(match (&config.webhook, &config.command) {
-            (Some(url), _) => Gateway::Webhook(webhook::Webhook::new(url, timeout)),
+            (Some(url), _) => Gateway::Webhook(webhook::Webhook::new(
+                url,
+                timeout,
+                config.ca_file.as_deref(),
+            )?),
             (None, Some(argv)) => {
                 Gateway::Command(command::CommandHook::new(argv.clone(), timeout))
             }
@@ -118,6 +122,9 @@ pub fn deliver_due(
         let id = row.id;
         let attempts = row.attempts;
         let entry = notices::entry(row);
+        // Every line about this notice carries its outbox id and dossier.
+        let span = tracing::info_span!("notice", id, dossier = %entry.notice.code, kind = entry.notice.kind.as_str());
+        let _entered = span.enter();
         let body = serde_json::to_vec(&Payload {
             idempotency_key: &key,
             entry: &entry,
@@ -126,13 +133,14 @@ pub fn deliver_due(
         match gateway.deliver(&body, &key) {
             Ok(()) => {
                 store.write(|w| w.mark_notice_delivered(id, now))?;
+                tracing::debug!(attempts = attempts.saturating_add(1), "notice delivered");
                 pass.delivered += 1;
             }
             Err(error) => {
                 let failures = attempts.saturating_add(1);
                 let wait = backoff(id, failures, max_backoff);
                 let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-                tracing::warn!(notice = id, dossier = %entry.notice.code, failures, %error, retry_at = %next, "notice not delivered");
+                tracing::warn!(failures, %error, retry_at = %next, "notice not delivered");
                 store.write(|w| w.mark_notice_failed(id, &error, next))?;
                 pass.failed += 1;
             }

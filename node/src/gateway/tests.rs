@@ -133,7 +133,8 @@ fn webhook_retries_until_each_notice_is_received_once() {
     let (_dir, mut store) = store_with(3);
     // Two refusals, then an answer lost to the timeout, then all well.
     let (url, receiver) = serve(vec![Answer::Fail, Answer::Fail, Answer::Slow]);
-    let gateway = Gateway::Webhook(webhook::Webhook::new(&url, Duration::from_secs(1)));
+    let gateway =
+        Gateway::Webhook(webhook::Webhook::new(&url, Duration::from_secs(1), None).unwrap());
     let cap = Duration::from_secs(600);
 
     let first = deliver_due(&mut store, &gateway, cap, t0()).unwrap();
@@ -209,7 +210,8 @@ fn a_refused_connection_is_a_failed_try_with_its_reason() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}/notices");
-    let gateway = Gateway::Webhook(webhook::Webhook::new(&url, Duration::from_secs(2)));
+    let gateway =
+        Gateway::Webhook(webhook::Webhook::new(&url, Duration::from_secs(2), None).unwrap());
     let pass = deliver_due(&mut store, &gateway, Duration::from_secs(60), t0()).unwrap();
     assert_eq!(pass.failed, 1);
     let entry = &entries(&mut store)[0];
@@ -340,6 +342,7 @@ fn the_gateway_section_is_checked() {
         command,
         timeout_seconds: 10,
         max_backoff_seconds: 3600,
+        ca_file: None,
     };
     assert!(config(Some("http://127.0.0.1:9/n"), None).check().is_ok());
     assert!(config(None, Some(sh("true"))).check().is_ok());
@@ -348,12 +351,16 @@ fn the_gateway_section_is_checked() {
         .unwrap_err();
     assert!(both.contains("exactly one"), "{both}");
     assert!(config(None, None).check().is_err());
+    assert!(config(Some("https://x/n"), None).check().is_ok());
     assert!(
-        config(Some("https://x/n"), None)
+        config(Some("ftp://x/n"), None)
             .check()
             .unwrap_err()
-            .contains("http://")
+            .contains("https://")
     );
+    let mut plain_with_ca = config(Some("http://127.0.0.1:9/n"), None);
+    plain_with_ca.ca_file = Some("/etc/lienthong/ca.pem".into());
+    assert!(plain_with_ca.check().unwrap_err().contains("ca_file"));
     assert!(
         config(None, Some(vec![]))
             .check()
@@ -407,14 +414,86 @@ endpoint = "http://127.0.0.1:9100/portal"
     let error = NodeConfig::parse(file, &both).unwrap_err().to_string();
     assert!(error.contains("exactly one"), "{error}");
     let https = source.replace("http://127.0.0.1:9100", "https://dichvucong.gov.vn");
-    let error = NodeConfig::parse(file, &https).unwrap_err().to_string();
+    assert!(NodeConfig::parse(file, &https).is_ok(), "https is accepted");
+    let ftp = source.replace("http://127.0.0.1:9100", "ftp://dichvucong.gov.vn");
+    let error = NodeConfig::parse(file, &ftp).unwrap_err().to_string();
     assert!(
-        error.contains("[portal] endpoint") && error.contains("http://"),
+        error.contains("[portal] endpoint") && error.contains("https://"),
         "{error}"
     );
+    let plain_ca = source.replace(
+        "endpoint = \"http://127.0.0.1:9100/portal\"",
+        "endpoint = \"http://127.0.0.1:9100/portal\"\nca_file = \"/etc/lienthong/ca.pem\"",
+    );
+    let error = NodeConfig::parse(file, &plain_ca).unwrap_err().to_string();
+    assert!(error.contains("[portal] ca_file"), "{error}");
     let unknown = source.replace("timeout_seconds = 20", "timeout = 20");
     assert!(
         NodeConfig::parse(file, &unknown).is_err(),
         "deny_unknown_fields"
+    );
+}
+
+/// A log writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// A failed try is logged inside a `notice` span carrying the outbox id,
+/// the dossier's code and the kind; the line itself does not repeat them.
+#[test]
+fn a_failed_delivery_logs_inside_the_notice_span() {
+    let (_dir, mut store) = store_with(1);
+    let gateway = Gateway::Command(command::CommandHook::new(
+        sh("echo 'modem busy' >&2; exit 3"),
+        Duration::from_secs(10),
+    ));
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_writer(captured.clone())
+        .finish();
+    let pass = tracing::subscriber::with_default(subscriber, || {
+        deliver_due(&mut store, &gateway, Duration::from_secs(60), t0()).unwrap()
+    });
+    assert_eq!(pass.failed, 1);
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let line: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["fields"]["message"] == "notice not delivered")
+        .unwrap_or_else(|| panic!("no failure logged: {text}"));
+    let span = &line["span"];
+    assert_eq!(span["name"], "notice", "{line}");
+    assert_eq!(span["dossier"], "000.00.01.H49-260320-0001", "{line}");
+    assert_eq!(span["kind"], "result_ready", "{line}");
+    assert!(span["id"].is_number(), "{line}");
+    assert!(
+        line["fields"].get("dossier").is_none() && line["fields"].get("notice").is_none(),
+        "not repeated by hand: {line}"
+    );
+    assert!(
+        line["fields"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("modem busy"),
+        "{line}"
     );
 }

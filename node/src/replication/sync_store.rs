@@ -440,4 +440,8 @@ impl SyncStore for NodeSyncStore {
     fn peer_has_blob(&mut self, peer: &PeerId, hash: &BlobHash) -> Result<(), StoreError> {
         self.store.write(|w| w.peer_has_blob(peer, hash))
     }
+
+    fn peer_lacks_blob(&mut self, peer: &PeerId, hash: &BlobHash) -> Result<(), StoreError> {
+        self.store.write(|w| w.peer_lacks_blob(peer, hash))
+    }
 }

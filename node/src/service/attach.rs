@@ -69,6 +69,8 @@ pub fn attach(
     node.calendar.is_working_day(node.calendar.local_date(at))?;
     let row = resolve(node, query)?;
     let key = row.key;
+    let span = tracing::info_span!("dossier", code = %row.code);
+    let _entered = span.enter();
     let office = match office {
         Some(office) => office.clone(),
         None => row
@@ -97,6 +99,7 @@ pub fn attach(
         .clone()
         .unwrap_or_else(|| guess_media_type(&new.file).to_string());
     let actor = node.actor();
+    let face = node.face.as_str();
     let (store, ctx, tree) = node.split(at);
     store.write(|w| {
         let hashed = w.put_blob(std::io::BufReader::new(file), &media_type)?;
@@ -144,6 +147,15 @@ pub fn attach(
         let dossier = schema::read(&doc)?;
         let state = fold::fold(&dossier, &ctx);
         let seq = save_dossier(w, &key, &doc, &heads, &dossier, &state, tree)?;
+        w.count_operation("attachment", office.as_str(), face)?;
+        tracing::info!(
+            size = hashed.size,
+            %media_type,
+            component = %new.component,
+            officer,
+            seq,
+            "attachment added"
+        );
         Ok((
             Recorded {
                 key,

@@ -24,17 +24,26 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
         .unwrap_or(now);
     let served: Vec<String> = node.served_ids().iter().map(|o| o.to_string()).collect();
     let peers = node.config.peers.clone();
+    let max_attachment = node.config.limits.max_attachment_bytes;
     let heartbeat = node.store.daemon_heartbeat();
     let snapshot = node.store.read(|r| {
         let last_seq = r.last_seq()?;
         let mut waiting = Vec::new();
+        let mut traffic = Vec::new();
         for peer in &peers {
-            waiting.push(r.blob_bytes_waiting(peer.node_id.as_bytes(), peer.office.as_str())?);
+            traffic.push(r.peer_traffic(peer.node_id.as_bytes())?);
+            waiting.push(r.blob_bytes_waiting(
+                peer.node_id.as_bytes(),
+                peer.office.as_str(),
+                max_attachment,
+            )?);
         }
         Ok::<_, StoreError>(Snapshot {
             groups: r.dossier_groups(now)?,
             peers: r.peer_figures(last_seq, today)?,
             waiting,
+            traffic,
+            operations: r.officer_operations()?,
             outbox: r.outbox_depth()?,
             receipts: r.receipts_by_origin(midnight)?,
             officers: r.officer_figures(now)?,
@@ -148,8 +157,8 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
             out.sample(name, &[("peer", office), ("node", node)], value(p));
         }
     }
-    out.family("lienthong_peer_attachment_bytes_waiting", "gauge", "Attachment bytes waiting for a pinned peer: to send to it, or to receive from the peers that can supply them.");
-    for (peer, (to_send, to_receive)) in peers.iter().zip(&snapshot.waiting) {
+    out.family("lienthong_peer_attachment_bytes_waiting", "gauge", "Attachment bytes waiting with a pinned peer: to send to it, or to receive from it (it holds them, or may and has not said it lacks them).");
+    for (peer, waiting) in peers.iter().zip(&snapshot.waiting) {
         let (office, node) = (peer.office.to_string(), peer.node_id.short().to_string());
         out.sample(
             "lienthong_peer_attachment_bytes_waiting",
@@ -158,7 +167,7 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
                 ("node", node.clone()),
                 ("direction", "send".into()),
             ],
-            *to_send,
+            waiting.to_send,
         );
         out.sample(
             "lienthong_peer_attachment_bytes_waiting",
@@ -167,7 +176,55 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
                 ("node", node),
                 ("direction", "receive".into()),
             ],
-            *to_receive,
+            waiting.to_receive(),
+        );
+    }
+
+    let traffic_families: [TrafficFamily; 3] = [
+        (
+            "lienthong_peer_sent_bytes_total",
+            "Bytes sent to the peer on the wire (QUIC UDP payload: compressed sync frames and packet overhead), counted while links are up.",
+            |t| t.bytes_sent,
+        ),
+        (
+            "lienthong_peer_received_bytes_total",
+            "Bytes received from the peer on the wire (QUIC UDP payload), counted while links are up.",
+            |t| t.bytes_received,
+        ),
+        (
+            "lienthong_peer_refused_by_peer_total",
+            "Documents of ours the peer refused (its scope, validity, limits).",
+            |t| t.refused_by_peer,
+        ),
+    ];
+    for (name, help, value) in traffic_families {
+        out.family(name, "counter", help);
+        for (peer, traffic) in peers.iter().zip(&snapshot.traffic) {
+            out.sample(
+                name,
+                &[
+                    ("peer", peer.office.to_string()),
+                    ("node", peer.node_id.short().to_string()),
+                ],
+                value(traffic),
+            );
+        }
+    }
+
+    out.family(
+        "lienthong_officer_operations_total",
+        "counter",
+        "Officers' operations recorded at this node, by action (the event kind; attachment for a file attached), the office recorded as and the face (cli, console, api).",
+    );
+    for op in &snapshot.operations {
+        out.sample(
+            "lienthong_officer_operations_total",
+            &[
+                ("action", op.action.clone()),
+                ("office", op.office.clone()),
+                ("face", op.face.clone()),
+            ],
+            op.count,
         );
     }
 
@@ -223,6 +280,13 @@ pub fn render(node: &mut Node, now: DateTime<Utc>) -> Result<String, StoreError>
     Ok(out.0)
 }
 
+/// A per-peer traffic counter: name, help, and how to read it.
+type TrafficFamily = (
+    &'static str,
+    &'static str,
+    fn(&crate::store::observed::PeerTraffic) -> u64,
+);
+
 /// A per-peer metric: name, type, help, and how to read it.
 type PeerFamily = (
     &'static str,
@@ -234,7 +298,9 @@ type PeerFamily = (
 struct Snapshot {
     groups: Vec<crate::store::metrics::DossierGroup>,
     peers: Vec<crate::store::metrics::PeerFigures>,
-    waiting: Vec<(u64, u64)>,
+    waiting: Vec<crate::store::blobs::BlobBytesWaiting>,
+    traffic: Vec<crate::store::observed::PeerTraffic>,
+    operations: Vec<crate::store::observed::OperationCount>,
     outbox: u64,
     receipts: Vec<(String, u64)>,
     officers: (u64, u64),

@@ -38,6 +38,9 @@ pub fn receive(
 ) -> Result<Recorded> {
     check_officer(officer)?;
     check_served(node, office)?;
+    // The code is known once the counter gives it (in the write below).
+    let span = tracing::info_span!("dossier", code = tracing::field::Empty);
+    let _entered = span.enter();
     let local_date = node.calendar.local_date(at);
     node.calendar.is_working_day(local_date)?;
     let procedure =
@@ -123,6 +126,7 @@ pub fn receive(
     let event = make_event(action);
     let follow_up: Vec<Event> = follow_up.into_iter().map(make_event).collect();
     let actor = node.actor();
+    let face = node.face.as_str();
     let (store, ctx, tree) = node.split(at);
     // Everything a receipt writes depends on its code only through the
     // facts, so build the document for the code the counter will most
@@ -172,7 +176,7 @@ pub fn receive(
         .ok()
         .and_then(|n| DossierCode::new(&agency_code, local_date, n).ok());
     let mut built = guess.as_ref().map(&build).transpose()?;
-    let (recorded, cached) = store.write(|w| {
+    let (recorded, cached) = store.write(|w| -> Result<(Recorded, CachedDossier)> {
         let code = w.next_dossier_code(&agency_code, local_date)?;
         let received = match built.take() {
             Some(received) if received.code == code => received,
@@ -186,6 +190,9 @@ pub fn receive(
             Some(received.stored.as_slice()),
         )?;
         let seq = index_dossier(w, &key, seq, &received.dossier, &received.state, tree)?;
+        for e in std::iter::once(&event).chain(&follow_up) {
+            w.count_operation(e.action.kind().as_str(), e.office.as_str(), face)?;
+        }
         let recorded = Recorded {
             key,
             code: code.to_string(),
@@ -198,10 +205,19 @@ pub fn receive(
             doc: received.doc,
             dossier: received.dossier,
         };
-        Ok::<_, ActionError>((recorded, cached))
+        Ok((recorded, cached))
     })?;
     // The desk's next step on this dossier starts from here.
     store.dossiers.keep(key, cached);
+    span.record("code", tracing::field::display(&recorded.code));
+    tracing::info!(
+        procedure = %new.procedure,
+        %office,
+        officer,
+        processing = !recorded.follow_up.is_empty(),
+        seq = recorded.seq,
+        "received"
+    );
     Ok(recorded)
 }
 

@@ -76,8 +76,13 @@ pub fn act(
     if let Some(office) = office {
         check_served(node, office)?;
     }
-    let key = resolve(node, query)?.key;
+    let row = resolve(node, query)?;
+    let key = row.key;
+    // Every line logged while the command runs names the dossier.
+    let span = tracing::info_span!("dossier", code = %row.code);
+    let _entered = span.enter();
     let actor = node.actor();
+    let face = node.face.as_str();
     let served = node.served_ids();
     let own = node.office().clone();
     let (store, ctx, tree) = node.split(at);
@@ -115,6 +120,7 @@ pub fn act(
         let state = match planned.outcome {
             Ok(state) => state,
             Err((i, reason)) => {
+                tracing::debug!(action = planned.events[i].action.kind().as_str(), %reason, "command refused by the workflow");
                 return Err(refusal(
                     &served,
                     &dossier,
@@ -145,13 +151,23 @@ pub fn act(
             if !same_heads(w.reader().document_heads(&key)?.as_deref(), &heads) {
                 return Ok(None);
             }
-            Ok(Some(save_dossier(
-                w, &key, &doc, &heads, &dossier, &state, tree,
-            )?))
+            let seq = save_dossier(w, &key, &doc, &heads, &dossier, &state, tree)?;
+            for event in &events {
+                w.count_operation(event.action.kind().as_str(), event.office.as_str(), face)?;
+            }
+            Ok(Some(seq))
         })?;
         if let Some(seq) = written {
             let mut events = events.into_iter();
             let event = events.next().expect("a plan has at least one event");
+            tracing::info!(
+                action = event.action.kind().as_str(),
+                office = %event.office,
+                officer,
+                follow_up = events.len(),
+                seq,
+                "recorded"
+            );
             let code = dossier.facts.code.clone();
             store.dossiers.keep(key, CachedDossier { doc, dossier });
             return Ok(Recorded {
@@ -163,6 +179,7 @@ pub fn act(
                 seq,
             });
         }
+        tracing::debug!("the dossier changed while the command was prepared: starting over");
     }
     Err(ActionError::KeptChanging)
 }

@@ -33,8 +33,13 @@ pub struct PeerStatus {
     pub outgoing_checkpoint: i64,
     /// Attachment bytes held here, in the peer's scope, not known to be there.
     pub attachment_bytes_to_send: u64,
-    /// Attachment bytes in this node's dossiers shared with the peer, not yet here.
+    /// Attachment bytes wanted here that this peer can supply: it is known
+    /// to hold them, or may be asked and has not said it lacks them. Bytes
+    /// a peer said it does not hold are not counted under it (they show
+    /// under the peers that have them).
     pub attachment_bytes_to_receive: u64,
+    /// Of those, the bytes of attachments the peer is known to hold.
+    pub attachment_bytes_held_there: u64,
     /// Documents from the peer refused here (scope, validity, limits), and the last reason.
     pub refused: u64,
     pub last_refusal: Option<String>,
@@ -86,6 +91,7 @@ pub fn node_status(node: &mut Node, now: DateTime<Utc>) -> Result<NodeStatus, St
     let running = heartbeat
         .is_some_and(|(at, _)| (now - at).to_std().unwrap_or_default() < HEARTBEAT_INTERVAL * 3);
     let peers_config = node.config.peers.clone();
+    let max_attachment = node.config.limits.max_attachment_bytes;
     let (today, _) = local_day(&node.calendar, now);
     let (feed_seq, dossiers, peers, transfers, quarantined) =
         node.store.read(|r| -> Result<_, StoreError> {
@@ -95,8 +101,8 @@ pub fn node_status(node: &mut Node, now: DateTime<Utc>) -> Result<NodeStatus, St
             for p in &peers_config {
                 let row = r.peer(p.node_id.as_bytes())?;
                 let waiting_to_send = r.feed_count_for_node(p.office.as_str(), row.outgoing)?;
-                let (attachment_bytes_to_send, attachment_bytes_to_receive) =
-                    r.blob_bytes_waiting(p.node_id.as_bytes(), p.office.as_str())?;
+                let blobs =
+                    r.blob_bytes_waiting(p.node_id.as_bytes(), p.office.as_str(), max_attachment)?;
                 let day = r.peer_day(p.node_id.as_bytes(), today)?;
                 let limit = r.peer_limit(p.node_id.as_bytes())?;
                 peers.push(PeerStatus {
@@ -113,8 +119,9 @@ pub fn node_status(node: &mut Node, now: DateTime<Utc>) -> Result<NodeStatus, St
                     waiting_to_receive: (row.peer_last_seq - row.incoming).max(0) as u64,
                     incoming_checkpoint: row.incoming,
                     outgoing_checkpoint: row.outgoing,
-                    attachment_bytes_to_send,
-                    attachment_bytes_to_receive,
+                    attachment_bytes_to_send: blobs.to_send,
+                    attachment_bytes_to_receive: blobs.to_receive(),
+                    attachment_bytes_held_there: blobs.to_receive_held,
                     refused: row.refused,
                     last_refusal: row.last_refusal.clone(),
                     last_refusal_at: row.last_refusal_at,

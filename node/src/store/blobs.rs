@@ -31,6 +31,25 @@ pub struct BlobRow {
 
 pub use lienthong_sync::protocol::{BlobSaved, ChunkRanges, WantedBlob};
 
+/// Attachment bytes waiting between this node and one peer
+/// (`Reader::blob_bytes_waiting`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BlobBytesWaiting {
+    /// Complete here, in the peer's scope, not known to be held there.
+    pub to_send: u64,
+    /// Wanted here, and the peer is known to hold them.
+    pub to_receive_held: u64,
+    /// Wanted here, the peer may be asked, and has not said it lacks them.
+    pub to_receive_unknown: u64,
+}
+
+impl BlobBytesWaiting {
+    /// Bytes this peer can supply: held there, or perhaps held there.
+    pub fn to_receive(&self) -> u64 {
+        self.to_receive_held + self.to_receive_unknown
+    }
+}
+
 /// A row of `wanted_blobs`' query: hash, size, root, manifest.
 type WantedRow = (Vec<u8>, i64, Vec<u8>, Option<Vec<u8>>);
 
@@ -181,10 +200,23 @@ impl Reader<'_> {
             .and_then(|b| b.manifest))
     }
 
-    /// Attachment bytes for `node`: (to send: complete here, referenced in
-    /// its scope, not known to be held there; to receive: referenced in its
-    /// scope and not yet complete here).
-    pub fn blob_bytes_waiting(&self, peer: &PeerKey, node: &str) -> Result<(u64, u64)> {
+    /// Attachment bytes waiting between this node and one peer (`peer` its
+    /// node id, `node` the office it serves as).
+    ///
+    /// To send: complete here, referenced in its scope, not known to be
+    /// held there. To receive: wanted here (referenced by a document in its
+    /// scope that is not quarantined, at most `max_size` bytes, not yet
+    /// complete; the bytes still missing) **and suppliable by that peer** —
+    /// it is known to hold the blob (it sent the manifest, or said it has
+    /// it), or it may be asked and has not answered "missing". A peer that
+    /// said it lacks a blob is not counted until it says it has it, so the
+    /// bytes show under the peers that can actually supply them.
+    pub fn blob_bytes_waiting(
+        &self,
+        peer: &PeerKey,
+        node: &str,
+        max_size: u64,
+    ) -> Result<BlobBytesWaiting> {
         let to_send: i64 = self.conn().prepare_cached(
             "SELECT coalesce(sum(b.size), 0) FROM blobs b
              WHERE b.complete = 1
@@ -193,17 +225,31 @@ impl Reader<'_> {
                AND NOT EXISTS (SELECT 1 FROM peer_blobs p WHERE p.node_id = ?1 AND p.hash = b.hash)",
         )?
         .query_row(params![&peer[..], node], |row| row.get(0))?;
-        let to_receive: i64 = self
+        let (held, unknown): (i64, i64) = self
             .conn()
             .prepare_cached(
-                "SELECT coalesce(sum(w.size - coalesce(b.stored_bytes, 0)), 0) FROM
-               (SELECT r.hash, max(r.size) AS size FROM blob_refs r
-                JOIN doc_scope s ON s.doc_id = r.doc_id AND s.node IN (?1, '*') GROUP BY r.hash) w
-             LEFT JOIN blobs b ON b.hash = w.hash
-             WHERE coalesce(b.complete, 0) = 0",
+                "SELECT
+                   coalesce(sum(CASE WHEN h.hash IS NOT NULL THEN w.size - coalesce(b.stored_bytes, 0) END), 0),
+                   coalesce(sum(CASE WHEN h.hash IS NULL AND m.hash IS NULL
+                                     THEN w.size - coalesce(b.stored_bytes, 0) END), 0)
+                 FROM (SELECT r.hash, max(r.size) AS size FROM blob_refs r
+                       JOIN doc_scope s ON s.doc_id = r.doc_id AND s.node IN (?2, '*')
+                       WHERE NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.doc_id = r.doc_id)
+                       GROUP BY r.hash HAVING max(r.size) BETWEEN 0 AND ?3) w
+                 LEFT JOIN blobs b ON b.hash = w.hash
+                 LEFT JOIN peer_blobs h ON h.node_id = ?1 AND h.hash = w.hash
+                 LEFT JOIN peer_blob_misses m ON m.node_id = ?1 AND m.hash = w.hash
+                 WHERE coalesce(b.complete, 0) = 0",
             )?
-            .query_row(params![node], |row| row.get(0))?;
-        Ok((to_send.max(0) as u64, to_receive.max(0) as u64))
+            .query_row(
+                params![&peer[..], node, i64::try_from(max_size).unwrap_or(i64::MAX)],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+        Ok(BlobBytesWaiting {
+            to_send: to_send.max(0) as u64,
+            to_receive_held: held.max(0) as u64,
+            to_receive_unknown: unknown.max(0) as u64,
+        })
     }
 
     /// Incomplete blobs with progress: (hash, stored, size).
@@ -423,9 +469,25 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// The peer holds the blob (it sent its manifest, fetched it from us,
+    /// or told us it now has it).
     pub fn peer_has_blob(&self, peer: &PeerKey, hash: &BlobHash) -> Result<()> {
         self.conn()
             .prepare_cached("INSERT OR IGNORE INTO peer_blobs (node_id, hash) VALUES (?1, ?2)")?
+            .execute(params![&peer[..], &hash[..]])?;
+        self.conn()
+            .prepare_cached("DELETE FROM peer_blob_misses WHERE node_id = ?1 AND hash = ?2")?
+            .execute(params![&peer[..], &hash[..]])?;
+        Ok(())
+    }
+
+    /// The peer answered a want for the blob with "missing": it is not
+    /// counted as a supplier until it says it has the blob.
+    pub fn peer_lacks_blob(&self, peer: &PeerKey, hash: &BlobHash) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT OR IGNORE INTO peer_blob_misses (node_id, hash) VALUES (?1, ?2)",
+            )?
             .execute(params![&peer[..], &hash[..]])?;
         Ok(())
     }

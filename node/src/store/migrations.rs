@@ -300,6 +300,34 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX portal_queue_unsent ON portal_queue (sent_at, id);
     "#,
+    // 12 (operations, issue 10): blobs a peer said it does not hold (it
+    // answered a want with BlobMissing), so attachment bytes waiting are
+    // attributed to the peers that can supply them (dropped for a blob when
+    // the peer says it has it); counters for the metrics (`observed.rs`).
+    r#"
+    CREATE TABLE peer_blob_misses (
+        node_id BLOB NOT NULL,
+        hash    BLOB NOT NULL,
+        PRIMARY KEY (node_id, hash)
+    ) STRICT, WITHOUT ROWID;
+
+    -- Officers' operations recorded here, by event kind, office and face (cli, console, api).
+    CREATE TABLE officer_operations (
+        action TEXT NOT NULL,
+        office TEXT NOT NULL,
+        face   TEXT NOT NULL,
+        count  INTEGER NOT NULL,
+        PRIMARY KEY (action, office, face)
+    ) STRICT, WITHOUT ROWID;
+
+    -- Each peer's traffic, added by the daemon while a link is up.
+    CREATE TABLE peer_traffic (
+        node_id         BLOB PRIMARY KEY,
+        bytes_sent      INTEGER NOT NULL DEFAULT 0,
+        bytes_received  INTEGER NOT NULL DEFAULT 0,
+        refused_by_peer INTEGER NOT NULL DEFAULT 0
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -34,6 +34,7 @@ pub mod invitations;
 pub mod limits;
 pub mod metrics;
 mod migrations;
+pub mod observed;
 pub mod outbox;
 pub mod peers;
 pub mod portal;

@@ -13,7 +13,8 @@ pub struct PortalQueued {
     pub id: i64,
     pub doc_id: DocKey,
     pub status: u8,
-    /// The record as JSON, as it was when the status was first seen.
+    /// The request as JSON (`portal::Envelope`: the record as it was when
+    /// the status was first seen).
     pub record: String,
     pub attempts: u32,
 }
@@ -34,6 +35,14 @@ impl Reader<'_> {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         self.index_rows_of(keys)
+    }
+
+    /// Whether a record of this dossier (any status) was queued before.
+    pub fn portal_has_dossier(&self, doc_id: &DocKey) -> Result<bool> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM portal_queue WHERE doc_id = ?1)")?
+            .query_row([&doc_id[..]], |row| row.get(0))?)
     }
 
     /// Undelivered records due at `now`, oldest first.

@@ -313,6 +313,7 @@ impl Blobs {
 
     pub(crate) fn manifest<S: SyncStore>(
         &mut self,
+        peer: &PeerId,
         hash: BlobHash,
         chunks: Vec<[u8; 32]>,
         store: &mut S,
@@ -333,6 +334,10 @@ impl Blobs {
         }
         store
             .save_blob_manifest(&hash, &chunks)
+            .map_err(SessionError::store)?;
+        // Only a peer holding the whole blob sends its manifest.
+        store
+            .peer_has_blob(peer, &hash)
             .map_err(SessionError::store)?;
         fetch.manifest = Some(chunks);
         Ok(())
@@ -473,6 +478,9 @@ impl Blobs {
         out: &mut Output,
     ) -> Result<(), SessionError> {
         if self.fetching.contains_key(&hash) {
+            store
+                .peer_lacks_blob(peer, &hash)
+                .map_err(SessionError::store)?;
             self.set_aside(peer, hash, store, out)?;
         }
         Ok(())

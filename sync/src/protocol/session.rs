@@ -468,7 +468,8 @@ impl Session {
                         .serve(&peer, store, self.config.send_queue_bulk, &mut self.out)?;
             }
             Frame::BlobManifest { hash, chunks } => {
-                self.blobs.manifest(hash, chunks, store, &mut self.out)?;
+                self.blobs
+                    .manifest(&peer, hash, chunks, store, &mut self.out)?;
             }
             Frame::BlobChunk { hash, index, data } => {
                 self.blobs

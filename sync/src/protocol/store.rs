@@ -279,6 +279,12 @@ pub trait SyncStore {
     fn peer_has_blob(&mut self, _peer: &PeerId, _hash: &BlobHash) -> Result<(), Self::Error> {
         Ok(())
     }
+
+    /// The peer answered a want with `BlobMissing`: it does not hold the
+    /// blob (yet). Forgotten when it says it has it (`peer_has_blob`).
+    fn peer_lacks_blob(&mut self, _peer: &PeerId, _hash: &BlobHash) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }
 
 /// Scope and validity: may a document, as it would be with the peer's
