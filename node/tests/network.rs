@@ -976,6 +976,7 @@ async fn an_idle_reconnect_exchanges_no_offers() {
         node.network.clone(),
         node.calendar.clone(),
         node.office().clone(),
+        *node.node_id().as_bytes(),
         peers,
     );
     let (_stop, shutdown) = watch::channel(false);

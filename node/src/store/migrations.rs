@@ -300,6 +300,17 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX portal_queue_unsent ON portal_queue (sent_at, id);
     "#,
+    // Authorship (issue 8): each change's attestation, its author's
+    // Ed25519 signature over the change hash, stored beside the document.
+    r#"
+    CREATE TABLE attestations (
+        doc_id    BLOB NOT NULL,
+        change    BLOB NOT NULL,
+        key       BLOB NOT NULL,
+        signature BLOB NOT NULL,
+        PRIMARY KEY (doc_id, change)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -19,6 +19,7 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod attestations;
 pub mod backup;
 pub mod blobs;
 pub mod codes;
@@ -125,6 +126,8 @@ pub fn crash_point(point: &str) {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Signs the changes this node writes (issue 8); set by `Node::open`.
+    signer: Option<std::sync::Arc<lienthong_sync::protocol::attest::Signer>>,
 }
 
 impl Store {
@@ -188,6 +191,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            signer: None,
         };
         migrations::migrate(&mut store.conn, path)?;
         Ok(store)
@@ -195,6 +199,12 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Sign every change of this node's own actor that a write saves
+    /// (`Writer::save_document`), in the same transaction.
+    pub fn set_signer(&mut self, signer: std::sync::Arc<lienthong_sync::protocol::attest::Signer>) {
+        self.signer = Some(signer);
     }
 
     /// Run `f` in one write transaction (`BEGIN IMMEDIATE`), committed only
@@ -207,7 +217,10 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
-        let writer = Writer { tx };
+        let writer = Writer {
+            tx,
+            signer: self.signer.clone(),
+        };
         let value = f(&writer)?;
         crash_point("before_commit");
         writer.tx.commit().map_err(StoreError::from)?;
@@ -259,6 +272,7 @@ impl Store {
 /// A write transaction. Derefs to a [`Reader`] for reads inside it.
 pub struct Writer<'c> {
     tx: rusqlite::Transaction<'c>,
+    signer: Option<std::sync::Arc<lienthong_sync::protocol::attest::Signer>>,
 }
 
 impl Writer<'_> {

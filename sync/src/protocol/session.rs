@@ -431,6 +431,16 @@ impl Session {
                     self.inbound.commit(&peer, store, &mut self.out)?;
                 }
             }
+            Frame::Attest { doc, attestations } => {
+                self.inbound.attest(
+                    &peer,
+                    doc,
+                    attestations,
+                    store,
+                    &self.config,
+                    &mut self.out,
+                )?;
+            }
             Frame::Reply { doc, message } => {
                 self.outbound
                     .reply(doc, &message, store, &self.config, &mut self.out)?;
