@@ -847,6 +847,7 @@ fn two_sessions_committing_the_same_dossier_keep_both_changes() {
             document,
             before: loaded.clone(),
             snapshot: None,
+            attestations: Vec::new(),
         };
         store
             .commit_received(&[peer; 32], vec![received], 1)
