@@ -322,3 +322,44 @@ async fn a_network_document_authored_by_a_district_is_refused_by_the_commune() {
         "the commune took the district's network document"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_reaches_the_province_with_its_authors_verified_signature() {
+    use lienthong::replication::authorship::attested::Directory;
+    use lienthong::replication::authorship::authors::{EventAuthor, event_authors};
+    let dir = tempfile::tempdir().unwrap();
+    let net = three_tiers(dir.path()).await;
+    let key = at_the_province(&net).await;
+    let mut p = net.open(&office(PROVINCE)).unwrap();
+    let directory = Directory::new(
+        &p.network,
+        (*p.node_id().as_bytes(), p.office().clone()),
+        &lienthong::replication::peer_offices(&p.config),
+    );
+    assert!(directory.is_complete(), "precondition: the network file names the nodes");
+    let (_, doc) = p.store.read(|r| r.load_document(&key)).unwrap().unwrap();
+    let authors = p
+        .store
+        .read(|r| event_authors(r, &key, &doc, &directory))
+        .unwrap();
+    let by = |id: &str| EventAuthor::Signed {
+        node: identity(&net, id).node_id().to_string(),
+        office: Some(office(id)),
+    };
+    // Written at the commune — relayed by the district with the commune's
+    // own attestations — and at the district: each event by its office's node.
+    let dossier = schema::read(&doc).unwrap();
+    let expected: Vec<EventAuthor> = dossier
+        .valid_events()
+        .map(|event| by(event.office.as_str()))
+        .collect();
+    assert!(
+        expected.contains(&by(COMMUNE)) && expected.contains(&by(DISTRICT)),
+        "precondition: events of both offices"
+    );
+    assert_eq!(
+        authors,
+        expected,
+        "the province holds every change with its author's attestation"
+    );
+}

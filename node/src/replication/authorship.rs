@@ -2,5 +2,6 @@
 //! for it.
 
 pub mod attested;
+pub mod authors;
 pub mod history;
 pub mod messages;
