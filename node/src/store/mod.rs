@@ -207,6 +207,11 @@ impl Store {
         self.signer = Some(signer);
     }
 
+    /// Stop signing (the benchmarks' "signing off" runs).
+    pub fn clear_signer(&mut self) {
+        self.signer = None;
+    }
+
     /// Run `f` in one write transaction (`BEGIN IMMEDIATE`), committed only
     /// if `f` succeeds: a refused or failed command writes nothing.
     pub fn write<T, E>(&mut self, f: impl FnOnce(&Writer<'_>) -> Result<T, E>) -> Result<T, E>
