@@ -114,13 +114,18 @@ async fn at_the_province(net: &LocalNetwork) -> DocKey {
             days: 5,
         },
     );
-    net.wait_until(&office(PROVINCE), "the dossier at the tax department", WAIT, |n| {
-        officer::resolve(n, &lienthong::store::documents::hex(&key))
-            .ok()
-            .and_then(|r| r.transfer_to)
-            .as_deref()
-            == Some(TAX)
-    })
+    net.wait_until(
+        &office(PROVINCE),
+        "the dossier at the tax department",
+        WAIT,
+        |n| {
+            officer::resolve(n, &lienthong::store::documents::hex(&key))
+                .ok()
+                .and_then(|r| r.transfer_to)
+                .as_deref()
+                == Some(TAX)
+        },
+    )
     .await
     .unwrap();
     key
@@ -154,7 +159,12 @@ fn approval_claiming(office_id: &str) -> Event {
 
 /// `doc` (as `node` holds `key`) with one more change under `actor`
 /// appending `event`.
-fn with_event(node: &mut Node, key: &DocKey, actor: ActorId, event: &Event) -> (Automerge, Automerge) {
+fn with_event(
+    node: &mut Node,
+    key: &DocKey,
+    actor: ActorId,
+    event: &Event,
+) -> (Automerge, Automerge) {
     let (_, held) = node.store.read(|r| r.load_document(key)).unwrap().unwrap();
     let mut doc = held.fork();
     doc.set_actor(actor);
@@ -206,7 +216,9 @@ async fn refusal(net: &LocalNetwork, node: &str, peer: &str, why: &str) -> Strin
 fn holds_change(node: &mut Node, key: &DocKey, doc: &Automerge) -> bool {
     let forged = doc.get_heads();
     let (_, held) = node.store.read(|r| r.load_document(key)).unwrap().unwrap();
-    forged.iter().all(|h| held.get_change_meta_by_hash(h).is_some())
+    forged
+        .iter()
+        .all(|h| held.get_change_meta_by_hash(h).is_some())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,12 +239,28 @@ async fn a_commune_writing_the_districts_approval_is_refused_at_the_district() {
         .store
         .read(|r| r.attestations(&key, &forged.get_heads()))
         .unwrap();
-    assert_eq!(signed.len(), 1, "precondition: the commune signed its change");
+    assert_eq!(
+        signed.len(),
+        1,
+        "precondition: the commune signed its change"
+    );
 
-    let reason = refusal(&net, DISTRICT, COMMUNE, "writes events only for the offices it serves").await;
-    assert!(reason.contains("Nothing of this message was stored"), "{reason}");
+    let reason = refusal(
+        &net,
+        DISTRICT,
+        COMMUNE,
+        "writes events only for the offices it serves",
+    )
+    .await;
+    assert!(
+        reason.contains("Nothing of this message was stored"),
+        "{reason}"
+    );
     let mut d = net.open(&office(DISTRICT)).unwrap();
-    assert!(!holds_change(&mut d, &key, &forged), "the district stored the forged approval");
+    assert!(
+        !holds_change(&mut d, &key, &forged),
+        "the district stored the forged approval"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,12 +276,24 @@ async fn a_forgery_injected_past_the_district_is_refused_at_the_province() {
     let mut d = net.open(&office(DISTRICT)).unwrap();
     let (held, forged) = with_event(&mut d, &key, commune_actor, &approval_claiming(DISTRICT));
     store_signed(&mut d, &key, &held, &forged, &commune_key);
-    assert!(holds_change(&mut d, &key, &forged), "precondition: the district holds it");
+    assert!(
+        holds_change(&mut d, &key, &forged),
+        "precondition: the district holds it"
+    );
 
-    let reason = refusal(&net, PROVINCE, DISTRICT, "writes events only for the offices it serves").await;
+    let reason = refusal(
+        &net,
+        PROVINCE,
+        DISTRICT,
+        "writes events only for the offices it serves",
+    )
+    .await;
     assert!(reason.contains(DISTRICT), "{reason}");
     let mut p = net.open(&office(PROVINCE)).unwrap();
-    assert!(!holds_change(&mut p, &key, &forged), "the province stored the forged approval");
+    assert!(
+        !holds_change(&mut p, &key, &forged),
+        "the province stored the forged approval"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -279,10 +319,22 @@ async fn a_district_writing_under_a_communes_actor_is_refused_at_the_province() 
     let (held, forged) = with_event(&mut d, &key, commune_actor, &note);
     store_signed(&mut d, &key, &held, &forged, &district_key);
 
-    let reason = refusal(&net, PROVINCE, DISTRICT, "a node writes only under its own actor").await;
-    assert!(reason.contains("Nothing of this message was stored"), "{reason}");
+    let reason = refusal(
+        &net,
+        PROVINCE,
+        DISTRICT,
+        "a node writes only under its own actor",
+    )
+    .await;
+    assert!(
+        reason.contains("Nothing of this message was stored"),
+        "{reason}"
+    );
     let mut p = net.open(&office(PROVINCE)).unwrap();
-    assert!(!holds_change(&mut p, &key, &forged), "the province stored the forged note");
+    assert!(
+        !holds_change(&mut p, &key, &forged),
+        "the province stored the forged note"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -290,35 +342,57 @@ async fn a_network_document_authored_by_a_district_is_refused_by_the_commune() {
     let dir = tempfile::tempdir().unwrap();
     let net = three_tiers(dir.path()).await;
     let file = ConfigFile::Network;
-    net.wait_until(&office(COMMUNE), "the province's network document", WAIT, |n| {
-        n.store
-            .read(|r| r.load_document(&file.key()))
-            .unwrap()
-            .is_some()
-    })
+    net.wait_until(
+        &office(COMMUNE),
+        "the province's network document",
+        WAIT,
+        |n| {
+            n.store
+                .read(|r| r.load_document(&file.key()))
+                .unwrap()
+                .is_some()
+        },
+    )
     .await
     .unwrap();
 
     // The district rewrites the network document (still a valid file), in
     // its own name: its store signs the change with its key.
     let mut d = net.open(&office(DISTRICT)).unwrap();
-    let (_, held) = d.store.read(|r| r.load_document(&file.key())).unwrap().unwrap();
+    let (_, held) = d
+        .store
+        .read(|r| r.load_document(&file.key()))
+        .unwrap()
+        .unwrap();
     let text = config_docs::text_of(&held).unwrap();
     let mut doc = held.fork();
     doc.set_actor(d.actor());
     let mut tx = doc.transaction();
-    tx.put(ROOT, "text", format!("{text}\n# sửa bởi huyện\n")).unwrap();
+    tx.put(ROOT, "text", format!("{text}\n# sửa bởi huyện\n"))
+        .unwrap();
     tx.commit();
     d.store
         .write(|w| w.save_document(&file.key(), DocKind::Config, &doc, &held.get_heads()))
         .unwrap();
 
-    let reason = refusal(&net, COMMUNE, DISTRICT, "accepted only from the province's node").await;
+    let reason = refusal(
+        &net,
+        COMMUNE,
+        DISTRICT,
+        "accepted only from the province's node",
+    )
+    .await;
     assert!(reason.contains("network"), "{reason}");
     let mut c = net.open(&office(COMMUNE)).unwrap();
-    let (_, at_commune) = c.store.read(|r| r.load_document(&file.key())).unwrap().unwrap();
+    let (_, at_commune) = c
+        .store
+        .read(|r| r.load_document(&file.key()))
+        .unwrap()
+        .unwrap();
     assert!(
-        !config_docs::text_of(&at_commune).unwrap().contains("sửa bởi huyện"),
+        !config_docs::text_of(&at_commune)
+            .unwrap()
+            .contains("sửa bởi huyện"),
         "the commune took the district's network document"
     );
 }
@@ -336,7 +410,10 @@ async fn every_event_reaches_the_province_with_its_authors_verified_signature() 
         (*p.node_id().as_bytes(), p.office().clone()),
         &lienthong::replication::peer_offices(&p.config),
     );
-    assert!(directory.is_complete(), "precondition: the network file names the nodes");
+    assert!(
+        directory.is_complete(),
+        "precondition: the network file names the nodes"
+    );
     let (_, doc) = p.store.read(|r| r.load_document(&key)).unwrap().unwrap();
     let authors = p
         .store
@@ -358,8 +435,7 @@ async fn every_event_reaches_the_province_with_its_authors_verified_signature() 
         "precondition: events of both offices"
     );
     assert_eq!(
-        authors,
-        expected,
+        authors, expected,
         "the province holds every change with its author's attestation"
     );
 }

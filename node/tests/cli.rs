@@ -179,10 +179,16 @@ fn a_commune_dossier_walks_from_receipt_to_return() {
     let first = &events[0]["written_by"];
     for event in events {
         assert_eq!(event["written_by"]["author"], "signed", "{event}");
-        assert_eq!(event["written_by"]["node"], first["node"], "one node wrote them all");
+        assert_eq!(
+            event["written_by"]["node"], first["node"],
+            "one node wrote them all"
+        );
         assert_eq!(event["written_by"]["office"], COMMUNE);
     }
-    assert!(first["node"].as_str().unwrap().starts_with("lt1"), "{first}");
+    assert!(
+        first["node"].as_str().unwrap().starts_with("lt1"),
+        "{first}"
+    );
     // A final dossier takes no more processing, but notes are still welcome.
     let e = fails(&[
         "approve",

@@ -721,7 +721,10 @@ impl NetworkConfig {
                 parent: office.parent.as_ref().map(|p| p.get_ref().clone()),
                 agency_code: office.agency_code.get_ref().clone(),
                 returns_results_directly: office.returns_results_directly,
-                node_id: office.node_id.as_ref().map(|n| n.get_ref().trim().to_string()),
+                node_id: office
+                    .node_id
+                    .as_ref()
+                    .map(|n| n.get_ref().trim().to_string()),
             });
         }
         let tree = OfficeTree::with_aliases(offices, aliases).map_err(|error| {

@@ -570,9 +570,7 @@ fn a_peer_of_protocol_version_1_is_refused_at_hello_with_the_reason() {
         window_bytes: 1 << 20,
     }
     .encode();
-    let error = session
-        .handle(&old, &mut store, &mut AdmitAll)
-        .unwrap_err();
+    let error = session.handle(&old, &mut store, &mut AdmitAll).unwrap_err();
     assert!(matches!(error, SessionError::Version(1)), "{error}");
     let frames = sent(&mut session);
     let reason = error_frame(&frames).expect("an Error frame for the old peer");
@@ -649,7 +647,9 @@ fn attestations_for_many_documents_are_bounded_in_bytes() {
         )
         .unwrap_err();
     assert!(
-        error.to_string().contains("already held for documents not yet stored"),
+        error
+            .to_string()
+            .contains("already held for documents not yet stored"),
         "{error}"
     );
 }
@@ -676,9 +676,8 @@ impl lienthong_sync::protocol::Admission for Recording {
 #[test]
 fn admission_sees_each_new_change_with_the_attestation_that_verifies_for_it() {
     use lienthong_sync::protocol::attest::Signer;
-    let author = Signer::new(
-        ring::signature::Ed25519KeyPair::from_seed_unchecked(&[7; 32]).unwrap(),
-    );
+    let author =
+        Signer::new(ring::signature::Ed25519KeyPair::from_seed_unchecked(&[7; 32]).unwrap());
     let mut document = Automerge::new();
     document.set_actor(ActorId::from(author.actor_bytes()));
     let mut tx = document.transaction();
@@ -722,5 +721,8 @@ fn admission_sees_each_new_change_with_the_attestation_that_verifies_for_it() {
     assert_eq!(admission.0[0].hash, change);
     assert_eq!(admission.0[0].actor.to_bytes(), author.actor_bytes());
     assert_eq!(admission.0[0].attestation.as_ref(), Some(&list[0]));
-    assert_eq!(admission.0[1].attestation, None, "signed for another document");
+    assert_eq!(
+        admission.0[1].attestation, None,
+        "signed for another document"
+    );
 }

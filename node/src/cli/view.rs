@@ -187,7 +187,10 @@ fn print_quarantined_only(node: &Node, row: &IndexRow, q: &Quarantined, json: bo
 }
 
 /// Who wrote each event, as the stored attestations say (issue 8).
-fn event_authors(node: &mut Node, key: &crate::store::documents::DocKey) -> Result<Vec<EventAuthor>> {
+fn event_authors(
+    node: &mut Node,
+    key: &crate::store::documents::DocKey,
+) -> Result<Vec<EventAuthor>> {
     let directory = Directory::new(
         &node.network,
         (*node.node_id().as_bytes(), node.office().clone()),

@@ -87,12 +87,8 @@ async fn serve_in_span(
             Ok((
                 NodeSyncStore::new(store, network.clone(), calendar.clone(), peers.clone())
                     .with_policy(limits, clock.clone(), root.clone()),
-                NodeAdmission::new(network, calendar, my_office, *own.as_bytes(), peers).with_policy(
-                    limits,
-                    clock,
-                    policy_store,
-                    root,
-                ),
+                NodeAdmission::new(network, calendar, my_office, *own.as_bytes(), peers)
+                    .with_policy(limits, clock, policy_store, root),
             ))
         },
     )

@@ -28,7 +28,7 @@ use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::{Admission, NewChange, PeerId};
 
 use super::authorship;
-use super::authorship::attested::{self, AuthorshipViolation, Authors, Directory};
+use super::authorship::attested::{self, Authors, AuthorshipViolation, Directory};
 use super::config_docs::{self, ConfigFile};
 use super::{Clock, DocumentSchema, schema_of};
 use crate::config::Limits;

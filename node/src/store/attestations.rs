@@ -82,7 +82,12 @@ impl Writer<'_> {
             "INSERT OR IGNORE INTO attestations (doc_id, change, key, signature) VALUES (?1, ?2, ?3, ?4)",
         )?;
         for a in list {
-            statement.execute(params![&doc[..], &a.change[..], &a.key[..], &a.signature[..]])?;
+            statement.execute(params![
+                &doc[..],
+                &a.change[..],
+                &a.key[..],
+                &a.signature[..]
+            ])?;
         }
         Ok(())
     }

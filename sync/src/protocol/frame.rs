@@ -562,7 +562,12 @@ mod tests {
             (
                 doc(),
                 proptest::collection::vec(
-                    (any::<[u8; 32]>(), any::<[u8; 32]>(), any::<[u8; 32]>(), any::<[u8; 32]>()),
+                    (
+                        any::<[u8; 32]>(),
+                        any::<[u8; 32]>(),
+                        any::<[u8; 32]>(),
+                        any::<[u8; 32]>()
+                    ),
                     0..5
                 )
             )
@@ -574,7 +579,11 @@ mod tests {
                             let mut signature = [0u8; 64];
                             signature[..32].copy_from_slice(&s1);
                             signature[32..].copy_from_slice(&s2);
-                            Attestation { change, key, signature }
+                            Attestation {
+                                change,
+                                key,
+                                signature,
+                            }
                         })
                         .collect(),
                 }),

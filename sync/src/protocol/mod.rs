@@ -19,6 +19,6 @@ pub use frame::{Frame, PROTOCOL_VERSION};
 pub use guard::{GuardError, GuardLimits};
 pub use session::{Session, SessionConfig, SessionError, SessionEvent, SessionStats};
 pub use store::{
-    Admission, AdmitAll, BlobHash, NewChange, BlobSaved, Checkpoints, ChunkRanges, FeedItem, PeerId, Received,
-    SyncStore, WantedBlob, WholeDocument,
+    Admission, AdmitAll, BlobHash, BlobSaved, Checkpoints, ChunkRanges, FeedItem, NewChange,
+    PeerId, Received, SyncStore, WantedBlob, WholeDocument,
 };

@@ -209,9 +209,7 @@ impl Outbound {
                 let heads = whole.heads.clone();
                 let (message, state) = messages::opening_whole(whole.bytes, whole.heads);
                 // The whole document: every attestation it has.
-                let attestations = store
-                    .attestations(&doc, &[])
-                    .map_err(SessionError::store)?;
+                let attestations = store.attestations(&doc, &[]).map_err(SessionError::store)?;
                 (message, state, heads, attestations)
             }
             None => {
@@ -301,15 +299,23 @@ impl Outbound {
             }
             // The changes a continuation carries are the ones the peer
             // lacks: their attestations go first.
-            let carried: Vec<ChangeHash> = next.changes.iter().flat_map(|chunk| {
-                automerge::Change::from_bytes(chunk.to_vec()).ok().map(|c| c.hash())
-            }).collect();
+            let carried: Vec<ChangeHash> = next
+                .changes
+                .iter()
+                .flat_map(|chunk| {
+                    automerge::Change::from_bytes(chunk.to_vec())
+                        .ok()
+                        .map(|c| c.hash())
+                })
+                .collect();
             let attestations = if carried.is_empty() && !next.changes.is_empty() {
                 store.attestations(&doc, &[]).map_err(SessionError::store)?
             } else if carried.is_empty() {
                 Vec::new()
             } else {
-                store.attestations(&doc, &carried).map_err(SessionError::store)?
+                store
+                    .attestations(&doc, &carried)
+                    .map_err(SessionError::store)?
             };
             send_attestations(doc, attestations, config, out);
             out.send(Frame::Continue {

@@ -182,7 +182,7 @@ pub fn check_changes(
             });
         };
         let author = attestation.author();
-        if !actor_of(&author, &change.actor.to_bytes()) {
+        if !actor_of(&author, change.actor.to_bytes()) {
             return Err(AuthorshipViolation::ActorMismatch {
                 change: hash8(&change.hash),
                 actor: change.actor.to_hex_string(),
@@ -196,10 +196,11 @@ pub fn check_changes(
                 author: short(&author),
             });
         }
-        authors
-            .entry(change.actor.clone())
-            .or_default()
-            .push((change.start_op..=change.max_op, author, office));
+        authors.entry(change.actor.clone()).or_default().push((
+            change.start_op..=change.max_op,
+            author,
+            office,
+        ));
     }
     Ok(authors)
 }

@@ -46,7 +46,11 @@ pub fn event_authors(
     let Ok(Some((Value::Object(_), events))) = doc.get(ROOT, "events") else {
         return Ok(Vec::new());
     };
-    let changes: Vec<(automerge::ActorId, std::ops::RangeInclusive<u64>, ChangeHash)> = doc
+    let changes: Vec<(
+        automerge::ActorId,
+        std::ops::RangeInclusive<u64>,
+        ChangeHash,
+    )> = doc
         .get_changes_meta(&[])
         .into_iter()
         .map(|m| (m.actor.into_owned(), m.start_op..=m.max_op, m.hash))
@@ -68,7 +72,7 @@ pub fn event_authors(
         };
         out.push(match r.attestation(key, &change)? {
             None => EventAuthor::Unsigned,
-            Some(a) if a.verify(&id) && actor_of(&a.author(), &actor.to_bytes()) => {
+            Some(a) if a.verify(&id) && actor_of(&a.author(), actor.to_bytes()) => {
                 let author = a.author();
                 EventAuthor::Signed {
                     node: NodeId::from_bytes(author).to_string(),
