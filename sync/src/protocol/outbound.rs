@@ -21,7 +21,7 @@ use automerge::sync::{State, SyncDoc};
 use super::attest::{ATTESTATION_LEN, Attestation, MAX_ATTESTATIONS};
 use super::frame::Frame;
 use super::guard;
-use super::inbound::MAX_ROUNDS;
+use super::inbound::{MAX_PENDING_ATTESTATIONS, MAX_ROUNDS};
 use super::messages;
 use super::session::{MIN_WINDOW_BYTES, Output, SessionConfig, SessionError, SessionEvent};
 use super::store::{PeerId, SyncStore};
@@ -224,15 +224,30 @@ impl Outbound {
                 (message, state, document.get_heads(), attestations)
             }
         };
+        if attestations.len() > MAX_PENDING_ATTESTATIONS {
+            // The peer would hold no more for one document and end the
+            // session: leave this document out, and say so.
+            self.skipped += 1;
+            out.event(SessionEvent::Refused {
+                doc,
+                reason: format!(
+                    "not sent: {} attestations, more than a peer holds for one document ({MAX_PENDING_ATTESTATIONS})",
+                    attestations.len()
+                ),
+                by_peer: false,
+            });
+            return Ok(());
+        }
         let bytes = message.len() + attestations.len() * ATTESTATION_LEN;
-        if bytes > config.max_message {
+        if message.len() > config.max_message {
             // The peer would refuse the frame and end the session, every
             // session: leave this document out instead, and say so.
             self.skipped += 1;
             out.event(SessionEvent::Refused {
                 doc,
                 reason: format!(
-                    "not sent: its sync message of {bytes} bytes exceeds the limit of {}",
+                    "not sent: its sync message of {} bytes exceeds the limit of {}",
+                    message.len(),
                     config.max_message
                 ),
                 by_peer: false,

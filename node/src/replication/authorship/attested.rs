@@ -298,3 +298,108 @@ pub fn check_events(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lienthong_sync::DocumentId;
+    use lienthong_sync::protocol::attest::Signer;
+    use lienthong_sync::transport::identity::NodeIdentity;
+
+    fn signer(office: &str) -> Signer {
+        Signer::new(
+            NodeIdentity::generate(office)
+                .unwrap()
+                .attestation_key_pair()
+                .unwrap(),
+        )
+    }
+
+    fn change(by: &Signer, actor: &[u8], n: u8) -> NewChange {
+        let hash = ChangeHash([n; 32]);
+        NewChange {
+            hash,
+            actor: ActorId::from(actor),
+            start_op: 1,
+            max_op: 1,
+            attestation: Some(by.sign(&DocumentId([1; 16]), &hash.0)),
+        }
+    }
+
+    /// The shipped network, with `named` offices' node ids in the file.
+    fn network(named: &[(&str, &Signer)]) -> NetworkConfig {
+        let mut text = String::new();
+        for line in lienthong_shared::builtin::QUANG_NAM_3TIER.lines() {
+            text.push_str(line);
+            text.push('\n');
+            for (office, signer) in named {
+                if line == format!("id = \"{office}\"") {
+                    let id = NodeId::from_bytes(*signer.node_id());
+                    text.push_str(&format!("node_id = \"{id}\"\n"));
+                }
+            }
+        }
+        NetworkConfig::parse(std::path::Path::new("network.toml"), &text).unwrap()
+    }
+
+    const PROVINCE: &str = "province:quang-nam";
+    const DISTRICT: &str = "district:dien-ban";
+    const COMMUNE: &str = "commune:dien-ban/dien-phuong";
+
+    #[test]
+    fn a_named_directory_refuses_unknown_authors_and_knows_the_province() {
+        let (province, district, stranger) = (signer(PROVINCE), signer(DISTRICT), signer(COMMUNE));
+        let net = network(&[(PROVINCE, &province), (DISTRICT, &district)]);
+        let own = (*district.node_id(), DISTRICT.parse().unwrap());
+        let directory = Directory::new(&net, own, &HashMap::new());
+        assert!(directory.is_complete());
+        assert_eq!(directory.root(), Some(province.node_id()));
+        let unknown = change(&stranger, stranger.actor_bytes(), 1);
+        assert!(matches!(
+            check_changes(&directory, &[unknown]),
+            Err(AuthorshipViolation::UnknownAuthor { .. })
+        ));
+        let by_district =
+            check_changes(&directory, &[change(&district, district.actor_bytes(), 2)]).unwrap();
+        let root = &net.offices.root().id;
+        assert!(matches!(
+            check_config(&directory, "network", &by_district, root),
+            Err(AuthorshipViolation::NotProvince { .. })
+        ));
+        let by_province =
+            check_changes(&directory, &[change(&province, province.actor_bytes(), 3)]).unwrap();
+        assert_eq!(
+            check_config(&directory, "network", &by_province, root),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn unsigned_and_misattributed_changes_are_refused_in_any_directory() {
+        let (district, commune) = (signer(DISTRICT), signer(COMMUNE));
+        let peers = HashMap::from([(*commune.node_id(), COMMUNE.parse().unwrap())]);
+        let directory = Directory::new(
+            &network(&[]),
+            (*district.node_id(), DISTRICT.parse().unwrap()),
+            &peers,
+        );
+        assert!(!directory.is_complete(), "no node ids in the shipped file");
+        let mut unsigned = change(&commune, commune.actor_bytes(), 1);
+        unsigned.attestation = None;
+        assert!(matches!(
+            check_changes(&directory, &[unsigned]),
+            Err(AuthorshipViolation::Unsigned { .. })
+        ));
+        // The district signing a change under the commune's actor.
+        assert!(matches!(
+            check_changes(&directory, &[change(&district, commune.actor_bytes(), 2)]),
+            Err(AuthorshipViolation::ActorMismatch { .. })
+        ));
+        // Without names in the file, an author outside the pinned peers is
+        // admitted on its signature alone, its office unknown.
+        let stranger = signer(COMMUNE);
+        let authors =
+            check_changes(&directory, &[change(&stranger, stranger.actor_bytes(), 3)]).unwrap();
+        assert_eq!(authors.values().flatten().next().unwrap().2, None);
+    }
+}
