@@ -726,3 +726,82 @@ fn admission_sees_each_new_change_with_the_attestation_that_verifies_for_it() {
         "signed for another document"
     );
 }
+
+#[test]
+fn one_verified_signature_proves_the_same_authors_earlier_changes_beneath_it() {
+    use lienthong_sync::protocol::attest::Signer;
+    let author =
+        Signer::new(ring::signature::Ed25519KeyPair::from_seed_unchecked(&[9; 32]).unwrap());
+    let mut document = Automerge::new();
+    document.set_actor(ActorId::from(author.actor_bytes()));
+    let mut hashes = Vec::new();
+    for n in 0..3 {
+        let mut tx = document.transaction();
+        tx.put(ROOT, "n", n).unwrap();
+        tx.commit();
+        hashes.push(document.get_heads()[0]);
+    }
+    let whole = Message {
+        heads: document.get_heads(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: document.save_nocompress().into(),
+        flags: None,
+        version: MessageVersion::V2,
+    }
+    .encode();
+    let (chained, broken) = (doc_id(1), doc_id(2));
+    let garbled = |doc: &DocumentId, hash: &ChangeHash| {
+        let mut a = author.sign(doc, &hash.0);
+        a.signature = [0; 64];
+        a
+    };
+    // The latest change signed, the earlier ones with the right key but no
+    // valid signature: proven through the latest's history.
+    let chain: Vec<_> = vec![
+        garbled(&chained, &hashes[0]),
+        garbled(&chained, &hashes[1]),
+        author.sign(&chained, &hashes[2].0),
+    ];
+    // The latest's signature broken: nothing vouches for it.
+    let tail: Vec<_> = vec![
+        author.sign(&broken, &hashes[0].0),
+        author.sign(&broken, &hashes[1].0),
+        garbled(&broken, &hashes[2]),
+    ];
+    let mut store = MemoryStore::new();
+    let mut session = victim(SessionConfig::default(), &mut store);
+    let mut admission = Recording::default();
+    for (seq, doc, list) in [(1, chained, chain), (2, broken, tail)] {
+        for frame in [
+            Frame::Attest {
+                doc,
+                attestations: list,
+            },
+            Frame::Offer {
+                seq,
+                doc,
+                message: whole.clone(),
+            },
+        ] {
+            session
+                .handle(&frame.encode(), &mut store, &mut admission)
+                .unwrap();
+        }
+    }
+    let proven = |range: std::ops::Range<usize>| {
+        admission.0[range]
+            .iter()
+            .map(|c| (c.hash, c.attestation.is_some()))
+            .collect::<std::collections::HashMap<_, _>>()
+    };
+    assert_eq!(admission.0.len(), 6);
+    let first = proven(0..3);
+    assert!(hashes.iter().all(|h| first[h]), "{first:?}");
+    let second = proven(3..6);
+    assert!(second[&hashes[0]] && second[&hashes[1]], "{second:?}");
+    assert!(
+        !second[&hashes[2]],
+        "the latest change is not proven: {second:?}"
+    );
+}

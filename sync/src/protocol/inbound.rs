@@ -65,26 +65,70 @@ fn loaded_heap(document: &Automerge) -> usize {
     (document.stats().num_ops as usize).saturating_mul(HEAP_PER_OP)
 }
 
-/// The changes `document` holds beyond `before`, each with the first
-/// attestation the peer sent for it whose signature verifies.
+/// The changes `document` holds beyond `before`, each with the attestation
+/// the peer sent for it if that attestation is proven: its own signature
+/// verifies, or (hash chaining) a later change by the same actor, whose
+/// history contains it, carries a verified attestation by the same key.
+/// So one signature is verified per actor and document in the usual case,
+/// not one per change: a change's hash covers its dependencies, and the
+/// signer of a change vouches for its own earlier changes beneath it.
 fn new_changes(
     sent: &[Attestation],
     doc: &DocumentId,
     document: &Automerge,
     before: &[ChangeHash],
 ) -> Vec<NewChange> {
-    document
-        .get_changes_meta(before)
+    let metas = document.get_changes_meta(before);
+    let index: HashMap<ChangeHash, usize> =
+        metas.iter().enumerate().map(|(i, m)| (m.hash, i)).collect();
+    let offered = |hash: ChangeHash| sent.iter().filter(move |a| a.change == hash.0);
+    // The key each change is proven to be written by, and its attestation.
+    let mut proven: Vec<Option<Attestation>> = vec![None; metas.len()];
+    // Latest first within each actor, so a change's signature covers the
+    // same actor's earlier changes before they are looked at.
+    let mut order: Vec<usize> = (0..metas.len()).collect();
+    order.sort_by(|&a, &b| {
+        (metas[a].actor.as_ref(), std::cmp::Reverse(metas[a].seq))
+            .cmp(&(metas[b].actor.as_ref(), std::cmp::Reverse(metas[b].seq)))
+    });
+    for i in order {
+        if proven[i].is_some() {
+            continue;
+        }
+        let hash = metas[i].hash;
+        let Some(verified) = offered(hash).find(|a| a.verify(doc)).cloned() else {
+            continue;
+        };
+        // Its history within this message, by the same actor: the same
+        // key's attestations for those changes are proven by this one.
+        let actor = metas[i].actor.as_ref();
+        let mut stack = vec![i];
+        let mut seen = vec![false; metas.len()];
+        while let Some(j) = stack.pop() {
+            if std::mem::replace(&mut seen[j], true) {
+                continue;
+            }
+            if proven[j].is_none() && metas[j].actor.as_ref() == actor {
+                proven[j] = if j == i {
+                    Some(verified.clone())
+                } else {
+                    offered(metas[j].hash)
+                        .find(|a| a.key == verified.key)
+                        .cloned()
+                };
+            }
+            stack.extend(metas[j].deps.iter().filter_map(|d| index.get(d).copied()));
+        }
+    }
+    metas
         .into_iter()
-        .map(|meta| NewChange {
+        .zip(proven)
+        .map(|(meta, attestation)| NewChange {
             hash: meta.hash,
             start_op: meta.start_op,
             max_op: meta.max_op,
             actor: meta.actor.into_owned(),
-            attestation: sent
-                .iter()
-                .find(|a| a.change == meta.hash.0 && a.verify(doc))
-                .cloned(),
+            attestation,
         })
         .collect()
 }
