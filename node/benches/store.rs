@@ -30,6 +30,8 @@
 //! `--desks 1,2,4` (`LIENTHONG_BENCH_DESKS`), `--repeat 3`
 //! (`LIENTHONG_BENCH_REPEAT`: runs of each, the fastest reported), `--dossiers N`
 //! (`LIENTHONG_BENCH_DOSSIERS`, default 100,000; 0 skips part 2),
+//! `LIENTHONG_BENCH_UNSIGNED=1`: officer operations without signing their
+//! changes (issue 8's cost, against the default with signing on).
 //! `--dir DIR` (`LIENTHONG_BENCH_DIR`, where the stores go; default the
 //! system temp dir — put it on the disk you want measured), `--out FILE`
 //! (`LIENTHONG_BENCH_OUT`: also write the tables into FILE, relative to the
@@ -137,6 +139,10 @@ type Timings = BTreeMap<&'static str, Vec<Duration>>;
 fn desk(dir: &Path, office: &str, desk: usize, dossiers: usize, first_day: u32) -> Timings {
     let office: OfficeId = office.parse().unwrap();
     let mut node = Node::open(dir).unwrap();
+    if std::env::var_os("LIENTHONG_BENCH_UNSIGNED").is_some() {
+        // Issue 8's cost: the same operations without signing each change.
+        node.store.clear_signer();
+    }
     let mut timings = Timings::new();
     for i in 0..dossiers {
         // 400 a day from 07:00, from `first_day` March on.

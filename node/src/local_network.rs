@@ -118,6 +118,42 @@ impl LocalNetwork {
         Ok(this)
     }
 
+    /// Name every node's id in every node's network file (`node_id` on its
+    /// office): the directory of change authors of issue 8, and the
+    /// province's id as the only author of configuration. Call before the
+    /// nodes start.
+    pub fn name_nodes_in_network(&mut self) -> Result<()> {
+        let ids: BTreeMap<OfficeId, lienthong_sync::transport::identity::NodeId> = self
+            .nodes
+            .iter()
+            .map(|(office, node)| Ok((office.clone(), Node::open(&node.dir)?.node_id())))
+            .collect::<Result<_>>()?;
+        for node in self.nodes.values() {
+            let opened = Node::open(&node.dir)?;
+            let path = opened.dir.resolve(&opened.config.network);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| LocalNetworkError::Io(format!("reading {}", path.display()), e))?;
+            let mut named = String::with_capacity(text.len() + ids.len() * 80);
+            for line in text.lines() {
+                named.push_str(line);
+                named.push('\n');
+                let id = line
+                    .strip_prefix("id = \"")
+                    .and_then(|rest| rest.split('"').next());
+                if let Some(node_id) = id
+                    .and_then(|id| id.parse::<OfficeId>().ok())
+                    .and_then(|office| ids.get(&office))
+                {
+                    named.push_str(&format!("node_id = \"{node_id}\"\n"));
+                }
+            }
+            self.network = NetworkConfig::parse(Path::new("network.toml"), &named)?;
+            std::fs::write(&path, named)
+                .map_err(|e| LocalNetworkError::Io(format!("writing {}", path.display()), e))?;
+        }
+        Ok(())
+    }
+
     /// Daemon options for every node (backoff, driver settings).
     pub fn set_options(&mut self, options: DaemonOptions) {
         self.options = options;

@@ -179,7 +179,11 @@ impl Node {
         let calendar = calendar_for(&data, &network)?;
         tighten_permissions(&data);
         let identity = NodeIdentity::load(&data.identity_dir())?;
-        let store = Store::open(&data.store_file())?;
+        let mut store = Store::open(&data.store_file())?;
+        // Every change this node writes is signed with its key (issue 8).
+        store.set_signer(std::sync::Arc::new(
+            lienthong_sync::protocol::attest::Signer::new(identity.attestation_key_pair()?),
+        ));
         Ok(Node {
             dir: data,
             config,

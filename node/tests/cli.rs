@@ -172,6 +172,23 @@ fn a_commune_dossier_walks_from_receipt_to_return() {
         human.contains("Đăng ký khai sinh") && human.contains("Timeline"),
         "{human}"
     );
+    // Issue 8: each event names the node whose signature its change carries.
+    assert!(human.contains("Written by node (verified)"), "{human}");
+    let events = shown["events"].as_array().unwrap();
+    assert!(!events.is_empty());
+    let first = &events[0]["written_by"];
+    for event in events {
+        assert_eq!(event["written_by"]["author"], "signed", "{event}");
+        assert_eq!(
+            event["written_by"]["node"], first["node"],
+            "one node wrote them all"
+        );
+        assert_eq!(event["written_by"]["office"], COMMUNE);
+    }
+    assert!(
+        first["node"].as_str().unwrap().starts_with("lt1"),
+        "{first}"
+    );
     // A final dossier takes no more processing, but notes are still welcome.
     let e = fails(&[
         "approve",

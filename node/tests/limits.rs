@@ -90,10 +90,14 @@ fn send_up(node: &mut Node, applicant: &str) -> DocKey {
 /// Write an attachment reference into a stored dossier directly, as a
 /// hostile (or broken) node would: no blob, no check.
 fn inject_reference(node: &mut Node, key: &DocKey, reference: &AttachmentRef) {
+    // Under the node's own actor, so its store signs the change (issue 8):
+    // the size limit, not a missing signature, is what must refuse it.
+    let actor = node.actor();
     let (store, ctx, tree) = node.split(at(2, 11));
     store
         .write(|w| -> Result<(), officer::ActionError> {
             let (_, mut doc) = w.reader().load_document(key)?.unwrap();
+            doc.set_actor(actor);
             let heads = doc.get_heads();
             let mut tx = doc.transaction();
             schema::add_attachment(&mut tx, "Bản vẽ", reference)?;

@@ -847,6 +847,7 @@ fn two_sessions_committing_the_same_dossier_keep_both_changes() {
             document,
             before: loaded.clone(),
             snapshot: None,
+            attestations: Vec::new(),
         };
         store
             .commit_received(&[peer; 32], vec![received], 1)
@@ -976,6 +977,7 @@ async fn an_idle_reconnect_exchanges_no_offers() {
         node.network.clone(),
         node.calendar.clone(),
         node.office().clone(),
+        *node.node_id().as_bytes(),
         peers,
     );
     let (_stop, shutdown) = watch::channel(false);

@@ -65,6 +65,10 @@ pub struct Office {
     /// RULES R2: this office returns its results to the applicant itself
     /// (the provincial Police) instead of through the receiving desk.
     pub returns_results_directly: bool,
+    /// The node id (`lt1-…`) of the node serving this office, when the
+    /// network file names it: the province-signed directory of issue 8
+    /// (whose key may author changes for which offices). Checked by the node.
+    pub node_id: Option<String>,
 }
 
 impl Office {
@@ -672,6 +676,8 @@ struct RawOffice {
     /// Former ids (departments merged into this one) that resolve here.
     #[serde(default)]
     aliases: Vec<Spanned<OfficeId>>,
+    #[serde(default)]
+    node_id: Option<Spanned<String>>,
 }
 
 impl NetworkConfig {
@@ -715,6 +721,10 @@ impl NetworkConfig {
                 parent: office.parent.as_ref().map(|p| p.get_ref().clone()),
                 agency_code: office.agency_code.get_ref().clone(),
                 returns_results_directly: office.returns_results_directly,
+                node_id: office
+                    .node_id
+                    .as_ref()
+                    .map(|n| n.get_ref().trim().to_string()),
             });
         }
         let tree = OfficeTree::with_aliases(offices, aliases).map_err(|error| {
@@ -905,6 +915,7 @@ mod tests {
             agency_code: code.into(),
             served_by: id(text),
             returns_results_directly: false,
+            node_id: None,
         }
     }
 

@@ -557,3 +557,251 @@ fn offers_naming_our_documents_cannot_hold_more_of_them_than_the_limit() {
         "{error}"
     );
 }
+
+#[test]
+fn a_peer_of_protocol_version_1_is_refused_at_hello_with_the_reason() {
+    let mut store = MemoryStore::new();
+    let mut session = Session::new(PEER, SessionConfig::default(), &mut store).unwrap();
+    let old = Frame::Hello {
+        version: 1,
+        since: 0,
+        last_seq: 0,
+        window_docs: 8,
+        window_bytes: 1 << 20,
+    }
+    .encode();
+    let error = session.handle(&old, &mut store, &mut AdmitAll).unwrap_err();
+    assert!(matches!(error, SessionError::Version(1)), "{error}");
+    let frames = sent(&mut session);
+    let reason = error_frame(&frames).expect("an Error frame for the old peer");
+    assert!(
+        reason.contains("peer speaks protocol version 1, this node 2; upgrade the older node"),
+        "{reason}"
+    );
+}
+
+fn attest(doc: DocumentId, count: usize, seed: u8) -> Vec<u8> {
+    use lienthong_sync::protocol::Attestation;
+    Frame::Attest {
+        doc,
+        attestations: (0..count)
+            .map(|i| Attestation {
+                change: [seed ^ (i as u8); 32],
+                key: [seed; 32],
+                signature: [0; 64],
+            })
+            .collect(),
+    }
+    .encode()
+}
+
+#[test]
+fn attestations_beyond_the_bound_for_one_document_end_the_session() {
+    use lienthong_sync::protocol::attest::MAX_ATTESTATIONS;
+    use lienthong_sync::protocol::inbound::MAX_PENDING_ATTESTATIONS;
+    let mut store = MemoryStore::new();
+    let mut session = victim(SessionConfig::default(), &mut store);
+    let doc = doc_id(1);
+    for frame in 0..MAX_PENDING_ATTESTATIONS / MAX_ATTESTATIONS {
+        session
+            .handle(
+                &attest(doc, MAX_ATTESTATIONS, frame as u8),
+                &mut store,
+                &mut AdmitAll,
+            )
+            .unwrap();
+    }
+    let error = session
+        .handle(&attest(doc, 1, 0xEE), &mut store, &mut AdmitAll)
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("beyond the limit of {MAX_PENDING_ATTESTATIONS}")),
+        "{error}"
+    );
+}
+
+#[test]
+fn attestations_for_many_documents_are_bounded_in_bytes() {
+    use lienthong_sync::protocol::attest::{ATTESTATION_LEN, MAX_ATTESTATIONS};
+    let config = SessionConfig::default();
+    let limit = config.max_pending_bytes();
+    let mut store = MemoryStore::new();
+    let mut session = victim(config, &mut store);
+    let frames = limit / (MAX_ATTESTATIONS * ATTESTATION_LEN);
+    for i in 0..frames {
+        session
+            .handle(
+                &attest(doc_id(i as u32), MAX_ATTESTATIONS, i as u8),
+                &mut store,
+                &mut AdmitAll,
+            )
+            .unwrap();
+    }
+    let error = session
+        .handle(
+            &attest(doc_id(frames as u32), MAX_ATTESTATIONS, 0),
+            &mut store,
+            &mut AdmitAll,
+        )
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("already held for documents not yet stored"),
+        "{error}"
+    );
+}
+
+/// Admission that records the new changes it is shown.
+#[derive(Default)]
+struct Recording(Vec<lienthong_sync::protocol::NewChange>);
+
+impl lienthong_sync::protocol::Admission for Recording {
+    fn admit(
+        &mut self,
+        _: &[u8; 32],
+        _: &DocumentId,
+        _: &Automerge,
+        _: bool,
+        _: &[ChangeHash],
+        changes: &[lienthong_sync::protocol::NewChange],
+    ) -> Result<(), String> {
+        self.0.extend_from_slice(changes);
+        Ok(())
+    }
+}
+
+#[test]
+fn admission_sees_each_new_change_with_the_attestation_that_verifies_for_it() {
+    use lienthong_sync::protocol::attest::Signer;
+    let author =
+        Signer::new(ring::signature::Ed25519KeyPair::from_seed_unchecked(&[7; 32]).unwrap());
+    let mut document = Automerge::new();
+    document.set_actor(ActorId::from(author.actor_bytes()));
+    let mut tx = document.transaction();
+    tx.put(ROOT, "n", 1).unwrap();
+    tx.commit();
+    let change = document.get_heads()[0];
+    let (signed, unsigned) = (doc_id(1), doc_id(2));
+    // For the second document the signature is over another document's id:
+    // a relay cannot reuse an attestation elsewhere.
+    let list = [author.sign(&signed, &change.0)];
+    let whole = Message {
+        heads: document.get_heads(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: document.save_nocompress().into(),
+        flags: None,
+        version: MessageVersion::V2,
+    }
+    .encode();
+    let mut store = MemoryStore::new();
+    let mut session = victim(SessionConfig::default(), &mut store);
+    let mut admission = Recording::default();
+    for (seq, doc) in [(1, signed), (2, unsigned)] {
+        let frame = Frame::Attest {
+            doc,
+            attestations: list.to_vec(),
+        };
+        session
+            .handle(&frame.encode(), &mut store, &mut admission)
+            .unwrap();
+        let offer = Frame::Offer {
+            seq,
+            doc,
+            message: whole.clone(),
+        };
+        session
+            .handle(&offer.encode(), &mut store, &mut admission)
+            .unwrap();
+    }
+    assert_eq!(admission.0.len(), 2, "{:?}", admission.0);
+    assert_eq!(admission.0[0].hash, change);
+    assert_eq!(admission.0[0].actor.to_bytes(), author.actor_bytes());
+    assert_eq!(admission.0[0].attestation.as_ref(), Some(&list[0]));
+    assert_eq!(
+        admission.0[1].attestation, None,
+        "signed for another document"
+    );
+}
+
+#[test]
+fn one_verified_signature_proves_the_same_authors_earlier_changes_beneath_it() {
+    use lienthong_sync::protocol::attest::Signer;
+    let author =
+        Signer::new(ring::signature::Ed25519KeyPair::from_seed_unchecked(&[9; 32]).unwrap());
+    let mut document = Automerge::new();
+    document.set_actor(ActorId::from(author.actor_bytes()));
+    let mut hashes = Vec::new();
+    for n in 0..3 {
+        let mut tx = document.transaction();
+        tx.put(ROOT, "n", n).unwrap();
+        tx.commit();
+        hashes.push(document.get_heads()[0]);
+    }
+    let whole = Message {
+        heads: document.get_heads(),
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: document.save_nocompress().into(),
+        flags: None,
+        version: MessageVersion::V2,
+    }
+    .encode();
+    let (chained, broken) = (doc_id(1), doc_id(2));
+    let garbled = |doc: &DocumentId, hash: &ChangeHash| {
+        let mut a = author.sign(doc, &hash.0);
+        a.signature = [0; 64];
+        a
+    };
+    // The latest change signed, the earlier ones with the right key but no
+    // valid signature: proven through the latest's history.
+    let chain: Vec<_> = vec![
+        garbled(&chained, &hashes[0]),
+        garbled(&chained, &hashes[1]),
+        author.sign(&chained, &hashes[2].0),
+    ];
+    // The latest's signature broken: nothing vouches for it.
+    let tail: Vec<_> = vec![
+        author.sign(&broken, &hashes[0].0),
+        author.sign(&broken, &hashes[1].0),
+        garbled(&broken, &hashes[2]),
+    ];
+    let mut store = MemoryStore::new();
+    let mut session = victim(SessionConfig::default(), &mut store);
+    let mut admission = Recording::default();
+    for (seq, doc, list) in [(1, chained, chain), (2, broken, tail)] {
+        for frame in [
+            Frame::Attest {
+                doc,
+                attestations: list,
+            },
+            Frame::Offer {
+                seq,
+                doc,
+                message: whole.clone(),
+            },
+        ] {
+            session
+                .handle(&frame.encode(), &mut store, &mut admission)
+                .unwrap();
+        }
+    }
+    let proven = |range: std::ops::Range<usize>| {
+        admission.0[range]
+            .iter()
+            .map(|c| (c.hash, c.attestation.is_some()))
+            .collect::<std::collections::HashMap<_, _>>()
+    };
+    assert_eq!(admission.0.len(), 6);
+    let first = proven(0..3);
+    assert!(hashes.iter().all(|h| first[h]), "{first:?}");
+    let second = proven(3..6);
+    assert!(second[&hashes[0]] && second[&hashes[1]], "{second:?}");
+    assert!(
+        !second[&hashes[2]],
+        "the latest change is not proven: {second:?}"
+    );
+}

@@ -114,12 +114,30 @@ pub fn prepare_source(path: &Path, n: usize) -> Result<u64> {
             .join()
             .map_err(|_| anyhow::anyhow!("builder thread panicked"))?,
     );
+    // Issue 8's cost: `LIENTHONG_SYNCBENCH_SIGN=1` stores an attestation
+    // for every change, so the source sends them and the sink verifies and
+    // stores them (admission stays `AdmitAll`).
+    let signer = match std::env::var_os("LIENTHONG_SYNCBENCH_SIGN") {
+        Some(_) => Some(lienthong_sync::protocol::attest::Signer::new(
+            NodeIdentity::generate("syncbench:author")?.attestation_key_pair()?,
+        )),
+        None => None,
+    };
     let mut saved = 0u64;
     for batch in docs.chunks(1000) {
         store.write(|w| -> Result<(), lienthong::store::StoreError> {
             for (i, doc) in batch {
                 saved += doc.save().len() as u64;
                 let key = key_of(*i);
+                if let Some(signer) = &signer {
+                    let id = lienthong_sync::DocumentId(key);
+                    let list: Vec<_> = doc
+                        .get_changes_meta(&[])
+                        .iter()
+                        .map(|m| signer.sign(&id, &m.hash.0))
+                        .collect();
+                    w.put_attestations(&key, &list)?;
+                }
                 w.save_document(&key, DocKind::Opaque, doc, &[])?;
                 w.set_scope(&key, &["*".to_string()].into_iter().collect())?;
             }

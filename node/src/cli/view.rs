@@ -13,6 +13,9 @@ use super::render;
 use crate::i18n::{Lang, Msg};
 use crate::node::Node;
 use crate::officer;
+use crate::replication::authorship::{
+    self, attested::Directory, authors::EventAuthor, messages::AuthorshipMsg,
+};
 use crate::store::StoreError;
 use crate::store::index::{IndexRow, ListFilter};
 use crate::store::quarantine::Quarantined;
@@ -100,6 +103,7 @@ pub fn show(args: &ShowArgs) -> Result<()> {
         Err(e) => return Err(e.into()),
     };
     let quarantined = node.store.read(|r| r.quarantined(&view.row.key))?;
+    let authors = event_authors(&mut node, &view.row.key)?;
     let officer::DossierView {
         row,
         dossier,
@@ -111,10 +115,16 @@ pub fn show(args: &ShowArgs) -> Result<()> {
             .events
             .iter()
             .zip(&state.applied)
-            .map(|(stored, applied)| match stored {
-                StoredEvent::Valid(event) => serde_json::json!({"event": event, "applied": applied}),
-                StoredEvent::Malformed { index, problem } => {
-                    serde_json::json!({"malformed": {"index": index, "problem": problem}, "applied": false})
+            .enumerate()
+            .map(|(i, (stored, applied))| {
+                let author = authors.get(i);
+                match stored {
+                    StoredEvent::Valid(event) => {
+                        serde_json::json!({"event": event, "applied": applied, "written_by": author})
+                    }
+                    StoredEvent::Malformed { index, problem } => {
+                        serde_json::json!({"malformed": {"index": index, "problem": problem}, "applied": false, "written_by": author})
+                    }
                 }
             })
             .collect();
@@ -126,7 +136,7 @@ pub fn show(args: &ShowArgs) -> Result<()> {
             quarantined: quarantined.as_ref(),
         });
     }
-    print_dossier(&node, &row, &dossier, &state);
+    print_dossier(&node, &row, &dossier, &state, &authors);
     print_allowed(&node, &allowed);
     if let Some(q) = &quarantined {
         print_quarantine_note(&node, q);
@@ -176,7 +186,45 @@ fn print_quarantined_only(node: &Node, row: &IndexRow, q: &Quarantined, json: bo
     Ok(())
 }
 
-fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &DossierState) {
+/// Who wrote each event, as the stored attestations say (issue 8).
+fn event_authors(
+    node: &mut Node,
+    key: &crate::store::documents::DocKey,
+) -> Result<Vec<EventAuthor>> {
+    let directory = Directory::new(
+        &node.network,
+        (*node.node_id().as_bytes(), node.office().clone()),
+        &crate::replication::peer_offices(&node.config),
+    );
+    let Some((_, doc)) = node.store.read(|r| r.load_document(key))? else {
+        return Ok(Vec::new());
+    };
+    Ok(node
+        .store
+        .read(|r| authorship::authors::event_authors(r, key, &doc, &directory))?)
+}
+
+fn author_cell(l: &crate::i18n::Locale<'_>, author: Option<&EventAuthor>) -> String {
+    match author {
+        Some(EventAuthor::Signed { node, office }) => {
+            let short = node.get(..12).unwrap_or(node);
+            match office {
+                Some(office) => format!("{short}… ({})", l.office(office)),
+                None => format!("{short}…"),
+            }
+        }
+        Some(EventAuthor::Unsigned) | None => l.t(AuthorshipMsg::AuthorUnsigned).into(),
+        Some(EventAuthor::Invalid) => l.t(AuthorshipMsg::AuthorInvalid).into(),
+    }
+}
+
+fn print_dossier(
+    node: &Node,
+    row: &IndexRow,
+    dossier: &Dossier,
+    state: &DossierState,
+    authors: &[EventAuthor],
+) {
     let l = node.locale(Lang::from_env());
     // Labels padded to one width, as a form's left column.
     let label = |msg: Msg| format!("{:<14}", l.t(msg));
@@ -389,6 +437,7 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
         l.t(Msg::ColOffice),
         l.t(Msg::ColOfficer),
         l.t(Msg::ColEvent),
+        l.t(AuthorshipMsg::ColAuthor),
     ]);
     for (i, (stored, applied)) in dossier.events.iter().zip(&state.applied).enumerate() {
         match stored {
@@ -403,6 +452,7 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
                     l.office(&event.office),
                     event.officer.clone(),
                     text,
+                    author_cell(&l, authors.get(i)),
                 ]);
             }
             StoredEvent::Malformed { problem, .. } => {
@@ -412,6 +462,7 @@ fn print_dossier(node: &Node, row: &IndexRow, dossier: &Dossier, state: &Dossier
                     "?".into(),
                     "?".into(),
                     l.f(Msg::Unreadable, &[("problem", problem)]),
+                    author_cell(&l, authors.get(i)),
                 ]);
             }
         }

@@ -78,15 +78,17 @@ async fn serve_in_span(
         move || -> Result<(NodeSyncStore, NodeAdmission), crate::store::StoreError> {
             let store = Store::open(&path)?;
             let policy_store = Store::open(&path)?;
+            // This node's id, for the directory of change authors (issue 8).
+            let own = lienthong_sync::transport::identity::NodeIdentity::load(
+                &crate::config::DataDir::new(&root).identity_dir(),
+            )
+            .map_err(|e| crate::store::StoreError::Invalid(format!("node identity: {e}")))?
+            .node_id();
             Ok((
                 NodeSyncStore::new(store, network.clone(), calendar.clone(), peers.clone())
                     .with_policy(limits, clock.clone(), root.clone()),
-                NodeAdmission::new(network, calendar, my_office, peers).with_policy(
-                    limits,
-                    clock,
-                    policy_store,
-                    root,
-                ),
+                NodeAdmission::new(network, calendar, my_office, *own.as_bytes(), peers)
+                    .with_policy(limits, clock, policy_store, root),
             ))
         },
     )

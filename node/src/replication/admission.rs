@@ -25,9 +25,10 @@ use lienthong_shared::dossier::{Dossier, schema};
 use lienthong_shared::offices::NetworkConfig;
 use lienthong_shared::{OfficeId, scope};
 use lienthong_sync::DocumentId;
-use lienthong_sync::protocol::{Admission, PeerId};
+use lienthong_sync::protocol::{Admission, NewChange, PeerId};
 
 use super::authorship;
+use super::authorship::attested::{self, Authors, AuthorshipViolation, Directory};
 use super::config_docs::{self, ConfigFile};
 use super::{Clock, DocumentSchema, schema_of};
 use crate::config::Limits;
@@ -43,6 +44,8 @@ pub struct NodeAdmission {
     calendar: WorkingCalendar,
     office: OfficeId,
     peers: HashMap<PeerId, OfficeId>,
+    /// Who may author for which office (issue 8).
+    directory: Directory,
     limits: Limits,
     clock: Clock,
     /// The store, for quotas, holds and quarantine; without it only the
@@ -67,15 +70,20 @@ struct Policy {
 }
 
 impl NodeAdmission {
+    /// `own`: this node's id. Its directory of authors is built from the
+    /// network file, the pinned `peers` and itself.
     pub fn new(
         network: NetworkConfig,
         calendar: WorkingCalendar,
         office: OfficeId,
+        own: PeerId,
         peers: HashMap<PeerId, OfficeId>,
     ) -> Self {
+        let directory = Directory::new(&network, (own, office.clone()), &peers);
         NodeAdmission {
             network,
             calendar,
+            directory,
             office,
             peers,
             limits: Limits::default(),
@@ -156,8 +164,45 @@ impl NodeAdmission {
         })
     }
 
-    fn config(&self, peer: &PeerId, doc: &DocumentId, document: &Automerge) -> Result<(), String> {
+    /// A violation of authorship: logged in a span naming the peer, and the
+    /// reason sent back.
+    fn violation(&self, peer: &PeerId, what: &str, violation: AuthorshipViolation) -> String {
+        let _span = tracing::warn_span!(
+            "authorship",
+            peer = %lienthong_sync::transport::identity::NodeId::from_bytes(*peer).short(),
+            document = %what,
+        )
+        .entered();
+        tracing::warn!(%violation, "refused a peer's changes not attested by their authors");
+        violation.to_string()
+    }
+
+    /// Every new change attested by a known node under its own actor.
+    fn authors(
+        &self,
+        peer: &PeerId,
+        doc: &DocumentId,
+        changes: &[NewChange],
+    ) -> Result<Authors, String> {
+        attested::check_changes(&self.directory, changes)
+            .map_err(|v| self.violation(peer, &doc.to_string(), v))
+    }
+
+    fn config(
+        &self,
+        peer: &PeerId,
+        doc: &DocumentId,
+        document: &Automerge,
+        authors: &Authors,
+    ) -> Result<(), String> {
         let file = ConfigFile::from_key(&doc.0).ok_or("unknown configuration document")?;
+        attested::check_config(
+            &self.directory,
+            file.name(),
+            authors,
+            &self.network.offices.root().id,
+        )
+        .map_err(|v| self.violation(peer, file.name(), v))?;
         let from_above = self
             .peers
             .get(peer)
@@ -398,7 +443,10 @@ impl Admission for NodeAdmission {
         document: &Automerge,
         existed: bool,
         before: &[ChangeHash],
+        changes: &[NewChange],
     ) -> Result<(), String> {
+        // Who wrote each new change, before anything else is read.
+        let authors = self.authors(peer, doc, changes)?;
         if let Some(policy) = &mut self.policy {
             let quarantined = policy
                 .store
@@ -417,6 +465,8 @@ impl Admission for NodeAdmission {
                 if !before.is_empty() {
                     self.history(peer, document, before, &dossier)?;
                 }
+                attested::check_events(&self.network, document, &authors)
+                    .map_err(|v| self.violation(peer, &dossier.facts.code, v))?;
                 match &mut self.policy {
                     Some(policy) => policy
                         .store
@@ -426,7 +476,7 @@ impl Admission for NodeAdmission {
                 }
             }
             DocumentSchema::Config => {
-                self.config(peer, doc, document)?;
+                self.config(peer, doc, document, &authors)?;
                 0
             }
             DocumentSchema::Unknown => {

@@ -246,6 +246,7 @@ impl SyncStore for NodeSyncStore {
                     before,
                     peer_heads,
                     snapshot,
+                    attestations,
                 } = r;
                 let (document, before, snapshot) =
                     match merge_with_stored(w, &doc, document, before, snapshot) {
@@ -258,6 +259,9 @@ impl SyncStore for NodeSyncStore {
                         Err(e) => return Err(e),
                     };
                 let stored_before = w.reader().document_bytes_of(&doc.0)?;
+                // The authors' attestations, verified by admission, in the
+                // same transaction as the changes they attest.
+                w.put_attestations(&doc.0, &attestations)?;
                 let mut attachment_bytes = 0;
                 match schema_of(&document) {
                     DocumentSchema::Dossier => {
@@ -353,6 +357,14 @@ impl SyncStore for NodeSyncStore {
             w.set_outgoing_checkpoint(peer, seq(outgoing))?;
             Ok::<(), StoreError>(())
         })
+    }
+
+    fn attestations(
+        &mut self,
+        doc: &DocumentId,
+        changes: &[ChangeHash],
+    ) -> Result<Vec<lienthong_sync::protocol::Attestation>, StoreError> {
+        self.store.read_now(|r| r.attestations(&doc.0, changes))
     }
 
     fn note_peer_head(&mut self, peer: &PeerId, last_seq: u64) -> Result<(), StoreError> {

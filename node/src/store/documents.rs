@@ -264,6 +264,15 @@ impl Writer<'_> {
                 }
             }
         }
+        if self.signs() {
+            // This node's own changes are signed where they are stored:
+            // every local write reaches the store here.
+            let changes = doc
+                .get_changes_meta(before)
+                .into_iter()
+                .map(|m| (m.hash, m.actor.into_owned()));
+            self.sign_own(key, changes)?;
+        }
         let seq = self.bump_feed(key)?;
         Ok(Some(seq))
     }

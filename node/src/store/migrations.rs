@@ -328,6 +328,17 @@ const MIGRATIONS: &[&str] = &[
         refused_by_peer INTEGER NOT NULL DEFAULT 0
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 13 (authorship, issue 8): each change's attestation, its author's
+    // Ed25519 signature over the change hash, stored beside the document.
+    r#"
+    CREATE TABLE attestations (
+        doc_id    BLOB NOT NULL,
+        change    BLOB NOT NULL,
+        key       BLOB NOT NULL,
+        signature BLOB NOT NULL,
+        PRIMARY KEY (doc_id, change)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

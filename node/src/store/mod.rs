@@ -19,6 +19,7 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod attestations;
 pub mod backup;
 pub mod blobs;
 pub mod cache;
@@ -129,6 +130,8 @@ pub struct Store {
     path: PathBuf,
     /// The dossiers this process wrote last (`cache.rs`).
     pub dossiers: cache::DossierCache,
+    /// Signs the changes this node writes (issue 8); set by `Node::open`.
+    signer: Option<std::sync::Arc<lienthong_sync::protocol::attest::Signer>>,
 }
 
 impl Store {
@@ -193,6 +196,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             dossiers: cache::DossierCache::default(),
+            signer: None,
         };
         migrations::migrate(&mut store.conn, path)?;
         Ok(store)
@@ -200,6 +204,17 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Sign every change of this node's own actor that a write saves
+    /// (`Writer::save_document`), in the same transaction.
+    pub fn set_signer(&mut self, signer: std::sync::Arc<lienthong_sync::protocol::attest::Signer>) {
+        self.signer = Some(signer);
+    }
+
+    /// Stop signing (the benchmarks' "signing off" runs).
+    pub fn clear_signer(&mut self) {
+        self.signer = None;
     }
 
     /// Run `f` in one write transaction (`BEGIN IMMEDIATE`), committed only
@@ -212,7 +227,10 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(StoreError::from)?;
-        let writer = Writer { tx };
+        let writer = Writer {
+            tx,
+            signer: self.signer.clone(),
+        };
         let value = f(&writer)?;
         crash_point("before_commit");
         writer.tx.commit().map_err(StoreError::from)?;
@@ -264,6 +282,7 @@ impl Store {
 /// A write transaction. Derefs to a [`Reader`] for reads inside it.
 pub struct Writer<'c> {
     tx: rusqlite::Transaction<'c>,
+    signer: Option<std::sync::Arc<lienthong_sync::protocol::attest::Signer>>,
 }
 
 impl Writer<'_> {

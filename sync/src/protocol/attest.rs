@@ -11,8 +11,8 @@
 //! SubjectPublicKeyInfo, exactly as `transport::identity` derives node ids
 //! from certificates, so a key cannot claim another node's id.
 //!
-//! Not yet carried by the session (see `docs/authorship.md`): this module is
-//! the signing, verifying and bounded encoding the frame will use.
+//! Carried by the session in `Frame::Attest` before the changes; checked
+//! by the node's admission (see `docs/authorship.md`).
 
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
 use sha2::{Digest, Sha256};
@@ -110,6 +110,50 @@ impl Attestation {
         out.extend_from_slice(&self.key);
         out.extend_from_slice(&self.signature);
     }
+}
+
+/// A node's signing key for its own changes (its identity's Ed25519 key).
+pub struct Signer {
+    key_pair: Ed25519KeyPair,
+    node_id: PeerId,
+}
+
+impl Signer {
+    pub fn new(key_pair: Ed25519KeyPair) -> Self {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(key_pair.public_key().as_ref());
+        Signer {
+            node_id: node_id_of_key(&key),
+            key_pair,
+        }
+    }
+
+    pub fn sign(&self, doc: &DocumentId, change: &[u8; 32]) -> Attestation {
+        Attestation::sign(&self.key_pair, doc, change)
+    }
+
+    /// The node id the key gives.
+    pub fn node_id(&self) -> &PeerId {
+        &self.node_id
+    }
+
+    /// The Automerge actor bytes of this node (the first 16 bytes of its
+    /// node id, as the node writes with).
+    pub fn actor_bytes(&self) -> &[u8] {
+        &self.node_id[..16]
+    }
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Signer({})", hex8(&self.node_id))
+    }
+}
+
+/// Is `actor` the actor of the node with id `node`? (A node writes with the
+/// first 16 bytes of its node id.)
+pub fn actor_of(node: &PeerId, actor: &[u8]) -> bool {
+    actor == &node[..16]
 }
 
 /// The node id of a raw Ed25519 public key.

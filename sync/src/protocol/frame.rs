@@ -5,10 +5,13 @@
 //! present and the configured limits: a frame from the network never
 //! panics the node and never makes it allocate more than the frame's size.
 
+use super::attest::{self, ATTESTATION_LEN, Attestation, MAX_ATTESTATIONS};
 use crate::document_id::DocumentId;
 
 /// Protocol version spoken by this build.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// Version 2 (issue 8): changes travel with their authors' attestations
+/// ([`Frame::Attest`]); a version 1 peer is refused at `Hello`.
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// A frame of the session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +70,13 @@ pub enum Frame {
     BlobMissing { hash: [u8; 32] },
     /// The blob is now complete and verified at the sender of this frame.
     BlobHave { hash: [u8; 32] },
+    /// Sender → receiver, before the `Offer` or `Continue` carrying the
+    /// changes: their authors' attestations (issue 8), at most
+    /// [`MAX_ATTESTATIONS`] per frame (a longer list takes several frames).
+    Attest {
+        doc: DocumentId,
+        attestations: Vec<Attestation>,
+    },
 }
 
 /// Size of a blob chunk (the last may be shorter). Must match the chunking
@@ -109,6 +119,7 @@ const BLOB_MANIFEST: u8 = 10;
 const BLOB_CHUNK: u8 = 11;
 const BLOB_MISSING: u8 = 12;
 const BLOB_HAVE: u8 = 13;
+const ATTEST: u8 = 14;
 
 /// Longest reason text accepted in a frame.
 pub const MAX_REASON: usize = 1024;
@@ -153,6 +164,7 @@ impl Frame {
             Frame::BlobChunk { .. } => "blob-chunk",
             Frame::BlobMissing { .. } => "blob-missing",
             Frame::BlobHave { .. } => "blob-have",
+            Frame::Attest { .. } => "attest",
         }
     }
 
@@ -242,6 +254,14 @@ impl Frame {
                 out.push(BLOB_HAVE);
                 out.extend_from_slice(hash);
             }
+            Frame::Attest { doc, attestations } => {
+                out.push(ATTEST);
+                out.extend_from_slice(&doc.0);
+                put_varint(&mut out, attestations.len() as u64);
+                for a in attestations {
+                    a.encode_into(&mut out);
+                }
+            }
         }
         out
     }
@@ -251,6 +271,7 @@ impl Frame {
             Frame::Offer { message, .. }
             | Frame::Reply { message, .. }
             | Frame::Continue { message, .. } => message.len() + 32,
+            Frame::Attest { attestations, .. } => attestations.len() * ATTESTATION_LEN + 32,
             _ => 32,
         }
     }
@@ -324,6 +345,15 @@ impl Frame {
             },
             BLOB_MISSING => Frame::BlobMissing { hash: r.hash()? },
             BLOB_HAVE => Frame::BlobHave { hash: r.hash()? },
+            ATTEST => {
+                let doc = r.doc()?;
+                let count = r.bounded("attestation count", MAX_ATTESTATIONS as u64)? as usize;
+                // The bytes must be there before anything is allocated.
+                let list = r.fixed("attestations", count * ATTESTATION_LEN)?;
+                let attestations = attest::decode_list(list)
+                    .map_err(|_| DecodeError::Truncated("attestations"))?;
+                Frame::Attest { doc, attestations }
+            }
             other => return Err(DecodeError::UnknownType(other)),
         };
         if r.pos != bytes.len() {
@@ -409,6 +439,20 @@ impl<'a> Reader<'a> {
 
     fn bytes(&mut self, what: &'static str, limit: usize) -> Result<&'a [u8], DecodeError> {
         let len = self.bounded(what, limit as u64)? as usize;
+        let end = self
+            .pos
+            .checked_add(len)
+            .ok_or(DecodeError::Truncated(what))?;
+        let slice = self
+            .bytes
+            .get(self.pos..end)
+            .ok_or(DecodeError::Truncated(what))?;
+        self.pos = end;
+        Ok(slice)
+    }
+
+    /// Exactly `len` bytes (a length the frame's own count implies).
+    fn fixed(&mut self, what: &'static str, len: usize) -> Result<&'a [u8], DecodeError> {
         let end = self
             .pos
             .checked_add(len)
@@ -515,6 +559,34 @@ mod tests {
                 .prop_map(|(hash, index, data)| Frame::BlobChunk { hash, index, data }),
             any::<[u8; 32]>().prop_map(|hash| Frame::BlobMissing { hash }),
             any::<[u8; 32]>().prop_map(|hash| Frame::BlobHave { hash }),
+            (
+                doc(),
+                proptest::collection::vec(
+                    (
+                        any::<[u8; 32]>(),
+                        any::<[u8; 32]>(),
+                        any::<[u8; 32]>(),
+                        any::<[u8; 32]>()
+                    ),
+                    0..5
+                )
+            )
+                .prop_map(|(doc, parts)| Frame::Attest {
+                    doc,
+                    attestations: parts
+                        .into_iter()
+                        .map(|(change, key, s1, s2)| {
+                            let mut signature = [0u8; 64];
+                            signature[..32].copy_from_slice(&s1);
+                            signature[32..].copy_from_slice(&s2);
+                            Attestation {
+                                change,
+                                key,
+                                signature,
+                            }
+                        })
+                        .collect(),
+                }),
         ]
     }
 
@@ -547,6 +619,25 @@ mod tests {
         put_varint(&mut bytes, u64::MAX >> 1);
         assert!(matches!(
             Frame::decode(&bytes, 1024),
+            Err(DecodeError::TooLong { .. })
+        ));
+    }
+
+    #[test]
+    fn an_attest_frame_claiming_more_than_it_holds_is_refused_before_allocation() {
+        let mut bytes = vec![ATTEST];
+        bytes.extend_from_slice(&[0; 16]);
+        put_varint(&mut bytes, MAX_ATTESTATIONS as u64);
+        bytes.extend_from_slice(&[0; ATTESTATION_LEN]);
+        assert_eq!(
+            Frame::decode(&bytes, 1024),
+            Err(DecodeError::Truncated("attestations"))
+        );
+        let mut too_many = vec![ATTEST];
+        too_many.extend_from_slice(&[0; 16]);
+        put_varint(&mut too_many, MAX_ATTESTATIONS as u64 + 1);
+        assert!(matches!(
+            Frame::decode(&too_many, 1024),
             Err(DecodeError::TooLong { .. })
         ));
     }

@@ -20,11 +20,12 @@ use std::time::Instant;
 use automerge::sync::{State, SyncDoc};
 use automerge::{Automerge, ChangeHash};
 
+use super::attest::{ATTESTATION_LEN, Attestation, MAX_ATTESTATIONS};
 use super::frame::Frame;
 use super::guard;
 use super::messages;
 use super::session::{Output, SessionConfig, SessionError, SessionEvent};
-use super::store::{Admission, PeerId, Received, SyncStore};
+use super::store::{Admission, NewChange, PeerId, Received, SyncStore};
 use crate::document_id::DocumentId;
 
 struct Pending {
@@ -49,6 +50,8 @@ struct Pending {
     touched: Option<Instant>,
     /// Estimated heap of our own copy, loaded for this exchange.
     loaded: usize,
+    /// The verified attestations of its new changes, once admitted.
+    attestations: Vec<Attestation>,
 }
 
 /// Heap per Automerge operation of a loaded document (measured: 50 to 60
@@ -62,10 +65,83 @@ fn loaded_heap(document: &Automerge) -> usize {
     (document.stats().num_ops as usize).saturating_mul(HEAP_PER_OP)
 }
 
+/// The changes `document` holds beyond `before`, each with the attestation
+/// the peer sent for it if that attestation is proven: its own signature
+/// verifies, or (hash chaining) a later change by the same actor, whose
+/// history contains it, carries a verified attestation by the same key.
+/// So one signature is verified per actor and document in the usual case,
+/// not one per change: a change's hash covers its dependencies, and the
+/// signer of a change vouches for its own earlier changes beneath it.
+fn new_changes(
+    sent: &[Attestation],
+    doc: &DocumentId,
+    document: &Automerge,
+    before: &[ChangeHash],
+) -> Vec<NewChange> {
+    let metas = document.get_changes_meta(before);
+    let index: HashMap<ChangeHash, usize> =
+        metas.iter().enumerate().map(|(i, m)| (m.hash, i)).collect();
+    let offered = |hash: ChangeHash| sent.iter().filter(move |a| a.change == hash.0);
+    // The key each change is proven to be written by, and its attestation.
+    let mut proven: Vec<Option<Attestation>> = vec![None; metas.len()];
+    // Latest first within each actor, so a change's signature covers the
+    // same actor's earlier changes before they are looked at.
+    let mut order: Vec<usize> = (0..metas.len()).collect();
+    order.sort_by(|&a, &b| {
+        (metas[a].actor.as_ref(), std::cmp::Reverse(metas[a].seq))
+            .cmp(&(metas[b].actor.as_ref(), std::cmp::Reverse(metas[b].seq)))
+    });
+    for i in order {
+        if proven[i].is_some() {
+            continue;
+        }
+        let hash = metas[i].hash;
+        let Some(verified) = offered(hash).find(|a| a.verify(doc)).cloned() else {
+            continue;
+        };
+        // Its history within this message, by the same actor: the same
+        // key's attestations for those changes are proven by this one.
+        let actor = metas[i].actor.as_ref();
+        let mut stack = vec![i];
+        let mut seen = vec![false; metas.len()];
+        while let Some(j) = stack.pop() {
+            if std::mem::replace(&mut seen[j], true) {
+                continue;
+            }
+            if proven[j].is_none() && metas[j].actor.as_ref() == actor {
+                proven[j] = if j == i {
+                    Some(verified.clone())
+                } else {
+                    offered(metas[j].hash)
+                        .find(|a| a.key == verified.key)
+                        .cloned()
+                };
+            }
+            stack.extend(metas[j].deps.iter().filter_map(|d| index.get(d).copied()));
+        }
+    }
+    metas
+        .into_iter()
+        .zip(proven)
+        .map(|(meta, attestation)| NewChange {
+            hash: meta.hash,
+            start_op: meta.start_op,
+            max_op: meta.max_op,
+            actor: meta.actor.into_owned(),
+            attestation,
+        })
+        .collect()
+}
+
 /// Rounds of Automerge's sync protocol (our replies) one document may take
 /// before the exchange is given up as one that does not converge. Repairing
 /// a peer that lost data takes two or three.
 pub const MAX_ROUNDS: u32 = 16;
+
+/// Most attestations held for one document not yet stored (four full
+/// `Attest` frames, 512 KiB): more than any dossier or configuration
+/// document has changes a peer lacks.
+pub const MAX_PENDING_ATTESTATIONS: usize = 4 * MAX_ATTESTATIONS;
 
 pub(crate) struct Inbound {
     /// Our durable checkpoint of the peer's feed.
@@ -94,6 +170,12 @@ pub(crate) struct Inbound {
     pending_bytes: usize,
     /// Estimated heap of our own documents held in `pending`.
     loaded_bytes: usize,
+    /// Attestations the peer sent for documents not yet stored (issue 8),
+    /// dropped with the document (stored, refused); at most
+    /// [`MAX_PENDING_ATTESTATIONS`] per document and
+    /// [`SessionConfig::max_pending_bytes`] in all.
+    attested: HashMap<DocumentId, Vec<Attestation>>,
+    attested_bytes: usize,
     /// The time as the session was last given it.
     pub(crate) now: Option<Instant>,
 }
@@ -117,6 +199,8 @@ impl Inbound {
             unacked_bytes: 0,
             pending_bytes: 0,
             loaded_bytes: 0,
+            attested: HashMap::new(),
+            attested_bytes: 0,
             now: None,
         }
     }
@@ -218,12 +302,52 @@ impl Inbound {
                     rounds: 0,
                     touched: self.now,
                     loaded,
+                    attestations: Vec::new(),
                 },
             );
         } else if let Some(pending) = self.pending.get_mut(&doc) {
             pending.seqs.push(seq);
         }
         self.apply(peer, doc, message, admission, config, out)
+    }
+
+    /// The peer's attestations for changes of `doc` it is about to send.
+    pub(crate) fn attest<S: SyncStore>(
+        &mut self,
+        peer: &PeerId,
+        doc: DocumentId,
+        attestations: Vec<Attestation>,
+        store: &mut S,
+        config: &SessionConfig,
+        out: &mut Output,
+    ) -> Result<(), SessionError> {
+        let held = self.attested.get(&doc).map_or(0, Vec::len);
+        if held + attestations.len() > MAX_PENDING_ATTESTATIONS {
+            return Err(SessionError::Protocol(format!(
+                "{} attestations for document {doc} not yet stored, beyond the limit of {MAX_PENDING_ATTESTATIONS}",
+                held + attestations.len()
+            )));
+        }
+        let bytes = attestations.len() * ATTESTATION_LEN;
+        let limit = config.max_pending_bytes();
+        if self.attested_bytes + bytes > limit && self.complete_docs > 0 {
+            self.commit(peer, store, out)?;
+        }
+        if self.attested_bytes + bytes > limit {
+            return Err(SessionError::Protocol(format!(
+                "attestations of {bytes} bytes with {} bytes already held for documents not yet stored: beyond the limit of {limit}",
+                self.attested_bytes
+            )));
+        }
+        self.attested_bytes += bytes;
+        self.attested.entry(doc).or_default().extend(attestations);
+        Ok(())
+    }
+
+    fn drop_attestations(&mut self, doc: &DocumentId) {
+        if let Some(list) = self.attested.remove(doc) {
+            self.attested_bytes -= list.len() * ATTESTATION_LEN;
+        }
     }
 
     pub(crate) fn continued<A: Admission>(
@@ -325,6 +449,10 @@ impl Inbound {
             }
         }
         if messages::holds_all(&pending.document, &pending.required) {
+            let sent = self.attested.get(&doc).map_or(&[][..], Vec::as_slice);
+            let changes =
+                guard::contained(|| new_changes(sent, &doc, &pending.document, &pending.before))
+                    .map_err(hostile)?;
             let admitted = guard::contained(|| {
                 admission.admit(
                     peer,
@@ -332,6 +460,7 @@ impl Inbound {
                     &pending.document,
                     pending.existed,
                     &pending.before,
+                    &changes,
                 )
             })
             .map_err(hostile)?;
@@ -340,6 +469,7 @@ impl Inbound {
                 return Ok(());
             }
             pending.complete = true;
+            pending.attestations = changes.into_iter().filter_map(|c| c.attestation).collect();
             self.complete_docs += 1;
             self.complete_bytes += pending.bytes;
             out.event(SessionEvent::Received { doc });
@@ -364,6 +494,7 @@ impl Inbound {
     }
 
     fn refuse(&mut self, doc: DocumentId, reason: String, out: &mut Output) {
+        self.drop_attestations(&doc);
         if let Some(pending) = self.pending.remove(&doc) {
             self.pending_bytes -= pending.bytes;
             self.loaded_bytes -= pending.loaded;
@@ -429,8 +560,10 @@ impl Inbound {
                     before: pending.before,
                     document: pending.document,
                     snapshot: pending.snapshot,
+                    attestations: pending.attestations,
                 });
             }
+            self.drop_attestations(&doc);
         }
         self.complete_docs = 0;
         self.complete_bytes = 0;

@@ -338,6 +338,7 @@ impl Admission for RefuseList {
         _: &Automerge,
         _: bool,
         _: &[automerge::ChangeHash],
+        _: &[super::store::NewChange],
     ) -> Result<(), String> {
         if self.0.contains(doc) {
             Err("not in this node's scope".into())

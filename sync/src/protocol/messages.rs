@@ -50,6 +50,24 @@ pub(crate) fn opening(doc: &Automerge, known: &[ChangeHash]) -> (Vec<u8>, State)
     (message(heads.clone(), payload), sender_state(shared, heads))
 }
 
+/// The changes [`opening`] sends a peer believed to hold `known`: those
+/// since `known` if this document holds all of it, else all of them
+/// (empty: "every change", as `SyncStore::attestations` reads it).
+pub(crate) fn sent_changes(doc: &Automerge, known: &[ChangeHash]) -> Vec<ChangeHash> {
+    let known_here = !known.is_empty()
+        && known
+            .iter()
+            .all(|h| doc.get_change_meta_by_hash(h).is_some());
+    if known_here {
+        doc.get_changes_meta(known)
+            .into_iter()
+            .map(|m| m.hash)
+            .collect()
+    } else {
+        Vec::new()
+    }
+}
+
 /// The opening message carrying a whole saved document as it is stored,
 /// for a peer that has none of it (what Automerge's own sync sends then).
 pub(crate) fn opening_whole(bytes: Vec<u8>, heads: Vec<ChangeHash>) -> (Vec<u8>, State) {

@@ -13,11 +13,12 @@ mod outbound;
 pub mod session;
 pub mod store;
 
+pub use attest::Attestation;
 pub use blobs::BLOB_WINDOW_CHUNKS;
 pub use frame::{Frame, PROTOCOL_VERSION};
 pub use guard::{GuardError, GuardLimits};
 pub use session::{Session, SessionConfig, SessionError, SessionEvent, SessionStats};
 pub use store::{
-    Admission, AdmitAll, BlobHash, BlobSaved, Checkpoints, ChunkRanges, FeedItem, PeerId, Received,
-    SyncStore, WantedBlob, WholeDocument,
+    Admission, AdmitAll, BlobHash, BlobSaved, Checkpoints, ChunkRanges, FeedItem, NewChange,
+    PeerId, Received, SyncStore, WantedBlob, WholeDocument,
 };

@@ -18,9 +18,10 @@ use std::time::Instant;
 use automerge::ChangeHash;
 use automerge::sync::{State, SyncDoc};
 
+use super::attest::{ATTESTATION_LEN, Attestation, MAX_ATTESTATIONS};
 use super::frame::Frame;
 use super::guard;
-use super::inbound::MAX_ROUNDS;
+use super::inbound::{MAX_PENDING_ATTESTATIONS, MAX_ROUNDS};
 use super::messages;
 use super::session::{MIN_WINDOW_BYTES, Output, SessionConfig, SessionError, SessionEvent};
 use super::store::{PeerId, SyncStore};
@@ -203,29 +204,50 @@ impl Outbound {
         } else {
             None
         };
-        let (message, state, heads) = match whole {
+        let (message, state, heads, attestations) = match whole {
             Some(whole) => {
                 let heads = whole.heads.clone();
                 let (message, state) = messages::opening_whole(whole.bytes, whole.heads);
-                (message, state, heads)
+                // The whole document: every attestation it has.
+                let attestations = store.attestations(&doc, &[]).map_err(SessionError::store)?;
+                (message, state, heads, attestations)
             }
             None => {
                 let Some(document) = store.load(&doc).map_err(SessionError::store)? else {
                     return Ok(());
                 };
                 let (message, state) = messages::opening(&document, &known);
-                (message, state, document.get_heads())
+                let sent = messages::sent_changes(&document, &known);
+                let attestations = store
+                    .attestations(&doc, &sent)
+                    .map_err(SessionError::store)?;
+                (message, state, document.get_heads(), attestations)
             }
         };
-        let bytes = message.len();
-        if bytes > config.max_message {
+        if attestations.len() > MAX_PENDING_ATTESTATIONS {
+            // The peer would hold no more for one document and end the
+            // session: leave this document out, and say so.
+            self.skipped += 1;
+            out.event(SessionEvent::Refused {
+                doc,
+                reason: format!(
+                    "not sent: {} attestations, more than a peer holds for one document ({MAX_PENDING_ATTESTATIONS})",
+                    attestations.len()
+                ),
+                by_peer: false,
+            });
+            return Ok(());
+        }
+        let bytes = message.len() + attestations.len() * ATTESTATION_LEN;
+        if message.len() > config.max_message {
             // The peer would refuse the frame and end the session, every
             // session: leave this document out instead, and say so.
             self.skipped += 1;
             out.event(SessionEvent::Refused {
                 doc,
                 reason: format!(
-                    "not sent: its sync message of {bytes} bytes exceeds the limit of {}",
+                    "not sent: its sync message of {} bytes exceeds the limit of {}",
+                    message.len(),
                     config.max_message
                 ),
                 by_peer: false,
@@ -255,6 +277,7 @@ impl Outbound {
             },
         );
         self.offered += 1;
+        send_attestations(doc, attestations, config, out);
         out.send(Frame::Offer { seq, doc, message });
         Ok(())
     }
@@ -289,6 +312,27 @@ impl Outbound {
             if let Some(exchange) = self.exchanges.get_mut(&doc) {
                 exchange.unanswered += 1;
             }
+            // The changes a continuation carries are the ones the peer
+            // lacks: their attestations go first.
+            let carried: Vec<ChangeHash> = next
+                .changes
+                .iter()
+                .flat_map(|chunk| {
+                    automerge::Change::from_bytes(chunk.to_vec())
+                        .ok()
+                        .map(|c| c.hash())
+                })
+                .collect();
+            let attestations = if carried.is_empty() && !next.changes.is_empty() {
+                store.attestations(&doc, &[]).map_err(SessionError::store)?
+            } else if carried.is_empty() {
+                Vec::new()
+            } else {
+                store
+                    .attestations(&doc, &carried)
+                    .map_err(SessionError::store)?
+            };
+            send_attestations(doc, attestations, config, out);
             out.send(Frame::Continue {
                 doc,
                 message: next.encode(),
@@ -411,5 +455,24 @@ impl Outbound {
             )));
         }
         Ok(())
+    }
+}
+
+/// Attestations in `Attest` frames of at most [`MAX_ATTESTATIONS`], and no
+/// larger than a sync message may be (the peer's frame limit).
+fn send_attestations(
+    doc: DocumentId,
+    attestations: Vec<Attestation>,
+    config: &SessionConfig,
+    out: &mut Output,
+) {
+    let per_frame = MAX_ATTESTATIONS
+        .min(config.max_message / ATTESTATION_LEN)
+        .max(1);
+    for part in attestations.chunks(per_frame) {
+        out.send(Frame::Attest {
+            doc,
+            attestations: part.to_vec(),
+        });
     }
 }

@@ -23,6 +23,9 @@
 //! - **Continuations** — one per `Reply` we sent, at most
 //!   [`MAX_ROUNDS`] per document; all unfinished documents together hold at
 //!   most [`SessionConfig::max_pending_bytes`] of the peer's messages.
+//! - **Attestations** (issue 8) — at most `MAX_PENDING_ATTESTATIONS` for
+//!   one document not yet stored, and `max_pending_bytes` of them in all;
+//!   dropped with the document when it is stored or refused.
 //! - **Replies** to our offers — one per `Offer`/`Continue` we sent, at
 //!   most [`MAX_ROUNDS`] per exchange.
 //! - **Blob wants** — at most `MAX_SERVING_CHUNKS` chunks asked and not
@@ -430,6 +433,16 @@ impl Session {
                 if self.inbound.batch_full(&self.config) {
                     self.inbound.commit(&peer, store, &mut self.out)?;
                 }
+            }
+            Frame::Attest { doc, attestations } => {
+                self.inbound.attest(
+                    &peer,
+                    doc,
+                    attestations,
+                    store,
+                    &self.config,
+                    &mut self.out,
+                )?;
             }
             Frame::Reply { doc, message } => {
                 self.outbound

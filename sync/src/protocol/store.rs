@@ -5,7 +5,9 @@
 //! The session calls these synchronously; the node implements them on
 //! SQLite, the tests on [`super::memory::MemoryStore`].
 
-use automerge::{Automerge, ChangeHash};
+use automerge::{ActorId, Automerge, ChangeHash};
+
+use super::attest::Attestation;
 
 use crate::document_id::DocumentId;
 
@@ -41,6 +43,24 @@ pub struct Received {
     /// in, already checked to load completely, which the store may keep as
     /// its snapshot instead of saving the document again.
     pub snapshot: Option<Vec<u8>>,
+    /// The verified attestations of the changes new to this node (one per
+    /// change that had one), stored in the same transaction.
+    pub attestations: Vec<Attestation>,
+}
+
+/// A change the peer's message adds to a document (not held here before),
+/// with the attestation the peer sent for it whose signature verifies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChange {
+    pub hash: ChangeHash,
+    /// The actor that wrote it, as the change itself says.
+    pub actor: ActorId,
+    /// The counters of its operations: `start_op..=max_op` (an object or
+    /// value's id names its actor and counter, so the change that wrote it).
+    pub start_op: u64,
+    pub max_op: u64,
+    /// `None`: the peer sent no attestation for it that verifies.
+    pub attestation: Option<Attestation>,
 }
 
 /// A document stored as one saved snapshot, with its heads.
@@ -223,6 +243,17 @@ pub trait SyncStore {
         outgoing: u64,
     ) -> Result<(), Self::Error>;
 
+    /// The stored attestations of `doc`'s changes in `changes` (all of the
+    /// document's when `changes` is empty). A store without them keeps the
+    /// default: none.
+    fn attestations(
+        &mut self,
+        _doc: &DocumentId,
+        _changes: &[ChangeHash],
+    ) -> Result<Vec<Attestation>, Self::Error> {
+        Ok(Vec::new())
+    }
+
     /// The peer's own feed head as last heard (for progress reports).
     fn note_peer_head(&mut self, _peer: &PeerId, _last_seq: u64) -> Result<(), Self::Error> {
         Ok(())
@@ -292,7 +323,9 @@ pub trait SyncStore {
 pub trait Admission {
     /// `before`: the heads the store held before the peer's changes (empty
     /// for a new document), so the document as it was can be compared with
-    /// what the changes make of it (`Automerge::fork_at`).
+    /// what the changes make of it (`Automerge::fork_at`). `changes`: the
+    /// changes new to this node, each with its verified attestation if the
+    /// peer sent one (issue 8).
     fn admit(
         &mut self,
         peer: &PeerId,
@@ -300,6 +333,7 @@ pub trait Admission {
         document: &Automerge,
         existed: bool,
         before: &[ChangeHash],
+        changes: &[NewChange],
     ) -> Result<(), String>;
 }
 
@@ -314,6 +348,7 @@ impl Admission for AdmitAll {
         _: &Automerge,
         _: bool,
         _: &[ChangeHash],
+        _: &[NewChange],
     ) -> Result<(), String> {
         Ok(())
     }

@@ -113,6 +113,7 @@ thread_local! {
         builtin::quang_nam_3tier(),
         WorkingCalendar::builtin(),
         office(DISTRICT),
+        [0xd1; 32],
         PEERS
             .iter()
             .filter_map(|(peer, o)| o.map(|o| (*peer, office(o))))
@@ -141,7 +142,7 @@ pub fn admission(data: &[u8]) {
     edit(&mut doc, &mut input);
 
     let (verdict, cost) = alloc::measure_input(data, MEMORY_BUDGET, || {
-        ADMISSION.with(|a| a.borrow_mut().admit(&peer, &doc_id, &doc, true, &[]))
+        ADMISSION.with(|a| a.borrow_mut().admit(&peer, &doc_id, &doc, true, &[], &[]))
     });
     assert!(
         cost.within(MEMORY_BUDGET),
@@ -169,7 +170,10 @@ pub fn admission(data: &[u8]) {
         assert!(!reason.is_empty(), "a refusal without a reason");
     }
     let reloaded = Automerge::load(&doc.save()).expect("a saved document loads");
-    let again = ADMISSION.with(|a| a.borrow_mut().admit(&peer, &doc_id, &reloaded, true, &[]));
+    let again = ADMISSION.with(|a| {
+        a.borrow_mut()
+            .admit(&peer, &doc_id, &reloaded, true, &[], &[])
+    });
     assert_eq!(
         verdict.is_ok(),
         again.is_ok(),
@@ -354,7 +358,10 @@ mod tests {
 
     fn verdict(base_selector: u8, peer: usize) -> Result<(), String> {
         let (id, doc) = base(base_selector);
-        ADMISSION.with(|a| a.borrow_mut().admit(&PEERS[peer].0, &id, &doc, false, &[]))
+        ADMISSION.with(|a| {
+            a.borrow_mut()
+                .admit(&PEERS[peer].0, &id, &doc, false, &[], &[])
+        })
     }
 
     /// The fuzzer starts from both sides of every rule: a dossier in the

@@ -192,6 +192,29 @@ impl World {
     }
 }
 
+impl World {
+    /// The attestations the commune's key makes for every change of `doc`
+    /// (issue 8): what the compromised commune sends before its offer, so
+    /// that the check a test aims at — not the missing signature — is what
+    /// refuses it.
+    pub fn commune_attest(&self, key: &DocKey, doc: &Automerge) -> lienthong_sync::protocol::Frame {
+        let signer = lienthong_sync::protocol::attest::Signer::new(
+            self.commune_identity
+                .attestation_key_pair()
+                .expect("the commune's key pair"),
+        );
+        let id = lienthong_sync::DocumentId(*key);
+        lienthong_sync::protocol::Frame::Attest {
+            doc: id,
+            attestations: doc
+                .get_changes_meta(&[])
+                .iter()
+                .map(|m| signer.sign(&id, &m.hash.0))
+                .collect(),
+        }
+    }
+}
+
 /// The message an honest node opens an exchange with when the peer has
 /// none of the document: the whole document, uncompressed.
 pub fn whole_document_message(doc: &Automerge) -> Vec<u8> {

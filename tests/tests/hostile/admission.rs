@@ -18,6 +18,7 @@ fn an_attachment_reference_of_two_to_the_62_bytes() {
         let mut peer = trial.attacker_after_hello().await;
         let seq = trial.world.seed.commune_feed + 1_000;
         peer.send([
+            trial.world.commune_attest(&key, &doc),
             Frame::Offer {
                 seq,
                 doc: doc_id,
@@ -60,6 +61,7 @@ fn new_documents_beyond_the_daily_quota() {
         let mut peer = trial.attacker_after_hello().await;
         let base = trial.world.seed.commune_feed + 1_000;
         for (i, (key, doc)) in dossiers.iter().enumerate() {
+            peer.push(&trial.world.commune_attest(key, doc));
             peer.push(&Frame::Offer {
                 seq: base + i as u64,
                 doc: DocumentId(*key),

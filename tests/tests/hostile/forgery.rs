@@ -41,6 +41,9 @@ async fn refused(trial: Trial, doc: Automerge) {
     let mut peer = trial.attacker_after_hello().await;
     let seq = trial.world.seed.commune_feed + 1_000;
     peer.send([
+        // Signed with the commune's own key, as the compromised node would:
+        // the record's history check is what must refuse it.
+        trial.world.commune_attest(&key, &doc),
         lienthong_sync::protocol::Frame::Offer {
             seq,
             doc: DocumentId(key),
@@ -136,6 +139,7 @@ fn a_commune_appending_a_note_is_stored() {
         let mut peer = trial.attacker_after_hello().await;
         let seq = trial.world.seed.commune_feed + 1_000;
         peer.send([
+            trial.world.commune_attest(&key, &doc),
             lienthong_sync::protocol::Frame::Offer {
                 seq,
                 doc: DocumentId(key),
