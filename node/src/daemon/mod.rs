@@ -85,6 +85,12 @@ pub struct DaemonOptions {
 /// link, also while idle).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a stopping daemon lets its sessions say goodbye (a close frame
+/// to each peer, the last frames queued) and its loops finish.
+pub const STOP_DRAIN: Duration = Duration::from_millis(1000);
+/// How long the endpoint is given to put its close frames on the wire.
+pub const STOP_CLOSE: Duration = Duration::from_millis(200);
+
 /// The QUIC settings of every connection, with the daemon's idle timeout.
 fn transport_config(idle: Duration) -> quinn::TransportConfig {
     let mut transport = default_transport_config();
@@ -395,18 +401,29 @@ impl Daemon {
         &self.node_id
     }
 
-    /// Stop every session cleanly (peers are told), close the endpoint.
+    /// Stop every session cleanly (peers are told), close the endpoint;
+    /// within [`STOP_DRAIN`] + [`STOP_CLOSE`] whatever the peers do.
+    ///
+    /// Nothing here needs longer: a store write in flight finishes on its
+    /// blocking thread whether or not its task is still awaited (SQLite
+    /// commits or rolls back whole), a session's checkpoint moves only with
+    /// its commits, and an unreachable peer's handshake has nothing to say
+    /// goodbye to. The endpoint sends its CONNECTION_CLOSE frames at once;
+    /// waiting out QUIC's draining period (three retransmission timeouts,
+    /// seconds on a handshake that never got an answer) would only answer
+    /// a peer's late packets, which its own idle timeout handles.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
-        let drained = tokio::time::timeout(Duration::from_secs(10), async {
+        let drained = tokio::time::timeout(STOP_DRAIN, async {
             while self.tasks.join_next().await.is_some() {}
         })
         .await;
         if drained.is_err() {
+            tracing::info!("stopping: tasks still busy after {STOP_DRAIN:?}, abandoning them");
             self.tasks.abort_all();
         }
         self.endpoint.close("node shutting down");
-        let _ = tokio::time::timeout(Duration::from_secs(3), self.endpoint.wait_idle()).await;
+        let _ = tokio::time::timeout(STOP_CLOSE, self.endpoint.wait_idle()).await;
     }
 }
 
