@@ -90,11 +90,7 @@ pub(crate) async fn dial_loop(
         }
         let fast = last_up.is_some_and(|at| at.elapsed() < FAST_WINDOW);
         if shared.claim(&key) {
-            let attempt = if fast {
-                Some(FAST_ATTEMPT)
-            } else {
-                None
-            };
+            let attempt = if fast { Some(FAST_ATTEMPT) } else { None };
             let dialled = tokio::select! {
                 c = dial(&shared, addr, &peer.node_id, attempt) => Some(c),
                 _ = shutdown.changed() => None,

@@ -848,21 +848,19 @@ async fn recovery(runs: usize, out: Option<PathBuf>) -> Result<()> {
     // Interleaved: a stop, then a recovery run, `runs` times.
     for run in 1..=runs {
         eprintln!("run {run} of {runs}: stop time…");
-        let (took, status, log) = recovery::stop_time()
-            .await
-            .map_err(anyhow::Error::msg)?;
+        let (took, status, log) = recovery::stop_time().await.map_err(anyhow::Error::msg)?;
         if !status.success() {
             bail!("the daemon exited with {status}: {log}");
         }
         stops.push(took);
-        eprintln!("run {run} of {runs}: kills, cuts and the idle link (about a minute)…");
+        eprintln!("run {run} of {runs}: kills, cuts and the idle link (about 100 s)…");
         figures.push(recovery::measure().await.map_err(anyhow::Error::msg)?);
     }
     let body = format!(
-        "Machine: {}; load average (1 min) {load_before} when the run started, {} when it ended. `lienthong run` child processes ({}), the commune's link through the emulator (20 ms each way, 400 kbit/s up).\n\n{}",
+        "Machine: {}; load average (1 min) {load_before} when the run started, {} when it ended. `lienthong run` child processes (`{}`), the commune's link through the emulator (20 ms each way, 400 kbit/s up).\n\n{}",
         machine(),
         load_average(),
-        if cfg!(debug_assertions) { "debug build" } else { "release build" },
+        lienthong_tests::chaos::process::lienthong_bin().display(),
         recovery::table(&figures, &stops)
     );
     println!("{body}");

@@ -38,7 +38,10 @@ pub fn lienthong_bin() -> PathBuf {
         // crate (syncbench) is in target/<profile> itself.
         let parent = exe.parent().expect("the executable is in a directory");
         let profile_dir = if parent.file_name().is_some_and(|n| n == "deps") {
-            parent.parent().expect("target/<profile>/deps").to_path_buf()
+            parent
+                .parent()
+                .expect("target/<profile>/deps")
+                .to_path_buf()
         } else {
             parent.to_path_buf()
         };

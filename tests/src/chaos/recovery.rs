@@ -53,6 +53,10 @@ pub struct Figures {
     /// Each event, and how long after it the commune's writes reached the
     /// district (up) and the district's the commune (down).
     pub events: Vec<(&'static str, Duration, Duration)>,
+    /// Each cut, and the bytes on the wire (payload and IP/UDP headers)
+    /// the commune and the district sent into it: what an outage costs a
+    /// metered link.
+    pub outages: Vec<(&'static str, u64, u64)>,
     /// The commune's log (for a failing test to show).
     pub commune_log: String,
 }
@@ -166,26 +170,39 @@ impl Pair {
 
     /// How long after `from` each side's writes had arrived at the other:
     /// (commune → district, district → commune).
-    async fn arrival(&self, pending: &Pending, from: Instant) -> Result<(Duration, Duration), String> {
+    async fn arrival(
+        &self,
+        pending: &Pending,
+        from: Instant,
+    ) -> Result<(Duration, Duration), String> {
         let (mut up, mut down) = (None, None);
-        wait_for("sync to flow both ways", DEADLINE, Duration::from_millis(20), || {
-            if up.is_none() && pending.up.iter().all(|c| Self::heads(&self.district, c).is_some())
-            {
-                up = Some(from.elapsed());
-            }
-            let (code, heads) = &pending.down;
-            if down.is_none() && Self::heads(&self.commune, code).as_ref() == Some(heads) {
-                down = Some(from.elapsed());
-            }
-            match (up, down) {
-                (Some(u), Some(d)) => Ok((u, d)),
-                _ => Err(format!(
-                    "commune → district {}, district → commune {}",
-                    if up.is_some() { "arrived" } else { "not yet" },
-                    if down.is_some() { "arrived" } else { "not yet" }
-                )),
-            }
-        })
+        wait_for(
+            "sync to flow both ways",
+            DEADLINE,
+            Duration::from_millis(20),
+            || {
+                if up.is_none()
+                    && pending
+                        .up
+                        .iter()
+                        .all(|c| Self::heads(&self.district, c).is_some())
+                {
+                    up = Some(from.elapsed());
+                }
+                let (code, heads) = &pending.down;
+                if down.is_none() && Self::heads(&self.commune, code).as_ref() == Some(heads) {
+                    down = Some(from.elapsed());
+                }
+                match (up, down) {
+                    (Some(u), Some(d)) => Ok((u, d)),
+                    _ => Err(format!(
+                        "commune → district {}, district → commune {}",
+                        if up.is_some() { "arrived" } else { "not yet" },
+                        if down.is_some() { "arrived" } else { "not yet" }
+                    )),
+                }
+            },
+        )
         .await
     }
 }
@@ -232,6 +249,7 @@ pub async fn measure() -> Result<Figures, String> {
         after.up.bytes_in + after.down.bytes_in - before.up.bytes_in - before.down.bytes_in;
     let idle_probed = commune.log().contains("went silent");
     let mut events = Vec::new();
+    let mut outages = Vec::new();
 
     // The listening district killed and restarted on its address.
     let pending = pair.write_both_sides(&first)?;
@@ -270,10 +288,22 @@ pub async fn measure() -> Result<Figures, String> {
         if during.up.datagrams_in == before.up.datagrams_in
             || during.down.datagrams_in == before.down.datagrams_in
         {
-            return Err(format!("nothing tried to cross the link during the {label}"));
+            return Err(format!(
+                "nothing tried to cross the link during the {label}"
+            ));
         }
         let (up, down) = pair.arrival(&pending, healed).await?;
         events.push((label, up, down));
+        let wire = |after: &crate::linkemu::DirectionStats,
+                    before: &crate::linkemu::DirectionStats| {
+            after.bytes_in - before.bytes_in
+                + IP_UDP_HEADERS * (after.datagrams_in - before.datagrams_in)
+        };
+        outages.push((
+            label,
+            wire(&during.up, &before.up),
+            wire(&during.down, &before.down),
+        ));
     }
     let commune_log = commune.log();
     commune.terminate();
@@ -284,6 +314,7 @@ pub async fn measure() -> Result<Figures, String> {
         idle_payload,
         idle_probed,
         events,
+        outages,
         commune_log,
     })
 }
@@ -354,9 +385,33 @@ pub fn table(runs: &[Figures], stops: &[Duration]) -> String {
             }
         }
     }
+    if let Some(first) = runs.first() {
+        for (i, (label, _, _)) in first.outages.iter().enumerate() {
+            let values = runs
+                .iter()
+                .filter_map(|r| r.outages.get(i))
+                .map(|(_, up, down)| {
+                    format!(
+                        "{:.1} kB / {:.1} kB",
+                        *up as f64 / 1000.0,
+                        *down as f64 / 1000.0
+                    )
+                })
+                .collect();
+            out.push_str(&format!(
+                "| sent into the {label} by the commune / the district | {} | stated |\n",
+                list(values)
+            ));
+        }
+    }
     out.push_str(&format!(
         "| stop with an unreachable peer (SIGTERM → exit) | {} | < 2 s |\n",
-        list(stops.iter().map(|d| format!("{:.2} s", d.as_secs_f64())).collect())
+        list(
+            stops
+                .iter()
+                .map(|d| format!("{:.2} s", d.as_secs_f64()))
+                .collect()
+        )
     ));
     out.push_str(&format!(
         "| idle link, both ways, with IP/UDP headers | {} | stated |\n",

@@ -21,9 +21,15 @@ fn sync_flows_again_after_a_kill_or_a_cut_whichever_side_sends() {
         eprintln!("{}", recovery::table(std::slice::from_ref(&figures), &[]));
         assert_eq!(figures.events.len(), 5, "{figures:?}");
         for (label, up, down) in &figures.events {
-            assert!(*up < DEADLINE && *down < DEADLINE, "{label}: {up:?} / {down:?}");
+            assert!(
+                *up < DEADLINE && *down < DEADLINE,
+                "{label}: {up:?} / {down:?}"
+            );
         }
-        assert!(figures.idle_datagrams > 0, "no keep-alive crossed the idle link");
+        assert!(
+            figures.idle_datagrams > 0,
+            "no keep-alive crossed the idle link"
+        );
         assert!(
             !figures.idle_probed,
             "a healthy idle link was taken for a silent one: {}",
@@ -37,7 +43,9 @@ fn sync_flows_again_after_a_kill_or_a_cut_whichever_side_sends() {
 #[test]
 fn a_daemon_with_an_unreachable_peer_stops_promptly() {
     run(async {
-        let (took, status, log) = recovery::stop_time().await.unwrap_or_else(|e| panic!("{e}"));
+        let (took, status, log) = recovery::stop_time()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         eprintln!("stopped {took:?} after SIGTERM, {status}");
         assert!(status.success(), "{status}: {log}");
         assert!(log.contains("stopped"), "{log}");
