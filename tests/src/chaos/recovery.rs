@@ -392,14 +392,14 @@ pub fn table(runs: &[Figures], stops: &[Duration]) -> String {
                 .filter_map(|r| r.outages.get(i))
                 .map(|(_, up, down)| {
                     format!(
-                        "{:.1} kB / {:.1} kB",
+                        "{:.1} + {:.1} kB",
                         *up as f64 / 1000.0,
                         *down as f64 / 1000.0
                     )
                 })
                 .collect();
             out.push_str(&format!(
-                "| sent into the {label} by the commune / the district | {} | stated |\n",
+                "| sent into the {label}, commune + district (IP/UDP headers included) | {} | stated |\n",
                 list(values)
             ));
         }
