@@ -90,7 +90,7 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a stopping daemon lets its sessions say goodbye (a close frame
 /// to each peer, the last frames queued) and its loops finish.
-pub const STOP_DRAIN: Duration = Duration::from_millis(1000);
+pub const STOP_DRAIN: Duration = Duration::from_millis(1500);
 /// How long the endpoint is given to put its close frames on the wire.
 pub const STOP_CLOSE: Duration = Duration::from_millis(200);
 

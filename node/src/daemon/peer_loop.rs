@@ -27,9 +27,11 @@
 //!   a sign the peer is reachable.
 //!
 //! What it costs (`docs/benchmarks.md`, "Recovery"): nothing while the link
-//! is healthy (the probes only start on silence); during an outage one
-//! padded Initial (1,200 bytes) about every second for [`FAST_WINDOW`],
-//! then a handshake's few Initials per backoff period.
+//! is healthy (the probes only start on silence); during an outage padded
+//! Initials (1,200 bytes), about 1.6 kB/s for [`FAST_WINDOW`], then a
+//! handshake's few Initials per backoff period. Only after a link that was
+//! up or an attempt nobody answered: a peer that answers with a refusal
+//! is asked again on the usual backoff.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -89,6 +91,11 @@ pub(crate) async fn dial_loop(
             return;
         }
         let fast = last_up.is_some_and(|at| at.elapsed() < FAST_WINDOW);
+        // Whether the next try may come quickly: only after a link that was
+        // up, or an attempt nobody answered (the link is still down). A peer
+        // that answers with a refusal (not pinned, already in session) is
+        // not asked again every half second.
+        let mut quick = false;
         if shared.claim(&key) {
             let attempt = if fast { Some(FAST_ATTEMPT) } else { None };
             let dialled = tokio::select! {
@@ -109,9 +116,11 @@ pub(crate) async fn dial_loop(
                     if synced || started.elapsed() >= silence_after(shared.options.idle_timeout) {
                         last_up = Some(Instant::now());
                         delay = first;
+                        quick = true;
                     }
                 }
                 Some(Err(e)) => {
+                    quick = matches!(e, DialError::Timeout(_));
                     tracing::info!(error = %e, retry_in = ?delay, "cannot reach peer");
                     record_failure(&shared, key, e.to_string()).await;
                 }
@@ -120,7 +129,7 @@ pub(crate) async fn dial_loop(
         }
         // Jitter: between half and the full delay, so offices that lost the
         // same link do not all redial at the same instant.
-        let wait = if last_up.is_some_and(|at| at.elapsed() < FAST_WINDOW) {
+        let wait = if quick && last_up.is_some_and(|at| at.elapsed() < FAST_WINDOW) {
             delay.min(FAST_DELAY)
         } else {
             delay
