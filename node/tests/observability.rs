@@ -111,11 +111,22 @@ async fn attachment_bytes_waiting_show_under_the_peer_that_holds_them() {
     .unwrap();
     let key = officer::resolve(&mut at_commune, &code).unwrap().key;
     let saved = support::document(&mut at_commune, &key).save();
+    // The commune's signatures travel with its changes (issue 8): without
+    // them the district could not relay the dossier to the province.
+    let signed = at_commune
+        .store
+        .read(|r| r.attestations(&key, &[]))
+        .unwrap();
+    assert!(!signed.is_empty(), "the commune signed what it wrote");
     drop(at_commune);
 
     // The district gets the document, not the file's bytes.
     let mut at_district = net.open(&district).unwrap();
     support::absorb(&mut at_district, &key, &saved, at(2, 10, 0)).unwrap();
+    at_district
+        .store
+        .write(|w| w.put_attestations(&key, &signed))
+        .unwrap();
     let scope = support::scope_rows(&at_district, &key);
     assert!(
         scope.contains(&COMMUNE.to_string()) && scope.contains(&PROVINCE.to_string()),

@@ -189,10 +189,13 @@ async fn serve_in_span(
         count_traffic(shared.clone(), peer, connection.clone(), stopped)
             .instrument(tracing::Span::current()),
     );
-    let lift_watch = tokio::spawn(
+    // Ends with the session, also when a stopping daemon abandons the
+    // session's task: left running, it would hold the connection and the
+    // endpoint (its port) for good.
+    let lift_watch = AbortOnDrop(tokio::spawn(
         close_when_limit_lifts(shared.clone(), peer, connection.clone())
             .instrument(tracing::Span::current()),
-    );
+    ));
     let driven = drive(
         connection.clone(),
         role,
@@ -205,7 +208,7 @@ async fn serve_in_span(
         Some(progress_tx),
     )
     .await;
-    lift_watch.abort();
+    drop(lift_watch);
     let _ = traffic_stop.send(());
     let _ = traffic.await;
     shared.unregister(&peer, &connection);
@@ -218,6 +221,15 @@ async fn serve_in_span(
     }
     record_link(&shared, peer, false, false, error).await;
     LinkOutcome { synced }
+}
+
+/// A task aborted when this handle is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// In sync with the parent: the node has caught up after a restore or a

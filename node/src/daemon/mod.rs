@@ -80,18 +80,40 @@ pub struct DaemonOptions {
     pub idle_timeout: Duration,
 }
 
-/// The default [`DaemonOptions::idle_timeout`]: a cut is noticed in 10 s;
-/// keep-alives every 2 s cost about 30 bytes each way (≈ 2.6 MB a day per
-/// link, also while idle).
+/// The default [`DaemonOptions::idle_timeout`]: a cut is noticed in 10 s.
+/// The dialling side pings every 2 s and the listening side acknowledges
+/// (it sends no pings of its own): one datagram a second on an idle link,
+/// about 207 kB an hour (5 MB a day) with IP/UDP headers, both ways
+/// (measured, `docs/benchmarks.md` "Recovery"; 350–410 kB an hour when
+/// both sides pinged).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The QUIC settings of every connection, with the daemon's idle timeout.
+/// How long a stopping daemon lets its sessions say goodbye (a close frame
+/// to each peer, the last frames queued) and its loops finish.
+pub const STOP_DRAIN: Duration = Duration::from_millis(1500);
+/// How long the endpoint is given to put its close frames on the wire.
+pub const STOP_CLOSE: Duration = Duration::from_millis(200);
+
+/// The QUIC settings of the connections the daemon dials, with its idle
+/// timeout: keep-alives every fifth of it.
 fn transport_config(idle: Duration) -> quinn::TransportConfig {
     let mut transport = default_transport_config();
     let idle = idle.max(Duration::from_millis(500));
     transport
         .keep_alive_interval(Some(idle / 5))
         .max_idle_timeout(quinn::IdleTimeout::try_from(idle).ok());
+    transport
+}
+
+/// The settings of the connections it accepts: the same idle timeout, but
+/// no keep-alives of its own. Every peer that dials sends them and this
+/// side acknowledges each at once, so both sides still hear from each other
+/// every period — one pair of datagrams instead of two on an idle link
+/// (metered commune links). A dialler that stops pinging is gone: the idle
+/// timeout ends the connection, as before.
+fn accepted_transport_config(idle: Duration) -> quinn::TransportConfig {
+    let mut transport = transport_config(idle);
+    transport.keep_alive_interval(None);
     transport
 }
 
@@ -320,11 +342,12 @@ impl Daemon {
         node.store.write(|w| w.mark_all_disconnected())?;
         let pinned = PinnedPeers::new(node.config.peers.iter().map(|p| p.node_id));
         let listen = options.listen.unwrap_or(node.config.listen);
-        let endpoint = Endpoint::bind(
+        let endpoint = Endpoint::bind_with(
             listen,
             &node.identity,
             pinned.clone(),
             Arc::new(transport_config(options.idle_timeout)),
+            Arc::new(accepted_transport_config(options.idle_timeout)),
         )?;
         let local_addr = endpoint
             .local_addr()
@@ -395,18 +418,29 @@ impl Daemon {
         &self.node_id
     }
 
-    /// Stop every session cleanly (peers are told), close the endpoint.
+    /// Stop every session cleanly (peers are told), close the endpoint;
+    /// within [`STOP_DRAIN`] + [`STOP_CLOSE`] whatever the peers do.
+    ///
+    /// Nothing here needs longer: a store write in flight finishes on its
+    /// blocking thread whether or not its task is still awaited (SQLite
+    /// commits or rolls back whole), a session's checkpoint moves only with
+    /// its commits, and an unreachable peer's handshake has nothing to say
+    /// goodbye to. The endpoint sends its CONNECTION_CLOSE frames at once;
+    /// waiting out QUIC's draining period (three retransmission timeouts,
+    /// seconds on a handshake that never got an answer) would only answer
+    /// a peer's late packets, which its own idle timeout handles.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
-        let drained = tokio::time::timeout(Duration::from_secs(10), async {
+        let drained = tokio::time::timeout(STOP_DRAIN, async {
             while self.tasks.join_next().await.is_some() {}
         })
         .await;
         if drained.is_err() {
+            tracing::info!("stopping: tasks still busy after {STOP_DRAIN:?}, abandoning them");
             self.tasks.abort_all();
         }
         self.endpoint.close("node shutting down");
-        let _ = tokio::time::timeout(Duration::from_secs(3), self.endpoint.wait_idle()).await;
+        let _ = tokio::time::timeout(STOP_CLOSE, self.endpoint.wait_idle()).await;
     }
 }
 

@@ -87,15 +87,31 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// Bind to `addr` (port 0: the OS picks one) and accept pinned peers.
+    /// Bind to `addr` (port 0: the OS picks one) and accept pinned peers;
+    /// the same transport settings for connections it dials and accepts.
     pub fn bind(
         addr: SocketAddr,
         identity: &NodeIdentity,
         pinned: PinnedPeers,
         transport: Arc<quinn::TransportConfig>,
     ) -> Result<Self, EndpointError> {
-        let server = tls::server_config(identity, pinned.clone(), transport.clone())?;
-        let client = tls::client_config(identity, pinned, transport)?;
+        Self::bind_with(addr, identity, pinned, transport.clone(), transport)
+    }
+
+    /// [`Self::bind`] with settings of its own for the connections it
+    /// accepts (`accepted`) — e.g. no keep-alives of its own when every
+    /// dialler sends them: a keep-alive and its acknowledgement are then one
+    /// pair of datagrams a period instead of two, and both sides still hear
+    /// from each other every period.
+    pub fn bind_with(
+        addr: SocketAddr,
+        identity: &NodeIdentity,
+        pinned: PinnedPeers,
+        dialled: Arc<quinn::TransportConfig>,
+        accepted: Arc<quinn::TransportConfig>,
+    ) -> Result<Self, EndpointError> {
+        let server = tls::server_config(identity, pinned.clone(), accepted)?;
+        let client = tls::client_config(identity, pinned, dialled)?;
         let bind_error = |source| EndpointError::Bind { addr, source };
         let socket = std::net::UdpSocket::bind(addr).map_err(bind_error)?;
         let runtime = quinn::default_runtime().ok_or_else(|| {

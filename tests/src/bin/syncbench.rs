@@ -4,6 +4,7 @@
 //! cargo run --release -p lienthong-tests --bin syncbench -- run                # N = 1,000 and 10,000, loopback
 //! cargo run --release -p lienthong-tests --bin syncbench -- run --link rural --link rural-5 --n 1000
 //! cargo run --release -p lienthong-tests --bin syncbench -- attachment         # 20 MB over 384 kbit/s with cuts (~8 min)
+//! cargo run --release -p lienthong-tests --bin syncbench -- recovery --runs 3  # kill -9, cuts, stop, idle bytes (~1 min a run)
 //! ```
 //! `run` and `attachment` start the source and the sink as two processes of
 //! this binary (`serve`), put the link emulator between them when the link
@@ -95,6 +96,16 @@ enum Cmd {
     Attachment {
         #[arg(long, default_value_t = 20)]
         megabytes: usize,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Recovery (issue 11): sync again after a kill -9 of either daemon and
+    /// after cuts of 20 s and 6 s, stop time with an unreachable peer, idle
+    /// bytes an hour; `lienthong run` child processes (the binary next to
+    /// this one, or `$LIENTHONG_BIN`).
+    Recovery {
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -830,6 +841,35 @@ async fn attachment(megabytes: usize, out: Option<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+async fn recovery(runs: usize, out: Option<PathBuf>) -> Result<()> {
+    use lienthong_tests::chaos::recovery;
+    let load_before = load_average();
+    let (mut figures, mut stops) = (Vec::new(), Vec::new());
+    // Interleaved: a stop, then a recovery run, `runs` times.
+    for run in 1..=runs {
+        eprintln!("run {run} of {runs}: stop time…");
+        let (took, status, log) = recovery::stop_time().await.map_err(anyhow::Error::msg)?;
+        if !status.success() {
+            bail!("the daemon exited with {status}: {log}");
+        }
+        stops.push(took);
+        eprintln!("run {run} of {runs}: kills, cuts and the idle link (about 100 s)…");
+        figures.push(recovery::measure().await.map_err(anyhow::Error::msg)?);
+    }
+    let body = format!(
+        "Machine: {}; load average (1 min) {load_before} when the run started, {} when it ended. `lienthong run` child processes (`{}`), the commune's link through the emulator (20 ms each way, 400 kbit/s up).\n\n{}",
+        machine(),
+        load_average(),
+        lienthong_tests::chaos::process::lienthong_bin().display(),
+        recovery::table(&figures, &stops)
+    );
+    println!("{body}");
+    if let Some(out) = out {
+        write_section(&out, "syncbench-recovery", &body)?;
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     // Both sides log to stderr with `SYNCBENCH_LOG` (e.g. `lienthong_sync=debug`).
@@ -845,6 +885,7 @@ fn main() -> Result<()> {
     match cli.command {
         Cmd::Run { n, links, out } => runtime.block_on(run(n, links, out)),
         Cmd::Attachment { megabytes, out } => runtime.block_on(attachment(megabytes, out)),
+        Cmd::Recovery { runs, out } => runtime.block_on(recovery(runs, out)),
         Cmd::Prepare { dir, n } => runtime.block_on(async {
             let saved = prepare_dir(&dir, n)?;
             println!("{}", serde_json::json!({ "n": n, "saved_bytes": saved }));

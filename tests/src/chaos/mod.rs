@@ -10,6 +10,7 @@
 //! - [`desk`]: officer actions in story time and the ledger of what was
 //!   acknowledged;
 //! - [`process`]: `lienthong` child processes, for `kill -9`;
+//! - [`recovery`]: the recovery figures of issue 11 (kill, cut, stop, idle bytes);
 //! - [`schedule`]: the seeded random schedule.
 //!
 //! Nothing here sleeps to synchronise: waits poll a condition with a
@@ -18,6 +19,7 @@
 pub mod cluster;
 pub mod desk;
 pub mod process;
+pub mod recovery;
 pub mod schedule;
 pub mod view;
 

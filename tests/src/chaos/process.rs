@@ -34,12 +34,17 @@ pub fn lienthong_bin() -> PathBuf {
             return PathBuf::from(path);
         }
         let exe = std::env::current_exe().expect("the test executable's path");
-        // target/<profile>/deps/<test> → target/<profile>
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test executable is in target/<profile>/deps")
-            .to_path_buf();
+        // target/<profile>/deps/<test> → target/<profile>; a binary of this
+        // crate (syncbench) is in target/<profile> itself.
+        let parent = exe.parent().expect("the executable is in a directory");
+        let profile_dir = if parent.file_name().is_some_and(|n| n == "deps") {
+            parent
+                .parent()
+                .expect("target/<profile>/deps")
+                .to_path_buf()
+        } else {
+            parent.to_path_buf()
+        };
         let bin = profile_dir.join(format!("lienthong{}", std::env::consts::EXE_SUFFIX));
         if !is_fresh(&bin) {
             build(&profile_dir);

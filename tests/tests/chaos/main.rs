@@ -7,4 +7,5 @@ mod attachments;
 mod kill;
 mod links;
 mod partition;
+mod recovery;
 mod schedule;
