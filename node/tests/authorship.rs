@@ -5,43 +5,26 @@
 //! honest node — each test fails if the check it names is removed (the
 //! forged change would be stored, and the refusal never come).
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ROOT};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use lienthong::config::DataDir;
 use lienthong::local_network::LocalNetwork;
 use lienthong::node::Node;
 use lienthong::officer::{self, NewDossier};
 use lienthong::replication::config_docs::{self, ConfigFile};
 use lienthong::store::documents::{DocKey, DocKind};
-use lienthong_shared::OfficeId;
 use lienthong_shared::builtin;
 use lienthong_shared::dossier::schema::{self, Applicant};
 use lienthong_shared::dossier::{Action, Event, EventId};
 use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::attest::Signer;
 use lienthong_sync::transport::identity::{NodeId, NodeIdentity};
-
-const WAIT: Duration = Duration::from_secs(30);
-
-const PROVINCE: &str = "province:quang-nam";
-const DISTRICT: &str = "district:dien-ban";
-const COMMUNE: &str = "commune:dien-ban/dien-phuong";
-const TAX: &str = "province:quang-nam/cuc-thue";
-
-fn office(id: &str) -> OfficeId {
-    id.parse().unwrap()
-}
-
-fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
-    chrono_tz::Asia::Ho_Chi_Minh
-        .with_ymd_and_hms(2026, 3, day, hour, minute, 0)
-        .single()
-        .unwrap()
-        .with_timezone(&Utc)
-}
+use support::{COMMUNE, DISTRICT, PROVINCE, TAX, WAIT, at, office};
 
 /// Three real nodes whose network file names their ids, started.
 async fn three_tiers(root: &std::path::Path) -> LocalNetwork {

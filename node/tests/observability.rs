@@ -7,32 +7,16 @@ mod support;
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::Utc;
 use lienthong::local_network::LocalNetwork;
 use lienthong::node::Node;
 use lienthong::officer::{self, NewAttachment, NewDossier};
 use lienthong::service::status::{PeerStatus, node_status};
-use lienthong_shared::OfficeId;
 use lienthong_shared::builtin;
 use lienthong_shared::dossier::schema::Applicant;
+use support::{COMMUNE, DISTRICT, PROVINCE, WAIT, at, office};
 
-const WAIT: Duration = Duration::from_secs(30);
-const PROVINCE: &str = "province:quang-nam";
-const DISTRICT: &str = "district:dien-ban";
-const COMMUNE: &str = "commune:dien-ban/dien-phuong";
 const SIZE: usize = 100_000;
-
-fn office(id: &str) -> OfficeId {
-    id.parse().unwrap()
-}
-
-fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
-    chrono_tz::Asia::Ho_Chi_Minh
-        .with_ymd_and_hms(2026, 3, day, hour, minute, 0)
-        .single()
-        .unwrap()
-        .with_timezone(&Utc)
-}
 
 /// The district's view of its link with `peer`.
 fn link(node: &mut Node, peer: &str) -> PeerStatus {

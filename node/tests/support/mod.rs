@@ -39,6 +39,25 @@ pub const CONG_AN: &str = "province:quang-nam/cong-an-tinh";
 pub const DISTRICT: &str = "district:dien-ban";
 pub const COMMUNE: &str = "commune:dien-ban/dien-phuong";
 pub const SIBLING: &str = "commune:dien-ban/dien-minh";
+pub const TAX: &str = "province:quang-nam/cuc-thue";
+
+/// How long a test waits for nodes to converge before it fails.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+pub fn office(id: &str) -> lienthong_shared::OfficeId {
+    id.parse().unwrap()
+}
+
+/// Local time (Asia/Ho_Chi_Minh) on a day of March 2026, inside the
+/// shipped calendar: 2 March 2026 is a Monday.
+pub fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    chrono_tz::Asia::Ho_Chi_Minh
+        .with_ymd_and_hms(2026, 3, day, hour, minute, 0)
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
+}
 
 /// Birth registration: same day, decided at the receiving commune.
 pub const BIRTH: &str = "1.001193";
