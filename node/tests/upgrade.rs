@@ -17,16 +17,15 @@ use lienthong_shared::dossier::fold;
 /// A fixture, the schema it was written with, and its dossiers: code and status.
 type Fixture = (&'static str, i64, &'static [(&'static str, Status)]);
 
-const FIXTURES: &[Fixture] = &[(
-    "node-v0.1",
-    7,
-    &[
-        ("000.01.36.H49-260302-0001", Status::Processing),
-        ("000.01.36.H49-260302-0002", Status::Processing),
-        ("000.01.36.H49-260303-0001", Status::Processing),
-        ("000.01.36.H49-260303-0002", Status::Submitted),
-    ],
-)];
+/// The four dossiers both fixtures hold (the same story, `make-node-*.sh`).
+const STORY: &[(&str, Status)] = &[
+    ("000.01.36.H49-260302-0001", Status::Processing),
+    ("000.01.36.H49-260302-0002", Status::Processing),
+    ("000.01.36.H49-260303-0001", Status::Processing),
+    ("000.01.36.H49-260303-0002", Status::Submitted),
+];
+
+const FIXTURES: &[Fixture] = &[("node-v0.1", 7, STORY), ("node-v0.2", 13, STORY)];
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
