@@ -14,6 +14,7 @@ use lienthong_shared::offices::NetworkConfig;
 use crate::config::{NodeConfig, PeerConfig, PeerRole};
 use crate::daemon::{Daemon, DaemonError, DaemonOptions};
 use crate::node::{InitSources, Node, NodeError};
+use lienthong_sync::transport::endpoint::EndpointError;
 
 /// Why the local network could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -293,7 +294,21 @@ impl LocalNetwork {
             save_config(&node)?;
         }
         drop(node);
-        let daemon = Daemon::start(&dir, self.options.clone()).await?;
+        // A node restarted in this process may find its old address still
+        // bound for a moment: the stopped daemon's socket is released when
+        // its endpoint's last task has been dropped on the runtime.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let daemon = loop {
+            match Daemon::start(&dir, self.options.clone()).await {
+                Err(DaemonError::Endpoint(EndpointError::Bind { source, .. }))
+                    if source.kind() == std::io::ErrorKind::AddrInUse
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                started => break started?,
+            }
+        };
         let addr = daemon.local_addr();
         if let Some(local) = self.nodes.get_mut(office) {
             local.daemon = Some(daemon);

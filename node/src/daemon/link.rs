@@ -185,10 +185,12 @@ async fn serve_in_span(
         }.instrument(tracing::Span::current()))
     };
     let (traffic_stop, stopped) = tokio::sync::oneshot::channel();
-    let traffic = tokio::spawn(
+    // Aborted with the session too: it holds the connection (and so the
+    // endpoint's port) as long as it runs.
+    let mut traffic = AbortOnDrop(tokio::spawn(
         count_traffic(shared.clone(), peer, connection.clone(), stopped)
             .instrument(tracing::Span::current()),
-    );
+    ));
     // Ends with the session, also when a stopping daemon abandons the
     // session's task: left running, it would hold the connection and the
     // endpoint (its port) for good.
@@ -210,7 +212,7 @@ async fn serve_in_span(
     .await;
     drop(lift_watch);
     let _ = traffic_stop.send(());
-    let _ = traffic.await;
+    let _ = (&mut traffic.0).await;
     shared.unregister(&peer, &connection);
     let synced = watcher.await.unwrap_or(false) || driven.synced;
     let error = driven.result.err().map(|e| e.to_string());
