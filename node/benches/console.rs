@@ -27,27 +27,27 @@
 //! (where the store goes), `--out FILE` (write the table into FILE between
 //! `<!-- console: begin -->` and `<!-- console: end -->`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use automerge::Automerge;
 use chrono::{DateTime, TimeZone, Utc};
+use common::Generated;
 use lienthong::console::Console;
 use lienthong::node::{InitSources, Node};
-use lienthong::officer;
 use lienthong::replication::Clock;
 use lienthong::service::accounts::{self, Role};
-use lienthong::store::documents::{DocKey, DocKind};
 use lienthong_shared::OfficeId;
 use lienthong_shared::builtin;
 use lienthong_shared::catalogue::resolve_route;
 use lienthong_shared::code::DossierCode;
-use lienthong_shared::dossier::fold::{self, DossierState};
+use lienthong_shared::dossier::fold;
 use lienthong_shared::dossier::schema::{
     self, Applicant, DossierFacts, ProcedureSnapshot, RouteStep,
 };
-use lienthong_shared::dossier::{Action, AppraisalOutcome, Channel, Dossier, Event, EventId};
+use lienthong_shared::dossier::{Action, AppraisalOutcome, Channel, Event, EventId};
 
 const COMMUNE: &str = "commune:dien-ban/dien-phuong";
 const PASSWORD: &str = "mat-khau-bench-1";
@@ -89,14 +89,6 @@ fn status_mb(field: &str) -> f64 {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-struct Generated {
-    key: DocKey,
-    doc: Automerge,
-    snapshot: Vec<u8>,
-    dossier: Dossier,
-    state: DossierState,
 }
 
 /// Dossier `i`, received at the commune in March 2026 and taken as far as
@@ -150,10 +142,10 @@ fn generate(node: &Node, i: usize) -> Generated {
         }
     };
     let mut events = vec![event(&origin, Action::Received)];
-    let processor = route
-        .iter()
-        .map(|s| s.office.clone())
-        .find(|o| *o != origin)
+    // The route's deciding agency processes it: it alone may issue the
+    // result (RULES.md, `fold::deciding_office`).
+    let processor = fold::deciding_office(&facts.route)
+        .cloned()
         .unwrap_or_else(|| origin.clone());
     let stage = i % 10;
     if stage >= 1 {
@@ -240,54 +232,7 @@ fn build_store(dir: &Path, n: usize) -> Duration {
     )
     .unwrap();
     drop(node);
-    let started = Instant::now();
-    let workers = std::thread::available_parallelism().map_or(2, |p| p.get());
-    const BATCH: usize = 1000;
-    let (sender, receiver) = mpsc::sync_channel::<Vec<Generated>>(workers * 2);
-    std::thread::scope(|scope| {
-        for w in 0..workers {
-            let sender = sender.clone();
-            scope.spawn(move || {
-                let node = Node::open(dir).unwrap();
-                for batch in (w..n.div_ceil(BATCH)).step_by(workers) {
-                    let generated = (batch * BATCH..((batch + 1) * BATCH).min(n))
-                        .map(|i| generate(&node, i))
-                        .collect();
-                    if sender.send(generated).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(sender);
-        let mut node = Node::open(dir).unwrap();
-        let Node { store, network, .. } = &mut node;
-        for batch in receiver {
-            store
-                .write(|w| -> Result<(), lienthong::store::StoreError> {
-                    for g in &batch {
-                        let seq = w.save_document_with(
-                            &g.key,
-                            DocKind::Dossier,
-                            &g.doc,
-                            &[],
-                            Some(&g.snapshot),
-                        )?;
-                        officer::index_dossier(
-                            w,
-                            &g.key,
-                            seq,
-                            &g.dossier,
-                            &g.state,
-                            &network.offices,
-                        )?;
-                    }
-                    Ok(())
-                })
-                .unwrap();
-        }
-    });
-    started.elapsed()
+    common::fill(dir, n, |_| (), |node, _, i| generate(node, i))
 }
 
 struct Client {

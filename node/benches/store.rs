@@ -38,13 +38,15 @@
 //! workspace root, between `<!-- store: begin -->` and
 //! `<!-- store: end -->`, as in `docs/benchmarks.md`).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use automerge::Automerge;
 use chrono::{DateTime, TimeZone, Utc};
+use common::Generated;
 use lienthong::node::{InitSources, Node};
 use lienthong::officer::{self, NewDossier};
 use lienthong::store::documents::{DocKey, DocKind};
@@ -53,13 +55,11 @@ use lienthong_shared::OfficeId;
 use lienthong_shared::builtin;
 use lienthong_shared::catalogue::resolve_route;
 use lienthong_shared::code::DossierCode;
-use lienthong_shared::dossier::fold::{self, DossierState};
+use lienthong_shared::dossier::fold;
 use lienthong_shared::dossier::schema::{
     self, Applicant, DossierFacts, ProcedureSnapshot, RouteStep,
 };
-use lienthong_shared::dossier::{
-    Action, AppraisalOutcome, Channel, Dossier, Event, EventId, Status,
-};
+use lienthong_shared::dossier::{Action, AppraisalOutcome, Channel, Event, EventId, Status};
 
 const COMMUNE: &str = "commune:dien-ban/dien-phuong";
 const PROVINCE: &str = "province:quang-nam";
@@ -448,15 +448,6 @@ fn machine() -> String {
 
 // ── 2. 100,000 dossiers ────────────────────────────────────────────────────
 
-/// A generated dossier, ready to store.
-struct Generated {
-    key: DocKey,
-    doc: Automerge,
-    snapshot: Vec<u8>,
-    dossier: Dossier,
-    state: DossierState,
-}
-
 /// Where the `i`th dossier was received: each commune in turn.
 fn origins(node: &Node) -> Vec<OfficeId> {
     let mut origins: Vec<OfficeId> = node
@@ -609,55 +600,9 @@ fn generate(node: &Node, origins: &[OfficeId], i: usize) -> Generated {
 /// dossiers per transaction.
 fn build_store(dir: &Path, n: usize) -> Duration {
     drop(init(dir, PROVINCE));
-    let started = Instant::now();
-    let workers = std::thread::available_parallelism().map_or(2, |p| p.get());
-    const BATCH: usize = 1000;
-    let (sender, receiver) = mpsc::sync_channel::<Vec<Generated>>(workers * 2);
-    std::thread::scope(|scope| {
-        for w in 0..workers {
-            let sender = sender.clone();
-            scope.spawn(move || {
-                let node = Node::open(dir).unwrap();
-                let origins = origins(&node);
-                for batch in (w..n.div_ceil(BATCH)).step_by(workers) {
-                    let generated = (batch * BATCH..((batch + 1) * BATCH).min(n))
-                        .map(|i| generate(&node, &origins, i))
-                        .collect();
-                    if sender.send(generated).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        drop(sender);
-        let mut node = Node::open(dir).unwrap();
-        let Node { store, network, .. } = &mut node;
-        for batch in receiver {
-            store
-                .write(|w| -> Result<(), lienthong::store::StoreError> {
-                    for g in &batch {
-                        let seq = w.save_document_with(
-                            &g.key,
-                            DocKind::Dossier,
-                            &g.doc,
-                            &[],
-                            Some(&g.snapshot),
-                        )?;
-                        officer::index_dossier(
-                            w,
-                            &g.key,
-                            seq,
-                            &g.dossier,
-                            &g.state,
-                            &network.offices,
-                        )?;
-                    }
-                    Ok(())
-                })
-                .unwrap();
-        }
-    });
-    started.elapsed()
+    common::fill(dir, n, origins, |node, origins, i| {
+        generate(node, origins, i)
+    })
 }
 
 /// In the child process: list, report and fold everything; print one JSON line.
