@@ -26,6 +26,7 @@ pub mod cache;
 pub mod codes;
 pub mod console_sessions;
 pub mod daemon_state;
+pub mod identities;
 pub mod desk;
 pub mod documents;
 pub mod dossier_pages;
