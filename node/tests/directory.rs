@@ -326,7 +326,18 @@ async fn a_rotated_key_keeps_its_old_history_valid_and_writes_nothing_after_its_
         }
     }
 
-    // The old key (stolen, say) writes after its end: refused.
+    // The old key (stolen, say) writes after its end: refused — once the
+    // district judges by the province's directory (its file, applied from
+    // the network document; sessions restart within a poll of a second).
+    net.wait_until(&office(DISTRICT), "the province's directory", WAIT, |n| {
+        n.network
+            .directory_entries()
+            .iter()
+            .any(|e| e.node_id == old.to_string() && e.until.is_some())
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     let mut c = net.open(&office(COMMUNE)).unwrap();
     let (_, held) = c.store.read(|r| r.load_document(&after)).unwrap().unwrap();
     let mut forged = held.fork();

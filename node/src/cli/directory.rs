@@ -96,6 +96,7 @@ pub fn run(command: &DirectoryCommand) -> Result<()> {
             from,
         } => {
             let mut node = Node::open(&data.data)?;
+            let first = node.network.directory_entries().is_empty();
             let from = time(&node, from.as_deref())?;
             let entry = directory_file::add_entry(&mut node, id, office, from)?;
             println!(
@@ -104,6 +105,11 @@ pub fn run(command: &DirectoryCommand) -> Result<()> {
                 entry.office,
                 shown(&node, entry.from, "ever")
             );
+            if first {
+                eprintln!(
+                    "This is the directory's first entry: from now on a node not in it is refused beyond the node that pinned it. Add every node (`lienthong directory list` shows the entries)."
+                );
+            }
         }
         DirectoryCommand::End { data, node: id, at } => {
             let mut node = Node::open(&data.data)?;
