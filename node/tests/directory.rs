@@ -410,4 +410,14 @@ async fn a_commune_outside_the_directory_is_refused_at_the_province_until_it_is_
         "--office", COMMUNE,
     ]);
     wait_for_dossier(&net, PROVINCE, &key).await;
+    // The province held the district where it refused, and released it
+    // when the directory changed (no longer offered again each session).
+    let mut p = net.open(&office(PROVINCE)).unwrap();
+    let limit = p
+        .store
+        .read(|r| r.peer_limit(district.as_bytes()))
+        .unwrap()
+        .expect("the refusal held the district's checkpoint");
+    assert_eq!(limit.kind, lienthong::store::limits::LimitKind::Directory);
+    assert!(limit.lifted_at.is_some(), "the hold was released: {limit:?}");
 }
