@@ -424,4 +424,54 @@ mod tests {
         assert_eq!(written_at(&doc, &doc.get_heads()[0]).map(ms), Some(9_000));
         assert_eq!(written_at(&doc, &ChangeHash([7; 32])), None);
     }
+
+    #[test]
+    fn a_change_counts_only_while_its_signers_entry_was_in_force() {
+        use automerge::transaction::{CommitOptions, Transactable};
+        let (province, commune) = (signer(PROVINCE), signer(COMMUNE));
+        let end = DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut net = network(&[(PROVINCE, &province)]);
+        net.directory.push(lienthong_shared::directory::DirectoryEntry {
+            node_id: NodeId::from_bytes(*commune.node_id()).to_string(),
+            office: COMMUNE.parse().unwrap(),
+            from: None,
+            until: Some(end),
+        });
+        let own = (*province.node_id(), PROVINCE.parse().unwrap());
+        let directory = Directory::new(&net, own, &HashMap::new());
+        let doc_id = DocumentId([1; 16]);
+        let mut doc = Automerge::new().with_actor(ActorId::from(commune.actor_bytes()));
+        let written = |doc: &mut Automerge, millis: i64| {
+            let mut tx = doc.transaction();
+            tx.put(ROOT, "n", millis).unwrap();
+            tx.commit_with(CommitOptions::default().with_time(millis));
+            let meta = doc.get_change_meta_by_hash(&doc.get_heads()[0]).unwrap();
+            NewChange {
+                hash: meta.hash,
+                actor: meta.actor.into_owned(),
+                start_op: meta.start_op,
+                max_op: meta.max_op,
+                attestation: Some(commune.sign(&doc_id, &meta.hash.0)),
+            }
+        };
+        let before = written(&mut doc, end.timestamp_millis() - 1);
+        let after = written(&mut doc, end.timestamp_millis());
+        let sender = [0; 32];
+        let authors = check_changes(&directory, &doc, &sender, &[before.clone()]).unwrap();
+        assert_eq!(
+            authors.values().flatten().next().unwrap().2,
+            Some(COMMUNE.parse().unwrap())
+        );
+        let refused = check_changes(&directory, &doc, &sender, &[before, after]).unwrap_err();
+        assert!(matches!(refused, AuthorshipViolation::Ended { .. }), "{refused}");
+        assert!(refused.to_string().contains("stay valid"), "{refused}");
+        // Back-dated on top of the late change: judged at the late one's date.
+        let backdated = written(&mut doc, 1_000);
+        assert!(matches!(
+            check_changes(&directory, &doc, &sender, &[backdated]),
+            Err(AuthorshipViolation::Ended { .. })
+        ));
+    }
 }
