@@ -27,7 +27,7 @@ use lienthong_shared::dossier::{Action, Event, EventId};
 use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::attest::Signer;
 use lienthong_sync::transport::identity::{NodeId, NodeIdentity};
-use support::{COMMUNE, DISTRICT, PROVINCE, WAIT, at, ok, office};
+use support::{COMMUNE, DISTRICT, PROVINCE, WAIT, at, office, ok};
 
 /// Three real nodes whose network file names every node's id, but those of
 /// `unnamed`; started.
@@ -137,10 +137,7 @@ async fn refusal(net: &LocalNetwork, node: &str, peer: &NodeId, why: &str) -> St
 }
 
 fn holds(node: &mut Node, key: &DocKey) -> bool {
-    node.store
-        .read(|r| r.load_document(key))
-        .unwrap()
-        .is_some()
+    node.store.read(|r| r.load_document(key)).unwrap().is_some()
 }
 
 fn holds_change(node: &mut Node, key: &DocKey, doc: &Automerge) -> bool {
@@ -279,16 +276,37 @@ async fn a_rotated_key_keeps_its_old_history_valid_and_writes_nothing_after_its_
         .previous_identities()
         .unwrap();
     assert_eq!(kept.len(), 1);
-    assert_eq!(kept[0].0, old.to_string(), "the old id is kept for reference");
+    assert_eq!(
+        kept[0].0,
+        old.to_string(),
+        "the old id is kept for reference"
+    );
 
     // The province ends the old key and adds the new one; the district
     // pins the new one.
     let end = Utc::now().to_rfc3339();
     let province = data(&net, PROVINCE);
-    ok(&["directory", "end", "--data", &province, "--node", &old.to_string(), "--at", &end]);
     ok(&[
-        "directory", "add", "--data", &province, "--node", &new.to_string(), "--office", COMMUNE,
-        "--from", &end,
+        "directory",
+        "end",
+        "--data",
+        &province,
+        "--node",
+        &old.to_string(),
+        "--at",
+        &end,
+    ]);
+    ok(&[
+        "directory",
+        "add",
+        "--data",
+        &province,
+        "--node",
+        &new.to_string(),
+        "--office",
+        COMMUNE,
+        "--from",
+        &end,
     ]);
     let listed = ok(&["directory", "list", "--data", &province]);
     assert!(
@@ -296,9 +314,24 @@ async fn a_rotated_key_keeps_its_old_history_valid_and_writes_nothing_after_its_
         "{listed}"
     );
     let district = data(&net, DISTRICT);
-    ok(&["peer", "remove", "--data", &district, "--node-id", &old.to_string()]);
     ok(&[
-        "peer", "add", "--data", &district, "--role", "child", "--office", COMMUNE, "--node-id",
+        "peer",
+        "remove",
+        "--data",
+        &district,
+        "--node-id",
+        &old.to_string(),
+    ]);
+    ok(&[
+        "peer",
+        "add",
+        "--data",
+        &district,
+        "--role",
+        "child",
+        "--office",
+        COMMUNE,
+        "--node-id",
         &new.to_string(),
     ]);
     net.start(&office(COMMUNE)).await.unwrap();
@@ -395,19 +428,34 @@ async fn a_commune_outside_the_directory_is_refused_at_the_province_until_it_is_
         "{reason}"
     );
     let mut p = net.open(&office(PROVINCE)).unwrap();
-    assert!(!holds(&mut p, &key), "the province stored the unknown commune's dossier");
+    assert!(
+        !holds(&mut p, &key),
+        "the province stored the unknown commune's dossier"
+    );
 
     // Only the province keeps the directory.
     let refused = support::fails(&[
-        "directory", "add", "--data", &data(&net, DISTRICT), "--node", &commune.to_string(),
-        "--office", COMMUNE,
+        "directory",
+        "add",
+        "--data",
+        &data(&net, DISTRICT),
+        "--node",
+        &commune.to_string(),
+        "--office",
+        COMMUNE,
     ]);
     assert!(refused.contains("kept at the province's node"), "{refused}");
 
     // Added: what was refused is offered again and admitted.
     ok(&[
-        "directory", "add", "--data", &data(&net, PROVINCE), "--node", &commune.to_string(),
-        "--office", COMMUNE,
+        "directory",
+        "add",
+        "--data",
+        &data(&net, PROVINCE),
+        "--node",
+        &commune.to_string(),
+        "--office",
+        COMMUNE,
     ]);
     wait_for_dossier(&net, PROVINCE, &key).await;
     // The province held the district where it refused, and released it
@@ -419,5 +467,8 @@ async fn a_commune_outside_the_directory_is_refused_at_the_province_until_it_is_
         .unwrap()
         .expect("the refusal held the district's checkpoint");
     assert_eq!(limit.kind, lienthong::store::limits::LimitKind::Directory);
-    assert!(limit.lifted_at.is_some(), "the hold was released: {limit:?}");
+    assert!(
+        limit.lifted_at.is_some(),
+        "the hold was released: {limit:?}"
+    );
 }

@@ -137,15 +137,15 @@ pub(crate) fn parse(
         };
         let from = time(&node.from)?;
         let until = time(&node.until)?;
-        if let (Some(from), Some(until), Some(span)) = (from, until, node.until.as_ref()) {
-            if until <= from {
-                return Err(at(
-                    span.span(),
-                    format!(
-                        "this entry ends ({until}) before it starts ({from}); `until` must be later than `from`"
-                    ),
-                ));
-            }
+        if let (Some(from), Some(until), Some(span)) = (from, until, node.until.as_ref())
+            && until <= from
+        {
+            return Err(at(
+                span.span(),
+                format!(
+                    "this entry ends ({until}) before it starts ({from}); `until` must be later than `from`"
+                ),
+            ));
         }
         entries.push(DirectoryEntry {
             node_id: id.to_string(),
@@ -186,7 +186,10 @@ mod tests {
         assert!(!bounded.has_ended(t(199)));
         assert!(bounded.has_ended(t(200)));
         let ended = entry(None, Some(200));
-        assert!(ended.covers(t(0)), "an entry without `from` covers the past");
+        assert!(
+            ended.covers(t(0)),
+            "an entry without `from` covers the past"
+        );
     }
 
     #[test]
@@ -229,7 +232,11 @@ mod tests {
             Some(Utc.with_ymd_and_hms(2026, 12, 7, 3, 0, 0).unwrap())
         );
         assert_eq!(net.directory[1].from, None);
-        assert_eq!(net.directory_entries().len(), 2, "the shipped file names no node_id");
+        assert_eq!(
+            net.directory_entries().len(),
+            2,
+            "the shipped file names no node_id"
+        );
     }
 
     #[test]
@@ -237,7 +244,7 @@ mod tests {
         let id = format!("lt1-{}", ["abcd"; 13].join("-"));
         let cases = [
             (
-                format!("[[node]]\nid = \"lt1-oops\"\noffice = \"district:dien-ban\"\n"),
+                "[[node]]\nid = \"lt1-oops\"\noffice = \"district:dien-ban\"\n".to_string(),
                 "lt1-oops",
                 "lienthong id",
             ),
@@ -247,7 +254,9 @@ mod tests {
                 "lienthong offices",
             ),
             (
-                format!("[[node]]\nid = \"{id}\"\noffice = \"district:dien-ban\"\nfrom = \"tomorrow\"\n"),
+                format!(
+                    "[[node]]\nid = \"{id}\"\noffice = \"district:dien-ban\"\nfrom = \"tomorrow\"\n"
+                ),
                 "tomorrow",
                 "RFC 3339",
             ),

@@ -145,21 +145,25 @@ pub fn identity(command: &IdentityCommand) -> Result<()> {
 pub fn rotate(dir: &std::path::Path) -> Result<()> {
     let node = Node::open(dir)?;
     let now = Utc::now();
-    if let Some((beat, pid)) = daemon_heartbeat(&node.store) {
-        if (now - beat).to_std().unwrap_or_default() < HEARTBEAT_INTERVAL * 3 {
-            bail!(
-                "the daemon is running on {} (pid {pid}); stop it first, then rotate the key (nothing was changed)",
-                dir.display()
-            );
-        }
+    if let Some((beat, pid)) = daemon_heartbeat(&node.store)
+        && (now - beat).to_std().unwrap_or_default() < HEARTBEAT_INTERVAL * 3
+    {
+        bail!(
+            "the daemon is running on {} (pid {pid}); stop it first, then rotate the key (nothing was changed)",
+            dir.display()
+        );
     }
     let old = node.node_id();
     let identity_dir = node.dir.identity_dir();
     let fresh = NodeIdentity::generate(node.office().as_str())?;
     let staged = dir.join("identity.rotating");
     if staged.exists() {
-        std::fs::remove_dir_all(&staged)
-            .with_context(|| format!("cannot clear {} (left by an interrupted rotation)", staged.display()))?;
+        std::fs::remove_dir_all(&staged).with_context(|| {
+            format!(
+                "cannot clear {} (left by an interrupted rotation)",
+                staged.display()
+            )
+        })?;
     }
     fresh
         .save(&staged)
@@ -174,8 +178,12 @@ pub fn rotate(dir: &std::path::Path) -> Result<()> {
     }
     std::fs::rename(&identity_dir, &retired)
         .with_context(|| format!("cannot move the old key aside ({})", identity_dir.display()))?;
-    std::fs::rename(&staged, &identity_dir)
-        .with_context(|| format!("cannot put the new key in place ({})", identity_dir.display()))?;
+    std::fs::rename(&staged, &identity_dir).with_context(|| {
+        format!(
+            "cannot put the new key in place ({})",
+            identity_dir.display()
+        )
+    })?;
     // The old key signs nothing more: it goes (its public id stays, above).
     std::fs::remove_dir_all(&retired)
         .with_context(|| format!("the new key is in place, but the old one could not be removed from {}; remove it by hand", retired.display()))?;

@@ -201,7 +201,10 @@ impl DirectoryWatch {
         .await;
         match released {
             Ok(Ok(n)) if n > 0 => {
-                tracing::info!(peers = n, "peers held for directory refusals are asked again")
+                tracing::info!(
+                    peers = n,
+                    "peers held for directory refusals are asked again"
+                )
             }
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "could not release the directory holds"),

@@ -175,8 +175,12 @@ fn accept_child(
     let names_nodes = !node.network.directory_entries().is_empty();
     if node.network.offices.root().id == *node.office() && names_nodes {
         match crate::replication::directory_file::add_entry(&mut node, &child, &office, None) {
-            Ok(_) => tracing::info!(peer = %child, %office, "added the new node to the node directory"),
-            Err(e) => tracing::warn!(peer = %child, error = %e, "could not add the new node to the node directory; add it with `lienthong directory add`"),
+            Ok(_) => {
+                tracing::info!(peer = %child, %office, "added the new node to the node directory")
+            }
+            Err(e) => {
+                tracing::warn!(peer = %child, error = %e, "could not add the new node to the node directory; add it with `lienthong directory add`")
+            }
         }
     }
     let read = |path: &Path| {

@@ -92,10 +92,7 @@ pub fn end(text: &str, node: &NodeId, at: DateTime<Utc>) -> Result<(String, usiz
     let mut doc: DocumentMut = text.parse().map_err(|e| format!("{e}"))?;
     let mut ended = 0;
     let mut moved = Vec::new();
-    if let Some(offices) = doc
-        .get_mut("office")
-        .and_then(Item::as_array_of_tables_mut)
-    {
+    if let Some(offices) = doc.get_mut("office").and_then(Item::as_array_of_tables_mut) {
         for office in offices.iter_mut() {
             let named = office
                 .get("node_id")
@@ -166,8 +163,7 @@ fn write_and_publish(node: &mut Node, text: &str) -> Result<NetworkConfig, Direc
         reason: e.to_string(),
     })?;
     let tmp = path.with_extension("toml.directory");
-    std::fs::write(&tmp, text)
-        .map_err(|e| DirectoryError::Write(tmp.display().to_string(), e))?;
+    std::fs::write(&tmp, text).map_err(|e| DirectoryError::Write(tmp.display().to_string(), e))?;
     std::fs::rename(&tmp, &path)
         .map_err(|e| DirectoryError::Write(path.display().to_string(), e))?;
     node.network = network.clone();
@@ -201,9 +197,7 @@ pub fn add_entry(
     let office = known.id.clone();
     let since = from.unwrap_or(DateTime::<Utc>::MIN_UTC);
     let existing = node.network.directory_entries().into_iter().find(|e| {
-        same_node(&e.node_id, id)
-            && e.office == office
-            && e.until.is_none_or(|until| until > since)
+        same_node(&e.node_id, id) && e.office == office && e.until.is_none_or(|until| until > since)
     });
     if let Some(e) = existing {
         return Err(DirectoryError::AlreadyIn {

@@ -22,8 +22,9 @@ impl Store {
     /// The node ids this node used before, oldest first.
     pub fn previous_identities(&self) -> Result<Vec<(String, DateTime<Utc>)>> {
         let connection = self.connection();
-        let mut statement = connection
-            .prepare("SELECT key, value FROM meta WHERE key LIKE 'previous_node_id:%' ORDER BY value")?;
+        let mut statement = connection.prepare(
+            "SELECT key, value FROM meta WHERE key LIKE 'previous_node_id:%' ORDER BY value",
+        )?;
         let rows = statement.query_map([], |row| {
             Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
         })?;
@@ -31,7 +32,10 @@ impl Store {
         for row in rows {
             let (key, millis) = row?;
             let id = key.strip_prefix(PREFIX).unwrap_or(&key).to_string();
-            out.push((id, DateTime::from_timestamp_millis(millis).unwrap_or_default()));
+            out.push((
+                id,
+                DateTime::from_timestamp_millis(millis).unwrap_or_default(),
+            ));
         }
         Ok(out)
     }

@@ -25,8 +25,8 @@
 use std::collections::HashMap;
 
 use automerge::iter::DocItem;
-use chrono::{DateTime, TimeZone, Utc};
 use automerge::{ActorId, Automerge, ChangeHash, ObjId, ROOT, ReadDoc, ScalarValue, Value};
+use chrono::{DateTime, TimeZone, Utc};
 use lienthong_shared::OfficeId;
 use lienthong_shared::offices::NetworkConfig;
 use lienthong_sync::protocol::attest::actor_of;
@@ -358,15 +358,25 @@ mod tests {
             check_changes(&directory, &Automerge::new(), &[0; 32], &[unknown]),
             Err(AuthorshipViolation::UnknownAuthor { .. })
         ));
-        let by_district =
-            check_changes(&directory, &Automerge::new(), &[0; 32], &[change(&district, district.actor_bytes(), 2)]).unwrap();
+        let by_district = check_changes(
+            &directory,
+            &Automerge::new(),
+            &[0; 32],
+            &[change(&district, district.actor_bytes(), 2)],
+        )
+        .unwrap();
         let root = &net.offices.root().id;
         assert!(matches!(
             check_config(&directory, "network", &by_district, root),
             Err(AuthorshipViolation::NotProvince { .. })
         ));
-        let by_province =
-            check_changes(&directory, &Automerge::new(), &[0; 32], &[change(&province, province.actor_bytes(), 3)]).unwrap();
+        let by_province = check_changes(
+            &directory,
+            &Automerge::new(),
+            &[0; 32],
+            &[change(&province, province.actor_bytes(), 3)],
+        )
+        .unwrap();
         assert_eq!(
             check_config(&directory, "network", &by_province, root),
             Ok(())
@@ -391,14 +401,24 @@ mod tests {
         ));
         // The district signing a change under the commune's actor.
         assert!(matches!(
-            check_changes(&directory, &Automerge::new(), &[0; 32], &[change(&district, commune.actor_bytes(), 2)]),
+            check_changes(
+                &directory,
+                &Automerge::new(),
+                &[0; 32],
+                &[change(&district, commune.actor_bytes(), 2)]
+            ),
             Err(AuthorshipViolation::ActorMismatch { .. })
         ));
         // Without names in the file, an author outside the pinned peers is
         // admitted on its signature alone, its office unknown.
         let stranger = signer(COMMUNE);
-        let authors =
-            check_changes(&directory, &Automerge::new(), &[0; 32], &[change(&stranger, stranger.actor_bytes(), 3)]).unwrap();
+        let authors = check_changes(
+            &directory,
+            &Automerge::new(),
+            &[0; 32],
+            &[change(&stranger, stranger.actor_bytes(), 3)],
+        )
+        .unwrap();
         assert_eq!(authors.values().flatten().next().unwrap().2, None);
     }
 
@@ -433,12 +453,13 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         let mut net = network(&[(PROVINCE, &province)]);
-        net.directory.push(lienthong_shared::directory::DirectoryEntry {
-            node_id: NodeId::from_bytes(*commune.node_id()).to_string(),
-            office: COMMUNE.parse().unwrap(),
-            from: None,
-            until: Some(end),
-        });
+        net.directory
+            .push(lienthong_shared::directory::DirectoryEntry {
+                node_id: NodeId::from_bytes(*commune.node_id()).to_string(),
+                office: COMMUNE.parse().unwrap(),
+                from: None,
+                until: Some(end),
+            });
         let own = (*province.node_id(), PROVINCE.parse().unwrap());
         let directory = Directory::new(&net, own, &HashMap::new());
         let doc_id = DocumentId([1; 16]);
@@ -459,13 +480,17 @@ mod tests {
         let before = written(&mut doc, end.timestamp_millis() - 1);
         let after = written(&mut doc, end.timestamp_millis());
         let sender = [0; 32];
-        let authors = check_changes(&directory, &doc, &sender, &[before.clone()]).unwrap();
+        let authors =
+            check_changes(&directory, &doc, &sender, std::slice::from_ref(&before)).unwrap();
         assert_eq!(
             authors.values().flatten().next().unwrap().2,
             Some(COMMUNE.parse().unwrap())
         );
         let refused = check_changes(&directory, &doc, &sender, &[before, after]).unwrap_err();
-        assert!(matches!(refused, AuthorshipViolation::Ended { .. }), "{refused}");
+        assert!(
+            matches!(refused, AuthorshipViolation::Ended { .. }),
+            "{refused}"
+        );
         assert!(refused.to_string().contains("stay valid"), "{refused}");
         // Back-dated on top of the late change: judged at the late one's date.
         let backdated = written(&mut doc, 1_000);

@@ -270,7 +270,10 @@ mod tests {
         assert_eq!(dir.root(), Some(&id(1)));
         let commune: OfficeId = COMMUNE.parse().unwrap();
         let sender = id(2);
-        assert_eq!(dir.standing(&id(3), t(9), &sender), Standing::Serves(&commune));
+        assert_eq!(
+            dir.standing(&id(3), t(9), &sender),
+            Standing::Serves(&commune)
+        );
         assert_eq!(
             dir.standing(&id(3), t(10), &sender),
             Standing::Ended {
@@ -285,11 +288,18 @@ mod tests {
                 from: t(10)
             }
         );
-        assert_eq!(dir.standing(&id(4), t(11), &sender), Standing::Serves(&commune));
+        assert_eq!(
+            dir.standing(&id(4), t(11), &sender),
+            Standing::Serves(&commune)
+        );
         assert_eq!(dir.ended(&id(3), t(9)), None, "not ended yet at 9:00");
         assert_eq!(dir.ended(&id(3), t(11)), Some((&commune, t(10))));
         assert_eq!(dir.ended(&id(4), t(11)), None);
-        assert_eq!(dir.office_of(&id(3)), Some(&commune), "shown after it ended");
+        assert_eq!(
+            dir.office_of(&id(3)),
+            Some(&commune),
+            "shown after it ended"
+        );
     }
 
     #[test]
@@ -301,15 +311,25 @@ mod tests {
         // No names: the pin is the directory.
         let dir = Directory::new(&network(""), own.clone(), &peers);
         assert!(!dir.is_complete());
-        assert_eq!(dir.standing(&id(5), t(9), &id(2)), Standing::Serves(&commune));
+        assert_eq!(
+            dir.standing(&id(5), t(9), &id(2)),
+            Standing::Serves(&commune)
+        );
         assert_eq!(dir.standing(&id(9), t(9), &id(5)), Standing::Unjudged);
         // Names: the unnamed pinned commune only for what it sends itself.
         let named = network(&entry(1, PROVINCE, None, None));
         let dir = Directory::new(&named, own.clone(), &peers);
-        assert_eq!(dir.standing(&id(5), t(9), &id(5)), Standing::Serves(&commune));
+        assert_eq!(
+            dir.standing(&id(5), t(9), &id(5)),
+            Standing::Serves(&commune)
+        );
         assert_eq!(dir.standing(&id(5), t(9), &id(7)), Standing::Unknown);
         assert_eq!(dir.standing(&id(9), t(9), &id(9)), Standing::Unknown);
-        assert_eq!(dir.standing(&id(2), t(9), &id(5)), Standing::Serves(&district), "itself");
+        assert_eq!(
+            dir.standing(&id(2), t(9), &id(5)),
+            Standing::Serves(&district),
+            "itself"
+        );
         // An ended entry is not revived by the pin.
         let ended = network(&format!(
             "{}{}",
