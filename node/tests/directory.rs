@@ -106,15 +106,25 @@ async fn at_the_district(net: &LocalNetwork, name: &str) -> DocKey {
 }
 
 async fn wait_for_dossier(net: &LocalNetwork, at_node: &str, key: &DocKey) {
-    net.wait_until(&office(at_node), "the commune's dossier", WAIT, |n| {
-        officer::resolve(n, &lienthong::store::documents::hex(key))
-            .ok()
-            .and_then(|r| r.transfer_to)
-            .as_deref()
-            == Some(DISTRICT)
-    })
-    .await
-    .unwrap();
+    let waited = net
+        .wait_until(&office(at_node), "the commune's dossier", WAIT, |n| {
+            officer::resolve(n, &lienthong::store::documents::hex(key))
+                .ok()
+                .and_then(|r| r.transfer_to)
+                .as_deref()
+                == Some(DISTRICT)
+        })
+        .await;
+    if let Err(e) = waited {
+        // Say what the node refused from its peers, to tell why.
+        let mut n = net.open(&office(at_node)).unwrap();
+        let peers: Vec<_> = n.config.peers.iter().map(|p| p.node_id).collect();
+        let rows: Vec<_> = peers
+            .iter()
+            .map(|p| n.store.read(|r| r.peer(p.as_bytes())).unwrap())
+            .collect();
+        panic!("{e}; its peers: {rows:#?}");
+    }
 }
 
 /// Wait until `node` has refused something from `peer` for a reason

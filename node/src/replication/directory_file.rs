@@ -51,8 +51,10 @@ pub enum DirectoryError {
     Publish(#[from] config_docs::PublishError),
 }
 
+/// A time as written into the file: to the second, or finer when given
+/// finer (an end must not move before a change written in its second).
 fn when(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 fn same_node(text: &str, node: &NodeId) -> bool {
