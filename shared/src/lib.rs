@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod catalogue;
 pub mod code;
 pub mod config_error;
+pub mod directory;
 pub mod dossier;
 pub mod office_id;
 pub mod offices;

@@ -41,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::config_error::ConfigError;
+use crate::directory::{self, DirectoryEntry, RawNode};
 use crate::office_id::OfficeId;
 use crate::rule_set::{RuleSet, RuleSetError, RuleSets};
 
@@ -637,6 +638,9 @@ pub struct NetworkConfig {
     pub calendar: CalendarSettings,
     pub rule_sets: RuleSets,
     pub offices: OfficeTree,
+    /// The `[[node]]` entries of the node directory (issue 8); see
+    /// [`NetworkConfig::directory_entries`] for the whole directory.
+    pub directory: Vec<DirectoryEntry>,
 }
 
 #[derive(Deserialize)]
@@ -649,6 +653,8 @@ struct RawNetwork {
     rule_sets: Vec<Spanned<RuleSet>>,
     #[serde(default, rename = "office")]
     offices: Vec<Spanned<RawOffice>>,
+    #[serde(default, rename = "node")]
+    nodes: Vec<Spanned<RawNode>>,
 }
 
 #[derive(Deserialize)]
@@ -755,12 +761,47 @@ impl NetworkConfig {
             }
         })?;
 
+        let directory = directory::parse(&raw.nodes, &tree, &at)?;
+        for (entry, office) in tree.iter().filter_map(|o| Some((o.node_id.as_ref()?, o))) {
+            if !directory::looks_like_node_id(entry) {
+                let span = raw
+                    .offices
+                    .iter()
+                    .find(|r| *r.get_ref().id.get_ref() == office.id)
+                    .and_then(|r| r.get_ref().node_id.as_ref())
+                    .map(|n| n.span());
+                let message = format!(
+                    "`{entry}` (the node_id of {}) is not a node id; copy the id `lienthong id --data DIR` prints on that node (lt1- and 13 groups of 4)",
+                    office.id
+                );
+                return Err(match span {
+                    Some(span) => at(span, message),
+                    None => ConfigError::whole_file(file, message),
+                });
+            }
+        }
+
         Ok(Self {
             name,
             calendar,
             rule_sets,
             offices: tree,
+            directory,
         })
+    }
+
+    /// The whole node directory: each office's `node_id` (valid always),
+    /// then the `[[node]]` entries.
+    pub fn directory_entries(&self) -> Vec<DirectoryEntry> {
+        let shorthand = self.offices.iter().filter_map(|office| {
+            Some(DirectoryEntry {
+                node_id: office.node_id.clone()?,
+                office: office.id.clone(),
+                from: None,
+                until: None,
+            })
+        });
+        shorthand.chain(self.directory.iter().cloned()).collect()
     }
 
     /// Reads and parses a network file.

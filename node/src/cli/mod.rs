@@ -9,6 +9,7 @@ pub mod backup;
 pub mod catalogue;
 pub mod daemon;
 pub mod demo;
+pub mod directory;
 pub mod export;
 pub mod forms;
 pub mod init;
@@ -53,6 +54,12 @@ pub enum Command {
     /// Pin, unpin and list peers.
     #[command(subcommand)]
     Peer(init::PeerCommand),
+    /// The node directory (which node serves which office, when): list; add and end at the province.
+    #[command(subcommand)]
+    Directory(directory::DirectoryCommand),
+    /// This node's key: rotate (replace it, node stopped).
+    #[command(subcommand)]
+    Identity(directory::IdentityCommand),
     /// List the procedure catalogue.
     Procedures(catalogue::ProceduresArgs),
     /// List the office tree.
@@ -97,6 +104,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Restore(args) => backup::restore(args),
         Command::Invite(args) => invite::invite(args),
         Command::Peer(command) => init::peer(command),
+        Command::Directory(command) => directory::run(command),
+        Command::Identity(command) => directory::identity(command),
         Command::Procedures(args) => catalogue::procedures(args),
         Command::Offices(args) => catalogue::offices(args),
         Command::Demo(args) => demo::run(args),

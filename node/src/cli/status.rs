@@ -146,6 +146,9 @@ fn print_peer_limits(p: &PeerStatus, l: &Locale) {
         let state = match (limit.lifted_at, limit.until) {
             (Some(lifted), _) => format!("lifted {}", l.datetime(lifted)),
             (None, Some(until)) => format!("in force until {}", l.datetime(until)),
+            (None, None) if limit.kind == crate::store::limits::LimitKind::Directory => {
+                "in force until the province's node directory changes".into()
+            }
             (None, None) => "in force until disk space is freed".into(),
         };
         println!(

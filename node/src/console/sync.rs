@@ -49,6 +49,7 @@ crate::catalogue! {
     LimitLifted => "đã gỡ lúc {at}", "lifted {at}";
     LimitUntil => "còn hiệu lực đến {at}", "in force until {at}";
     LimitDisk => "còn hiệu lực đến khi giải phóng ổ đĩa", "in force until disk space is freed";
+    LimitDirectory => "còn hiệu lực đến khi danh bạ nút của tỉnh thay đổi", "in force until the province's node directory changes";
     Transfers => "Tệp đang nhận", "Attachments arriving";
     TransferLine => "{hash}…: {got} / {size} ({percent}%)", "{hash}…: {got} of {size} ({percent}%)";
     Quarantine => "Tài liệu bị cách ly (giữ nguyên, không gửi đi)", "Quarantined documents (kept as they are, not sent on)";
@@ -149,6 +150,7 @@ fn render(ui: &Ui<'_>, s: &NodeStatus) -> maud::Markup {
                         @let state = match (limit.lifted_at, limit.until) {
                             (Some(at), _) => l.f(SyncMsg::LimitLifted, &[("at", &l.datetime(at))]),
                             (None, Some(at)) => l.f(SyncMsg::LimitUntil, &[("at", &l.datetime(at))]),
+                            (None, None) if limit.kind == crate::store::limits::LimitKind::Directory => l.t(SyncMsg::LimitDirectory).to_string(),
                             (None, None) => l.t(SyncMsg::LimitDisk).to_string(),
                         };
                         p.limit { (l.f(SyncMsg::LimitLine, &[

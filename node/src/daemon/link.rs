@@ -14,9 +14,57 @@ use tracing::Instrument;
 
 use super::Shared;
 use crate::replication::admission::{NodeAdmission, limit_has_lifted};
+use crate::replication::authorship::attested::Directory;
 use crate::replication::config_docs::{self, ConfigFile};
 use crate::replication::sync_store::NodeSyncStore;
 use crate::store::Store;
+
+/// The close code of a session refused because the peer's directory
+/// entry ended.
+pub(crate) const ENDED_CODE: u32 = 6;
+
+/// The directory a session judges authors by (issue 8): from the network
+/// file as it is now (the province edits it with `lienthong directory`;
+/// other nodes receive it as the network document), else the one the
+/// daemon started with.
+fn session_directory(
+    path: &std::path::Path,
+    started: &lienthong_shared::offices::NetworkConfig,
+    own: (PeerId, lienthong_shared::OfficeId),
+    peers: &std::collections::HashMap<PeerId, lienthong_shared::OfficeId>,
+) -> Directory {
+    match lienthong_shared::offices::NetworkConfig::load(path) {
+        Ok(network) => Directory::new(&network, own, peers),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the network file for the node directory; using the one read at start");
+            Directory::new(started, own, peers)
+        }
+    }
+}
+
+/// Why a session with a node whose every directory entry ended is refused,
+/// and what the operators do.
+pub(crate) fn ended_reason(
+    peer: &PeerId,
+    office: &lienthong_shared::OfficeId,
+    until: chrono::DateTime<Utc>,
+) -> String {
+    format!(
+        "node {} ({office}) is refused: its directory entry ended at {}; this node does not sync with it (the changes it wrote before stay valid). If its key was replaced, pin the new id (`lienthong peer remove --node-id OLD`, then `lienthong peer add … --node-id NEW`)",
+        short(peer),
+        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )
+}
+
+/// A QUIC close reason fits one packet: the reason cut to 900 bytes on a
+/// character boundary.
+fn close_reason(reason: &str) -> Vec<u8> {
+    let mut end = reason.len().min(900);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason.as_bytes()[..end].to_vec()
+}
 
 /// How a session ended: it reached "in sync" at least once, or not.
 pub(crate) struct LinkOutcome {
@@ -74,8 +122,9 @@ async fn serve_in_span(
     let limits = shared.limits;
     let clock = shared.options.clock.clone();
     let root = shared.dir.root().to_path_buf();
+    let network_path = shared.network_path.clone();
     let opened = tokio::task::spawn_blocking(
-        move || -> Result<(NodeSyncStore, NodeAdmission), crate::store::StoreError> {
+        move || -> Result<(NodeSyncStore, NodeAdmission, Directory), crate::store::StoreError> {
             let store = Store::open(&path)?;
             let policy_store = Store::open(&path)?;
             // This node's id, for the directory of change authors (issue 8).
@@ -84,16 +133,24 @@ async fn serve_in_span(
             )
             .map_err(|e| crate::store::StoreError::Invalid(format!("node identity: {e}")))?
             .node_id();
+            let directory = session_directory(
+                &network_path,
+                &network,
+                (*own.as_bytes(), my_office.clone()),
+                &peers,
+            );
             Ok((
                 NodeSyncStore::new(store, network.clone(), calendar.clone(), peers.clone())
                     .with_policy(limits, clock.clone(), root.clone()),
                 NodeAdmission::new(network, calendar, my_office, *own.as_bytes(), peers)
+                    .with_directory(directory.clone())
                     .with_policy(limits, clock, policy_store, root),
+                directory,
             ))
         },
     )
     .await;
-    let (store, admission) = match opened {
+    let (store, admission, directory) = match opened {
         Ok(Ok(parts)) => parts,
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "cannot open the store for a session");
@@ -104,6 +161,20 @@ async fn serve_in_span(
             return LinkOutcome { synced: false };
         }
     };
+    let now = shared.options.clock.now();
+    if let Some((office, until)) = directory.ended(&peer, now) {
+        let reason = ended_reason(&peer, office, until);
+        tracing::warn!(%reason, "refused a session with a node whose directory entry ended");
+        let mut refusals = Refusals {
+            count: 1,
+            last: reason.clone(),
+            by_peer: 0,
+        };
+        refusals.record(&shared, peer).await;
+        record_link(&shared, peer, false, false, Some(reason.clone())).await;
+        connection.close(ENDED_CODE.into(), &close_reason(&reason));
+        return LinkOutcome { synced: false };
+    }
     tracing::info!(remote = %connection.remote_address(), "link up");
     shared.register(peer, &connection);
     record_link(&shared, peer, true, false, None).await;

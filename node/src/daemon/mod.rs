@@ -138,6 +138,9 @@ pub(crate) struct Shared {
     pub config_path: Option<PathBuf>,
     pub office: OfficeId,
     pub network: NetworkConfig,
+    /// The network file, read again at each session for the node
+    /// directory, and watched for directory changes (`peers.rs`).
+    pub network_path: PathBuf,
     pub calendar: WorkingCalendar,
     /// The pinned peers: replaced when node.toml changes ([`reload`]).
     pub peers: std::sync::RwLock<PeerSet>,
@@ -361,6 +364,7 @@ impl Daemon {
             config_path: options.config.clone(),
             office: node.office().clone(),
             network: node.network.clone(),
+            network_path: node.dir.resolve(&node.config.network),
             calendar: node.calendar.clone(),
             peers: std::sync::RwLock::new(PeerSet::of(&node.config)),
             pinned: pinned.clone(),

@@ -46,6 +46,7 @@ pub(crate) async fn peers_loop(shared: Arc<Shared>, config: NodeConfig) {
     start_dialers(&shared, &config, &mut dialers, &mut loops);
     let path = config_path(&shared);
     let mut last_text = std::fs::read_to_string(&path).ok();
+    let mut directory = DirectoryWatch::new(&shared);
     let mut shutdown = shared.shutdown.clone();
     loop {
         tokio::select! {
@@ -53,6 +54,7 @@ pub(crate) async fn peers_loop(shared: Arc<Shared>, config: NodeConfig) {
             _ = shutdown.changed() => break,
             Some(_) = loops.join_next(), if !loops.is_empty() => continue,
         }
+        directory.look(&shared).await;
         let text = match tokio::fs::read_to_string(&path).await {
             Ok(text) => text,
             Err(e) => {
@@ -159,6 +161,77 @@ fn apply(
     }
     shared.peers_changed.notify_waiters();
     start_dialers(shared, config, dialers, loops);
+}
+
+/// The node directory in the network file (issue 8): when its entries
+/// change (`lienthong directory` at the province, or the network document
+/// received from it), every session ends and starts again, judging authors
+/// and peers by the new entries. The file's text is compared first.
+struct DirectoryWatch {
+    text: Option<String>,
+    entries: Option<Vec<lienthong_shared::directory::DirectoryEntry>>,
+}
+
+impl DirectoryWatch {
+    fn new(shared: &Shared) -> Self {
+        let text = std::fs::read_to_string(&shared.network_path).ok();
+        let entries = text.as_deref().and_then(|t| entries_of(shared, t));
+        DirectoryWatch { text, entries }
+    }
+
+    async fn look(&mut self, shared: &Shared) {
+        let Ok(text) = tokio::fs::read_to_string(&shared.network_path).await else {
+            return;
+        };
+        if self.text.as_deref() == Some(text.as_str()) {
+            return;
+        }
+        let entries = entries_of(shared, &text);
+        self.text = Some(text);
+        if entries.is_none() || entries == self.entries {
+            return;
+        }
+        self.entries = entries;
+        // What was refused for want of an entry is offered again.
+        let path = shared.dir.store_file();
+        let now = shared.options.clock.now();
+        let released = tokio::task::spawn_blocking(move || {
+            crate::store::Store::open(&path)?.write(|w| w.release_directory_holds(now))
+        })
+        .await;
+        match released {
+            Ok(Ok(n)) if n > 0 => {
+                tracing::info!(
+                    peers = n,
+                    "peers held for directory refusals are asked again"
+                )
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not release the directory holds"),
+            Err(e) => tracing::warn!(error = %e, "could not release the directory holds"),
+        }
+        let connections: Vec<quinn::Connection> = shared
+            .connections
+            .lock()
+            .map(|mut c| c.drain().map(|(_, c)| c).collect())
+            .unwrap_or_default();
+        tracing::info!(
+            sessions = connections.len(),
+            "the node directory changed: every session starts again under it"
+        );
+        for connection in connections {
+            connection.close(7u32.into(), b"the node directory changed; reconnecting");
+        }
+    }
+}
+
+fn entries_of(
+    shared: &Shared,
+    text: &str,
+) -> Option<Vec<lienthong_shared::directory::DirectoryEntry>> {
+    lienthong_shared::offices::NetworkConfig::parse(&shared.network_path, text)
+        .map(|n| n.directory_entries())
+        .ok()
 }
 
 fn close(shared: &Shared, peer: &PeerId) {

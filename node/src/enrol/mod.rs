@@ -166,6 +166,23 @@ fn accept_child(
         }
     };
     tracing::info!(peer = %child, %office, "enrolled a new child node and pinned it");
+    // At the province, the new node enters the directory at once (issue 8):
+    // valid since ever (a new key has written nothing before), published
+    // with the network file the reply carries. Only where the file already
+    // names nodes: a first entry would make the file the whole directory,
+    // refusing every node not yet in it — the operator's choice
+    // (`lienthong directory add`), not an enrolment's.
+    let names_nodes = !node.network.directory_entries().is_empty();
+    if node.network.offices.root().id == *node.office() && names_nodes {
+        match crate::replication::directory_file::add_entry(&mut node, &child, &office, None) {
+            Ok(_) => {
+                tracing::info!(peer = %child, %office, "added the new node to the node directory")
+            }
+            Err(e) => {
+                tracing::warn!(peer = %child, error = %e, "could not add the new node to the node directory; add it with `lienthong directory add`")
+            }
+        }
+    }
     let read = |path: &Path| {
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
     };

@@ -92,6 +92,15 @@ impl NodeAdmission {
         }
     }
 
+    /// Judge authors by `directory` instead of the one built from the
+    /// network given to [`Self::new`]: the daemon's, read from the network
+    /// file in force when the session started (the province's directory
+    /// changes without a restart).
+    pub fn with_directory(mut self, directory: Directory) -> Self {
+        self.directory = directory;
+        self
+    }
+
     /// Enforce `limits` with the store at hand (quotas, the disk floor of
     /// `data_dir`, quarantine), judging days by `clock`.
     pub fn with_policy(
@@ -175,17 +184,6 @@ impl NodeAdmission {
         .entered();
         tracing::warn!(%violation, "refused a peer's changes not attested by their authors");
         violation.to_string()
-    }
-
-    /// Every new change attested by a known node under its own actor.
-    fn authors(
-        &self,
-        peer: &PeerId,
-        doc: &DocumentId,
-        changes: &[NewChange],
-    ) -> Result<Authors, String> {
-        attested::check_changes(&self.directory, changes)
-            .map_err(|v| self.violation(peer, &doc.to_string(), v))
     }
 
     fn config(
@@ -332,6 +330,10 @@ pub fn limit_has_lifted(
     limits: &Limits,
     data_dir: Option<&std::path::Path>,
 ) -> bool {
+    if limit.kind == LimitKind::Directory {
+        // Released only when the directory changes (`daemon/peers.rs`).
+        return false;
+    }
     match limit.until {
         Some(until) => now >= until,
         None => data_dir.is_none_or(|dir| under_disk_floor(limits, dir).is_none()),
@@ -446,7 +448,26 @@ impl Admission for NodeAdmission {
         changes: &[NewChange],
     ) -> Result<(), String> {
         // Who wrote each new change, before anything else is read.
-        let authors = self.authors(peer, doc, changes)?;
+        let authors = match attested::check_changes(&self.directory, document, peer, changes) {
+            Ok(authors) => authors,
+            Err(violation) => {
+                // A node the directory does not name (yet) for that time:
+                // once the province adds it, what was refused is offered
+                // again (the peer is held here until the directory changes).
+                let lifts = matches!(
+                    violation,
+                    AuthorshipViolation::UnknownAuthor { .. } | AuthorshipViolation::NotYet { .. }
+                );
+                let reason = self.violation(peer, &doc.to_string(), violation);
+                let now = self.clock.now();
+                return Err(match (&mut self.policy, lifts) {
+                    (Some(policy), true) => {
+                        policy.refuse(peer, LimitKind::Directory, reason, now, None)
+                    }
+                    _ => reason,
+                });
+            }
+        };
         if let Some(policy) = &mut self.policy {
             let quarantined = policy
                 .store

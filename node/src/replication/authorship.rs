@@ -3,5 +3,6 @@
 
 pub mod attested;
 pub mod authors;
+pub mod directory;
 pub mod history;
 pub mod messages;

@@ -120,7 +120,7 @@ pub fn publish(node: &mut Node) -> Result<usize, PublishError> {
             tx.put(ROOT, "schema", CONFIG_SCHEMA)?;
             tx.put(ROOT, "name", file.name())?;
             tx.put(ROOT, "text", text.as_str())?;
-            tx.commit();
+            crate::store::documents::commit_now(tx);
             w.save_document(&key, DocKind::Config, &doc, &before)?;
             w.set_scope(&key, &[EVERY_NODE.to_string()].into_iter().collect())?;
             Ok(true)

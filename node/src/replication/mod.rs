@@ -5,6 +5,7 @@
 pub mod admission;
 pub mod authorship;
 pub mod config_docs;
+pub mod directory_file;
 pub mod sync_store;
 
 use std::collections::HashMap;

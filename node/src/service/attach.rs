@@ -143,7 +143,7 @@ pub fn attach(
         let mut tx = doc.transaction();
         schema::add_attachment(&mut tx, &new.component, &attachment)?;
         schema::append_event(&mut tx, &event)?;
-        tx.commit();
+        crate::store::documents::commit_now(tx);
         let dossier = schema::read(&doc)?;
         let state = fold::fold(&dossier, &ctx);
         let seq = save_dossier(w, &key, &doc, &heads, &dossier, &state, tree)?;

@@ -152,7 +152,7 @@ pub fn receive(
         for next in &follow_up {
             schema::append_event(&mut tx, next)?;
         }
-        tx.commit();
+        crate::store::documents::commit_now(tx);
         let dossier = schema::read(&doc)?;
         let state = fold::fold(&dossier, &ctx);
         if let Some(reason) = dossier_conflict(&state) {

@@ -141,7 +141,7 @@ pub fn act(
         for event in &events {
             schema::append_event(&mut tx, event)?;
         }
-        tx.commit();
+        crate::store::documents::commit_now(tx);
         // The log now ends with the events just checked: the state after
         // them is the one `check_planned` derived.
         dossier

@@ -181,6 +181,20 @@ fn load(conn: &rusqlite::Connection, key: &DocKey) -> Result<Option<(DocKind, Au
 /// save. Measured with dossiers of 5–15 events (`cargo bench --bench store`).
 const COMPACT_AFTER_CHUNKS: i64 = 4;
 
+/// Commit a local write's transaction dated now, by this machine's clock.
+///
+/// Automerge's plain `commit` dates a change 0. The date is part of the
+/// change and of its hash, so the author's attestation covers it: a peer
+/// judges a change by the directory entry of its author that was in force
+/// at this moment (issue 8, `authorship/directory.rs`). It is when the node
+/// wrote the change, not the event's own time (`--at` records paper work
+/// after the fact: the key that writes it is the one in force now). Every
+/// local write commits through here.
+pub fn commit_now(tx: automerge::transaction::Transaction<'_>) {
+    let now = chrono::Utc::now().timestamp_millis();
+    tx.commit_with(automerge::transaction::CommitOptions::default().with_time(now));
+}
+
 impl Writer<'_> {
     /// Persist what `doc` holds beyond `before` (the heads the store had, or
     /// `[]` for a new document) and bump the feed. Returns the document's new

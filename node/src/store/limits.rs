@@ -19,6 +19,9 @@ pub enum LimitKind {
     BytesPerDay,
     /// The data directory's free-space floor.
     DiskFloor,
+    /// A change by a node the directory does not (yet) name for the time
+    /// it was written (issue 8): held until the directory changes.
+    Directory,
 }
 
 impl LimitKind {
@@ -27,6 +30,7 @@ impl LimitKind {
             LimitKind::DocumentsPerDay => "documents_per_day",
             LimitKind::BytesPerDay => "bytes_per_day",
             LimitKind::DiskFloor => "disk_floor",
+            LimitKind::Directory => "directory",
         }
     }
 
@@ -35,6 +39,7 @@ impl LimitKind {
             "documents_per_day" => Some(LimitKind::DocumentsPerDay),
             "bytes_per_day" => Some(LimitKind::BytesPerDay),
             "disk_floor" => Some(LimitKind::DiskFloor),
+            "directory" => Some(LimitKind::Directory),
             _ => None,
         }
     }
@@ -183,6 +188,26 @@ impl Writer<'_> {
             )?
             .execute(params![&peer[..], now.timestamp_millis()])?;
         Ok(())
+    }
+
+    /// The node directory changed (issue 8): every peer held for a change
+    /// by a node the directory did not name is asked again from its hold
+    /// (its incoming checkpoint goes back there) and the hold is released.
+    /// Returns how many peers.
+    pub fn release_directory_holds(&self, now: DateTime<Utc>) -> Result<usize> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE peers SET incoming = MIN(incoming, (SELECT l.hold FROM peer_limits l WHERE l.node_id = peers.node_id))
+                 WHERE node_id IN (SELECT node_id FROM peer_limits WHERE kind = 'directory' AND lifted_at IS NULL)",
+            )?
+            .execute([])?;
+        let released = self
+            .conn()
+            .prepare_cached(
+                "UPDATE peer_limits SET lifted_at = ?1 WHERE kind = 'directory' AND lifted_at IS NULL",
+            )?
+            .execute([now.timestamp_millis()])?;
+        Ok(released)
     }
 
     /// Add refusals of a peer's documents (for `status`).

@@ -30,6 +30,7 @@ pub mod desk;
 pub mod documents;
 pub mod dossier_pages;
 pub mod feed;
+pub mod identities;
 pub mod index;
 pub mod invitations;
 pub mod limits;

@@ -1,10 +1,14 @@
 //! Changes bound to their authors (issue 8): what admission requires of
 //! every change a peer's message adds, before anything is stored.
 //!
-//! - **Signed by a known node.** Each new change carries an attestation
-//!   whose Ed25519 signature verifies (checked by the sync crate), by a node
-//!   in the [`Directory`]: this node, its pinned peers, and the nodes the
-//!   network document (published and attested by the province) names.
+//! - **Signed by a known node, while its entry was in force.** Each new
+//!   change carries an attestation whose Ed25519 signature verifies (checked
+//!   by the sync crate), by a node in the [`Directory`] (`directory.rs`)
+//!   whose entry covered the moment the change was written: the change's
+//!   own time (inside its hash, so under the signature), and never earlier
+//!   than the changes it builds on (a change cannot be written before its
+//!   dependencies: a back-dated change can only extend history that existed
+//!   before the date it claims).
 //! - **Under its author's actor.** A node writes with the first 16 bytes of
 //!   its node id as its Automerge actor; a change whose actor is not its
 //!   signer's is a change written in another node's name.
@@ -22,91 +26,14 @@ use std::collections::HashMap;
 
 use automerge::iter::DocItem;
 use automerge::{ActorId, Automerge, ChangeHash, ObjId, ROOT, ReadDoc, ScalarValue, Value};
+use chrono::{DateTime, TimeZone, Utc};
 use lienthong_shared::OfficeId;
 use lienthong_shared::offices::NetworkConfig;
 use lienthong_sync::protocol::attest::actor_of;
 use lienthong_sync::protocol::{NewChange, PeerId};
 use lienthong_sync::transport::identity::NodeId;
 
-/// Which node may author for which office: node id → the office whose node
-/// it is.
-#[derive(Debug, Clone, Default)]
-pub struct Directory {
-    nodes: HashMap<PeerId, OfficeId>,
-    /// The province's node: the only author of configuration documents.
-    root: Option<PeerId>,
-    /// The network file names node ids: an author outside the directory is
-    /// refused. Without any (a network file from before issue 8), authors
-    /// that are neither this node nor a pinned peer cannot be judged by
-    /// office; they are admitted with a valid signature under their own
-    /// actor, and logged.
-    complete: bool,
-}
-
-impl Directory {
-    /// The directory of `network` (its offices' `node_id`s), with this node
-    /// and its pinned `peers`.
-    pub fn new(
-        network: &NetworkConfig,
-        own: (PeerId, OfficeId),
-        peers: &HashMap<PeerId, OfficeId>,
-    ) -> Self {
-        let mut nodes = HashMap::new();
-        let mut complete = false;
-        for office in network.offices.iter() {
-            let Some(text) = &office.node_id else {
-                continue;
-            };
-            match text.parse::<NodeId>() {
-                Ok(id) => {
-                    complete = true;
-                    nodes.insert(*id.as_bytes(), office.id.clone());
-                }
-                Err(e) => tracing::warn!(
-                    office = %office.id,
-                    error = %e,
-                    "the network file gives office {} a node id that does not parse; its node is not in the directory",
-                    office.id
-                ),
-            }
-        }
-        for (peer, office) in peers {
-            nodes.entry(*peer).or_insert_with(|| office.clone());
-        }
-        nodes.entry(own.0).or_insert(own.1);
-        let root_office = &network.offices.root().id;
-        let root = network
-            .offices
-            .root()
-            .node_id
-            .as_deref()
-            .and_then(|t| t.parse::<NodeId>().ok())
-            .map(|id| *id.as_bytes())
-            .or_else(|| {
-                nodes
-                    .iter()
-                    .find(|(_, office)| *office == root_office)
-                    .map(|(id, _)| *id)
-            });
-        Directory {
-            nodes,
-            root,
-            complete,
-        }
-    }
-
-    pub fn office_of(&self, node: &PeerId) -> Option<&OfficeId> {
-        self.nodes.get(node)
-    }
-
-    pub fn root(&self) -> Option<&PeerId> {
-        self.root.as_ref()
-    }
-
-    pub fn is_complete(&self) -> bool {
-        self.complete
-    }
-}
+pub use super::directory::{Directory, Standing};
 
 fn short(node: &PeerId) -> String {
     NodeId::from_bytes(*node).short().to_string()
@@ -124,9 +51,33 @@ pub enum AuthorshipViolation {
     )]
     Unsigned { change: String },
     #[error(
-        "change {change} is signed by node {author}, which is not in this node's directory (its pinned peers and the nodes the network file names). Nothing of this message was stored; if {author} is a new node, the province must add it to the network file"
+        "change {change} is signed by node {author}, which is not in the province's node directory. Nothing of this message was stored; if {author} is a new node (a commune enrolled at its district), the province must add it: `lienthong directory add --node {author_id} --office OFFICE` at the province's node, and the changes pass at the next session"
     )]
-    UnknownAuthor { change: String, author: String },
+    UnknownAuthor {
+        change: String,
+        author: String,
+        author_id: String,
+    },
+    #[error(
+        "change {change} was written at {written} by node {author}, whose directory entry for {office} ended at {until}: a node whose entry ended writes nothing others accept (its changes from before stay valid). Nothing of this message was stored; if {author}'s key was replaced, its new key writes from now on (`lienthong directory list` at the province shows the entries)"
+    )]
+    Ended {
+        change: String,
+        author: String,
+        office: String,
+        written: String,
+        until: String,
+    },
+    #[error(
+        "change {change} was written at {written} by node {author}, whose directory entry for {office} starts only at {from}. Nothing of this message was stored; the writing node's clock may be wrong (check it), or the province dated its entry too late (`lienthong directory add --from`)"
+    )]
+    NotYet {
+        change: String,
+        author: String,
+        office: String,
+        written: String,
+        from: String,
+    },
     #[error(
         "change {change} is written under actor {actor} but signed by node {author}: a node writes only under its own actor. Nothing of this message was stored; the sending node's operator must check what wrote these changes"
     )]
@@ -169,9 +120,31 @@ fn author_of<'a>(authors: &'a Authors, id: &ObjId) -> Option<(&'a PeerId, Option
         .map(|(_, author, office)| (author, office.as_ref()))
 }
 
-/// Every new change attested, by a known node, under that node's actor.
+/// When a change was written, as far as a peer can tell: its own time
+/// (milliseconds, inside its hash), and no earlier than any change it
+/// depends on. `None` if `document` does not hold it.
+pub fn written_at(document: &Automerge, hash: &ChangeHash) -> Option<DateTime<Utc>> {
+    let meta = document.get_change_meta_by_hash(hash)?;
+    let mut millis = meta.timestamp;
+    for dep in &meta.deps {
+        if let Some(dep) = document.get_change_meta_by_hash(dep) {
+            millis = millis.max(dep.timestamp);
+        }
+    }
+    Utc.timestamp_millis_opt(millis).single()
+}
+
+fn when(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Every new change attested, by a node in the directory whose entry
+/// covered the moment it was written, under that node's actor. `sender`:
+/// the peer the changes came from.
 pub fn check_changes(
     directory: &Directory,
+    document: &Automerge,
+    sender: &PeerId,
     changes: &[NewChange],
 ) -> Result<Authors, AuthorshipViolation> {
     let mut authors = Authors::new();
@@ -189,13 +162,38 @@ pub fn check_changes(
                 author: short(&author),
             });
         }
-        let office = directory.office_of(&author).cloned();
-        if office.is_none() && directory.complete {
-            return Err(AuthorshipViolation::UnknownAuthor {
-                change: hash8(&change.hash),
-                author: short(&author),
-            });
-        }
+        // A change the document does not hold cannot be dated: judged as
+        // written at the epoch, which only an entry without `from` covers.
+        let written = written_at(document, &change.hash).unwrap_or_default();
+        let office = match directory.standing(&author, written, sender) {
+            Standing::Serves(office) => Some(office.clone()),
+            Standing::Unjudged => None,
+            Standing::Unknown => {
+                return Err(AuthorshipViolation::UnknownAuthor {
+                    change: hash8(&change.hash),
+                    author: short(&author),
+                    author_id: NodeId::from_bytes(author).to_string(),
+                });
+            }
+            Standing::Ended { office, until } => {
+                return Err(AuthorshipViolation::Ended {
+                    change: hash8(&change.hash),
+                    author: short(&author),
+                    office: office.to_string(),
+                    written: when(written),
+                    until: when(until),
+                });
+            }
+            Standing::NotYet { office, from } => {
+                return Err(AuthorshipViolation::NotYet {
+                    change: hash8(&change.hash),
+                    author: short(&author),
+                    office: office.to_string(),
+                    written: when(written),
+                    from: when(from),
+                });
+            }
+        };
         authors.entry(change.actor.clone()).or_default().push((
             change.start_op..=change.max_op,
             author,
@@ -213,12 +211,13 @@ pub fn check_config(
     root_office: &OfficeId,
 ) -> Result<(), AuthorshipViolation> {
     for (_, author, office) in authors.values().flatten() {
-        let by_root = match directory.root() {
-            Some(root) => root == author,
-            // No province node id known here (a network file from before
-            // issue 8, the province not pinned): an author known to serve
-            // the province, or one outside the directory (see `Directory`).
-            None => office.as_ref().is_none_or(|o| o == root_office),
+        let by_root = match office {
+            // Its entry in force when it wrote the change (a rotated
+            // province key signs until its end).
+            Some(office) => office == root_office,
+            // Unjudged (a network file naming no node, an author not
+            // pinned): only if no province node is known here either.
+            None => directory.root().is_none_or(|root| root == author),
         };
         if !by_root {
             return Err(AuthorshipViolation::NotProvince {
@@ -356,18 +355,28 @@ mod tests {
         assert_eq!(directory.root(), Some(province.node_id()));
         let unknown = change(&stranger, stranger.actor_bytes(), 1);
         assert!(matches!(
-            check_changes(&directory, &[unknown]),
+            check_changes(&directory, &Automerge::new(), &[0; 32], &[unknown]),
             Err(AuthorshipViolation::UnknownAuthor { .. })
         ));
-        let by_district =
-            check_changes(&directory, &[change(&district, district.actor_bytes(), 2)]).unwrap();
+        let by_district = check_changes(
+            &directory,
+            &Automerge::new(),
+            &[0; 32],
+            &[change(&district, district.actor_bytes(), 2)],
+        )
+        .unwrap();
         let root = &net.offices.root().id;
         assert!(matches!(
             check_config(&directory, "network", &by_district, root),
             Err(AuthorshipViolation::NotProvince { .. })
         ));
-        let by_province =
-            check_changes(&directory, &[change(&province, province.actor_bytes(), 3)]).unwrap();
+        let by_province = check_changes(
+            &directory,
+            &Automerge::new(),
+            &[0; 32],
+            &[change(&province, province.actor_bytes(), 3)],
+        )
+        .unwrap();
         assert_eq!(
             check_config(&directory, "network", &by_province, root),
             Ok(())
@@ -387,19 +396,107 @@ mod tests {
         let mut unsigned = change(&commune, commune.actor_bytes(), 1);
         unsigned.attestation = None;
         assert!(matches!(
-            check_changes(&directory, &[unsigned]),
+            check_changes(&directory, &Automerge::new(), &[0; 32], &[unsigned]),
             Err(AuthorshipViolation::Unsigned { .. })
         ));
         // The district signing a change under the commune's actor.
         assert!(matches!(
-            check_changes(&directory, &[change(&district, commune.actor_bytes(), 2)]),
+            check_changes(
+                &directory,
+                &Automerge::new(),
+                &[0; 32],
+                &[change(&district, commune.actor_bytes(), 2)]
+            ),
             Err(AuthorshipViolation::ActorMismatch { .. })
         ));
         // Without names in the file, an author outside the pinned peers is
         // admitted on its signature alone, its office unknown.
         let stranger = signer(COMMUNE);
-        let authors =
-            check_changes(&directory, &[change(&stranger, stranger.actor_bytes(), 3)]).unwrap();
+        let authors = check_changes(
+            &directory,
+            &Automerge::new(),
+            &[0; 32],
+            &[change(&stranger, stranger.actor_bytes(), 3)],
+        )
+        .unwrap();
         assert_eq!(authors.values().flatten().next().unwrap().2, None);
+    }
+
+    #[test]
+    fn a_change_is_dated_no_earlier_than_what_it_builds_on() {
+        use automerge::transaction::{CommitOptions, Transactable};
+        let mut doc = Automerge::new();
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "a", 1).unwrap();
+        tx.commit_with(CommitOptions::default().with_time(5_000));
+        let first = doc.get_heads()[0];
+        // Back-dated on top of it: judged at its dependency's time.
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "b", 2).unwrap();
+        tx.commit_with(CommitOptions::default().with_time(1_000));
+        let second = doc.get_heads()[0];
+        let ms = |t: DateTime<Utc>| t.timestamp_millis();
+        assert_eq!(written_at(&doc, &first).map(ms), Some(5_000));
+        assert_eq!(written_at(&doc, &second).map(ms), Some(5_000));
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "c", 3).unwrap();
+        tx.commit_with(CommitOptions::default().with_time(9_000));
+        assert_eq!(written_at(&doc, &doc.get_heads()[0]).map(ms), Some(9_000));
+        assert_eq!(written_at(&doc, &ChangeHash([7; 32])), None);
+    }
+
+    #[test]
+    fn a_change_counts_only_while_its_signers_entry_was_in_force() {
+        use automerge::transaction::{CommitOptions, Transactable};
+        let (province, commune) = (signer(PROVINCE), signer(COMMUNE));
+        let end = DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut net = network(&[(PROVINCE, &province)]);
+        net.directory
+            .push(lienthong_shared::directory::DirectoryEntry {
+                node_id: NodeId::from_bytes(*commune.node_id()).to_string(),
+                office: COMMUNE.parse().unwrap(),
+                from: None,
+                until: Some(end),
+            });
+        let own = (*province.node_id(), PROVINCE.parse().unwrap());
+        let directory = Directory::new(&net, own, &HashMap::new());
+        let doc_id = DocumentId([1; 16]);
+        let mut doc = Automerge::new().with_actor(ActorId::from(commune.actor_bytes()));
+        let written = |doc: &mut Automerge, millis: i64| {
+            let mut tx = doc.transaction();
+            tx.put(ROOT, "n", millis).unwrap();
+            tx.commit_with(CommitOptions::default().with_time(millis));
+            let meta = doc.get_change_meta_by_hash(&doc.get_heads()[0]).unwrap();
+            NewChange {
+                hash: meta.hash,
+                actor: meta.actor.into_owned(),
+                start_op: meta.start_op,
+                max_op: meta.max_op,
+                attestation: Some(commune.sign(&doc_id, &meta.hash.0)),
+            }
+        };
+        let before = written(&mut doc, end.timestamp_millis() - 1);
+        let after = written(&mut doc, end.timestamp_millis());
+        let sender = [0; 32];
+        let authors =
+            check_changes(&directory, &doc, &sender, std::slice::from_ref(&before)).unwrap();
+        assert_eq!(
+            authors.values().flatten().next().unwrap().2,
+            Some(COMMUNE.parse().unwrap())
+        );
+        let refused = check_changes(&directory, &doc, &sender, &[before, after]).unwrap_err();
+        assert!(
+            matches!(refused, AuthorshipViolation::Ended { .. }),
+            "{refused}"
+        );
+        assert!(refused.to_string().contains("stay valid"), "{refused}");
+        // Back-dated on top of the late change: judged at the late one's date.
+        let backdated = written(&mut doc, 1_000);
+        assert!(matches!(
+            check_changes(&directory, &doc, &sender, &[backdated]),
+            Err(AuthorshipViolation::Ended { .. })
+        ));
     }
 }
