@@ -28,6 +28,11 @@ use super::messages;
 use super::session::{Output, SessionConfig, SessionError, SessionEvent};
 use super::store::{Admission, NewChange, PeerId, Received, SyncStore};
 use crate::document_id::DocumentId;
+use crate::transport::identity::NodeId;
+
+fn hex6(bytes: &[u8]) -> String {
+    bytes.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
 
 struct Pending {
     document: Automerge,
@@ -51,8 +56,12 @@ struct Pending {
     touched: Option<Instant>,
     /// Estimated heap of our own copy, loaded for this exchange.
     loaded: usize,
-    /// The verified attestations of its new changes, once admitted.
+    /// The attestations of its new changes that proved something, once
+    /// admitted.
     attestations: Vec<Attestation>,
+    /// Those of them whose signature is still to be verified (in a batch,
+    /// at the next commit, before anything is stored).
+    unverified: Vec<Attestation>,
 }
 
 /// Heap per Automerge operation of a loaded document (measured: 50 to 60
@@ -70,26 +79,37 @@ fn loaded_heap(document: &Automerge) -> usize {
 /// that proves who wrote it (`chain::prove`): its own, when the peer sent
 /// it and its signature verifies, or (hash chaining) that of a later change
 /// by the same actor, whose history contains it, with a verified signature
-/// by the same key. The sender sends one per actor and document in the
-/// usual case (`chain::select`); those are verified in one batch
-/// (`attest::verify_many`), any other one the proof needs one by one.
+/// by the same key.
+///
+/// The sender sends one per actor and document in the usual case
+/// (`chain::select`): those, the likely provers, are returned beside the
+/// changes *unverified*, to be verified in one batch with those of the
+/// other documents complete at the next commit ([`Inbound::settle`]),
+/// before anything is stored. Any other attestation the proof needs is
+/// verified here, one by one.
 fn new_changes(
     sent: &[Attestation],
-    doc: &DocumentId,
     document: &Automerge,
+    doc: &DocumentId,
     before: &[ChangeHash],
-) -> Vec<NewChange> {
+) -> (Vec<NewChange>, Vec<Attestation>) {
     let metas = document.get_changes_meta(before);
     let mut verified: Vec<Option<bool>> = vec![None; sent.len()];
     let likely = chain::likely_provers(&metas, sent);
-    let items: Vec<_> = likely.iter().map(|&k| (*doc, &sent[k])).collect();
-    for (&k, ok) in likely.iter().zip(attest::verify_many(&items)) {
-        verified[k] = Some(ok);
+    for &k in &likely {
+        verified[k] = Some(true);
     }
     let proofs = chain::prove(&metas, sent, |k| {
         *verified[k].get_or_insert_with(|| sent[k].verify(doc))
     });
-    metas
+    // The assumed ones a proof rests on.
+    let unverified: Vec<Attestation> = likely
+        .iter()
+        .map(|&k| &sent[k])
+        .filter(|a| proofs.iter().flatten().any(|p| p == *a))
+        .cloned()
+        .collect();
+    let changes = metas
         .into_iter()
         .zip(proofs)
         .map(|(meta, attestation)| NewChange {
@@ -99,7 +119,8 @@ fn new_changes(
             actor: meta.actor.into_owned(),
             attestation,
         })
-        .collect()
+        .collect();
+    (changes, unverified)
 }
 
 /// Rounds of Automerge's sync protocol (our replies) one document may take
@@ -273,6 +294,7 @@ impl Inbound {
                     touched: self.now,
                     loaded,
                     attestations: Vec::new(),
+                    unverified: Vec::new(),
                 },
             );
         } else if let Some(pending) = self.pending.get_mut(&doc) {
@@ -428,8 +450,8 @@ impl Inbound {
         }
         if messages::holds_all(&pending.document, &pending.required) {
             let sent = self.attested.get(&doc).map_or(&[][..], Vec::as_slice);
-            let changes =
-                guard::contained(|| new_changes(sent, &doc, &pending.document, &pending.before))
+            let (changes, unverified) =
+                guard::contained(|| new_changes(sent, &pending.document, &doc, &pending.before))
                     .map_err(hostile)?;
             let admitted = guard::contained(|| {
                 admission.admit(
@@ -447,6 +469,7 @@ impl Inbound {
                 return Ok(());
             }
             pending.complete = true;
+            pending.unverified = unverified;
             // Stored: the attestations that proved something, each once
             // (under the change it names); the changes they prove through
             // the chain are found again the same way (`show`, a relay).
@@ -501,6 +524,42 @@ impl Inbound {
         out.send(Frame::Refuse { doc, reason });
     }
 
+    /// Verify, in one batch (`attest::verify_many`), the attestations the
+    /// complete documents' proofs rest on; refuse each document one of
+    /// them fails for (nothing of it is stored), as admission refuses a
+    /// change nothing proves.
+    fn settle(&mut self, out: &mut Output) {
+        let items: Vec<(DocumentId, &Attestation)> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.complete)
+            .flat_map(|(doc, p)| p.unverified.iter().map(move |a| (*doc, a)))
+            .collect();
+        if items.is_empty() {
+            return;
+        }
+        let results = attest::verify_many(&items);
+        let mut bad: Vec<(DocumentId, String)> = Vec::new();
+        for ((doc, a), ok) in items.iter().zip(results) {
+            if !ok && !bad.iter().any(|(d, _)| d == doc) {
+                bad.push((
+                    *doc,
+                    format!(
+                        "change {} carries an attestation whose signature does not verify (key of node {}); unsigned changes are not accepted from peers. Nothing of this message was stored",
+                        hex6(&a.change),
+                        NodeId::from_bytes(a.author()).short()
+                    ),
+                ));
+            }
+        }
+        for p in self.pending.values_mut().filter(|p| p.complete) {
+            p.unverified.clear();
+        }
+        for (doc, reason) in bad {
+            self.refuse(doc, reason, out);
+        }
+    }
+
     pub(crate) fn through(&mut self, seq: u64) -> Result<(), SessionError> {
         if seq < self.through {
             return Err(SessionError::Protocol(format!(
@@ -525,6 +584,7 @@ impl Inbound {
         store: &mut S,
         out: &mut Output,
     ) -> Result<(), SessionError> {
+        self.settle(out);
         let done: Vec<DocumentId> = self
             .pending
             .iter()
