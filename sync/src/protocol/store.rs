@@ -63,8 +63,11 @@ pub struct NewChange {
     pub max_op: u64,
     /// Its own attestation, or (hash chaining, `protocol::chain`) that of
     /// a later change by the same actor whose history contains it — then
-    /// `attestation.change` names that later change. Either way its
-    /// signature verified. `None`: nothing the peer sent proves it.
+    /// `attestation.change` names that later change. Its signature is
+    /// verified before anything is stored — the latest changes' in one
+    /// batch with the other documents of the commit, after admission: a
+    /// document whose proof then fails is refused whatever admission said.
+    /// `None`: nothing the peer sent proves it.
     pub attestation: Option<Attestation>,
 }
 
