@@ -721,10 +721,29 @@ fn admission_sees_each_new_change_with_the_attestation_that_verifies_for_it() {
     assert_eq!(admission.0[0].hash, change);
     assert_eq!(admission.0[0].actor.to_bytes(), author.actor_bytes());
     assert_eq!(admission.0[0].attestation.as_ref(), Some(&list[0]));
-    assert_eq!(
-        admission.0[1].attestation, None,
+    // The second's attestation is signed for another document: its
+    // signature is verified (in one batch with the first's) before
+    // anything is stored, and the document refused.
+    session.flush(&mut store).unwrap();
+    assert!(store.get(&signed).is_some(), "the signed document stored");
+    assert!(
+        store.get(&unsigned).is_none(),
         "signed for another document"
     );
+    assert_eq!(
+        refusal(&mut session, unsigned)
+            .as_deref()
+            .map(|r| r.contains("does not verify")),
+        Some(true)
+    );
+}
+
+/// The reason of the `Refuse` the session sent for `doc`, if any.
+fn refusal(session: &mut Session, doc: DocumentId) -> Option<String> {
+    sent(session).into_iter().find_map(|f| match f {
+        Frame::Refuse { doc: d, reason } if d == doc => Some(reason),
+        _ => None,
+    })
 }
 
 #[test]
@@ -800,8 +819,19 @@ fn one_verified_signature_proves_the_same_authors_earlier_changes_beneath_it() {
     assert!(hashes.iter().all(|h| first[h]), "{first:?}");
     let second = proven(3..6);
     assert!(second[&hashes[0]] && second[&hashes[1]], "{second:?}");
+    // The latest change's signature is broken: assumed by the proof, it
+    // is verified before anything is stored, and that document refused.
+    assert!(second.values().all(|p| *p), "{second:?}");
+    session.flush(&mut store).unwrap();
+    assert!(store.get(&chained).is_some(), "the chained document stored");
     assert!(
-        !second[&hashes[2]],
-        "the latest change is not proven: {second:?}"
+        store.get(&broken).is_none(),
+        "the latest change is not proven"
+    );
+    let reason = refusal(&mut session, broken).expect("a refusal of the broken one");
+    assert!(reason.contains("does not verify"), "{reason}");
+    assert!(
+        reason.contains(&hashes[2].to_string()[..12]),
+        "names the change: {reason}"
     );
 }

@@ -20,13 +20,19 @@ use std::time::Instant;
 use automerge::sync::{State, SyncDoc};
 use automerge::{Automerge, ChangeHash};
 
-use super::attest::{ATTESTATION_LEN, Attestation, MAX_ATTESTATIONS};
+use super::attest::{self, ATTESTATION_LEN, Attestation, MAX_ATTESTATIONS};
+use super::chain;
 use super::frame::Frame;
 use super::guard;
 use super::messages;
 use super::session::{Output, SessionConfig, SessionError, SessionEvent};
 use super::store::{Admission, NewChange, PeerId, Received, SyncStore};
 use crate::document_id::DocumentId;
+use crate::transport::identity::NodeId;
+
+fn hex6(bytes: &[u8]) -> String {
+    bytes.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
 
 struct Pending {
     document: Automerge,
@@ -50,8 +56,12 @@ struct Pending {
     touched: Option<Instant>,
     /// Estimated heap of our own copy, loaded for this exchange.
     loaded: usize,
-    /// The verified attestations of its new changes, once admitted.
+    /// The attestations of its new changes that proved something, once
+    /// admitted.
     attestations: Vec<Attestation>,
+    /// Those of them whose signature is still to be verified (in a batch,
+    /// at the next commit, before anything is stored).
+    unverified: Vec<Attestation>,
 }
 
 /// Heap per Automerge operation of a loaded document (measured: 50 to 60
@@ -66,63 +76,42 @@ fn loaded_heap(document: &Automerge) -> usize {
 }
 
 /// The changes `document` holds beyond `before`, each with the attestation
-/// the peer sent for it if that attestation is proven: its own signature
-/// verifies, or (hash chaining) a later change by the same actor, whose
-/// history contains it, carries a verified attestation by the same key.
-/// So one signature is verified per actor and document in the usual case,
-/// not one per change: a change's hash covers its dependencies, and the
-/// signer of a change vouches for its own earlier changes beneath it.
+/// that proves who wrote it (`chain::prove`): its own, when the peer sent
+/// it and its signature verifies, or (hash chaining) that of a later change
+/// by the same actor, whose history contains it, with a verified signature
+/// by the same key.
+///
+/// The sender sends one per actor and document in the usual case
+/// (`chain::select`): those, the likely provers, are returned beside the
+/// changes *unverified*, to be verified in one batch with those of the
+/// other documents complete at the next commit ([`Inbound::settle`]),
+/// before anything is stored. Any other attestation the proof needs is
+/// verified here, one by one.
 fn new_changes(
     sent: &[Attestation],
-    doc: &DocumentId,
     document: &Automerge,
+    doc: &DocumentId,
     before: &[ChangeHash],
-) -> Vec<NewChange> {
+) -> (Vec<NewChange>, Vec<Attestation>) {
     let metas = document.get_changes_meta(before);
-    let index: HashMap<ChangeHash, usize> =
-        metas.iter().enumerate().map(|(i, m)| (m.hash, i)).collect();
-    let offered = |hash: ChangeHash| sent.iter().filter(move |a| a.change == hash.0);
-    // The key each change is proven to be written by, and its attestation.
-    let mut proven: Vec<Option<Attestation>> = vec![None; metas.len()];
-    // Latest first within each actor, so a change's signature covers the
-    // same actor's earlier changes before they are looked at.
-    let mut order: Vec<usize> = (0..metas.len()).collect();
-    order.sort_by(|&a, &b| {
-        (metas[a].actor.as_ref(), std::cmp::Reverse(metas[a].seq))
-            .cmp(&(metas[b].actor.as_ref(), std::cmp::Reverse(metas[b].seq)))
-    });
-    for i in order {
-        if proven[i].is_some() {
-            continue;
-        }
-        let hash = metas[i].hash;
-        let Some(verified) = offered(hash).find(|a| a.verify(doc)).cloned() else {
-            continue;
-        };
-        // Its history within this message, by the same actor: the same
-        // key's attestations for those changes are proven by this one.
-        let actor = metas[i].actor.as_ref();
-        let mut stack = vec![i];
-        let mut seen = vec![false; metas.len()];
-        while let Some(j) = stack.pop() {
-            if std::mem::replace(&mut seen[j], true) {
-                continue;
-            }
-            if proven[j].is_none() && metas[j].actor.as_ref() == actor {
-                proven[j] = if j == i {
-                    Some(verified.clone())
-                } else {
-                    offered(metas[j].hash)
-                        .find(|a| a.key == verified.key)
-                        .cloned()
-                };
-            }
-            stack.extend(metas[j].deps.iter().filter_map(|d| index.get(d).copied()));
-        }
+    let mut verified: Vec<Option<bool>> = vec![None; sent.len()];
+    let likely = chain::likely_provers(&metas, sent);
+    for &k in &likely {
+        verified[k] = Some(true);
     }
-    metas
+    let proofs = chain::prove(&metas, sent, |k| {
+        *verified[k].get_or_insert_with(|| sent[k].verify(doc))
+    });
+    // The assumed ones a proof rests on.
+    let unverified: Vec<Attestation> = likely
+        .iter()
+        .map(|&k| &sent[k])
+        .filter(|a| proofs.iter().flatten().any(|p| p == *a))
+        .cloned()
+        .collect();
+    let changes = metas
         .into_iter()
-        .zip(proven)
+        .zip(proofs)
         .map(|(meta, attestation)| NewChange {
             hash: meta.hash,
             start_op: meta.start_op,
@@ -130,7 +119,8 @@ fn new_changes(
             actor: meta.actor.into_owned(),
             attestation,
         })
-        .collect()
+        .collect();
+    (changes, unverified)
 }
 
 /// Rounds of Automerge's sync protocol (our replies) one document may take
@@ -173,7 +163,8 @@ pub(crate) struct Inbound {
     /// Attestations the peer sent for documents not yet stored (issue 8),
     /// dropped with the document (stored, refused); at most
     /// [`MAX_PENDING_ATTESTATIONS`] per document and
-    /// [`SessionConfig::max_pending_bytes`] in all.
+    /// [`SessionConfig::max_pending_bytes`] in all, together with the
+    /// messages held in `pending` (one budget: `held_bytes`).
     attested: HashMap<DocumentId, Vec<Attestation>>,
     attested_bytes: usize,
     /// The time as the session was last given it.
@@ -303,6 +294,7 @@ impl Inbound {
                     touched: self.now,
                     loaded,
                     attestations: Vec::new(),
+                    unverified: Vec::new(),
                 },
             );
         } else if let Some(pending) = self.pending.get_mut(&doc) {
@@ -330,18 +322,25 @@ impl Inbound {
         }
         let bytes = attestations.len() * ATTESTATION_LEN;
         let limit = config.max_pending_bytes();
-        if self.attested_bytes + bytes > limit && self.complete_docs > 0 {
+        if self.held_bytes() + bytes > limit && self.complete_docs > 0 {
             self.commit(peer, store, out)?;
         }
-        if self.attested_bytes + bytes > limit {
+        if self.held_bytes() + bytes > limit {
             return Err(SessionError::Protocol(format!(
-                "attestations of {bytes} bytes with {} bytes already held for documents not yet stored: beyond the limit of {limit}",
-                self.attested_bytes
+                "attestations of {bytes} bytes with {} bytes (messages and attestations) already held for documents not yet stored: beyond the limit of {limit}",
+                self.held_bytes()
             )));
         }
         self.attested_bytes += bytes;
         self.attested.entry(doc).or_default().extend(attestations);
         Ok(())
+    }
+
+    /// The peer's bytes held for documents not yet stored: their messages
+    /// and their attestations, one budget
+    /// ([`SessionConfig::max_pending_bytes`]).
+    fn held_bytes(&self) -> usize {
+        self.pending_bytes + self.attested_bytes
     }
 
     fn drop_attestations(&mut self, doc: &DocumentId) {
@@ -398,11 +397,12 @@ impl Inbound {
         };
         pending.required = decoded.heads.clone();
         let limit = config.max_pending_bytes();
-        if self.pending_bytes + message.len() > limit {
+        // Fields, not `held_bytes()`: `pending` borrows the map.
+        let held = self.pending_bytes + self.attested_bytes;
+        if held + message.len() > limit {
             return Err(SessionError::Protocol(format!(
-                "a message of {} bytes for document {doc} with {} bytes already held in unfinished documents: beyond the limit of {limit}",
+                "a message of {} bytes for document {doc} with {held} bytes (messages and attestations) already held in unfinished documents: beyond the limit of {limit}",
                 message.len(),
-                self.pending_bytes
             )));
         }
         if pending.complete {
@@ -450,8 +450,8 @@ impl Inbound {
         }
         if messages::holds_all(&pending.document, &pending.required) {
             let sent = self.attested.get(&doc).map_or(&[][..], Vec::as_slice);
-            let changes =
-                guard::contained(|| new_changes(sent, &doc, &pending.document, &pending.before))
+            let (changes, unverified) =
+                guard::contained(|| new_changes(sent, &pending.document, &doc, &pending.before))
                     .map_err(hostile)?;
             let admitted = guard::contained(|| {
                 admission.admit(
@@ -469,7 +469,14 @@ impl Inbound {
                 return Ok(());
             }
             pending.complete = true;
-            pending.attestations = changes.into_iter().filter_map(|c| c.attestation).collect();
+            pending.unverified = unverified;
+            // Stored: the attestations that proved something, each once
+            // (under the change it names); the changes they prove through
+            // the chain are found again the same way (`show`, a relay).
+            pending.attestations = changes
+                .into_iter()
+                .filter_map(|c| c.attestation.filter(|a| a.change == c.hash.0))
+                .collect();
             self.complete_docs += 1;
             self.complete_bytes += pending.bytes;
             out.event(SessionEvent::Received { doc });
@@ -517,6 +524,42 @@ impl Inbound {
         out.send(Frame::Refuse { doc, reason });
     }
 
+    /// Verify, in one batch (`attest::verify_many`), the attestations the
+    /// complete documents' proofs rest on; refuse each document one of
+    /// them fails for (nothing of it is stored), as admission refuses a
+    /// change nothing proves.
+    fn settle(&mut self, out: &mut Output) {
+        let items: Vec<(DocumentId, &Attestation)> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.complete)
+            .flat_map(|(doc, p)| p.unverified.iter().map(move |a| (*doc, a)))
+            .collect();
+        if items.is_empty() {
+            return;
+        }
+        let results = attest::verify_many(&items);
+        let mut bad: Vec<(DocumentId, String)> = Vec::new();
+        for ((doc, a), ok) in items.iter().zip(results) {
+            if !ok && !bad.iter().any(|(d, _)| d == doc) {
+                bad.push((
+                    *doc,
+                    format!(
+                        "change {} carries an attestation whose signature does not verify (key of node {}); unsigned changes are not accepted from peers. Nothing of this message was stored",
+                        hex6(&a.change),
+                        NodeId::from_bytes(a.author()).short()
+                    ),
+                ));
+            }
+        }
+        for p in self.pending.values_mut().filter(|p| p.complete) {
+            p.unverified.clear();
+        }
+        for (doc, reason) in bad {
+            self.refuse(doc, reason, out);
+        }
+    }
+
     pub(crate) fn through(&mut self, seq: u64) -> Result<(), SessionError> {
         if seq < self.through {
             return Err(SessionError::Protocol(format!(
@@ -541,6 +584,7 @@ impl Inbound {
         store: &mut S,
         out: &mut Output,
     ) -> Result<(), SessionError> {
+        self.settle(out);
         let done: Vec<DocumentId> = self
             .pending
             .iter()
@@ -608,7 +652,7 @@ impl Inbound {
     /// Would a message of `len` bytes pass the pending limit while complete
     /// documents (which a commit would free) are held?
     pub(crate) fn needs_room(&self, len: usize, config: &SessionConfig) -> bool {
-        self.complete_docs > 0 && self.pending_bytes + len > config.max_pending_bytes()
+        self.complete_docs > 0 && self.held_bytes() + len > config.max_pending_bytes()
     }
 
     /// Offers of the peer's not yet acknowledged: (documents, bytes).

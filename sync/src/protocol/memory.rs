@@ -9,6 +9,7 @@ use automerge::{Automerge, ChangeHash};
 
 use sha2::{Digest, Sha256};
 
+use super::attest::Attestation;
 use super::frame::BLOB_CHUNK_SIZE;
 use super::store::{
     Admission, BlobHash, BlobSaved, Checkpoints, ChunkRanges, FeedItem, PeerId, Received,
@@ -41,6 +42,9 @@ pub struct MemoryStore {
     /// Saved bytes served as a document's whole snapshot, as the node serves
     /// what lies on its disk (tests).
     pub saved: HashMap<DocumentId, Vec<u8>>,
+    /// Change attestations per document: put by [`Self::attest`] (an
+    /// author's own), kept from received documents, forwarded to peers.
+    attestations: HashMap<DocumentId, Vec<Attestation>>,
 }
 
 impl MemoryStore {
@@ -64,6 +68,21 @@ impl MemoryStore {
         self.last_seq += 1;
         self.feed.insert(self.last_seq, doc);
         self.seq_of.insert(doc, self.last_seq);
+    }
+
+    /// Keep attestations of `doc`'s changes (a change keeps the first).
+    pub fn attest(&mut self, doc: DocumentId, list: impl IntoIterator<Item = Attestation>) {
+        let held = self.attestations.entry(doc).or_default();
+        for a in list {
+            if !held.iter().any(|h| h.change == a.change) {
+                held.push(a);
+            }
+        }
+    }
+
+    /// The attestations held for `doc`.
+    pub fn attestations_of(&self, doc: &DocumentId) -> &[Attestation] {
+        self.attestations.get(doc).map_or(&[], Vec::as_slice)
     }
 
     pub fn get(&self, doc: &DocumentId) -> Option<&Automerge> {
@@ -201,6 +220,7 @@ impl SyncStore for MemoryStore {
         incoming: u64,
     ) -> Result<(), Infallible> {
         for r in received {
+            self.attest(r.doc, r.attestations);
             self.peer_heads.insert((*peer, r.doc), r.peer_heads);
             let changed =
                 self.docs.get(&r.doc).map(|d| d.get_heads()) != Some(r.document.get_heads());
@@ -212,6 +232,19 @@ impl SyncStore for MemoryStore {
         self.checkpoints.entry(*peer).or_default().incoming = incoming;
         self.commits += 1;
         Ok(())
+    }
+
+    fn attestations(
+        &mut self,
+        doc: &DocumentId,
+        changes: &[ChangeHash],
+    ) -> Result<Vec<Attestation>, Infallible> {
+        Ok(self
+            .attestations_of(doc)
+            .iter()
+            .filter(|a| changes.is_empty() || changes.iter().any(|c| c.0 == a.change))
+            .cloned()
+            .collect())
     }
 
     fn wanted_blobs(

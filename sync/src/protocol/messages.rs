@@ -51,21 +51,16 @@ pub(crate) fn opening(doc: &Automerge, known: &[ChangeHash]) -> (Vec<u8>, State)
 }
 
 /// The changes [`opening`] sends a peer believed to hold `known`: those
-/// since `known` if this document holds all of it, else all of them
-/// (empty: "every change", as `SyncStore::attestations` reads it).
-pub(crate) fn sent_changes(doc: &Automerge, known: &[ChangeHash]) -> Vec<ChangeHash> {
+/// since `known` if this document holds all of it, else all of them.
+pub(crate) fn sent_changes<'a>(
+    doc: &'a Automerge,
+    known: &[ChangeHash],
+) -> Vec<automerge::ChangeMetadata<'a>> {
     let known_here = !known.is_empty()
         && known
             .iter()
             .all(|h| doc.get_change_meta_by_hash(h).is_some());
-    if known_here {
-        doc.get_changes_meta(known)
-            .into_iter()
-            .map(|m| m.hash)
-            .collect()
-    } else {
-        Vec::new()
-    }
+    doc.get_changes_meta(if known_here { known } else { &[] })
 }
 
 /// The opening message carrying a whole saved document as it is stored,

@@ -4,6 +4,7 @@
 
 pub mod attest;
 pub(crate) mod blobs;
+pub mod chain;
 pub mod frame;
 pub mod guard;
 pub mod inbound;

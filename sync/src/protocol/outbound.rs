@@ -12,13 +12,14 @@
 //! continuation with one `Reply`, at most [`MAX_ROUNDS`] per exchange; and
 //! offers left unacknowledged for `exchange_timeout` end the session.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
 use automerge::ChangeHash;
 use automerge::sync::{State, SyncDoc};
 
 use super::attest::{ATTESTATION_LEN, Attestation, MAX_ATTESTATIONS};
+use super::chain;
 use super::frame::Frame;
 use super::guard;
 use super::inbound::{MAX_PENDING_ATTESTATIONS, MAX_ROUNDS};
@@ -208,8 +209,7 @@ impl Outbound {
             Some(whole) => {
                 let heads = whole.heads.clone();
                 let (message, state) = messages::opening_whole(whole.bytes, whole.heads);
-                // The whole document: every attestation it has.
-                let attestations = store.attestations(&doc, &[]).map_err(SessionError::store)?;
+                let attestations = whole_attestations(&doc, &heads, store)?;
                 (message, state, heads, attestations)
             }
             None => {
@@ -217,10 +217,18 @@ impl Outbound {
                     return Ok(());
                 };
                 let (message, state) = messages::opening(&document, &known);
+                // One attestation per actor among the changes sent: its
+                // latest's, which proves the rest through the hash chain.
                 let sent = messages::sent_changes(&document, &known);
-                let attestations = store
-                    .attestations(&doc, &sent)
-                    .map_err(SessionError::store)?;
+                let attestations = if sent.is_empty() {
+                    Vec::new()
+                } else {
+                    let hashes: Vec<ChangeHash> = sent.iter().map(|m| m.hash).collect();
+                    let stored = store
+                        .attestations(&doc, &hashes)
+                        .map_err(SessionError::store)?;
+                    chain::select(&sent, None, &stored)
+                };
                 (message, state, document.get_heads(), attestations)
             }
         };
@@ -313,8 +321,10 @@ impl Outbound {
                 exchange.unanswered += 1;
             }
             // The changes a continuation carries are the ones the peer
-            // lacks: their attestations go first.
-            let carried: Vec<ChangeHash> = next
+            // lacks: the attestations that prove them go first — per actor,
+            // its latest carried change's, or (a relay keeps only what
+            // proved something) a later change's whose history holds it.
+            let carried: HashSet<ChangeHash> = next
                 .changes
                 .iter()
                 .flat_map(|chunk| {
@@ -323,14 +333,14 @@ impl Outbound {
                         .map(|c| c.hash())
                 })
                 .collect();
-            let attestations = if carried.is_empty() && !next.changes.is_empty() {
-                store.attestations(&doc, &[]).map_err(SessionError::store)?
-            } else if carried.is_empty() {
+            let attestations = if next.changes.is_empty() {
                 Vec::new()
             } else {
-                store
-                    .attestations(&doc, &carried)
-                    .map_err(SessionError::store)?
+                let stored = store.attestations(&doc, &[]).map_err(SessionError::store)?;
+                let metas = document.get_changes_meta(&[]);
+                // Changes that do not parse one by one: a whole document.
+                let carried = (!carried.is_empty()).then_some(&carried);
+                chain::select(&metas, carried, &stored)
             };
             send_attestations(doc, attestations, config, out);
             out.send(Frame::Continue {
@@ -456,6 +466,36 @@ impl Outbound {
         }
         Ok(())
     }
+}
+
+/// The attestations to send with a whole document of `heads`: the stored
+/// ones when they are already one per author (what a relay stores); else,
+/// when each author has one for a head (a head is its author's latest
+/// change: an actor's changes chain), those; else the ones
+/// [`chain::select`] picks from the document's change graph (loaded for
+/// it). An author's own store keeps one per change it wrote.
+fn whole_attestations<S: SyncStore>(
+    doc: &DocumentId,
+    heads: &[ChangeHash],
+    store: &mut S,
+) -> Result<Vec<Attestation>, SessionError> {
+    let stored = store.attestations(doc, &[]).map_err(SessionError::store)?;
+    let keys: HashSet<[u8; 32]> = stored.iter().map(|a| a.key).collect();
+    if keys.len() == stored.len() {
+        return Ok(stored);
+    }
+    let at_heads: Vec<Attestation> = stored
+        .iter()
+        .filter(|a| heads.iter().any(|h| h.0 == a.change))
+        .cloned()
+        .collect();
+    if keys.iter().all(|k| at_heads.iter().any(|a| &a.key == k)) {
+        return Ok(at_heads);
+    }
+    Ok(match store.load(doc).map_err(SessionError::store)? {
+        Some(document) => chain::select(&document.get_changes_meta(&[]), None, &stored),
+        None => stored,
+    })
 }
 
 /// Attestations in `Attest` frames of at most [`MAX_ATTESTATIONS`], and no

@@ -43,13 +43,15 @@ pub struct Received {
     /// in, already checked to load completely, which the store may keep as
     /// its snapshot instead of saving the document again.
     pub snapshot: Option<Vec<u8>>,
-    /// The verified attestations of the changes new to this node (one per
-    /// change that had one), stored in the same transaction.
+    /// The verified attestations of the changes new to this node, stored
+    /// in the same transaction: one per actor and document in the usual
+    /// case, the earlier changes proven through the chain
+    /// (`protocol::chain`).
     pub attestations: Vec<Attestation>,
 }
 
 /// A change the peer's message adds to a document (not held here before),
-/// with the attestation the peer sent for it whose signature verifies.
+/// with the verified attestation that proves who wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewChange {
     pub hash: ChangeHash,
@@ -59,7 +61,13 @@ pub struct NewChange {
     /// value's id names its actor and counter, so the change that wrote it).
     pub start_op: u64,
     pub max_op: u64,
-    /// `None`: the peer sent no attestation for it that verifies.
+    /// Its own attestation, or (hash chaining, `protocol::chain`) that of
+    /// a later change by the same actor whose history contains it — then
+    /// `attestation.change` names that later change. Its signature is
+    /// verified before anything is stored — the latest changes' in one
+    /// batch with the other documents of the commit, after admission: a
+    /// document whose proof then fails is refused whatever admission said.
+    /// `None`: nothing the peer sent proves it.
     pub attestation: Option<Attestation>,
 }
 

@@ -123,8 +123,11 @@ impl DriverConfig {
                     window_docs * DOCUMENT_OVERHEAD,
                     "window_docs",
                 ),
+                // Attestations held for them share that budget (128 bytes
+                // each, held in a `Vec`: at most 2 per byte, under the
+                // factor).
                 part(
-                    "unfinished documents: their content",
+                    "unfinished documents: their content and attestations",
                     LIVE_FACTOR * s.max_pending_bytes(),
                     "window_bytes + max_message",
                 ),
