@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod api_tokens;
 mod attach;
+pub mod authors;
 pub mod metrics;
 pub mod plan;
 mod receive;

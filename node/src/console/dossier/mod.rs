@@ -25,6 +25,8 @@ use super::page::{self, Ui};
 use super::{AppState, ConsoleError};
 use crate::i18n::Msg;
 use crate::node::Node;
+use crate::replication::authorship::messages::AuthorshipMsg;
+use crate::service::authors::EventAuthor;
 use crate::service::{self, ActionError, DossierView};
 use crate::store::StoreError;
 use crate::store::quarantine::Quarantined;
@@ -76,12 +78,16 @@ pub async fn page(
             };
             let quarantined = node.store.read(|r| r.quarantined(&view.row.key))?;
             let presence = attachments::presence(node, &view)?;
+            let authors = service::authors::event_authors(node, &view.row.key)?;
             Ok(render(
                 node,
                 &officer,
                 &view,
-                quarantined.as_ref(),
-                &presence,
+                &Extras {
+                    quarantined: quarantined.as_ref(),
+                    presence: &presence,
+                    authors: &authors,
+                },
                 &banner,
                 now,
             ))
@@ -122,15 +128,27 @@ fn quarantined_only(
     Ok(page::shell(&ui, node, Some(officer), &title, body))
 }
 
+/// What the page shows beside the dossier's own view.
+struct Extras<'a> {
+    quarantined: Option<&'a Quarantined>,
+    presence: &'a [Presence],
+    /// The verified author node of each event, in log order (issue 8).
+    authors: &'a [EventAuthor],
+}
+
 fn render(
     node: &Node,
     officer: &Officer,
     view: &DossierView,
-    quarantined: Option<&Quarantined>,
-    presence: &[Presence],
+    extras: &Extras<'_>,
     banner: &Banner,
     now: DateTime<Utc>,
 ) -> Markup {
+    let Extras {
+        quarantined,
+        presence,
+        authors,
+    } = *extras;
     let ui = Ui::new(node, officer.lang);
     let code = &view.dossier.facts.code;
     let title = ui.l.f(DossierMsg::Title, &[("code", code)]);
@@ -157,7 +175,7 @@ fn render(
         (actions::section(&ui, node, officer, view))
         (attachments::section(&ui, node, officer, view, presence))
         (forms(&ui, view))
-        (timeline(&ui, view))
+        (timeline(&ui, view, authors))
         (conflicts(&ui, &view.state))
     };
     page::shell(&ui, node, Some(officer), &title, body)
@@ -386,7 +404,7 @@ fn forms(ui: &Ui<'_>, view: &DossierView) -> Markup {
     }
 }
 
-fn timeline(ui: &Ui<'_>, view: &DossierView) -> Markup {
+fn timeline(ui: &Ui<'_>, view: &DossierView, authors: &[EventAuthor]) -> Markup {
     let l = &ui.l;
     html! {
         section.timeline {
@@ -395,6 +413,7 @@ fn timeline(ui: &Ui<'_>, view: &DossierView) -> Markup {
                 thead { tr {
                     th { "#" } th { (ui.t(Msg::ColTime)) } th { (ui.t(Msg::ColOffice)) }
                     th { (ui.t(Msg::ColOfficer)) } th { (ui.t(Msg::ColEvent)) }
+                    th { (ui.t(AuthorshipMsg::ColAuthor)) }
                 } }
                 tbody {
                     @for (i, (stored, applied)) in view.dossier.events.iter().zip(&view.state.applied).enumerate() {
@@ -409,12 +428,14 @@ fn timeline(ui: &Ui<'_>, view: &DossierView) -> Markup {
                                         @if !applied { (l.t(Msg::NotApplied)) }
                                         (l.action(&event.action))
                                     }
+                                    (author_cell(ui, authors.get(i)))
                                 }
                             }
                             StoredEvent::Malformed { problem, .. } => {
                                 tr.not-applied {
                                     td { (i + 1) } td { "?" } td { "?" } td { "?" }
                                     td { (l.f(Msg::Unreadable, &[("problem", problem)])) }
+                                    (author_cell(ui, authors.get(i)))
                                 }
                             }
                         }
@@ -422,6 +443,26 @@ fn timeline(ui: &Ui<'_>, view: &DossierView) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// The node that wrote an event, as its verified attestation says: the
+/// office it serves by name and its short id (the whole id on hover);
+/// "chưa ký" for an event written before changes were signed.
+fn author_cell(ui: &Ui<'_>, author: Option<&EventAuthor>) -> Markup {
+    match author {
+        Some(EventAuthor::Signed { node, office }) => html! {
+            td.author.signed {
+                @if let Some(office) = office { (ui.l.office(office)) " " }
+                code.other title=(node) { (service::authors::short_node_id(node)) "…" }
+            }
+        },
+        Some(EventAuthor::Invalid) => html! {
+            td.author.problem { (ui.t(AuthorshipMsg::AuthorInvalid)) }
+        },
+        Some(EventAuthor::Unsigned) | None => html! {
+            td.author.unsigned { (ui.t(AuthorshipMsg::AuthorUnsigned)) }
+        },
     }
 }
 

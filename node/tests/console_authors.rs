@@ -1,0 +1,206 @@
+//! The verified author node of each event (issue 8's "nút ghi") on the
+//! console's dossier page and in the JSON API's dossier view, over real
+//! servers on 127.0.0.1 (ports chosen by the OS): a dossier received at a
+//! commune's node reaches the district's node over QUIC; the district's
+//! page names the commune's node for the commune's events and its own for
+//! the event its officer records there, both from the stored, verified
+//! attestations.
+
+#[path = "support/browser.rs"]
+mod browser;
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use browser::{Browser, PASSWORD, TestClock, agent, reply};
+use chrono::{DateTime, TimeZone, Utc};
+use lienthong::console::Console;
+use lienthong::local_network::LocalNetwork;
+use lienthong::node::Node;
+use lienthong::officer::{self, Intent, NewDossier};
+use lienthong::service::accounts::{self, Role};
+use lienthong::service::api_tokens;
+use lienthong_shared::builtin;
+use lienthong_shared::dossier::schema::Applicant;
+use serde_json::Value;
+use support::{COMMUNE, DISTRICT, LAND, office};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Local time (Asia/Ho_Chi_Minh) in March 2026; 2 March is a Monday.
+fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    chrono_tz::Asia::Ho_Chi_Minh
+        .with_ymd_and_hms(2026, 3, day, hour, minute, 0)
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// The cells of the timeline row numbered `n` (1-based) of a dossier page.
+fn timeline_row(page: &str, n: usize) -> String {
+    let table = &page[page
+        .find("class=\"timeline\"")
+        .expect("the page has a timeline")..];
+    let rows: Vec<&str> = table.split("<tr").skip(2).collect();
+    let row = rows
+        .iter()
+        .find(|r| r.contains(&format!("<td>{n}</td>")))
+        .unwrap_or_else(|| panic!("timeline row {n} in {table}"));
+    row[..row.find("</tr>").unwrap()].to_string()
+}
+
+fn api_get(base: &str, token: &str, path: &str) -> Value {
+    let response = tokio::task::block_in_place(|| {
+        reply(
+            agent()
+                .get(format!("{base}{path}"))
+                .header("authorization", &format!("Bearer {token}"))
+                .call()
+                .unwrap(),
+        )
+    });
+    assert_eq!(response.status, 200, "{}", response.body);
+    serde_json::from_str(&response.body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dossier_page_and_the_api_name_the_verified_author_node_of_each_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let offices = [office(DISTRICT), office(COMMUNE)];
+    let mut net = LocalNetwork::init(
+        dir.path(),
+        builtin::QUANG_NAM_3TIER,
+        builtin::CATALOGUE,
+        &offices,
+    )
+    .unwrap();
+    let clock = TestClock::new(at(2, 14, 0));
+    let district_dir = net.get(&office(DISTRICT)).unwrap().dir.clone();
+    // Written at the commune's node: received and forwarded to the district.
+    let (code, commune_id) = {
+        let mut c = net.open(&office(COMMUNE)).unwrap();
+        let new = NewDossier::at_the_desk(
+            LAND,
+            Applicant {
+                name: "Nguyễn Văn An".into(),
+                ..Applicant::default()
+            },
+        );
+        let code = officer::receive(&mut c, &office(COMMUNE), "Trần Thị Hoa", at(2, 9, 0), &new)
+            .unwrap()
+            .code;
+        let forward = Intent::Forward {
+            to: Some(office(DISTRICT)),
+            task: None,
+            days: None,
+        };
+        officer::act(
+            &mut c,
+            &code,
+            Some(&office(COMMUNE)),
+            "Trần Thị Hoa",
+            at(2, 10, 0),
+            &forward,
+        )
+        .unwrap();
+        (code, c.node_id().to_string())
+    };
+    let (district_id, token) = {
+        let mut d = net.open(&office(DISTRICT)).unwrap();
+        accounts::add(
+            &mut d,
+            "binh",
+            "Lê Văn Bình",
+            Role::Processing,
+            PASSWORD,
+            at(2, 8, 0),
+        )
+        .unwrap();
+        let (_, token) = api_tokens::add(&mut d, "cong-tinh", Role::Desk, at(2, 8, 0)).unwrap();
+        (d.node_id().to_string(), token)
+    };
+    assert_ne!(commune_id, district_id, "precondition: two nodes");
+    net.start_all().await.unwrap();
+    net.wait_until(
+        &office(DISTRICT),
+        "the transfer to the district",
+        WAIT,
+        |n| {
+            officer::resolve(n, &code)
+                .ok()
+                .and_then(|r| r.transfer_to)
+                .as_deref()
+                == Some(DISTRICT)
+        },
+    )
+    .await
+    .unwrap();
+
+    let node = Node::open(&district_dir).unwrap();
+    let console = Console::start(node, "127.0.0.1:0".parse().unwrap(), clock.clock())
+        .await
+        .unwrap();
+    let binh = tokio::task::block_in_place(|| Browser::sign_in(&console.url(), "binh"));
+    binh.act(&code, "accepted", &[("office", DISTRICT)]);
+    let page = binh.get(&format!("/dossiers/{code}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    let _ = std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-dossier-authors.html"),
+        &page.body,
+    );
+    assert!(
+        page.body.contains("Nút ghi (đã xác minh)")
+            && page.body.contains("Written by node (verified)"),
+        "the column, in both languages"
+    );
+    let commune_short = &commune_id[..12];
+    let district_short = &district_id[..12];
+    // Received (with the commune's own step taken up at once) and forwarded
+    // at the commune: its node wrote them.
+    for n in 1..=4 {
+        let row = timeline_row(&page.body, n);
+        assert!(
+            row.contains("author signed")
+                && row.contains(commune_short)
+                && row.contains("Điện Phương"),
+            "event {n} written by the commune's node, by name: {row}"
+        );
+        assert!(!row.contains(district_short), "{row}");
+    }
+    // Accepted here at the district's console: this node wrote it.
+    let row = timeline_row(&page.body, 5);
+    assert!(
+        row.contains("Lê Văn Bình"),
+        "precondition: the acceptance: {row}"
+    );
+    assert!(
+        row.contains("author signed") && row.contains(district_short) && row.contains("Điện Bàn"),
+        "the acceptance written by the district's node: {row}"
+    );
+    assert!(!page.body.contains("chưa ký"), "every event here is signed");
+
+    // The API's dossier view: the same, as `show --json` gives it.
+    let view = api_get(
+        console.url().trim_end_matches('/'),
+        &token,
+        &format!("/api/v1/dossiers/{code}"),
+    );
+    let timeline = view["timeline"].as_array().unwrap();
+    assert_eq!(timeline.len(), 5, "{view:#}");
+    for event in &timeline[..4] {
+        let by = &event["written_by"];
+        assert_eq!(by["author"], "signed", "{event}");
+        assert_eq!(by["node"], commune_id.as_str(), "{event}");
+        assert_eq!(by["office"], COMMUNE, "{event}");
+        assert!(
+            by["office_name"].as_str().unwrap().contains("Điện Phương"),
+            "{event}"
+        );
+    }
+    assert_eq!(timeline[4]["written_by"]["node"], district_id.as_str());
+    assert_eq!(timeline[4]["written_by"]["office"], DISTRICT);
+
+    console.shutdown().await;
+    net.stop_all().await;
+}
