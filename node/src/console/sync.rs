@@ -12,7 +12,9 @@ use maud::html;
 use super::auth::Officer;
 use super::page::{self, Ui};
 use super::{AppState, ConsoleError};
+use crate::i18n::Locale;
 use crate::service::status::{NodeStatus, human_bytes, node_status};
+use crate::store::limits::LimitKind;
 
 crate::catalogue! {
     SyncMsg;
@@ -49,11 +51,33 @@ crate::catalogue! {
     LimitLifted => "đã gỡ lúc {at}", "lifted {at}";
     LimitUntil => "còn hiệu lực đến {at}", "in force until {at}";
     LimitDisk => "còn hiệu lực đến khi giải phóng ổ đĩa", "in force until disk space is freed";
+    LimitDocumentsPerDay => "số tài liệu mới mỗi ngày", "new documents per day";
+    LimitBytesPerDay => "dung lượng nhận mỗi ngày", "bytes received per day";
+    LimitDiskFloor => "dung lượng trống tối thiểu của ổ đĩa", "the disk's free-space floor";
     Transfers => "Tệp đang nhận", "Attachments arriving";
     TransferLine => "{hash}…: {got} / {size} ({percent}%)", "{hash}…: {got} of {size} ({percent}%)";
     Quarantine => "Tài liệu bị cách ly (giữ nguyên, không gửi đi)", "Quarantined documents (kept as they are, not sent on)";
     QuarantineLine => "{code} từ {since}: {problem}", "{code} since {since}: {problem}";
     NoCode => "(không có mã)", "(no code)";
+}
+
+/// The limit a peer ran into, in words (never the stored name).
+pub fn limit_kind(l: &Locale<'_>, kind: LimitKind) -> &'static str {
+    l.t(match kind {
+        LimitKind::DocumentsPerDay => SyncMsg::LimitDocumentsPerDay,
+        LimitKind::BytesPerDay => SyncMsg::LimitBytesPerDay,
+        LimitKind::DiskFloor => SyncMsg::LimitDiskFloor,
+    })
+}
+
+/// A peer's place in the tree, in words (`parent`, `child`, `extra`).
+pub fn peer_role(l: &Locale<'_>, role: &str) -> String {
+    match role {
+        "parent" => l.t(SyncMsg::RolePeerParent).into(),
+        "child" => l.t(SyncMsg::RolePeerChild).into(),
+        "extra" => l.t(SyncMsg::RolePeerExtra).into(),
+        other => other.into(),
+    }
 }
 
 /// `GET /sync`.
@@ -117,7 +141,7 @@ fn render(ui: &Ui<'_>, s: &NodeStatus) -> maud::Markup {
                         @for p in &s.peers {
                             tr.peer {
                                 td { strong { (office(&p.office)) } br; code.other title=(p.node_id) { (&p.node_id[..p.node_id.len().min(13)]) } }
-                                td { (match p.role.as_str() { "parent" => ui.t(SyncMsg::RolePeerParent), "child" => ui.t(SyncMsg::RolePeerChild), "extra" => ui.t(SyncMsg::RolePeerExtra), other => html! { (other) } }) }
+                                td { (ui.pair(&peer_role(l, &p.role), &peer_role(&ui.other, &p.role))) }
                                 td class=(if p.connected { "up" } else { "down" }) {
                                     @if p.connected { (ui.t(SyncMsg::Connected)) } @else { (ui.t(SyncMsg::Down)) }
                                 }
@@ -153,7 +177,7 @@ fn render(ui: &Ui<'_>, s: &NodeStatus) -> maud::Markup {
                         };
                         p.limit { (l.f(SyncMsg::LimitLine, &[
                             ("office", &office(&p.office)),
-                            ("kind", limit.kind.as_str()),
+                            ("kind", limit_kind(l, limit.kind)),
                             ("since", &l.datetime(limit.since)),
                             ("state", &state),
                             ("docs", &p.today.documents.to_string()),
