@@ -1,10 +1,14 @@
-//! The verified author node of each event (issue 8's "nút ghi") on the
-//! console's dossier page and in the JSON API's dossier view, over real
-//! servers on 127.0.0.1 (ports chosen by the OS): a dossier received at a
-//! commune's node reaches the district's node over QUIC; the district's
-//! page names the commune's node for the commune's events and its own for
-//! the event its officer records there, both from the stored, verified
-//! attestations.
+//! Gaps found auditing issue 9 item by item, each shown over a real console
+//! server on 127.0.0.1 (port chosen by the OS) with a real client:
+//!
+//! - the verified author node of each event (issue 8's "nút ghi") on the
+//!   dossier page and in the JSON API's dossier view: a dossier received at
+//!   a commune's node reaches the district's node over QUIC; the district's
+//!   page names the commune's node for the commune's events and its own for
+//!   the event its officer records there, from the stored attestations;
+//! - a resolved dossier reads "waiting to be returned", never "returned";
+//!   a same-day procedure's step reads "within the day", not "0 working
+//!   days"; Mẫu 01 exported as PDF by the console with headless Chromium.
 
 #[path = "support/browser.rs"]
 mod browser;
@@ -22,9 +26,10 @@ use lienthong::officer::{self, Intent, NewDossier};
 use lienthong::service::accounts::{self, Role};
 use lienthong::service::api_tokens;
 use lienthong_shared::builtin;
+use lienthong_shared::dossier::Action;
 use lienthong_shared::dossier::schema::Applicant;
 use serde_json::Value;
-use support::{COMMUNE, DISTRICT, LAND, office};
+use support::{BIRTH, COMMUNE, DISTRICT, LAND, office};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -203,4 +208,110 @@ async fn the_dossier_page_and_the_api_name_the_verified_author_node_of_each_even
 
     console.shutdown().await;
     net.stop_all().await;
+}
+
+/// A birth registration (same day, decided at the commune) approved and
+/// issued: the page says the result waits at the desk — not that it was
+/// returned — and the commune's own step reads "within the day"; Mẫu 01
+/// comes out of the console as a PDF.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resolved_dossier_waits_to_be_returned_and_its_receipt_prints_as_pdf() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = LocalNetwork::init(
+        dir.path(),
+        builtin::QUANG_NAM_3TIER,
+        builtin::CATALOGUE,
+        &[office(COMMUNE)],
+    )
+    .unwrap();
+    let clock = TestClock::new(at(2, 11, 0));
+    let code = {
+        let mut c = net.open(&office(COMMUNE)).unwrap();
+        accounts::add(
+            &mut c,
+            "hoa",
+            "Trần Thị Hoa",
+            Role::Desk,
+            PASSWORD,
+            at(2, 8, 0),
+        )
+        .unwrap();
+        let new = NewDossier::at_the_desk(
+            BIRTH,
+            Applicant {
+                name: "Lê Thị Mai".into(),
+                ..Applicant::default()
+            },
+        );
+        let code = officer::receive(&mut c, &office(COMMUNE), "Trần Thị Hoa", at(2, 9, 0), &new)
+            .unwrap()
+            .code;
+        for (when, intent) in [
+            (
+                at(2, 9, 30),
+                Intent::Exact(Action::Approved {
+                    note: "Đồng ý".into(),
+                }),
+            ),
+            (
+                at(2, 10, 0),
+                Intent::IssueResult {
+                    result: "Giấy khai sinh bản chính".into(),
+                    attachment: None,
+                },
+            ),
+        ] {
+            officer::act(&mut c, &code, None, "Phạm Văn Lành", when, &intent).unwrap();
+        }
+        code
+    };
+    let node = Node::open(&net.get(&office(COMMUNE)).unwrap().dir).unwrap();
+    let console = Console::start(node, "127.0.0.1:0".parse().unwrap(), clock.clock())
+        .await
+        .unwrap();
+    let hoa = tokio::task::block_in_place(|| Browser::sign_in(&console.url(), "hoa"));
+    let page = hoa.get(&format!("/dossiers/{code}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("Đã có kết quả"),
+        "precondition: resolved: {}",
+        page.body
+    );
+    assert!(
+        page.body.contains("đang chờ trả tại"),
+        "the result waits at the desk: {}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("đã trả tại") && !page.body.contains("returned at"),
+        "not yet returned"
+    );
+    assert!(
+        page.body.contains("(trong ngày)"),
+        "the commune's own step of a same-day procedure: {}",
+        page.body
+    );
+    assert!(!page.body.contains("0 ngày làm việc"), "{}", page.body);
+
+    // Mẫu 01 as a PDF, printed by the headless Chromium the CI installs.
+    assert!(
+        lienthong::forms::pdf::find_browser().is_some(),
+        "precondition: chromium installed (.ci/run installs it)"
+    );
+    let pdf = tokio::task::block_in_place(|| {
+        hoa.agent
+            .get(format!("{}/dossiers/{code}/forms/mau-01.pdf", hoa.base))
+            .header("cookie", &hoa.cookie)
+            .call()
+            .unwrap()
+    });
+    assert_eq!(pdf.status().as_u16(), 200);
+    assert_eq!(
+        pdf.headers().get("content-type").unwrap().to_str().unwrap(),
+        "application/pdf"
+    );
+    let bytes = pdf.into_body().read_to_vec().unwrap();
+    assert!(bytes.starts_with(b"%PDF-"), "a PDF: {} bytes", bytes.len());
+
+    console.shutdown().await;
 }
