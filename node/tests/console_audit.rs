@@ -8,7 +8,9 @@
 //!   the event its officer records there, from the stored attestations;
 //! - a resolved dossier reads "waiting to be returned", never "returned";
 //!   a same-day procedure's step reads "within the day", not "0 working
-//!   days"; Mẫu 01 exported as PDF by the console with headless Chromium.
+//!   days"; the dossier page links to the forms a 2025 dossier has (it knew
+//!   only the 2018 set); Mẫu 01 exported as PDF by the console with
+//!   headless Chromium.
 
 #[path = "support/browser.rs"]
 mod browser;
@@ -292,6 +294,26 @@ async fn a_resolved_dossier_waits_to_be_returned_and_its_receipt_prints_as_pdf()
         page.body
     );
     assert!(!page.body.contains("0 ngày làm việc"), "{}", page.body);
+    // A dossier under the 2025 rules links straight to the forms it has
+    // (the page knew only the 2018 set's).
+    let index = hoa.get(&format!("/dossiers/{code}/forms"));
+    assert!(
+        index.body.contains("03/2025/TT-VPCP"),
+        "precondition: a 2025 dossier: {}",
+        index.body
+    );
+    // Mẫu 01 (receipt) and 06 (control sheet) of the 2025 set; no Mẫu 02
+    // (no supplement request) nor 05 (the 2025 stop notice: not stopped).
+    for form in ["mau-01", "mau-06"] {
+        assert!(
+            page.body.contains(&format!("/forms/{form}\"")),
+            "a link to {form}: {}",
+            page.body
+        );
+    }
+    for form in ["mau-02", "mau-05"] {
+        assert!(!page.body.contains(&format!("/forms/{form}\"")), "{form}");
+    }
 
     // Mẫu 01 as a PDF, printed by the headless Chromium the CI installs.
     assert!(

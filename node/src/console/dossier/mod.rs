@@ -23,7 +23,8 @@ use self::messages::DossierMsg;
 use super::auth::Officer;
 use super::page::{self, Ui};
 use super::{AppState, ConsoleError};
-use crate::i18n::Msg;
+use crate::forms::{Form, FormInput, FormMsg};
+use crate::i18n::{Lang, Msg};
 use crate::node::Node;
 use crate::replication::authorship::messages::AuthorshipMsg;
 use crate::service::authors::EventAuthor;
@@ -174,7 +175,7 @@ fn render(
         (flags(&ui, &view.state))
         (actions::section(&ui, node, officer, view))
         (attachments::section(&ui, node, officer, view, presence))
-        (forms(&ui, view))
+        (forms(&ui, node, view, now))
         (timeline(&ui, view, authors))
         (conflicts(&ui, &view.state))
     };
@@ -374,29 +375,35 @@ fn flags(ui: &Ui<'_>, state: &DossierState) -> Markup {
     }
 }
 
-fn forms(ui: &Ui<'_>, view: &DossierView) -> Markup {
+/// Links to the printed forms this dossier has now, as the forms module
+/// judges them for the dossier's rule set (2018 or 2025), and to the list
+/// of all of them.
+fn forms(ui: &Ui<'_>, node: &Node, view: &DossierView, now: DateTime<Utc>) -> Markup {
     let base = format!("{}/forms", path_of(&view.row.code));
-    let state = &view.state;
-    let mut links: Vec<(&str, DossierMsg)> = Vec::new();
-    if view.dossier.facts.rules == "2018" {
-        links.push(("mau-01", DossierMsg::Form01));
-        if state.supplement_requests > 0 {
-            links.push(("mau-02", DossierMsg::Form02));
-        }
-        if state.status == Some(lienthong_shared::dossier::Status::Refused) {
-            links.push(("mau-03", DossierMsg::Form03));
-        }
-        if state.apology.is_some() {
-            links.push(("mau-04", DossierMsg::Form04));
-        }
-        links.push(("mau-05", DossierMsg::Form05));
-    }
+    let input = FormInput {
+        dossier: &view.dossier,
+        state: &view.state,
+        locale: node.locale(Lang::Vi),
+        printed_by: None,
+        now,
+    };
+    // A rule set whose forms this version does not know: the list page says so.
+    let ready: Vec<Form> = crate::forms::forms_of(&input)
+        .map(|list| {
+            list.into_iter()
+                .filter(|(_, ready)| ready.is_ok())
+                .map(|(form, _)| form)
+                .collect()
+        })
+        .unwrap_or_default();
     html! {
         section.forms {
             h2 { (ui.t(DossierMsg::Forms)) }
             ul {
-                @for (form, msg) in &links {
-                    li { a href={ (base) "/" (form) } { (ui.t(*msg)) } }
+                @for form in &ready {
+                    li { a href={ (base) "/" (form.slug()) } {
+                        (ui.l.f(FormMsg::FormNumber, &[("n", &form.number_text())])) " — " (ui.t(form.title()))
+                    } }
                 }
                 li { a href=(base) { (ui.t(DossierMsg::FormsAll)) } }
             }
