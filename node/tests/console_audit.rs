@@ -10,7 +10,9 @@
 //!   a same-day procedure's step reads "within the day", not "0 working
 //!   days"; the dossier page links to the forms a 2025 dossier has (it knew
 //!   only the 2018 set); Mẫu 01 exported as PDF by the console with
-//!   headless Chromium.
+//!   headless Chromium;
+//! - `lienthong console` (a node without its daemon) serving the console,
+//!   and the default address on loopback.
 
 #[path = "support/browser.rs"]
 mod browser;
@@ -336,4 +338,85 @@ async fn a_resolved_dossier_waits_to_be_returned_and_its_receipt_prints_as_pdf()
     assert!(bytes.starts_with(b"%PDF-"), "a PDF: {} bytes", bytes.len());
 
     console.shutdown().await;
+}
+
+/// A child process killed (by its own pid) when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `lienthong console` serves the console of a node whose daemon is not
+/// running (only `lienthong run`'s console was started by a test); the
+/// default address is loopback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lienthong_console_serves_a_node_without_its_daemon() {
+    // Blocking throughout (a child process, a blocking client).
+    tokio::task::block_in_place(console_process);
+}
+
+fn console_process() {
+    use std::io::BufRead;
+    let default = lienthong::config::ConsoleConfig::default().listen;
+    assert!(default.ip().is_loopback(), "loopback by default: {default}");
+
+    let root = tempfile::tempdir().unwrap();
+    let dir = support::init(root.path(), "commune", COMMUNE);
+    {
+        let mut node = Node::open(&dir).unwrap();
+        accounts::add(
+            &mut node,
+            "hoa",
+            "Trần Thị Hoa",
+            Role::Desk,
+            PASSWORD,
+            Utc::now(),
+        )
+        .unwrap();
+    }
+    let mut child = support::lienthong()
+        .args(["console", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&dir)
+        .env("LIENTHONG_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let child = Child(child);
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + WAIT;
+    let url = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("`lienthong console` printed no address within {WAIT:?}"));
+        if let Some(rest) = line.split("console at ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let sign_in = reply(agent().get(format!("{url}sign-in")).call().unwrap());
+    assert_eq!(sign_in.status, 200);
+    assert!(sign_in.body.contains("Đăng nhập"), "{}", sign_in.body);
+    // The desk behind the sign-in, as at `lienthong run`.
+    let desk = reply(agent().get(format!("{url}desk")).call().unwrap());
+    assert_eq!(desk.status, 303, "signed out: to the sign-in page");
+    let hoa = Browser::sign_in(&url, "hoa");
+    assert!(hoa.get("/desk").body.contains("Trần Thị Hoa"));
+    drop(child);
 }
