@@ -12,7 +12,9 @@
 //!   only the 2018 set); Mẫu 01 exported as PDF by the console with
 //!   headless Chromium;
 //! - `lienthong console` (a node without its daemon) serving the console,
-//!   and the default address on loopback.
+//!   and the default address on loopback;
+//! - the sync page's changes waiting for a peer, counting down to none over
+//!   a real link.
 
 #[path = "support/browser.rs"]
 mod browser;
@@ -419,4 +421,108 @@ fn console_process() {
     let hoa = Browser::sign_in(&url, "hoa");
     assert!(hoa.get("/desk").body.contains("Trần Thị Hoa"));
     drop(child);
+}
+
+/// The sync page's "changes waiting" figures (no test watched them): a
+/// commune's change for the district counts as waiting to send until the
+/// district has it over a real link, then none waits either way; the sync
+/// page shows the district's row with them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_waiting_for_a_peer_count_down_to_none_once_it_has_them() {
+    use lienthong::service::status::node_status;
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = LocalNetwork::init(
+        dir.path(),
+        builtin::QUANG_NAM_3TIER,
+        builtin::CATALOGUE,
+        &[office(DISTRICT), office(COMMUNE)],
+    )
+    .unwrap();
+    let waiting = |n: &mut Node| {
+        let status = node_status(n, Utc::now()).unwrap();
+        assert_eq!(status.peers.len(), 1, "precondition: one peer");
+        assert_eq!(status.peers[0].office, DISTRICT, "precondition");
+        (
+            status.peers[0].waiting_to_send,
+            status.peers[0].waiting_to_receive,
+        )
+    };
+    let code = {
+        let mut c = net.open(&office(COMMUNE)).unwrap();
+        accounts::add(
+            &mut c,
+            "hoa",
+            "Trần Thị Hoa",
+            Role::Desk,
+            PASSWORD,
+            Utc::now(),
+        )
+        .unwrap();
+        let new = NewDossier::at_the_desk(
+            LAND,
+            Applicant {
+                name: "Nguyễn Văn An".into(),
+                ..Applicant::default()
+            },
+        );
+        let code = officer::receive(&mut c, &office(COMMUNE), "Trần Thị Hoa", at(2, 9, 0), &new)
+            .unwrap()
+            .code;
+        let forward = Intent::Forward {
+            to: Some(office(DISTRICT)),
+            task: None,
+            days: None,
+        };
+        officer::act(&mut c, &code, None, "Trần Thị Hoa", at(2, 10, 0), &forward).unwrap();
+        let (to_send, _) = waiting(&mut c);
+        assert!(
+            to_send >= 1,
+            "the forwarded dossier waits to be sent: {to_send}"
+        );
+        code
+    };
+    net.start_all().await.unwrap();
+    net.wait_until(
+        &office(DISTRICT),
+        "the dossier at the district",
+        WAIT,
+        |n| officer::resolve(n, &code).is_ok(),
+    )
+    .await
+    .unwrap();
+    net.wait_until(
+        &office(COMMUNE),
+        "nothing waiting for the district, and a sync recorded",
+        WAIT,
+        |n| {
+            waiting(n) == (0, 0)
+                && node_status(n, Utc::now()).unwrap().peers[0]
+                    .last_success
+                    .is_some()
+        },
+    )
+    .await
+    .unwrap();
+
+    let clock = TestClock::new(Utc::now());
+    let node = Node::open(&net.get(&office(COMMUNE)).unwrap().dir).unwrap();
+    let console = Console::start(node, "127.0.0.1:0".parse().unwrap(), clock.clock())
+        .await
+        .unwrap();
+    let hoa = tokio::task::block_in_place(|| Browser::sign_in(&console.url(), "hoa"));
+    let page = hoa.get("/sync");
+    assert_eq!(page.status, 200);
+    let row = &page.body[page.body.find("<tr class=\"peer\">").expect("a peer row")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("Điện Bàn"), "the district by name: {row}");
+    assert!(row.contains("đang kết nối"), "the link is up: {row}");
+    // Peer, role, link, last sync, then changes to send and to receive.
+    let cells: Vec<&str> = row.split("<td").skip(1).collect();
+    assert!(!cells[3].contains("chưa bao giờ"), "a last sync: {row}");
+    assert!(
+        cells[4].starts_with(">0<") && cells[5].starts_with(">0<"),
+        "nothing waits either way: {row}"
+    );
+    console.shutdown().await;
+    net.stop_all().await;
 }
