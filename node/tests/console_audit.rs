@@ -407,8 +407,8 @@ fn console_process() {
         let line = lines
             .recv_timeout(left)
             .unwrap_or_else(|_| panic!("`lienthong console` printed no address within {WAIT:?}"));
-        if let Some(rest) = line.split("console at ").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_string();
+        if let Some(at) = line.find("http://") {
+            break line[at..].split_whitespace().next().unwrap().to_string();
         }
     };
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
