@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use chrono::Utc;
 use clap::{Args, Subcommand};
 
@@ -12,6 +12,7 @@ use super::render;
 use crate::i18n::Lang;
 use crate::node::Node;
 use crate::service::accounts::{self, Role};
+use crate::service::refusals;
 
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
@@ -81,7 +82,8 @@ fn add(args: &AddArgs) -> Result<()> {
         args.role,
         password,
         Utc::now(),
-    )?;
+    )
+    .map_err(|e| anyhow!(refusals::account_error(&node.locale(Lang::from_env()), &e)))?;
     println!(
         "{} ({}) — {}",
         account.name,

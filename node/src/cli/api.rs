@@ -1,6 +1,6 @@
 //! `lienthong api-token`: the JSON API's bearer tokens (add, list, revoke).
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 use chrono::Utc;
 use clap::{Args, Subcommand};
 
@@ -10,7 +10,8 @@ use super::render;
 use crate::i18n::Lang;
 use crate::node::Node;
 use crate::service::accounts::Role;
-use crate::service::api_tokens;
+use crate::service::api_tokens::{self, TokenError};
+use crate::service::refusals;
 
 #[derive(Debug, Subcommand)]
 pub enum ApiTokenCommand {
@@ -47,7 +48,8 @@ pub fn run(command: &ApiTokenCommand) -> Result<()> {
     match command {
         ApiTokenCommand::Add(args) => {
             let mut node = Node::open(&args.data.data)?;
-            let (client, token) = api_tokens::add(&mut node, &args.name, args.role, Utc::now())?;
+            let (client, token) = api_tokens::add(&mut node, &args.name, args.role, Utc::now())
+                .map_err(|e| worded(&node, &e))?;
             let lang = Lang::from_env();
             eprintln!(
                 "{}",
@@ -64,7 +66,7 @@ pub fn run(command: &ApiTokenCommand) -> Result<()> {
         }
         ApiTokenCommand::List(data) => {
             let mut node = Node::open(&data.data)?;
-            let clients = api_tokens::list(&mut node)?;
+            let clients = api_tokens::list(&mut node).map_err(|e| worded(&node, &e))?;
             let l = node.locale(Lang::from_env());
             let mut table = render::table(&[
                 l.t(CliMsg::ColName),
@@ -85,7 +87,7 @@ pub fn run(command: &ApiTokenCommand) -> Result<()> {
         }
         ApiTokenCommand::Revoke(args) => {
             let mut node = Node::open(&args.data.data)?;
-            api_tokens::revoke(&mut node, &args.name, Utc::now())?;
+            api_tokens::revoke(&mut node, &args.name, Utc::now()).map_err(|e| worded(&node, &e))?;
             println!(
                 "{}",
                 crate::i18n::fill(
@@ -96,4 +98,9 @@ pub fn run(command: &ApiTokenCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// A token refusal in `LIENTHONG_LANG`, from the service's catalogue.
+fn worded(node: &Node, error: &TokenError) -> anyhow::Error {
+    anyhow!(refusals::token_error(&node.locale(Lang::from_env()), error))
 }

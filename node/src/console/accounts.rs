@@ -122,7 +122,7 @@ pub async fn create(
                                 .unwrap_or_default();
                             return Ok(Redirect::to(&format!("/accounts?{query}")).into_response());
                         }
-                        Err(error) => Some(account_error(&error)),
+                        Err(error) => Some(account_error(node, &error)),
                     },
                 }
             };
@@ -142,7 +142,7 @@ fn words(msg: AccountsMsg, args: &[(&str, &str)]) -> Words {
     )
 }
 
-fn account_error(error: &AccountError) -> Words {
+fn account_error(node: &Node, error: &AccountError) -> Words {
     let n = MIN_PASSWORD_CHARS.to_string();
     match error {
         AccountError::InvalidName(name) => words(AccountsMsg::InvalidName, &[("name", name)]),
@@ -150,7 +150,10 @@ fn account_error(error: &AccountError) -> Words {
         AccountError::UnknownRole(role) => words(AccountsMsg::BadRole, &[("role", role)]),
         AccountError::WeakPassword => words(AccountsMsg::Weak, &[("n", &n)]),
         AccountError::Exists(name) => words(AccountsMsg::Exists, &[("name", name)]),
-        other => words(AccountsMsg::Failed, &[("detail", &other.to_string())]),
+        other => (
+            crate::service::refusals::account_error(&node.locale(Lang::Vi), other),
+            crate::service::refusals::account_error(&node.locale(Lang::En), other),
+        ),
     }
 }
 

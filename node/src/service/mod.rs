@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod plan;
 mod receive;
 mod record;
+pub mod refusals;
 pub mod sessions;
 pub mod status;
 
