@@ -13,6 +13,7 @@ use crate::console::sync::{self, SyncMsg};
 use crate::i18n::{Lang, Locale};
 use crate::node::Node;
 use crate::service::status::{NodeStatus, PeerStatus, human_bytes, node_status};
+use crate::service::sync_refusals;
 use crate::store::quarantine::Quarantined;
 
 #[derive(Debug, Args)]
@@ -178,19 +179,16 @@ fn write_quarantine(out: &mut String, list: &[Quarantined], l: &Locale) {
 fn write_peer_limits(out: &mut String, p: &PeerStatus, l: &Locale) {
     let office = l.office_str(&p.office);
     if p.refused > 0 {
+        let reason = p.last_refusal.as_deref().unwrap_or("");
+        let at = l.datetime_opt(p.last_refusal_at);
         let _ = writeln!(
             out,
             "{}",
-            l.f(
-                SyncMsg::Refusals,
-                &[
-                    ("n", &p.refused.to_string()),
-                    ("office", &office),
-                    ("at", &l.datetime_opt(p.last_refusal_at)),
-                    ("reason", p.last_refusal.as_deref().unwrap_or("")),
-                ]
-            )
+            sync_refusals::line(l, p.refused, &office, &at, reason)
         );
+        if !reason.is_empty() {
+            let _ = writeln!(out, "    {}", sync_refusals::detail(l, reason));
+        }
     }
     if let Some(limit) = &p.limit {
         let state = match (limit.lifted_at, limit.until) {
@@ -259,7 +257,7 @@ mod tests {
                 attachment_bytes_to_receive: 0,
                 attachment_bytes_held_there: 0,
                 refused: 1,
-                last_refusal: Some("outside this node's scope".into()),
+                last_refusal: Some("dossier H01-0001 is not in the scope of this node".into()),
                 last_refusal_at: Some(local(9, 5)),
                 today: PeerDay {
                     documents: 500,
@@ -306,6 +304,10 @@ mod tests {
             "mất kết nối",
             "02/03/2026 09:00",
             "Đã từ chối 1 tài liệu",
+            // The refusal's class and what to do, the English text labelled.
+            "Hồ sơ không thuộc phạm vi của cơ quan này",
+            "liên hệ cán bộ vận hành của cơ quan gửi",
+            "Chi tiết kỹ thuật (tiếng Anh): dossier H01-0001 is not in the scope of this node",
             "số tài liệu mới mỗi ngày",
             "còn hiệu lực đến 02/03/2026 23:59",
             "Tệp đang nhận",
@@ -331,6 +333,8 @@ mod tests {
             "child",
             "new documents per day",
             "02/03/2026 09:00",
+            "The dossier is not this office's",
+            "Technical detail: dossier H01-0001",
         ] {
             assert!(en.contains(expected), "{expected:?} in:\n{en}");
         }

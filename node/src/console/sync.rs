@@ -14,6 +14,7 @@ use super::page::{self, Ui};
 use super::{AppState, ConsoleError};
 use crate::i18n::Locale;
 use crate::service::status::{NodeStatus, human_bytes, node_status};
+use crate::service::sync_refusals;
 use crate::store::limits::LimitKind;
 
 crate::catalogue! {
@@ -46,7 +47,6 @@ crate::catalogue! {
     RolePeerParent => "cấp trên", "parent";
     RolePeerChild => "cấp dưới", "child";
     RolePeerExtra => "kết nối thêm", "extra";
-    Refusals => "Đã từ chối {n} tài liệu từ {office}; lần cuối {at}: {reason}", "Refused {n} document(s) from {office}; last {at}: {reason}";
     LimitLine => "{office} chạm giới hạn {kind} từ {since} ({state}); hôm nay {docs} tài liệu mới, {bytes}", "{office} hit the limit {kind} since {since} ({state}); today {docs} new documents, {bytes}";
     LimitLifted => "đã gỡ lúc {at}", "lifted {at}";
     LimitUntil => "còn hiệu lực đến {at}", "in force until {at}";
@@ -162,12 +162,12 @@ fn render(ui: &Ui<'_>, s: &NodeStatus) -> maud::Markup {
                 }
                 @for p in &s.peers {
                     @if p.refused > 0 {
-                        p.refusal { (ui.f(SyncMsg::Refusals, &[
-                            ("n", &p.refused.to_string()),
-                            ("office", &office(&p.office)),
-                            ("at", &l.datetime_opt(p.last_refusal_at)),
-                            ("reason", p.last_refusal.as_deref().unwrap_or("")),
-                        ])) }
+                        @let reason = p.last_refusal.as_deref().unwrap_or("");
+                        @let say = |l: &Locale<'_>| sync_refusals::line(l, p.refused, &l.office_str(&p.office), &l.datetime_opt(p.last_refusal_at), reason);
+                        p.refusal { (ui.pair(&say(&ui.l), &say(&ui.other))) }
+                        @if !reason.is_empty() {
+                            p.refusal-detail { small { (sync_refusals::detail(l, reason)) } }
+                        }
                     }
                     @if let Some(limit) = &p.limit {
                         @let state = match (limit.lifted_at, limit.until) {

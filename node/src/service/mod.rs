@@ -16,6 +16,7 @@ mod record;
 pub mod refusals;
 pub mod sessions;
 pub mod status;
+pub mod sync_refusals;
 
 use automerge::{ActorId, Automerge};
 use lienthong_shared::OfficeId;
