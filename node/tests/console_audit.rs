@@ -14,7 +14,9 @@
 //! - `lienthong console` (a node without its daemon) serving the console,
 //!   and the default address on loopback;
 //! - the sync page's changes waiting for a peer, counting down to none over
-//!   a real link.
+//!   a real link;
+//! - an event written before the node could sign reads "chưa ký" in the
+//!   dossier page's author column.
 
 #[path = "support/browser.rs"]
 mod browser;
@@ -525,4 +527,84 @@ async fn changes_waiting_for_a_peer_count_down_to_none_once_it_has_them() {
     );
     console.shutdown().await;
     net.stop_all().await;
+}
+
+/// A dossier received before the node could sign (a store from before the
+/// upgrade of issue 8: its changes carry no attestation) shows "chưa ký" in
+/// the dossier page's author column, in both languages, over a real
+/// console; an event recorded at the console afterwards is signed by this
+/// node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_written_before_signing_read_unsigned_on_the_dossier_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = LocalNetwork::init(
+        dir.path(),
+        builtin::QUANG_NAM_3TIER,
+        builtin::CATALOGUE,
+        &[office(COMMUNE)],
+    )
+    .unwrap();
+    let commune_dir = net.get(&office(COMMUNE)).unwrap().dir.clone();
+    let (code, node_id) = {
+        let mut c = net.open(&office(COMMUNE)).unwrap();
+        accounts::add(
+            &mut c,
+            "hoa",
+            "Trần Thị Hoa",
+            Role::Desk,
+            PASSWORD,
+            at(2, 8, 0),
+        )
+        .unwrap();
+        let new = NewDossier::at_the_desk(
+            LAND,
+            Applicant {
+                name: "Nguyễn Văn An".into(),
+                ..Applicant::default()
+            },
+        );
+        let code = officer::receive(&mut c, &office(COMMUNE), "Trần Thị Hoa", at(2, 9, 0), &new)
+            .unwrap()
+            .code;
+        (code, c.node_id().to_string())
+    };
+    // Precondition: the receipt was signed; then its attestations go, as
+    // in a store written before the node had its key.
+    let store = rusqlite::Connection::open(commune_dir.join("store.db")).unwrap();
+    let removed = store.execute("DELETE FROM attestations", []).unwrap();
+    assert!(
+        removed > 0,
+        "precondition: the receipt's changes were signed"
+    );
+    drop(store);
+
+    let clock = TestClock::new(at(2, 14, 0));
+    let node = Node::open(&commune_dir).unwrap();
+    let console = Console::start(node, "127.0.0.1:0".parse().unwrap(), clock.clock())
+        .await
+        .unwrap();
+    let hoa = tokio::task::block_in_place(|| Browser::sign_in(&console.url(), "hoa"));
+    hoa.act(&code, "forwarded", &[("office", COMMUNE), ("to", DISTRICT)]);
+    let page = hoa.get(&format!("/dossiers/{code}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    let row = timeline_row(&page.body, 1);
+    assert!(
+        row.contains("author unsigned")
+            && row.contains("chưa ký (ghi trước khi nâng cấp)")
+            && row.contains("unsigned (written before the upgrade)"),
+        "the receipt, written before signing: {row}"
+    );
+    assert!(!row.contains(&node_id[..12]), "no node is claimed: {row}");
+    let last = (1..=10)
+        .rev()
+        .find(|n| page.body.contains(&format!("<td>{n}</td>")))
+        .unwrap();
+    let row = timeline_row(&page.body, last);
+    assert!(
+        row.contains("Trần Thị Hoa")
+            && row.contains("author signed")
+            && row.contains(&node_id[..12]),
+        "the forward recorded at the console is signed by this node: {row}"
+    );
+    console.shutdown().await;
 }
