@@ -41,7 +41,6 @@ crate::catalogue! {
     NoDisplay => "Hãy nhập họ và tên cán bộ: tên này được ghi trên mọi sự kiện họ thực hiện.", "Enter the officer's full name: it is written on every event they record.";
     Weak => "Mật khẩu quá ngắn: cần ít nhất {n} ký tự.", "The password is too short: use at least {n} characters.";
     Exists => "Đã có tài khoản “{name}” trên nút này.", "An account “{name}” already exists on this node.";
-    Failed => "Không tạo được tài khoản: {detail}", "The account was not created: {detail}";
 }
 
 fn require_admin(officer: &Officer) -> Result<(), ConsoleError> {
