@@ -39,6 +39,75 @@ fn add_from_cli(dir: &str, name: &str, role: &str, password: &str) -> std::proce
     child.wait_with_output().unwrap()
 }
 
+/// Issue 9: the administrator's refusals come from the service's catalogue:
+/// in Vietnamese by default, not the `#[error]` English.
+#[test]
+fn account_and_token_refusals_are_worded_in_vietnamese() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = init(root.path(), "commune", COMMUNE);
+    let d = dir.to_str().unwrap();
+    let vi = |args: &[&str], stdin: &str| {
+        let mut child = lienthong()
+            .env(lienthong::i18n::LANG_ENV, "vi")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let _ = writeln!(child.stdin.take().unwrap(), "{stdin}");
+        child.wait_with_output().unwrap()
+    };
+    let add = |name: &str, password: &str| {
+        let args = ["account", "add", "--data", d, "--name", name];
+        let args = [
+            &args[..],
+            &["--full-name", "Trần Thị Hoa", "--role", "desk"],
+        ]
+        .concat();
+        vi(&args, password)
+    };
+    let out = add("hoa", "một mật khẩu dài");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (out, expected) in [
+        (
+            add("hoa", "một mật khẩu khác dài"),
+            "đã có tài khoản “hoa” trên nút này",
+        ),
+        (
+            add("binh", "ngắn"),
+            "mật khẩu quá ngắn: cần ít nhất 10 ký tự",
+        ),
+        (
+            add("Binh Le", "một mật khẩu dài"),
+            "không dùng được làm tên đăng nhập",
+        ),
+    ] {
+        let e = String::from_utf8(out.stderr).unwrap();
+        assert!(!out.status.success() && e.contains(expected), "{e}");
+        assert!(
+            !e.contains("already exists") && !e.contains("at least"),
+            "{e}"
+        );
+    }
+    let token = |verb: &str| vi(&["api-token", verb, "--data", d, "--name", "portal"], "");
+    assert!(token("add").status.success());
+    for (out, expected) in [
+        (token("add"), "đã có mã truy cập tên “portal” trên nút này"),
+        (
+            vi(&["api-token", "revoke", "--data", d, "--name", "erp"], ""),
+            "không có mã truy cập nào đang dùng tên “erp”",
+        ),
+    ] {
+        let e = String::from_utf8(out.stderr).unwrap();
+        assert!(!out.status.success() && e.contains(expected), "{e}");
+    }
+}
+
 #[test]
 fn an_administrator_adds_accounts_from_the_cli() {
     let root = tempfile::tempdir().unwrap();

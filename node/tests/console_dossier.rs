@@ -522,7 +522,7 @@ async fn refusals_change_nothing_and_attachments_round_trip() {
             w.add_refusals(
                 district_id.as_bytes(),
                 2,
-                "outside the scope of this node",
+                "dossier H01-0001 (received at commune:x) is not in the scope of district:y: a dossier goes only to its origin, the offices on its route and their ancestors",
                 at(2, 9, 45),
             )
         })
@@ -548,7 +548,9 @@ async fn refusals_change_nothing_and_attachments_round_trip() {
         "the last sync in local time"
     );
     assert!(
-        page.body.contains("Đã từ chối 2 tài liệu từ Ủy ban nhân dân thị xã Điện Bàn; lần cuối 02/03/2026 09:45: outside the scope of this node"),
+        page.body.contains("Đã từ chối 2 tài liệu từ Ủy ban nhân dân thị xã Điện Bàn; lần cuối 02/03/2026 09:45: Hồ sơ không thuộc phạm vi của cơ quan này")
+            && page.body.contains("liên hệ cán bộ vận hành của cơ quan gửi")
+            && page.body.contains("Chi tiết kỹ thuật (tiếng Anh): dossier H01-0001 (received at commune:x) is not in the scope"),
         "the refusals with their reason: {}",
         page.body
     );

@@ -2,15 +2,17 @@
 
 use std::io::BufRead;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use chrono::Utc;
 use clap::{Args, Subcommand};
 
 use super::args::DataArgs;
+use super::messages::{CliMsg, parse_role, role_label};
 use super::render;
 use crate::i18n::Lang;
 use crate::node::Node;
 use crate::service::accounts::{self, Role};
+use crate::service::refusals;
 
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
@@ -37,11 +39,6 @@ pub struct AddArgs {
     pub role: Role,
 }
 
-fn parse_role(text: &str) -> Result<Role, String> {
-    Role::parse(text)
-        .ok_or_else(|| format!("`{text}` is not a role: use desk, processing, leader or admin"))
-}
-
 pub fn run(command: &AccountCommand) -> Result<()> {
     match command {
         AccountCommand::Add(args) => add(args),
@@ -59,7 +56,7 @@ fn read_password() -> Result<String> {
         let again = rpassword::prompt_password("Nhập lại / again: ")
             .context("reading the password from the terminal")?;
         if first != again {
-            bail!("the two passwords differ; nothing was created, run the command again");
+            bail!("{}", CliMsg::PasswordsDiffer.text(Lang::from_env()));
         }
         return Ok(first);
     }
@@ -76,9 +73,7 @@ fn add(args: &AddArgs) -> Result<()> {
     let line = read_password()?;
     let password = line.trim_end_matches(['\r', '\n']);
     if password.is_empty() {
-        bail!(
-            "no password on standard input: pipe it in, e.g. printf '%s\\n' \"$PASSWORD\" | lienthong account add …"
-        );
+        bail!("{}", CliMsg::NoPassword.text(Lang::from_env()));
     }
     let account = accounts::add(
         &mut node,
@@ -87,12 +82,13 @@ fn add(args: &AddArgs) -> Result<()> {
         args.role,
         password,
         Utc::now(),
-    )?;
+    )
+    .map_err(|e| anyhow!(refusals::account_error(&node.locale(Lang::from_env()), &e)))?;
     println!(
         "{} ({}) — {}",
         account.name,
         account.display_name,
-        account.role.label_vi()
+        role_label(account.role, Lang::from_env())
     );
     Ok(())
 }
@@ -101,12 +97,17 @@ fn list(data: &DataArgs) -> Result<()> {
     let mut node = Node::open(&data.data)?;
     let listed = accounts::list(&mut node)?;
     let l = node.locale(Lang::from_env());
-    let mut table = render::table(&["name", "full name", "role", "locked until"]);
+    let mut table = render::table(&[
+        l.t(CliMsg::ColName),
+        l.t(CliMsg::ColFullName),
+        l.t(CliMsg::ColRole),
+        l.t(CliMsg::ColLockedUntil),
+    ]);
     for account in listed {
         table.add_row(vec![
             account.name,
             account.display_name,
-            account.role.label_vi().to_string(),
+            role_label(account.role, l.lang),
             account
                 .locked_until
                 .filter(|t| *t > Utc::now())

@@ -1,15 +1,17 @@
 //! `lienthong api-token`: the JSON API's bearer tokens (add, list, revoke).
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
 use chrono::Utc;
 use clap::{Args, Subcommand};
 
 use super::args::DataArgs;
+use super::messages::{CliMsg, parse_role, role_label};
 use super::render;
 use crate::i18n::Lang;
 use crate::node::Node;
 use crate::service::accounts::Role;
-use crate::service::api_tokens;
+use crate::service::api_tokens::{self, TokenError};
+use crate::service::refusals;
 
 #[derive(Debug, Subcommand)]
 pub enum ApiTokenCommand {
@@ -42,33 +44,40 @@ pub struct RevokeTokenArgs {
     pub name: String,
 }
 
-fn parse_role(text: &str) -> Result<Role, String> {
-    Role::parse(text)
-        .ok_or_else(|| format!("`{text}` is not a role: use desk, processing, leader or admin"))
-}
-
 pub fn run(command: &ApiTokenCommand) -> Result<()> {
     match command {
         ApiTokenCommand::Add(args) => {
             let mut node = Node::open(&args.data.data)?;
-            let (client, token) = api_tokens::add(&mut node, &args.name, args.role, Utc::now())?;
+            let (client, token) = api_tokens::add(&mut node, &args.name, args.role, Utc::now())
+                .map_err(|e| worded(&node, &e))?;
+            let lang = Lang::from_env();
             eprintln!(
-                "token `{}` ({}) created; it is shown this once — keep it secret:",
-                client.name,
-                client.role.as_str()
+                "{}",
+                crate::i18n::fill(
+                    CliMsg::TokenCreated.text(lang),
+                    &[
+                        ("name", &client.name),
+                        ("role", &role_label(client.role, lang))
+                    ]
+                )
             );
             println!("{token}");
             Ok(())
         }
         ApiTokenCommand::List(data) => {
             let mut node = Node::open(&data.data)?;
-            let clients = api_tokens::list(&mut node)?;
+            let clients = api_tokens::list(&mut node).map_err(|e| worded(&node, &e))?;
             let l = node.locale(Lang::from_env());
-            let mut table = render::table(&["name", "role", "created", "revoked"]);
+            let mut table = render::table(&[
+                l.t(CliMsg::ColName),
+                l.t(CliMsg::ColRole),
+                l.t(CliMsg::ColCreated),
+                l.t(CliMsg::ColRevoked),
+            ]);
             for client in clients {
                 table.add_row(vec![
                     client.name,
-                    client.role.as_str().to_string(),
+                    role_label(client.role, l.lang),
                     l.datetime(client.created_at),
                     client.revoked_at.map_or(String::new(), |t| l.datetime(t)),
                 ]);
@@ -78,9 +87,20 @@ pub fn run(command: &ApiTokenCommand) -> Result<()> {
         }
         ApiTokenCommand::Revoke(args) => {
             let mut node = Node::open(&args.data.data)?;
-            api_tokens::revoke(&mut node, &args.name, Utc::now())?;
-            println!("token `{}` revoked", args.name);
+            api_tokens::revoke(&mut node, &args.name, Utc::now()).map_err(|e| worded(&node, &e))?;
+            println!(
+                "{}",
+                crate::i18n::fill(
+                    CliMsg::TokenRevoked.text(Lang::from_env()),
+                    &[("name", &args.name)]
+                )
+            );
             Ok(())
         }
     }
+}
+
+/// A token refusal in `LIENTHONG_LANG`, from the service's catalogue.
+fn worded(node: &Node, error: &TokenError) -> anyhow::Error {
+    anyhow!(refusals::token_error(&node.locale(Lang::from_env()), error))
 }

@@ -8,6 +8,9 @@ use chrono_tz::Tz;
 use clap::Args;
 use lienthong_shared::OfficeId;
 
+use super::messages::CliMsg;
+use crate::i18n::Lang;
+
 /// `--data DIR`.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
@@ -50,6 +53,11 @@ pub struct WhoArgs {
 /// Parse a time given by an officer: RFC 3339, or local `YYYY-MM-DD HH:MM[:SS]`
 /// or `dd/mm/yyyy HH:MM` (as the CLI prints times), or a bare date (`YYYY-MM-DD`, meaning the end of that working day is up to the caller).
 pub fn parse_time(text: &str, tz: Tz) -> Result<DateTime<Utc>> {
+    parse_time_in(text, tz, Lang::from_env())
+}
+
+/// [`parse_time`], its refusal worded in `lang`.
+pub fn parse_time_in(text: &str, tz: Tz, lang: Lang) -> Result<DateTime<Utc>> {
     let text = text.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
@@ -62,23 +70,30 @@ pub fn parse_time(text: &str, tz: Tz) -> Result<DateTime<Utc>> {
         "%d/%m/%Y %H:%M",
     ] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
-            return local_to_utc(naive, tz, text);
+            return local_to_utc(naive, tz, text, lang);
         }
     }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         let naive = date.and_hms_opt(0, 0, 0).context("midnight")?;
-        return local_to_utc(naive, tz, text);
+        return local_to_utc(naive, tz, text, lang);
     }
     bail!(
-        "`{text}` is not a time: use local `YYYY-MM-DD HH:MM` (e.g. 2026-02-13 09:30), `dd/mm/yyyy HH:MM` (13/02/2026 09:30) or RFC 3339 (2026-02-13T09:30:00+07:00)"
+        "{}",
+        crate::i18n::fill(CliMsg::NotATime.text(lang), &[("text", text)])
     )
 }
 
-fn local_to_utc(naive: NaiveDateTime, tz: Tz, text: &str) -> Result<DateTime<Utc>> {
+fn local_to_utc(naive: NaiveDateTime, tz: Tz, text: &str, lang: Lang) -> Result<DateTime<Utc>> {
     match tz.from_local_datetime(&naive) {
         chrono::LocalResult::Single(t) => Ok(t.with_timezone(&Utc)),
         chrono::LocalResult::Ambiguous(t, _) => Ok(t.with_timezone(&Utc)),
-        chrono::LocalResult::None => bail!("`{text}` does not exist in {tz}"),
+        chrono::LocalResult::None => bail!(
+            "{}",
+            crate::i18n::fill(
+                CliMsg::TimeDoesNotExist.text(lang),
+                &[("text", text), ("tz", tz.name())]
+            )
+        ),
     }
 }
 

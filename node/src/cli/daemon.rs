@@ -181,7 +181,13 @@ pub fn console(args: &ConsoleArgs) -> Result<()> {
     runtime.block_on(async {
         let console =
             start_console(&args.node.data, args.node.config.as_deref(), args.listen).await?;
-        eprintln!("lienthong: console at {} (Ctrl-C to stop)", console.url());
+        eprintln!(
+            "{}",
+            crate::i18n::fill(
+                super::messages::CliMsg::ConsoleAt.text(crate::i18n::Lang::from_env()),
+                &[("url", &console.url())]
+            )
+        );
         shutdown_signal().await;
         console.shutdown().await;
         Ok(())

@@ -6,7 +6,9 @@ use anyhow::{Result, bail};
 use clap::Args;
 
 use super::daemon::{init_logging, runtime, shutdown_signal};
+use crate::demo::words::DemoMsg;
 use crate::demo::{self, DemoOptions};
+use crate::i18n::Lang;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -29,8 +31,11 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         && demo::looks_like_node(dir)
     {
         bail!(
-            "{} is a node's data directory; give the demo an empty or new directory",
-            dir.display()
+            "{}",
+            crate::i18n::fill(
+                DemoMsg::IsNode.text(Lang::from_env()),
+                &[("dir", &dir.display().to_string())]
+            )
         );
     }
     let runtime = runtime()?;
@@ -42,7 +47,11 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         shutdown_signal(),
     ))?;
     if args.keep || args.dir.is_some() {
-        println!("\nData left in {}", dir.display());
+        let said = DemoMsg::DataLeft.text(Lang::from_env());
+        println!(
+            "\n{}",
+            crate::i18n::fill(said, &[("dir", &dir.display().to_string())])
+        );
     }
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod export;
 pub mod forms;
 pub mod init;
 pub mod invite;
+pub mod messages;
 pub mod notices;
 pub mod officer;
 pub mod render;

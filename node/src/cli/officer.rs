@@ -9,6 +9,7 @@ use lienthong_shared::dossier::{Action, AppraisalOutcome, Channel, EventId};
 use serde::Serialize;
 
 use super::args::{DataArgs, OfficerArgs, WhoArgs, parse_time};
+use super::messages::CliMsg;
 use super::render;
 use crate::i18n::{Lang, Msg};
 use crate::node::Node;
@@ -345,7 +346,7 @@ pub fn receive(args: &ReceiveArgs) -> Result<()> {
         submitted_only: args.submitted_only,
     };
     if args.applicant_name.trim().is_empty() {
-        bail!("--applicant must name the applicant");
+        bail!("{}", CliMsg::ApplicantMissing.text(Lang::from_env()));
     }
     let recorded = officer::receive(&mut node, &office, &args.who.officer, at, &new)
         .map_err(|e| explain(&node, e))?;
@@ -449,7 +450,7 @@ fn intent(command: &DossierCommand, tz: chrono_tz::Tz) -> Result<Intent> {
                 (Some(text), _) => NewDue::At(parse_time(text, tz)?),
                 (None, Some(days)) => NewDue::ExtraWorkingDays(*days),
                 (None, None) => {
-                    bail!("give the new due time: --new-due 'YYYY-MM-DD HH:MM' or --extra-days N")
+                    bail!("{}", CliMsg::NewDueMissing.text(Lang::from_env()))
                 }
             },
         },

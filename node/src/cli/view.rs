@@ -13,9 +13,8 @@ use super::render;
 use crate::i18n::{Lang, Msg};
 use crate::node::Node;
 use crate::officer;
-use crate::replication::authorship::{
-    self, attested::Directory, authors::EventAuthor, messages::AuthorshipMsg,
-};
+use crate::replication::authorship::messages::AuthorshipMsg;
+use crate::service::authors::{self as authorship, EventAuthor};
 use crate::store::StoreError;
 use crate::store::index::{IndexRow, ListFilter};
 use crate::store::quarantine::Quarantined;
@@ -103,7 +102,7 @@ pub fn show(args: &ShowArgs) -> Result<()> {
         Err(e) => return Err(e.into()),
     };
     let quarantined = node.store.read(|r| r.quarantined(&view.row.key))?;
-    let authors = event_authors(&mut node, &view.row.key)?;
+    let authors = authorship::event_authors(&mut node, &view.row.key)?;
     let officer::DossierView {
         row,
         dossier,
@@ -184,38 +183,6 @@ fn print_quarantined_only(node: &Node, row: &IndexRow, q: &Quarantined, json: bo
     print_quarantine_note(node, q);
     println!("  {}", l.t(Msg::QuarantineNoHistory));
     Ok(())
-}
-
-/// Who wrote each event, as the stored attestations say (issue 8).
-fn event_authors(
-    node: &mut Node,
-    key: &crate::store::documents::DocKey,
-) -> Result<Vec<EventAuthor>> {
-    let directory = Directory::new(
-        &node.network,
-        (*node.node_id().as_bytes(), node.office().clone()),
-        &crate::replication::peer_offices(&node.config),
-    );
-    let Some((_, doc)) = node.store.read(|r| r.load_document(key))? else {
-        return Ok(Vec::new());
-    };
-    Ok(node
-        .store
-        .read(|r| authorship::authors::event_authors(r, key, &doc, &directory))?)
-}
-
-fn author_cell(l: &crate::i18n::Locale<'_>, author: Option<&EventAuthor>) -> String {
-    match author {
-        Some(EventAuthor::Signed { node, office }) => {
-            let short = node.get(..12).unwrap_or(node);
-            match office {
-                Some(office) => format!("{short}… ({})", l.office(office)),
-                None => format!("{short}…"),
-            }
-        }
-        Some(EventAuthor::Unsigned) | None => l.t(AuthorshipMsg::AuthorUnsigned).into(),
-        Some(EventAuthor::Invalid) => l.t(AuthorshipMsg::AuthorInvalid).into(),
-    }
 }
 
 fn print_dossier(
@@ -452,7 +419,7 @@ fn print_dossier(
                     l.office(&event.office),
                     event.officer.clone(),
                     text,
-                    author_cell(&l, authors.get(i)),
+                    authorship::describe(&l, authors.get(i)),
                 ]);
             }
             StoredEvent::Malformed { problem, .. } => {
@@ -462,7 +429,7 @@ fn print_dossier(
                     "?".into(),
                     "?".into(),
                     l.f(Msg::Unreadable, &[("problem", problem)]),
-                    author_cell(&l, authors.get(i)),
+                    authorship::describe(&l, authors.get(i)),
                 ]);
             }
         }

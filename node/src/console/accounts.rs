@@ -41,7 +41,6 @@ crate::catalogue! {
     NoDisplay => "Hãy nhập họ và tên cán bộ: tên này được ghi trên mọi sự kiện họ thực hiện.", "Enter the officer's full name: it is written on every event they record.";
     Weak => "Mật khẩu quá ngắn: cần ít nhất {n} ký tự.", "The password is too short: use at least {n} characters.";
     Exists => "Đã có tài khoản “{name}” trên nút này.", "An account “{name}” already exists on this node.";
-    Failed => "Không tạo được tài khoản: {detail}", "The account was not created: {detail}";
 }
 
 fn require_admin(officer: &Officer) -> Result<(), ConsoleError> {
@@ -122,7 +121,7 @@ pub async fn create(
                                 .unwrap_or_default();
                             return Ok(Redirect::to(&format!("/accounts?{query}")).into_response());
                         }
-                        Err(error) => Some(account_error(&error)),
+                        Err(error) => Some(account_error(node, &error)),
                     },
                 }
             };
@@ -142,7 +141,7 @@ fn words(msg: AccountsMsg, args: &[(&str, &str)]) -> Words {
     )
 }
 
-fn account_error(error: &AccountError) -> Words {
+fn account_error(node: &Node, error: &AccountError) -> Words {
     let n = MIN_PASSWORD_CHARS.to_string();
     match error {
         AccountError::InvalidName(name) => words(AccountsMsg::InvalidName, &[("name", name)]),
@@ -150,7 +149,10 @@ fn account_error(error: &AccountError) -> Words {
         AccountError::UnknownRole(role) => words(AccountsMsg::BadRole, &[("role", role)]),
         AccountError::WeakPassword => words(AccountsMsg::Weak, &[("n", &n)]),
         AccountError::Exists(name) => words(AccountsMsg::Exists, &[("name", name)]),
-        other => words(AccountsMsg::Failed, &[("detail", &other.to_string())]),
+        other => (
+            crate::service::refusals::account_error(&node.locale(Lang::Vi), other),
+            crate::service::refusals::account_error(&node.locale(Lang::En), other),
+        ),
     }
 }
 

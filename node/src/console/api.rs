@@ -373,17 +373,23 @@ pub async fn one(
     let now = state.now();
     let body = run(&state, move |node| {
         let view = service::view(node, &code, now).map_err(|e| ApiError::action(node, &e))?;
+        let authors = service::authors::event_authors(node, &view.row.key)?;
         let (vi, en) = (node.locale(Lang::Vi), node.locale(Lang::En));
         let timeline: Vec<Value> = view
             .dossier
             .events
             .iter()
             .zip(&view.state.applied)
-            .map(|(stored, applied)| match stored {
-                StoredEvent::Valid(event) => event_json(&vi, &en, event, *applied),
-                StoredEvent::Malformed { index, problem } => {
-                    json!({"malformed": {"index": index, "problem": problem}, "applied": false})
-                }
+            .enumerate()
+            .map(|(i, (stored, applied))| {
+                let mut line = match stored {
+                    StoredEvent::Valid(event) => event_json(&vi, &en, event, *applied),
+                    StoredEvent::Malformed { index, problem } => {
+                        json!({"malformed": {"index": index, "problem": problem}, "applied": false})
+                    }
+                };
+                line["written_by"] = written_by_json(&vi, authors.get(i));
+                line
             })
             .collect();
         let allowed: Vec<Value> = view
@@ -420,6 +426,24 @@ fn event_json(vi: &Locale<'_>, en: &Locale<'_>, event: &Event, applied: bool) ->
         "text_en": en.action(&event.action),
         "applied": applied,
     })
+}
+
+/// The verified author node of an event (issue 8), as `lienthong show
+/// --json` gives it (`author`: `signed`, `unsigned` or `invalid`; `node`,
+/// `office`), with the office's name.
+fn written_by_json(vi: &Locale<'_>, author: Option<&service::authors::EventAuthor>) -> Value {
+    let Some(author) = author else {
+        return json!({"author": "unsigned"});
+    };
+    let mut value = serde_json::to_value(author).unwrap_or_else(|_| json!({"author": "invalid"}));
+    if let service::authors::EventAuthor::Signed {
+        office: Some(office),
+        ..
+    } = author
+    {
+        value["office_name"] = Value::String(vi.office(office));
+    }
+    value
 }
 
 /// `GET /api/v1/report?from=&to=`: the consolidated report, as `lienthong

@@ -12,7 +12,10 @@ use maud::html;
 use super::auth::Officer;
 use super::page::{self, Ui};
 use super::{AppState, ConsoleError};
+use crate::i18n::Locale;
 use crate::service::status::{NodeStatus, human_bytes, node_status};
+use crate::service::sync_refusals;
+use crate::store::limits::LimitKind;
 
 crate::catalogue! {
     SyncMsg;
@@ -44,17 +47,40 @@ crate::catalogue! {
     RolePeerParent => "cấp trên", "parent";
     RolePeerChild => "cấp dưới", "child";
     RolePeerExtra => "kết nối thêm", "extra";
-    Refusals => "Đã từ chối {n} tài liệu từ {office}; lần cuối {at}: {reason}", "Refused {n} document(s) from {office}; last {at}: {reason}";
     LimitLine => "{office} chạm giới hạn {kind} từ {since} ({state}); hôm nay {docs} tài liệu mới, {bytes}", "{office} hit the limit {kind} since {since} ({state}); today {docs} new documents, {bytes}";
     LimitLifted => "đã gỡ lúc {at}", "lifted {at}";
     LimitUntil => "còn hiệu lực đến {at}", "in force until {at}";
     LimitDisk => "còn hiệu lực đến khi giải phóng ổ đĩa", "in force until disk space is freed";
     LimitDirectory => "còn hiệu lực đến khi danh bạ nút của tỉnh thay đổi", "in force until the province's node directory changes";
+    LimitDocumentsPerDay => "số tài liệu mới mỗi ngày", "new documents per day";
+    LimitBytesPerDay => "dung lượng nhận mỗi ngày", "bytes received per day";
+    LimitDiskFloor => "dung lượng trống tối thiểu của ổ đĩa", "the disk's free-space floor";
+    LimitNodeDirectory => "nút không có trong danh bạ nút của tỉnh", "a node not in the province's node directory";
     Transfers => "Tệp đang nhận", "Attachments arriving";
     TransferLine => "{hash}…: {got} / {size} ({percent}%)", "{hash}…: {got} of {size} ({percent}%)";
     Quarantine => "Tài liệu bị cách ly (giữ nguyên, không gửi đi)", "Quarantined documents (kept as they are, not sent on)";
     QuarantineLine => "{code} từ {since}: {problem}", "{code} since {since}: {problem}";
     NoCode => "(không có mã)", "(no code)";
+}
+
+/// The limit a peer ran into, in words (never the stored name).
+pub fn limit_kind(l: &Locale<'_>, kind: LimitKind) -> &'static str {
+    l.t(match kind {
+        LimitKind::DocumentsPerDay => SyncMsg::LimitDocumentsPerDay,
+        LimitKind::BytesPerDay => SyncMsg::LimitBytesPerDay,
+        LimitKind::DiskFloor => SyncMsg::LimitDiskFloor,
+        LimitKind::Directory => SyncMsg::LimitNodeDirectory,
+    })
+}
+
+/// A peer's place in the tree, in words (`parent`, `child`, `extra`).
+pub fn peer_role(l: &Locale<'_>, role: &str) -> String {
+    match role {
+        "parent" => l.t(SyncMsg::RolePeerParent).into(),
+        "child" => l.t(SyncMsg::RolePeerChild).into(),
+        "extra" => l.t(SyncMsg::RolePeerExtra).into(),
+        other => other.into(),
+    }
 }
 
 /// `GET /sync`.
@@ -118,7 +144,7 @@ fn render(ui: &Ui<'_>, s: &NodeStatus) -> maud::Markup {
                         @for p in &s.peers {
                             tr.peer {
                                 td { strong { (office(&p.office)) } br; code.other title=(p.node_id) { (&p.node_id[..p.node_id.len().min(13)]) } }
-                                td { (match p.role.as_str() { "parent" => ui.t(SyncMsg::RolePeerParent), "child" => ui.t(SyncMsg::RolePeerChild), "extra" => ui.t(SyncMsg::RolePeerExtra), other => html! { (other) } }) }
+                                td { (ui.pair(&peer_role(l, &p.role), &peer_role(&ui.other, &p.role))) }
                                 td class=(if p.connected { "up" } else { "down" }) {
                                     @if p.connected { (ui.t(SyncMsg::Connected)) } @else { (ui.t(SyncMsg::Down)) }
                                 }
@@ -139,12 +165,12 @@ fn render(ui: &Ui<'_>, s: &NodeStatus) -> maud::Markup {
                 }
                 @for p in &s.peers {
                     @if p.refused > 0 {
-                        p.refusal { (ui.f(SyncMsg::Refusals, &[
-                            ("n", &p.refused.to_string()),
-                            ("office", &office(&p.office)),
-                            ("at", &l.datetime_opt(p.last_refusal_at)),
-                            ("reason", p.last_refusal.as_deref().unwrap_or("")),
-                        ])) }
+                        @let reason = p.last_refusal.as_deref().unwrap_or("");
+                        @let say = |l: &Locale<'_>| sync_refusals::line(l, p.refused, &l.office_str(&p.office), &l.datetime_opt(p.last_refusal_at), reason);
+                        p.refusal { (ui.pair(&say(&ui.l), &say(&ui.other))) }
+                        @if !reason.is_empty() {
+                            p.refusal-detail { small { (sync_refusals::detail(l, reason)) } }
+                        }
                     }
                     @if let Some(limit) = &p.limit {
                         @let state = match (limit.lifted_at, limit.until) {
@@ -155,7 +181,7 @@ fn render(ui: &Ui<'_>, s: &NodeStatus) -> maud::Markup {
                         };
                         p.limit { (l.f(SyncMsg::LimitLine, &[
                             ("office", &office(&p.office)),
-                            ("kind", limit.kind.as_str()),
+                            ("kind", limit_kind(l, limit.kind)),
                             ("since", &l.datetime(limit.since)),
                             ("state", &state),
                             ("docs", &p.today.documents.to_string()),

@@ -4,7 +4,7 @@
 //! processes; sessions notice the feed growing and offer what is new.
 
 mod heartbeat;
-mod link;
+pub(crate) mod link;
 mod listener;
 mod peer_loop;
 mod peers;

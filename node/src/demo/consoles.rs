@@ -9,6 +9,7 @@ use data_encoding::BASE32_NOPAD;
 use lienthong_shared::OfficeId;
 use rand::RngCore;
 
+use super::words::{DemoMsg, Narrator};
 use super::{DemoError, Result};
 use crate::console::Console;
 use crate::local_network::LocalNetwork;
@@ -53,15 +54,15 @@ pub async fn start(net: &LocalNetwork) -> Result<DemoConsoles> {
 
 impl DemoConsoles {
     /// What is printed: each node's console address, then the logins.
-    pub fn describe(&self, name_of: impl Fn(&OfficeId) -> String) -> String {
-        let mut out = String::from("Consoles (open in a browser):\n");
+    pub fn describe(&self, narrator: &Narrator, name_of: impl Fn(&OfficeId) -> String) -> String {
+        let mut out = format!("{}\n", narrator.both(DemoMsg::Consoles, &[]));
         for (office, console) in &self.consoles {
             let _ = writeln!(out, "  {:<48} {}", name_of(office), console.url());
         }
         let _ = writeln!(
             out,
-            "Sign in on any of them with password {} as:",
-            self.password
+            "{}",
+            narrator.both(DemoMsg::SignIn, &[("password", &self.password)])
         );
         for (name, _, role) in DEMO_ACCOUNTS {
             let _ = writeln!(out, "  {name:<10} {} ({})", role.label_vi(), role.as_str());
@@ -98,8 +99,20 @@ mod tests {
         .unwrap();
         let consoles = start(&net).await.unwrap();
         assert_eq!(consoles.consoles.len(), 2, "a console per node");
-        let text = consoles.describe(|id| id.to_string());
+        let network = lienthong_shared::builtin::quang_nam_3tier();
+        let narrator = Narrator::new(
+            crate::i18n::Lang::Vi,
+            chrono_tz::Asia::Ho_Chi_Minh,
+            network.offices.clone(),
+        );
+        let text = consoles.describe(&narrator, |id| id.to_string());
         assert!(text.contains(&consoles.password), "the password is printed");
+        assert!(
+            text.starts_with(
+                "Bảng điều khiển (mở trong trình duyệt):\nConsoles (open in a browser):"
+            ),
+            "{text}"
+        );
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder()
                 .http_status_as_error(false)

@@ -6,6 +6,7 @@
 //! stores and the QUIC links are real.
 
 pub mod consoles;
+pub mod words;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,9 +17,11 @@ use lienthong_shared::builtin;
 use lienthong_shared::dossier::schema::Applicant;
 use lienthong_shared::dossier::{Action, AppraisalOutcome, Channel, Status};
 
+use crate::i18n::Lang;
 use crate::local_network::{LocalNetwork, LocalNetworkError};
 use crate::node::Node;
 use crate::officer::{self, ActionError, NewDossier};
+use words::{DemoMsg, Narrator};
 
 /// Why the demo stopped.
 #[derive(Debug, thiserror::Error)]
@@ -57,10 +60,6 @@ impl Clock {
     }
 }
 
-fn say(step: &str, text: &str) {
-    println!("{step:>4}  {text}");
-}
-
 fn name(network: &Node, id: &OfficeId) -> String {
     network
         .network
@@ -93,9 +92,9 @@ pub async fn run(
     if root.exists() && std::fs::read_dir(&root)?.next().is_some() {
         return Err(DemoError::Io(std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,
-            format!(
-                "{} is not empty; give the demo an empty or new directory",
-                root.display()
+            crate::i18n::fill(
+                DemoMsg::NotEmpty.text(Lang::from_env()),
+                &[("dir", &root.display().to_string())],
             ),
         )));
     }
@@ -115,13 +114,22 @@ pub async fn run(
         duy_son.clone(),
         duy_trinh.clone(),
     ];
-    println!("Liên Thông demo — a three-tier network on this machine\n");
     let mut net = LocalNetwork::init(
         &root,
         builtin::QUANG_NAM_3TIER,
         builtin::CATALOGUE,
         &offices,
     )?;
+    let narrator = {
+        let node = net.open(&province)?;
+        Narrator::new(
+            Lang::from_env(),
+            node.calendar.timezone(),
+            node.network.offices.clone(),
+        )
+    };
+    println!("{}\n", narrator.both(DemoMsg::Title, &[]));
+    let node_word = narrator.locale().t(DemoMsg::NodeWord);
     net.start_all().await?;
     for id in net.offices().cloned().collect::<Vec<_>>() {
         let node = net.open(&id)?;
@@ -130,15 +138,12 @@ pub async fn run(
             .addr
             .map(|a| a.to_string())
             .unwrap_or_default();
-        say(
-            "",
-            &format!(
-                "{:<44} {}  node {}  {}",
-                name(&node, &id),
-                addr,
-                node.node_id().short(),
-                id
-            ),
+        println!(
+            "      {:<44} {}  {node_word} {}  {}",
+            name(&node, &id),
+            addr,
+            node.node_id().short(),
+            id
         );
     }
     println!();
@@ -160,19 +165,15 @@ pub async fn run(
             Channel::Direct,
         ),
     )?;
-    let tz = commune.calendar.timezone();
-    let due = land
-        .state
-        .due_at
-        .map(|d| d.with_timezone(&tz).format("%d/%m/%Y %H:%M").to_string());
-    say(
-        "1",
-        &format!(
-            "Điện Phương desk receives a first land-use certificate for Nguyễn Văn An: {} (Form 01, due {})",
-            land.code,
-            due.unwrap_or_default()
-        ),
-    );
+    narrator.say("1", |l| {
+        l.f(
+            DemoMsg::Received,
+            &[
+                ("code", &land.code),
+                ("due", &l.datetime_opt(land.state.due_at)),
+            ],
+        )
+    });
     record(
         &mut commune,
         &land.code,
@@ -181,10 +182,7 @@ pub async fn run(
         clock.at(2, 10, 0),
         forward(&dien_ban, "Kiểm tra hồ sơ, trích đo địa chính", 8),
     )?;
-    say(
-        "",
-        "     confirms the land's origin and forwards it up to thị xã Điện Bàn",
-    );
+    narrator.then(|l| l.t(DemoMsg::ForwardedUp).into());
 
     // 2. The district gets it over QUIC and works on it.
     net.wait_until(&dien_ban, "the land dossier", WAIT, |n| {
@@ -223,10 +221,7 @@ pub async fn run(
             5,
         ),
     )?;
-    say(
-        "2",
-        "Điện Bàn receives it over the network, accepts, appraises, and forwards to the provincial tax department",
-    );
+    narrator.say("2", |l| l.t(DemoMsg::District).into());
 
     // 3. The province: tax, payment at the commune desk, then the land department decides.
     let tax = office("province:quang-nam/cuc-thue");
@@ -255,10 +250,9 @@ pub async fn run(
             note: "Lệ phí trước bạ và tiền sử dụng đất".into(),
         },
     )?;
-    say(
-        "3",
-        "Cục Thuế (province) accepts it and asks for 2,500,000 đ of fees (status 6)",
-    );
+    narrator.say("3", |l| {
+        l.f(DemoMsg::Tax, &[("amount", &l.money(2_500_000))])
+    });
     net.wait_until(&dien_phuong, "the payment request", WAIT, |n| {
         status_is(n, &land.code, Status::AwaitingPayment)
     })
@@ -275,10 +269,7 @@ pub async fn run(
             receipt: "BL-0012345".into(),
         },
     )?;
-    say(
-        "",
-        "     the citizen pays at the Điện Phương desk; the receipt travels up",
-    );
+    narrator.then(|l| l.t(DemoMsg::Paid).into());
     net.wait_until(&province, "the payment", WAIT, |n| {
         status_is(n, &land.code, Status::Processing)
     })
@@ -325,12 +316,7 @@ pub async fn run(
             return_office: return_to.clone(),
         },
     )?;
-    say(
-        "",
-        &format!(
-            "     Sở TN&MT decides and issues the certificate; it travels back to the desk of {return_to}"
-        ),
-    );
+    narrator.then(|l| l.f(DemoMsg::Issued, &[("office", &l.office(&return_to))]));
 
     // 4. Duy Xuyên processes offline.
     let allowance_office = office("district:duy-xuyen/phong-ldtbxh");
@@ -357,22 +343,15 @@ pub async fn run(
         clock.at(4, 10, 0),
         forward(&allowance_office, "Thẩm định, quyết định trợ cấp", 8),
     )?;
-    say(
-        "4",
-        &format!(
-            "Duy Sơn receives a monthly social allowance dossier by post ({}) and forwards it to Duy Xuyên",
-            allowance.code
-        ),
-    );
+    narrator.say("4", |l| {
+        l.f(DemoMsg::Allowance, &[("code", &allowance.code)])
+    });
     net.wait_until(&duy_xuyen, "the allowance dossier", WAIT, |n| {
         in_transfer_to(n, &allowance.code, &allowance_office)
     })
     .await?;
     net.stop(&duy_xuyen).await?;
-    say(
-        "",
-        "     … then Duy Xuyên's link goes down. The district keeps working offline:",
-    );
+    narrator.then(|l| l.t(DemoMsg::LinkDown).into());
     let mut district_dx = net.open(&duy_xuyen)?;
     record(
         &mut district_dx,
@@ -409,13 +388,7 @@ pub async fn run(
         },
     )?;
     let seen = status_of(&mut net.open(&province)?, &allowance.code);
-    say(
-        "",
-        &format!(
-            "     accepted, approved, result issued — all offline; the province still sees it as {}",
-            seen.map_or("—".to_string(), |s| s.to_string())
-        ),
-    );
+    narrator.then(|l| l.f(DemoMsg::Offline, &[("status", l.status_opt(seen))]));
     net.start(&duy_xuyen).await?;
     net.wait_until(&duy_son, "the allowance decision", WAIT, |n| {
         status_is(n, &allowance.code, Status::Resolved)
@@ -425,10 +398,7 @@ pub async fn run(
         status_is(n, &allowance.code, Status::Resolved)
     })
     .await?;
-    say(
-        "",
-        "     the link comes back: the decision reaches Duy Sơn's desk and the province catches up",
-    );
+    narrator.then(|l| l.t(DemoMsg::LinkBack).into());
     let mut duy_son_node = net.open(&duy_son)?;
     record(
         &mut duy_son_node,
@@ -440,10 +410,7 @@ pub async fn run(
             channel: Channel::Postal,
         },
     )?;
-    say(
-        "",
-        "     Duy Sơn posts the decision to Hồ Thị Mai (status 10)",
-    );
+    narrator.then(|l| l.t(DemoMsg::Posted).into());
 
     // 5. The certificate reaches the commune desk; the citizen collects it.
     net.wait_until(&dien_phuong, "the certificate", WAIT, |n| {
@@ -461,10 +428,7 @@ pub async fn run(
             channel: Channel::Direct,
         },
     )?;
-    say(
-        "5",
-        "The certificate is back at the Điện Phương desk; Nguyễn Văn An collects it (status 10)",
-    );
+    narrator.say("5", |l| l.t(DemoMsg::Collected).into());
 
     // 6. Same-day and overdue dossiers at Điện Minh.
     let mut minh = net.open(&dien_minh)?;
@@ -518,13 +482,12 @@ pub async fn run(
         clock.at(5, 9, 0),
         &dossier_for("1.000894", "Lý Văn Hải", "", "", "", Channel::Direct),
     )?;
-    say(
-        "6",
-        &format!(
-            "Điện Minh registers a birth the same day ({}), and receives a marriage registration ({}) that nobody handles in time",
-            birth.code, marriage.code
-        ),
-    );
+    narrator.say("6", |l| {
+        l.f(
+            DemoMsg::SameDay,
+            &[("birth", &birth.code), ("marriage", &marriage.code)],
+        )
+    });
     net.wait_until(&province, "Điện Minh's dossiers", WAIT, |n| {
         has(n, &birth.code) && has(n, &marriage.code)
     })
@@ -539,28 +502,37 @@ pub async fn run(
     .await?;
 
     // 7. The province's consolidated view.
-    println!("\n   7  The provincial Center's consolidated view at 10/03/2026 17:00:\n");
+    println!();
+    narrator.say("7", |l| {
+        l.f(
+            DemoMsg::ProvinceView,
+            &[("at", &l.datetime(clock.at(10, 17, 0)))],
+        )
+    });
+    println!();
     let center = net.open(&province)?;
     print_province_view(center, clock.at(10, 17, 0))?;
     let mut sibling = net.open(&duy_trinh)?;
     let count = sibling
         .store
         .read(|r| r.document_count(crate::store::documents::DocKind::Dossier))?;
-    println!(
-        "\n      Duy Trinh, a sibling commune, holds {count} of these dossiers: scope keeps them to the offices concerned."
-    );
+    println!();
+    narrator.say("", |l| l.f(DemoMsg::Sibling, &[("n", &count.to_string())]));
 
     if options.keep {
         println!(
-            "\nThe network keeps running. Data directories under {}:",
-            root.display()
+            "\n{}",
+            narrator.both(
+                DemoMsg::KeepRunning,
+                &[("dir", &root.display().to_string())]
+            )
         );
         for id in net.offices().cloned().collect::<Vec<_>>() {
             let local = net.get(&id)?;
             println!("  {:<32} {}", id.to_string(), local.dir.display());
         }
         let example = net.get(&dien_phuong)?.dir.display().to_string();
-        println!("Try, in another terminal:");
+        println!("{}", narrator.both(DemoMsg::Try, &[]));
         println!("  lienthong status --data {example}");
         println!("  lienthong list --data {example}");
         println!("  lienthong show --data {example} {}", land.code);
@@ -570,8 +542,8 @@ pub async fn run(
         );
         let consoles = consoles::start(&net).await?;
         let center = net.open(&province)?;
-        print!("{}", consoles.describe(|id| name(&center, id)));
-        println!("Ctrl-C stops the network.");
+        print!("{}", consoles.describe(&narrator, |id| name(&center, id)));
+        println!("{}", narrator.both(DemoMsg::Stop, &[]));
         keep_until.await;
         consoles.shutdown().await;
     }

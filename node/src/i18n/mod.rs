@@ -13,6 +13,7 @@
 //! plural, "working day(s)", is two keys); and it costs no dependency.
 //! The CLI, the console and the JSON API's messages all read it.
 
+pub mod days;
 pub mod messages;
 pub mod workflow;
 
@@ -144,6 +145,9 @@ impl<'a> Locale<'a> {
 
     /// `3 ngày làm việc`, `1 working day`, `3 working days`.
     pub fn working_days(&self, n: u64) -> String {
+        if n == 0 {
+            return self.t(days::DaysMsg::WithinTheDay).to_string();
+        }
         let msg = if n == 1 {
             Msg::WorkingDaysOne
         } else {

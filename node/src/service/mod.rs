@@ -8,12 +8,15 @@
 pub mod accounts;
 pub mod api_tokens;
 mod attach;
+pub mod authors;
 pub mod metrics;
 pub mod plan;
 mod receive;
 mod record;
+pub mod refusals;
 pub mod sessions;
 pub mod status;
+pub mod sync_refusals;
 
 use automerge::{ActorId, Automerge};
 use lienthong_shared::OfficeId;

@@ -39,11 +39,6 @@ crate::catalogue! {
     // ── Printed forms ────────────────────────────────────────────────────
     Forms => "Biểu mẫu in", "Printed forms";
     FormsAll => "Tất cả biểu mẫu của hồ sơ", "All the dossier's forms";
-    Form01 => "Mẫu 01 — Giấy tiếp nhận hồ sơ và hẹn trả kết quả", "Form 01 — receipt and appointment";
-    Form02 => "Mẫu 02 — Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ", "Form 02 — supplement request";
-    Form03 => "Mẫu 03 — Phiếu từ chối tiếp nhận giải quyết hồ sơ", "Form 03 — refusal";
-    Form04 => "Mẫu 04 — Phiếu xin lỗi và hẹn lại ngày trả kết quả", "Form 04 — apology and new date";
-    Form05 => "Mẫu 05 — Phiếu kiểm soát quá trình giải quyết hồ sơ", "Form 05 — processing control slip";
 
     // ── Actions ──────────────────────────────────────────────────────────
     Actions => "Việc có thể làm", "What can be done";

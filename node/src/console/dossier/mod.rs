@@ -23,8 +23,11 @@ use self::messages::DossierMsg;
 use super::auth::Officer;
 use super::page::{self, Ui};
 use super::{AppState, ConsoleError};
-use crate::i18n::Msg;
+use crate::forms::{Form, FormInput, FormMsg};
+use crate::i18n::{Lang, Msg};
 use crate::node::Node;
+use crate::replication::authorship::messages::AuthorshipMsg;
+use crate::service::authors::EventAuthor;
 use crate::service::{self, ActionError, DossierView};
 use crate::store::StoreError;
 use crate::store::quarantine::Quarantined;
@@ -76,12 +79,16 @@ pub async fn page(
             };
             let quarantined = node.store.read(|r| r.quarantined(&view.row.key))?;
             let presence = attachments::presence(node, &view)?;
+            let authors = service::authors::event_authors(node, &view.row.key)?;
             Ok(render(
                 node,
                 &officer,
                 &view,
-                quarantined.as_ref(),
-                &presence,
+                &Extras {
+                    quarantined: quarantined.as_ref(),
+                    presence: &presence,
+                    authors: &authors,
+                },
                 &banner,
                 now,
             ))
@@ -122,15 +129,27 @@ fn quarantined_only(
     Ok(page::shell(&ui, node, Some(officer), &title, body))
 }
 
+/// What the page shows beside the dossier's own view.
+struct Extras<'a> {
+    quarantined: Option<&'a Quarantined>,
+    presence: &'a [Presence],
+    /// The verified author node of each event, in log order (issue 8).
+    authors: &'a [EventAuthor],
+}
+
 fn render(
     node: &Node,
     officer: &Officer,
     view: &DossierView,
-    quarantined: Option<&Quarantined>,
-    presence: &[Presence],
+    extras: &Extras<'_>,
     banner: &Banner,
     now: DateTime<Utc>,
 ) -> Markup {
+    let Extras {
+        quarantined,
+        presence,
+        authors,
+    } = *extras;
     let ui = Ui::new(node, officer.lang);
     let code = &view.dossier.facts.code;
     let title = ui.l.f(DossierMsg::Title, &[("code", code)]);
@@ -156,8 +175,8 @@ fn render(
         (flags(&ui, &view.state))
         (actions::section(&ui, node, officer, view))
         (attachments::section(&ui, node, officer, view, presence))
-        (forms(&ui, view))
-        (timeline(&ui, view))
+        (forms(&ui, node, view, now))
+        (timeline(&ui, view, authors))
         (conflicts(&ui, &view.state))
     };
     page::shell(&ui, node, Some(officer), &title, body)
@@ -356,29 +375,35 @@ fn flags(ui: &Ui<'_>, state: &DossierState) -> Markup {
     }
 }
 
-fn forms(ui: &Ui<'_>, view: &DossierView) -> Markup {
+/// Links to the printed forms this dossier has now, as the forms module
+/// judges them for the dossier's rule set (2018 or 2025), and to the list
+/// of all of them.
+fn forms(ui: &Ui<'_>, node: &Node, view: &DossierView, now: DateTime<Utc>) -> Markup {
     let base = format!("{}/forms", path_of(&view.row.code));
-    let state = &view.state;
-    let mut links: Vec<(&str, DossierMsg)> = Vec::new();
-    if view.dossier.facts.rules == "2018" {
-        links.push(("mau-01", DossierMsg::Form01));
-        if state.supplement_requests > 0 {
-            links.push(("mau-02", DossierMsg::Form02));
-        }
-        if state.status == Some(lienthong_shared::dossier::Status::Refused) {
-            links.push(("mau-03", DossierMsg::Form03));
-        }
-        if state.apology.is_some() {
-            links.push(("mau-04", DossierMsg::Form04));
-        }
-        links.push(("mau-05", DossierMsg::Form05));
-    }
+    let input = FormInput {
+        dossier: &view.dossier,
+        state: &view.state,
+        locale: node.locale(Lang::Vi),
+        printed_by: None,
+        now,
+    };
+    // A rule set whose forms this version does not know: the list page says so.
+    let ready: Vec<Form> = crate::forms::forms_of(&input)
+        .map(|list| {
+            list.into_iter()
+                .filter(|(_, ready)| ready.is_ok())
+                .map(|(form, _)| form)
+                .collect()
+        })
+        .unwrap_or_default();
     html! {
         section.forms {
             h2 { (ui.t(DossierMsg::Forms)) }
             ul {
-                @for (form, msg) in &links {
-                    li { a href={ (base) "/" (form) } { (ui.t(*msg)) } }
+                @for form in &ready {
+                    li { a href={ (base) "/" (form.slug()) } {
+                        (ui.l.f(FormMsg::FormNumber, &[("n", &form.number_text())])) " — " (ui.t(form.title()))
+                    } }
                 }
                 li { a href=(base) { (ui.t(DossierMsg::FormsAll)) } }
             }
@@ -386,7 +411,7 @@ fn forms(ui: &Ui<'_>, view: &DossierView) -> Markup {
     }
 }
 
-fn timeline(ui: &Ui<'_>, view: &DossierView) -> Markup {
+fn timeline(ui: &Ui<'_>, view: &DossierView, authors: &[EventAuthor]) -> Markup {
     let l = &ui.l;
     html! {
         section.timeline {
@@ -395,6 +420,7 @@ fn timeline(ui: &Ui<'_>, view: &DossierView) -> Markup {
                 thead { tr {
                     th { "#" } th { (ui.t(Msg::ColTime)) } th { (ui.t(Msg::ColOffice)) }
                     th { (ui.t(Msg::ColOfficer)) } th { (ui.t(Msg::ColEvent)) }
+                    th { (ui.t(AuthorshipMsg::ColAuthor)) }
                 } }
                 tbody {
                     @for (i, (stored, applied)) in view.dossier.events.iter().zip(&view.state.applied).enumerate() {
@@ -409,12 +435,14 @@ fn timeline(ui: &Ui<'_>, view: &DossierView) -> Markup {
                                         @if !applied { (l.t(Msg::NotApplied)) }
                                         (l.action(&event.action))
                                     }
+                                    (author_cell(ui, authors.get(i)))
                                 }
                             }
                             StoredEvent::Malformed { problem, .. } => {
                                 tr.not-applied {
                                     td { (i + 1) } td { "?" } td { "?" } td { "?" }
                                     td { (l.f(Msg::Unreadable, &[("problem", problem)])) }
+                                    (author_cell(ui, authors.get(i)))
                                 }
                             }
                         }
@@ -422,6 +450,26 @@ fn timeline(ui: &Ui<'_>, view: &DossierView) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// The node that wrote an event, as its verified attestation says: the
+/// office it serves by name and its short id (the whole id on hover);
+/// "chưa ký" for an event written before changes were signed.
+fn author_cell(ui: &Ui<'_>, author: Option<&EventAuthor>) -> Markup {
+    match author {
+        Some(EventAuthor::Signed { node, office }) => html! {
+            td.author.signed {
+                @if let Some(office) = office { (ui.l.office(office)) " " }
+                code.other title=(node) { (service::authors::short_node_id(node)) "…" }
+            }
+        },
+        Some(EventAuthor::Invalid) => html! {
+            td.author.problem { (ui.t(AuthorshipMsg::AuthorInvalid)) }
+        },
+        Some(EventAuthor::Unsigned) | None => html! {
+            td.author.unsigned { (ui.t(AuthorshipMsg::AuthorUnsigned)) }
+        },
     }
 }
 
