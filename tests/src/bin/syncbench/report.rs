@@ -21,9 +21,16 @@ pub(crate) struct Row {
     pub(crate) others_cpu: f64,
     /// Initial: the saved documents; incremental: the new changes.
     pub(crate) reference: u64,
+    /// The sink's store on disk after the phase (database file and WAL).
+    pub(crate) sink_stored: u64,
 }
 
 impl Row {
+    /// Bytes the sink wrote to disk ÷ the size of its store afterwards.
+    pub(crate) fn write_amplification(&self) -> f64 {
+        self.sink.disk_write_bytes as f64 / self.sink_stored.max(1) as f64
+    }
+
     /// UDP payload bytes, both directions (each side counts what it sent).
     pub(crate) fn wire(&self) -> u64 {
         self.source.udp_tx + self.sink.udp_tx
@@ -55,10 +62,15 @@ pub(crate) fn table(rows: &[Row], bare: u64) -> String {
     for r in rows {
         let note = match r.phase {
             Phase::Initial => format!(
-                "saved documents {}; wire ÷ saved {:.2} (source → sink), {:.2} (both ways)",
+                "saved documents {}; wire ÷ saved {:.2} (source → sink), {:.2} (both ways); the sink wrote {} to disk for a store of {} ({:.2}×; {:.2}× the saved documents) in {} commits",
                 kb(r.reference),
                 r.source.udp_tx as f64 / r.reference as f64,
-                r.wire() as f64 / r.reference as f64
+                r.wire() as f64 / r.reference as f64,
+                kb(r.sink.disk_write_bytes),
+                kb(r.sink_stored),
+                r.write_amplification(),
+                r.sink.disk_write_bytes as f64 / r.reference as f64,
+                r.sink.commits
             ),
             Phase::Incremental => format!(
                 "new changes {} B; wire (both ways) ÷ changes {:.2}; without a bare connection's {} B: {:.2}; frames ÷ changes {:.2}",
@@ -132,6 +144,13 @@ pub(crate) fn targets(rows: &[Row], bare: u64) -> String {
             kb(r.wire()),
             kb(r.reference),
             verdict(ratio <= 1.2)
+        );
+        out += &format!(
+            "| … writing at most 2× the stored size to disk (the sink) | {:.2}× ({} written, store {}) | {} |\n",
+            r.write_amplification(),
+            kb(r.sink.disk_write_bytes),
+            kb(r.sink_stored),
+            verdict(r.write_amplification() <= 2.0)
         );
     }
     for n in [1_000, 10_000] {

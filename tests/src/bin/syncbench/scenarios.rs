@@ -1,7 +1,7 @@
 //! The scenarios: `run` (the WORKLOAD.md phases for each N and link),
 //! `attachment` (a large file over a slow, cut link) and `recovery`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -89,6 +89,7 @@ pub(crate) async fn run(ns: Vec<usize>, links: Vec<Link>, out: Option<PathBuf>) 
                 emulator_cpu,
                 others_cpu,
                 reference: saved,
+                sink_stored: stored_size(&sink),
             });
             let new_changes = syncbench::apply_phase2(&source, n)?;
             eprintln!("{n} dossiers, {}: incremental", link.label());
@@ -106,6 +107,7 @@ pub(crate) async fn run(ns: Vec<usize>, links: Vec<Link>, out: Option<PathBuf>) 
                 emulator_cpu,
                 others_cpu,
                 reference: new_changes,
+                sink_stored: stored_size(&sink),
             });
             eprintln!("{n} dossiers, {}: idle reconnect", link.label());
             let (s, k, emulator_cpu, others_cpu) =
@@ -122,6 +124,7 @@ pub(crate) async fn run(ns: Vec<usize>, links: Vec<Link>, out: Option<PathBuf>) 
                 emulator_cpu,
                 others_cpu,
                 reference: 0,
+                sink_stored: stored_size(&sink),
             });
         }
     }
@@ -145,6 +148,19 @@ pub(crate) async fn run(ns: Vec<usize>, links: Vec<Link>, out: Option<PathBuf>) 
         write_section(&out, "syncbench", &body)?;
     }
     Ok(())
+}
+
+/// A store's size on disk: the database file and its WAL, if any.
+fn stored_size(db: &Path) -> u64 {
+    ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            std::fs::metadata(PathBuf::from(name)).ok()
+        })
+        .map(|m| m.len())
+        .sum()
 }
 
 pub(crate) async fn attachment(megabytes: usize, out: Option<PathBuf>) -> Result<()> {
