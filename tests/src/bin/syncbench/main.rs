@@ -126,7 +126,6 @@ enum Side {
     Sink,
 }
 
-
 fn main() -> Result<()> {
     let cli = Cli::parse();
     // Both sides log to stderr with `SYNCBENCH_LOG` (e.g. `lienthong_sync=debug`).

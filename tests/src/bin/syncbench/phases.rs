@@ -82,7 +82,10 @@ pub(crate) fn spawn_side(args: &[String]) -> Result<Child> {
 
 /// Read lines from a side until its JSON report; `on_listen` gets the
 /// LISTEN address line first.
-pub(crate) fn read_report(child: &mut Child, mut on_listen: impl FnMut(SocketAddr)) -> Result<SideReport> {
+pub(crate) fn read_report(
+    child: &mut Child,
+    mut on_listen: impl FnMut(SocketAddr),
+) -> Result<SideReport> {
     let stdout = child.stdout.take().context("side stdout")?;
     for line in BufReader::new(stdout).lines() {
         let line = line?;

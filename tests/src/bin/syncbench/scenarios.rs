@@ -11,7 +11,7 @@ use lienthong::store::documents::DocKind;
 use lienthong_tests::linkemu::LinkConfig;
 use lienthong_tests::syncbench;
 
-use crate::measure::{load_average, machine, measured_session, bare_connection};
+use crate::measure::{bare_connection, load_average, machine, measured_session};
 use crate::phases::{Phase, identities, session};
 use crate::report::{Row, kb, table, targets, write_section};
 
@@ -50,7 +50,6 @@ impl Link {
         }
     }
 }
-
 
 pub(crate) async fn run(ns: Vec<usize>, links: Vec<Link>, out: Option<PathBuf>) -> Result<()> {
     let load_before = load_average();
