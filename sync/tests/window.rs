@@ -126,10 +126,18 @@ fn the_path_estimate_turns_the_congestion_window_into_frame_bytes() {
 #[test]
 fn the_sender_keeps_no_more_unacknowledged_than_the_path_calls_for() {
     let mut store = store_with(1000, 3);
-    let mut session = Session::new(PEER, SessionConfig::default(), &mut store).unwrap();
+    // Small queues, so that the path's share shows.
+    let config = SessionConfig {
+        send_queue_bulk: 16 * 1024,
+        batch_bytes: 4 * 1024,
+        ..SessionConfig::default()
+    };
+    let queues = 20 * 1024;
+    let mut session = Session::new(PEER, config, &mut store).unwrap();
     let _ = sent(&mut session);
-    // A slow path, measured after the first megabyte: its window is the
-    // floor, far below the 12 MiB the peer advertised.
+    // A slow path, measured after the first megabyte: twice its
+    // congestion window in frame bytes and the queues, far below the
+    // 12 MiB the peer advertised.
     session.set_path(PathEstimate {
         rtt: Duration::from_millis(300),
         congestion_window: 10_000,
@@ -139,10 +147,10 @@ fn the_sender_keeps_no_more_unacknowledged_than_the_path_calls_for() {
     session
         .handle(&hello(4096, 12 << 20), &mut store, &mut AdmitAll)
         .unwrap();
-    assert_eq!(session.send_window(), (4096, 2 * 10_000 * 4));
-    let offered: usize = sent(&mut session)
+    assert_eq!(session.send_window(), (4096, 2 * 10_000 * 4 + queues));
+    let offered: usize = drain(&mut session, &mut store)
         .iter()
-        .filter_map(|f| match f {
+        .filter_map(|f| match Frame::decode(f, usize::MAX).unwrap() {
             Frame::Offer { message, .. } => Some(message.len()),
             _ => None,
         })
@@ -150,8 +158,9 @@ fn the_sender_keeps_no_more_unacknowledged_than_the_path_calls_for() {
     let in_flight = session.in_flight();
     assert!(in_flight > 0 && in_flight < 1000, "{in_flight} in flight");
     // The last offer may pass the window by one message, no more.
-    assert!(offered >= 80_000, "{offered} bytes offered");
-    assert!(offered < 80_000 + 2_000, "{offered} bytes offered");
+    let window = 80_000 + queues;
+    assert!(offered >= window, "{offered} bytes offered");
+    assert!(offered < window + 2_000, "{offered} bytes offered");
 
     // A fast path: the peer's window is the cap.
     session.set_path(PathEstimate {
@@ -168,7 +177,10 @@ fn the_sender_keeps_no_more_unacknowledged_than_the_path_calls_for() {
         frame_bytes_sent: PATH_SAMPLE_BYTES,
         wire_bytes_sent: PATH_SAMPLE_BYTES,
     });
-    assert_eq!(session.send_window(), (4096, MIN_WINDOW_BYTES));
+    assert_eq!(
+        session.send_window(),
+        (4096, MIN_WINDOW_BYTES.max(2 + queues))
+    );
     // Before the first megabyte the compression is not known: the peer's
     // window, not a guess from the congestion window.
     session.set_path(PathEstimate {

@@ -115,7 +115,8 @@ pub const MAX_UNFINISHED_OFFERS: usize = 1024;
 /// Of the path's congestion window, how much the sender keeps unacknowledged
 /// (in frame bytes): twice what the congestion controller lets onto the
 /// wire, so that the window never holds the controller back, while a slow
-/// path is not handed megabytes that a cut would waste.
+/// path is not handed megabytes that a cut would waste. The session adds
+/// what the queues at both ends hold ([`Session::set_path`]).
 pub const PATH_WINDOW_GAIN: u64 = 2;
 
 /// Frame bytes sent before the path's figures narrow the window: until
@@ -703,8 +704,12 @@ impl Session {
     /// window the peer advertised. Call it whenever the figures move (the
     /// driver does before each batch of input).
     pub fn set_path(&mut self, path: PathEstimate) {
-        self.outbound.path_window =
-            (path.frame_bytes_sent >= PATH_SAMPLE_BYTES).then(|| path.window_bytes());
+        // An offer counts as in flight from the moment it is queued: our
+        // send queue and the peer's uncommitted batch hold offers too, on
+        // top of what the path holds.
+        let queues = self.config.send_queue_bulk + self.config.batch_bytes;
+        self.outbound.path_window = (path.frame_bytes_sent >= PATH_SAMPLE_BYTES)
+            .then(|| path.window_bytes().saturating_add(queues));
         self.inbound.ack_delay = (!path.rtt.is_zero()).then(|| super::inbound::ack_delay(path.rtt));
     }
 
