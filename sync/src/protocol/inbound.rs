@@ -196,6 +196,13 @@ pub fn ack_delay(rtt: Duration) -> Duration {
 
 /// See [`ack_delay`].
 pub const MIN_ACK_DELAY: Duration = Duration::from_millis(40);
+/// From this round trip on, the commit timer runs ([`ack_delay`]); below
+/// it only full batches (and the end of the peer's run) commit: on a short
+/// path the window cannot close before the acknowledgement returns, and a
+/// timer would only cut a sink slowed by other work into many small
+/// commits (measured: 208 commits instead of about 40 for 10,000 dossiers
+/// on a loaded machine, and 3.1× the store written instead of 2.4×).
+pub const LONG_PATH_RTT: Duration = Duration::from_millis(50);
 /// See [`ack_delay`].
 pub const MAX_ACK_DELAY: Duration = Duration::from_millis(250);
 

@@ -710,7 +710,10 @@ impl Session {
         let queues = self.config.send_queue_bulk + self.config.batch_bytes;
         self.outbound.path_window = (path.frame_bytes_sent >= PATH_SAMPLE_BYTES)
             .then(|| path.window_bytes().saturating_add(queues));
-        self.inbound.ack_delay = (!path.rtt.is_zero()).then(|| super::inbound::ack_delay(path.rtt));
+        // On a short path acknowledgements come back long before the
+        // window could close: batches fill (fewer commits, fewer fsyncs).
+        self.inbound.ack_delay = (path.rtt >= super::inbound::LONG_PATH_RTT)
+            .then(|| super::inbound::ack_delay(path.rtt));
     }
 
     /// Our unacknowledged window towards the peer as it stands:
