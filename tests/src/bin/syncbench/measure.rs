@@ -12,6 +12,10 @@ use lienthong_tests::syncbench::{self, SideReport};
 
 use crate::phases::{Pair, session};
 
+/// The bytes of a bare QUIC connection on loopback, with the benchmark's
+/// identities and transport settings: connect, let the handshake settle
+/// (HANDSHAKE_DONE, connection ids, acknowledgements), close, drain.
+/// Returns (dialer's UDP bytes sent, listener's UDP bytes sent).
 pub(crate) async fn bare_connection() -> Result<(u64, u64)> {
     use lienthong_sync::transport::endpoint::Endpoint;
     use lienthong_sync::transport::tls::{PinnedPeers, default_transport_config};

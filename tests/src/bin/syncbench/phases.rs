@@ -65,11 +65,6 @@ pub(crate) fn prepared_n(dir: &Path) -> Result<usize> {
         .context("prepared.json without n")
 }
 
-/// The bytes of a bare QUIC connection on loopback, with the benchmark's
-/// identities and transport settings: connect, let the handshake settle
-/// (HANDSHAKE_DONE, connection ids, acknowledgements), close, drain.
-/// Returns (dialer's UDP bytes sent, listener's UDP bytes sent).
-
 pub(crate) fn spawn_side(args: &[String]) -> Result<Child> {
     Command::new(std::env::current_exe()?)
         .arg("serve")
