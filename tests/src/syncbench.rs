@@ -50,7 +50,29 @@ pub struct SideReport {
     /// User + system CPU seconds of the whole process (getrusage), which
     /// a busy machine inflates less than wall seconds.
     pub cpu_seconds: f64,
+    /// Bytes this process caused to be written to disk while it served
+    /// (`write_bytes` of `/proc/self/io`: SQLite's WAL, its checkpoints
+    /// into the database file, and anything else; page-cache writes count
+    /// when they are dirtied, not when the kernel flushes them).
+    #[serde(default)]
+    pub disk_write_bytes: u64,
+    /// Batches of received documents made durable (`SessionStats::commits`).
+    #[serde(default)]
+    pub commits: u64,
     pub synced: bool,
+}
+
+/// Bytes this process has caused to be written to storage so far
+/// (`write_bytes` of `/proc/self/io`); 0 where the kernel does not say.
+pub fn disk_write_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("write_bytes:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// User + system CPU time of this process so far, in seconds.
@@ -199,6 +221,7 @@ pub struct Serve<'a> {
 /// Run one side until a session ends in sync (redialling or accepting again
 /// after a broken link), or the deadline passes.
 pub async fn serve(options: Serve<'_>) -> Result<SideReport> {
+    let written_before = disk_write_bytes();
     let identity = NodeIdentity::load(options.identity)?;
     let peer = *options.peer.as_bytes();
     let office: OfficeId = "province:quang-nam".parse()?;
@@ -283,6 +306,7 @@ pub async fn serve(options: Serve<'_>) -> Result<SideReport> {
         report.udp_tx += stats.udp_tx.bytes;
         report.udp_rx += stats.udp_rx.bytes;
         report.turns += driven.stats.turns;
+        report.commits += driven.stats.commits;
         report.frame_bytes_sent += driven.stats.bytes_sent;
         report.frame_bytes_received += driven.stats.bytes_received;
         report.offered += driven.stats.offered;
@@ -311,6 +335,7 @@ pub async fn serve(options: Serve<'_>) -> Result<SideReport> {
     }
     report.peak_rss_mb = peak_rss_mb();
     report.cpu_seconds = cpu_seconds();
+    report.disk_write_bytes = disk_write_bytes().saturating_sub(written_before);
     endpoint.close("done");
     Ok(report)
 }

@@ -18,7 +18,10 @@ pub use attest::Attestation;
 pub use blobs::BLOB_WINDOW_CHUNKS;
 pub use frame::{Frame, PROTOCOL_VERSION};
 pub use guard::{GuardError, GuardLimits};
-pub use session::{Session, SessionConfig, SessionError, SessionEvent, SessionStats};
+pub use session::{
+    MAX_UNFINISHED_OFFERS, PathEstimate, Session, SessionConfig, SessionError, SessionEvent,
+    SessionStats,
+};
 pub use store::{
     Admission, AdmitAll, BlobHash, BlobSaved, Checkpoints, ChunkRanges, FeedItem, NewChange,
     PeerId, Received, SyncStore, WantedBlob, WholeDocument,

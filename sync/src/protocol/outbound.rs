@@ -24,7 +24,9 @@ use super::frame::Frame;
 use super::guard;
 use super::inbound::{MAX_PENDING_ATTESTATIONS, MAX_ROUNDS};
 use super::messages;
-use super::session::{MIN_WINDOW_BYTES, Output, SessionConfig, SessionError, SessionEvent};
+use super::session::{
+    MAX_UNFINISHED_OFFERS, MIN_WINDOW_BYTES, Output, SessionConfig, SessionError, SessionEvent,
+};
 use super::store::{PeerId, SyncStore};
 use crate::document_id::DocumentId;
 
@@ -51,6 +53,14 @@ pub(crate) struct Outbound {
     exchanges: HashMap<DocumentId, Exchange>,
     window_docs: usize,
     window_bytes: usize,
+    /// The window the path calls for, in frame bytes (`PathEstimate`);
+    /// `None` until the shell says: the peer's window as advertised.
+    pub(crate) path_window: Option<usize>,
+    /// Offers in flight of documents the peer holds a version of (they
+    /// may need a reply): at most [`MAX_UNFINISHED_OFFERS`].
+    unfinished: std::collections::BTreeSet<u64>,
+    /// The offer being made is of a document the peer holds a version of.
+    offering_delta: bool,
     acked: u64,
     pub(crate) offered: u64,
     pub(crate) skipped: u64,
@@ -80,6 +90,9 @@ impl Outbound {
             exchanges: HashMap::new(),
             window_docs: 0,
             window_bytes: 0,
+            path_window: None,
+            unfinished: std::collections::BTreeSet::new(),
+            offering_delta: false,
             acked: 0,
             offered: 0,
             skipped: 0,
@@ -105,8 +118,37 @@ impl Outbound {
             (window_bytes as usize).clamp(MIN_WINDOW_BYTES, config.max_window_bytes);
     }
 
+    /// The unacknowledged window as it stands: (documents, bytes) — the
+    /// peer's, and in bytes no more than the path calls for (never below
+    /// [`MIN_WINDOW_BYTES`]).
+    pub(crate) fn window(&self) -> (usize, usize) {
+        let bytes = match self.path_window {
+            Some(path) => path.clamp(MIN_WINDOW_BYTES, self.window_bytes.max(MIN_WINDOW_BYTES)),
+            None => self.window_bytes,
+        };
+        (self.window_docs, bytes)
+    }
+
     fn window_open(&self) -> bool {
-        self.in_flight.len() < self.window_docs && self.in_flight_bytes < self.window_bytes
+        let (docs, bytes) = self.window();
+        self.in_flight.len() < docs && self.in_flight_bytes < bytes
+    }
+
+    /// May the offer of feed entry `doc` go now? An offer that may need a
+    /// reply waits while [`MAX_UNFINISHED_OFFERS`] of them are in flight.
+    fn unfinished_room<S: SyncStore>(
+        &self,
+        peer: &PeerId,
+        doc: &DocumentId,
+        store: &mut S,
+    ) -> Result<bool, SessionError> {
+        if self.unfinished.len() < MAX_UNFINISHED_OFFERS {
+            return Ok(true);
+        }
+        Ok(store
+            .peer_heads(peer, doc)
+            .map_err(SessionError::store)?
+            .is_empty())
     }
 
     /// Everything offered is acknowledged and the feed has been scanned to its end.
@@ -159,7 +201,16 @@ impl Outbound {
                     self.send_through(out);
                     return Ok(true);
                 }
+                if !self.unfinished_room(peer, &item.doc, store)? {
+                    // The acknowledgements of earlier ones make room.
+                    self.send_through(out);
+                    return Ok(false);
+                }
+                self.offering_delta = false;
                 self.offer(peer, item.doc, item.seq, store, config, out)?;
+                if self.offering_delta && self.in_flight.contains_key(&item.seq) {
+                    self.unfinished.insert(item.seq);
+                }
                 self.cursor = item.seq;
             }
             if complete_scan {
@@ -188,6 +239,7 @@ impl Outbound {
         out: &mut Output,
     ) -> Result<(), SessionError> {
         let known = store.peer_heads(peer, &doc).map_err(SessionError::store)?;
+        self.offering_delta = !known.is_empty();
         if let Some(heads) = store.heads(&doc).map_err(SessionError::store)?
             && !known.is_empty()
             && heads.iter().all(|h| known.contains(h))
@@ -389,6 +441,7 @@ impl Outbound {
             )));
         }
         self.acked = through;
+        self.unfinished = self.unfinished.split_off(&(through + 1));
         let rest = self.in_flight.split_off(&(through + 1));
         let done = std::mem::replace(&mut self.in_flight, rest);
         let mut latest: HashMap<DocumentId, Vec<ChangeHash>> = HashMap::new();

@@ -19,7 +19,13 @@
 //! - **Offers** — at most `window_docs` offers and `window_bytes` of their
 //!   messages unacknowledged (the window of our Hello), counted since the
 //!   last `Ack` we sent. A `Refuse` frees nothing: the next `Ack` does, so
-//!   the sender's count is never below ours.
+//!   the sender's count is never below ours. The window bounds what may be
+//!   *in flight*; what is *held here* (documents received and not yet
+//!   committed) has its own, smaller bounds, `held_docs` and `held_bytes`:
+//!   complete documents are committed to make room, and only documents
+//!   waiting for a continuation can fill them, which an honest sender keeps
+//!   to [`MAX_UNFINISHED_OFFERS`]. So the window can follow the path (a
+//!   long round trip needs a large one) without costing memory.
 //! - **Continuations** — one per `Reply` we sent, at most
 //!   [`MAX_ROUNDS`] per document; all unfinished documents together hold at
 //!   most [`SessionConfig::max_pending_bytes`] of the peer's messages.
@@ -57,10 +63,19 @@ use crate::document_id::DocumentId;
 /// Limits and batch sizes.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// Documents the peer may have in flight to us (our window).
+    /// Documents the peer may have in flight to us (our window): offers
+    /// sent and not yet acknowledged, wherever they are (the network, our
+    /// reader, our uncommitted batch).
     pub window_docs: u32,
     /// Bytes the peer may have in flight to us.
     pub window_bytes: u32,
+    /// Documents of the peer's held here, received and not yet committed
+    /// (at most the window). Complete ones are committed to make room; a
+    /// peer whose unfinished documents alone pass it is disconnected.
+    pub held_docs: usize,
+    /// Bytes of the peer's messages held in those documents (at most the
+    /// window; the last message may pass it).
+    pub held_bytes: usize,
     /// Caps on the window the peer grants us.
     pub max_window_docs: usize,
     pub max_window_bytes: usize,
@@ -91,6 +106,58 @@ pub struct SessionConfig {
 /// The least window a sender assumes, whatever the receiver advertised.
 pub const MIN_WINDOW_BYTES: usize = 64 * 1024;
 
+/// Offers a sender keeps unacknowledged that may need a reply: those of
+/// documents the peer already holds a version of (a whole document, sent to
+/// a peer that holds none of it, completes on arrival). A receiver's
+/// `held_docs` is never below it, so an honest sender never passes it.
+pub const MAX_UNFINISHED_OFFERS: usize = 1024;
+
+/// Of the path's congestion window, how much the sender keeps unacknowledged
+/// (in frame bytes): twice what the congestion controller lets onto the
+/// wire, so that the window never holds the controller back, while a slow
+/// path is not handed megabytes that a cut would waste. The session adds
+/// what the queues at both ends hold ([`Session::set_path`]).
+pub const PATH_WINDOW_GAIN: u64 = 2;
+
+/// Frame bytes sent before the path's figures narrow the window: until
+/// then, the compression the stream achieves is not known, and a window
+/// from the congestion window alone would hold the start of a transfer to
+/// a few dozen documents.
+pub const PATH_SAMPLE_BYTES: u64 = 1 << 20;
+
+/// What the shell measured of the path to the peer (the session has no
+/// socket and no clock: it is told). Given with
+/// [`Session::set_path`]; until then the sender uses the peer's window as
+/// advertised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PathEstimate {
+    /// The smoothed round-trip time.
+    pub rtt: Duration,
+    /// The congestion controller's window, in bytes on the wire.
+    pub congestion_window: u64,
+    /// Frame bytes the session has sent, and the bytes they took on the
+    /// wire (the stream's compression and QUIC's overhead), for turning
+    /// wire bytes into frame bytes. Zero until something was sent.
+    pub frame_bytes_sent: u64,
+    pub wire_bytes_sent: u64,
+}
+
+impl PathEstimate {
+    /// The unacknowledged window this path calls for, in frame bytes:
+    /// [`PATH_WINDOW_GAIN`] × the congestion window, scaled by the frame
+    /// bytes each wire byte has carried (never below 1: QUIC's overhead
+    /// only makes a window in frame bytes larger).
+    pub fn window_bytes(&self) -> usize {
+        let cwnd = u128::from(self.congestion_window) * u128::from(PATH_WINDOW_GAIN);
+        let scaled = if self.wire_bytes_sent > 0 && self.frame_bytes_sent > self.wire_bytes_sent {
+            cwnd.saturating_mul(u128::from(self.frame_bytes_sent))
+                / u128::from(self.wire_bytes_sent)
+        } else {
+            cwnd
+        };
+        usize::try_from(scaled).unwrap_or(usize::MAX)
+    }
+}
 impl SessionConfig {
     /// The window this node advertises and enforces, as the sender reads
     /// it (at least one document and [`MIN_WINDOW_BYTES`]).
@@ -101,30 +168,52 @@ impl SessionConfig {
         )
     }
 
+    /// Most documents of the peer's held here, not yet stored: `held_docs`,
+    /// within the window and never below [`MAX_UNFINISHED_OFFERS`] (what an
+    /// honest sender may leave unfinished).
+    pub fn max_held_docs(&self) -> usize {
+        let (window_docs, _) = self.effective_window();
+        self.held_docs.max(MAX_UNFINISHED_OFFERS).min(window_docs)
+    }
+
     /// Most bytes of the peer's messages held in documents not yet
-    /// stored: the window's offers (the last may pass it by one message).
-    /// Continuations must fit too; complete documents are committed first
-    /// to make room for them.
+    /// stored: `held_bytes` within the window (the last message may pass
+    /// it). Continuations must fit too; complete documents are committed
+    /// first to make room for them.
     pub fn max_pending_bytes(&self) -> usize {
         let (_, window_bytes) = self.effective_window();
-        window_bytes + self.max_message
+        self.held_bytes.clamp(MIN_WINDOW_BYTES, window_bytes) + self.max_message
     }
 
     /// Most heap (estimated from their operations) of our own documents
-    /// loaded for the peer's unfinished exchanges: as much as the window.
+    /// loaded for the peer's unfinished exchanges: as much as `held_bytes`.
     pub fn max_loaded_bytes(&self) -> usize {
-        self.effective_window().1
+        let (_, window_bytes) = self.effective_window();
+        self.held_bytes.clamp(MIN_WINDOW_BYTES, window_bytes)
     }
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
-            window_docs: 1024,
-            window_bytes: 4 << 20,
-            max_window_docs: 1024,
+            // In flight: a 300 ms round trip at the rate a node stores
+            // dossiers (about 6,000 a second, 2.8 KB each before the
+            // stream's zstd) needs about 2,000 documents and 5 MB; what a
+            // path does not need, the sender does not use (it sizes its
+            // window from the path, `PathEstimate`).
+            window_docs: 4096,
+            window_bytes: 12 << 20,
+            // Held: what memory the peer's documents may take here.
+            held_docs: MAX_UNFINISHED_OFFERS,
+            held_bytes: 3 << 20,
+            max_window_docs: 4096,
             max_window_bytes: 32 << 20,
-            batch_docs: 256,
+            // A commit is an fsync and rewrites the last pages of every
+            // table and index it touches: large batches (the bytes bound,
+            // about 740 dossiers, comes first) keep an initial sync's
+            // writes near the WAL's 2× (issue 11). On a long path the
+            // commit timer acknowledges sooner.
+            batch_docs: 1024,
             batch_bytes: 2 << 20,
             scan_batch: 256,
             // A dossier is a few KiB; a province's configuration documents
@@ -450,8 +539,14 @@ impl Session {
             }
             Frame::Through { seq } => {
                 self.inbound.through(seq)?;
-                // The end of a run of offers: a good moment to make them durable.
-                self.inbound.commit(&peer, store, &mut self.out)?;
+                // The end of a run of offers: a good moment to make them
+                // durable — if the run is the peer's last (its feed head),
+                // or the batch is due anyway. A sender also marks the end
+                // of each scan and each pause for queue room; committing at
+                // each of those cut 10,000 dossiers into 127 commits.
+                if self.inbound.batch_due(&self.config) {
+                    self.inbound.commit(&peer, store, &mut self.out)?;
+                }
             }
             Frame::Ack { through } => {
                 self.outbound.ack(&peer, through, store)?;
@@ -528,17 +623,22 @@ impl Session {
         result
     }
 
-    /// Nothing more to read for now: commit what is complete.
+    /// Nothing more to read for now: commit what is complete — at once at
+    /// the end of the peer's run, else when the batch is full or its timer
+    /// ran out ([`Session::poll_timeout`] says when; call `flush` again
+    /// after [`Session::handle_timeout`]).
     pub fn flush<S: SyncStore>(&mut self, store: &mut S) -> Result<(), SessionError> {
         if self.closed || !self.hello_received {
             return Ok(());
         }
         let peer = self.peer;
         let committed = self.inbound.commits;
-        let result = self
-            .inbound
-            .commit(&peer, store, &mut self.out)
-            .and_then(|()| self.blobs.flush(&peer, store, &mut self.out));
+        let result = if self.inbound.batch_due(&self.config) {
+            self.inbound.commit(&peer, store, &mut self.out)
+        } else {
+            Ok(())
+        }
+        .and_then(|()| self.blobs.flush(&peer, store, &mut self.out));
         if self.inbound.commits != committed {
             self.blobs.documents_changed();
         }
@@ -608,6 +708,29 @@ impl Session {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+
+    /// What the shell measured of the path (round trip, congestion window,
+    /// compression): our unacknowledged window follows it, within the
+    /// window the peer advertised. Call it whenever the figures move (the
+    /// driver does before each batch of input).
+    pub fn set_path(&mut self, path: PathEstimate) {
+        // An offer counts as in flight from the moment it is queued: our
+        // send queue and the peer's uncommitted batch hold offers too, on
+        // top of what the path holds.
+        let queues = self.config.send_queue_bulk + self.config.batch_bytes;
+        self.outbound.path_window = (path.frame_bytes_sent >= PATH_SAMPLE_BYTES)
+            .then(|| path.window_bytes().saturating_add(queues));
+        // On a short path acknowledgements come back long before the
+        // window could close: batches fill (fewer commits, fewer fsyncs).
+        self.inbound.ack_delay = (path.rtt >= super::inbound::LONG_PATH_RTT)
+            .then(|| super::inbound::ack_delay(path.rtt));
+    }
+
+    /// Our unacknowledged window towards the peer as it stands:
+    /// (documents, bytes) — the peer's, narrowed to the path.
+    pub fn send_window(&self) -> (usize, usize) {
+        self.outbound.window()
     }
 
     /// The peer's use of our window: offers not yet acknowledged, and their bytes.

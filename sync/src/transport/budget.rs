@@ -83,7 +83,7 @@ impl DriverConfig {
     /// The memory one peer can make this node hold with this configuration.
     pub fn memory_bound(&self, quic: QuicWindows) -> MemoryBound {
         let s = &self.session;
-        let (window_docs, _) = s.effective_window();
+        let held_docs = s.max_held_docs();
         let part = |name, bytes, from| Part { name, bytes, from };
         MemoryBound {
             parts: vec![
@@ -120,8 +120,8 @@ impl DriverConfig {
                 ),
                 part(
                     "unfinished documents: per-document state",
-                    window_docs * DOCUMENT_OVERHEAD,
-                    "window_docs",
+                    held_docs * DOCUMENT_OVERHEAD,
+                    "held_docs",
                 ),
                 // Attestations held for them share that budget (128 bytes
                 // each, held in a `Vec`: at most 2 per byte, under the
@@ -129,12 +129,12 @@ impl DriverConfig {
                 part(
                     "unfinished documents: their content and attestations",
                     LIVE_FACTOR * s.max_pending_bytes(),
-                    "window_bytes + max_message",
+                    "held_bytes + max_message",
                 ),
                 part(
                     "our own documents loaded for unfinished exchanges",
                     s.max_loaded_bytes(),
-                    "window_bytes (estimated from operations)",
+                    "held_bytes (estimated from operations)",
                 ),
                 part(
                     "our exchanges in flight",

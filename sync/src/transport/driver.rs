@@ -45,7 +45,8 @@ use super::framing::{FrameDecoder, FrameEncoder};
 use super::identity::NodeId;
 use crate::protocol::frame::FRAME_OVERHEAD;
 use crate::protocol::{
-    Admission, PeerId, Session, SessionConfig, SessionError, SessionEvent, SessionStats, SyncStore,
+    Admission, PathEstimate, PeerId, Session, SessionConfig, SessionError, SessionEvent,
+    SessionStats, SyncStore,
 };
 
 /// Most bytes taken from the QUIC stream per read.
@@ -444,6 +445,7 @@ where
     let read_timeout = config.session.exchange_timeout;
     loop {
         let session = session_of(parts)?;
+        session.set_path(path_estimate(connection, session));
         if writer.fill(session)? {
             blocked_since = None;
         }
@@ -524,6 +526,9 @@ where
                 let session = session_of(parts)?;
                 if let Err(e) = session.handle_timeout(Instant::now()) {
                     session_error = Some(e.into());
+                } else if let Err(e) = pump(parts, progress).await {
+                    // A batch held for its timer is due: commit it.
+                    session_error = Some(e);
                 }
             }
             permit = Writer::room(writer.budget.clone(), held_need.unwrap_or(1)), if held_need.is_some() => {
@@ -564,6 +569,18 @@ where
                 pump(parts, progress).await?;
             }
         }
+    }
+}
+
+/// What quinn measured of the path, for the session's window and its
+/// commit timer (the protocol is told; it measures nothing).
+fn path_estimate(connection: &quinn::Connection, session: &Session) -> PathEstimate {
+    let stats = connection.stats();
+    PathEstimate {
+        rtt: stats.path.rtt,
+        congestion_window: stats.path.cwnd,
+        frame_bytes_sent: session.stats().bytes_sent,
+        wire_bytes_sent: stats.udp_tx.bytes,
     }
 }
 
