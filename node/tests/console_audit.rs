@@ -533,7 +533,7 @@ async fn changes_waiting_for_a_peer_count_down_to_none_once_it_has_them() {
 /// upgrade of issue 8: its changes carry no attestation) shows "chưa ký" in
 /// the dossier page's author column, in both languages, over a real
 /// console; an event recorded at the console afterwards is signed by this
-/// node.
+/// node, and its signature then vouches for the receipt beneath it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_written_before_signing_read_unsigned_on_the_dossier_page() {
     let dir = tempfile::tempdir().unwrap();
@@ -584,7 +584,6 @@ async fn events_written_before_signing_read_unsigned_on_the_dossier_page() {
         .await
         .unwrap();
     let hoa = tokio::task::block_in_place(|| Browser::sign_in(&console.url(), "hoa"));
-    hoa.act(&code, "forwarded", &[("office", COMMUNE), ("to", DISTRICT)]);
     let page = hoa.get(&format!("/dossiers/{code}"));
     assert_eq!(page.status, 200, "{}", page.body);
     let row = timeline_row(&page.body, 1);
@@ -595,6 +594,17 @@ async fn events_written_before_signing_read_unsigned_on_the_dossier_page() {
         "the receipt, written before signing: {row}"
     );
     assert!(!row.contains(&node_id[..12]), "no node is claimed: {row}");
+    hoa.act(&code, "forwarded", &[("office", COMMUNE), ("to", DISTRICT)]);
+    let page = hoa.get(&format!("/dossiers/{code}"));
+    assert_eq!(page.status, 200, "{}", page.body);
+    // The forward's change, signed by this node, depends on the receipt's:
+    // its signature vouches for the history beneath it (the hash chain,
+    // docs/authorship.md), so the receipt now reads signed by this node.
+    let row = timeline_row(&page.body, 1);
+    assert!(
+        row.contains("author signed") && row.contains(&node_id[..12]),
+        "the receipt, under this node's later signed change: {row}"
+    );
     let last = (1..=10)
         .rev()
         .find(|n| page.body.contains(&format!("<td>{n}</td>")))
