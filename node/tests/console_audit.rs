@@ -23,10 +23,9 @@ mod browser;
 mod support;
 
 use std::path::Path;
-use std::time::Duration;
 
 use browser::{Browser, PASSWORD, TestClock, agent, reply};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use lienthong::console::Console;
 use lienthong::local_network::LocalNetwork;
 use lienthong::node::Node;
@@ -37,17 +36,27 @@ use lienthong_shared::builtin;
 use lienthong_shared::dossier::Action;
 use lienthong_shared::dossier::schema::Applicant;
 use serde_json::Value;
-use support::{BIRTH, COMMUNE, DISTRICT, LAND, office};
+use support::{BIRTH, COMMUNE, DISTRICT, LAND, WAIT, at, office};
 
-const WAIT: Duration = Duration::from_secs(30);
+/// The desk officer of these tests, with an account on `node` (signed-in
+/// pages need one).
+fn add_desk_officer(node: &mut Node, now: DateTime<Utc>) {
+    accounts::add(node, "hoa", "Trần Thị Hoa", Role::Desk, PASSWORD, now).unwrap();
+}
 
-/// Local time (Asia/Ho_Chi_Minh) in March 2026; 2 March is a Monday.
-fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
-    chrono_tz::Asia::Ho_Chi_Minh
-        .with_ymd_and_hms(2026, 3, day, hour, minute, 0)
-        .single()
+/// A dossier of `procedure` for `applicant`, received at the commune's
+/// desk at 09:00 on 2 March; its code.
+fn receive_at_the_commune(node: &mut Node, procedure: &str, applicant: &str) -> String {
+    let new = NewDossier::at_the_desk(
+        procedure,
+        Applicant {
+            name: applicant.into(),
+            ..Applicant::default()
+        },
+    );
+    officer::receive(node, &office(COMMUNE), "Trần Thị Hoa", at(2, 9, 0), &new)
         .unwrap()
-        .with_timezone(&Utc)
+        .code
 }
 
 /// The cells of the timeline row numbered `n` (1-based) of a dossier page.
@@ -93,16 +102,7 @@ async fn the_dossier_page_and_the_api_name_the_verified_author_node_of_each_even
     // Written at the commune's node: received and forwarded to the district.
     let (code, commune_id) = {
         let mut c = net.open(&office(COMMUNE)).unwrap();
-        let new = NewDossier::at_the_desk(
-            LAND,
-            Applicant {
-                name: "Nguyễn Văn An".into(),
-                ..Applicant::default()
-            },
-        );
-        let code = officer::receive(&mut c, &office(COMMUNE), "Trần Thị Hoa", at(2, 9, 0), &new)
-            .unwrap()
-            .code;
+        let code = receive_at_the_commune(&mut c, LAND, "Nguyễn Văn An");
         let forward = Intent::Forward {
             to: Some(office(DISTRICT)),
             task: None,
@@ -235,25 +235,8 @@ async fn a_resolved_dossier_waits_to_be_returned_and_its_receipt_prints_as_pdf()
     let clock = TestClock::new(at(2, 11, 0));
     let code = {
         let mut c = net.open(&office(COMMUNE)).unwrap();
-        accounts::add(
-            &mut c,
-            "hoa",
-            "Trần Thị Hoa",
-            Role::Desk,
-            PASSWORD,
-            at(2, 8, 0),
-        )
-        .unwrap();
-        let new = NewDossier::at_the_desk(
-            BIRTH,
-            Applicant {
-                name: "Lê Thị Mai".into(),
-                ..Applicant::default()
-            },
-        );
-        let code = officer::receive(&mut c, &office(COMMUNE), "Trần Thị Hoa", at(2, 9, 0), &new)
-            .unwrap()
-            .code;
+        add_desk_officer(&mut c, at(2, 8, 0));
+        let code = receive_at_the_commune(&mut c, BIRTH, "Lê Thị Mai");
         for (when, intent) in [
             (
                 at(2, 9, 30),
@@ -372,15 +355,7 @@ fn console_process() {
     let dir = support::init(root.path(), "commune", COMMUNE);
     {
         let mut node = Node::open(&dir).unwrap();
-        accounts::add(
-            &mut node,
-            "hoa",
-            "Trần Thị Hoa",
-            Role::Desk,
-            PASSWORD,
-            Utc::now(),
-        )
-        .unwrap();
+        add_desk_officer(&mut node, Utc::now());
     }
     let mut child = support::lienthong()
         .args(["console", "--listen", "127.0.0.1:0", "--data"])
@@ -451,25 +426,8 @@ async fn changes_waiting_for_a_peer_count_down_to_none_once_it_has_them() {
     };
     let code = {
         let mut c = net.open(&office(COMMUNE)).unwrap();
-        accounts::add(
-            &mut c,
-            "hoa",
-            "Trần Thị Hoa",
-            Role::Desk,
-            PASSWORD,
-            Utc::now(),
-        )
-        .unwrap();
-        let new = NewDossier::at_the_desk(
-            LAND,
-            Applicant {
-                name: "Nguyễn Văn An".into(),
-                ..Applicant::default()
-            },
-        );
-        let code = officer::receive(&mut c, &office(COMMUNE), "Trần Thị Hoa", at(2, 9, 0), &new)
-            .unwrap()
-            .code;
+        add_desk_officer(&mut c, Utc::now());
+        let code = receive_at_the_commune(&mut c, LAND, "Nguyễn Văn An");
         let forward = Intent::Forward {
             to: Some(office(DISTRICT)),
             task: None,
@@ -547,25 +505,8 @@ async fn events_written_before_signing_read_unsigned_on_the_dossier_page() {
     let commune_dir = net.get(&office(COMMUNE)).unwrap().dir.clone();
     let (code, node_id) = {
         let mut c = net.open(&office(COMMUNE)).unwrap();
-        accounts::add(
-            &mut c,
-            "hoa",
-            "Trần Thị Hoa",
-            Role::Desk,
-            PASSWORD,
-            at(2, 8, 0),
-        )
-        .unwrap();
-        let new = NewDossier::at_the_desk(
-            LAND,
-            Applicant {
-                name: "Nguyễn Văn An".into(),
-                ..Applicant::default()
-            },
-        );
-        let code = officer::receive(&mut c, &office(COMMUNE), "Trần Thị Hoa", at(2, 9, 0), &new)
-            .unwrap()
-            .code;
+        add_desk_officer(&mut c, at(2, 8, 0));
+        let code = receive_at_the_commune(&mut c, LAND, "Nguyễn Văn An");
         (code, c.node_id().to_string())
     };
     // Precondition: the receipt was signed; then its attestations go, as
