@@ -715,3 +715,49 @@ async fn the_province_rotates_its_own_key_in_two_steps_and_its_new_key_signs_con
     }
     net.stop_all().await;
 }
+
+/// Any node may stage its next key: `rotate` then puts exactly that key in
+/// place (the id the province was given), and the staged copy is gone. A
+/// province whose network names no node rotates in one step.
+#[test]
+fn a_staged_key_is_the_one_rotate_puts_in_place() {
+    let root = tempfile::tempdir().unwrap();
+    let commune = support::init(root.path(), "commune", COMMUNE);
+    let data = commune.display().to_string();
+    let old = NodeIdentity::load(&DataDir::new(&commune).identity_dir())
+        .unwrap()
+        .node_id();
+    let printed = ok(&["identity", "rotate", "--prepare", "--data", &data]);
+    let staged = DataDir::new(&commune).staged_identity_dir();
+    let next = NodeIdentity::load(&staged).unwrap().node_id();
+    assert!(
+        printed.contains(&format!("directory add --node {next}")),
+        "{printed}"
+    );
+    let printed = ok(&["identity", "rotate", "--data", &data]);
+    let now = NodeIdentity::load(&DataDir::new(&commune).identity_dir())
+        .unwrap()
+        .node_id();
+    assert_eq!(now, next, "the staged key, not a new one");
+    assert_ne!(now, old);
+    assert!(!staged.exists());
+    assert!(
+        printed.contains(&format!("directory end --node {old}")),
+        "{printed}"
+    );
+
+    // The shipped network names no node: pins are the directory, and the
+    // province needs no staged key.
+    let province = support::init(root.path(), "province", PROVINCE);
+    let printed = ok(&[
+        "identity",
+        "rotate",
+        "--data",
+        &province.display().to_string(),
+    ]);
+    assert!(
+        printed.contains("--role parent --office province:quang-nam"),
+        "{printed}"
+    );
+    assert!(!printed.contains("directory end"), "{printed}");
+}
