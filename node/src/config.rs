@@ -69,6 +69,12 @@ impl DataDir {
         self.root.join("identity")
     }
 
+    /// The next key, made by `identity rotate --prepare` and put in place
+    /// by `identity rotate` (issue 8: the province's key in two steps).
+    pub fn staged_identity_dir(&self) -> PathBuf {
+        self.root.join("identity.next")
+    }
+
     pub fn blob_dir(&self) -> PathBuf {
         self.root.join("blobs")
     }

@@ -27,7 +27,7 @@ use lienthong_shared::dossier::{Action, Event, EventId};
 use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::attest::Signer;
 use lienthong_sync::transport::identity::{NodeId, NodeIdentity};
-use support::{COMMUNE, DISTRICT, PROVINCE, WAIT, at, office, ok};
+use support::{COMMUNE, DISTRICT, PROVINCE, WAIT, at, fails, office, ok};
 
 /// Three real nodes whose network file names every node's id, but those of
 /// `unnamed`; started.
@@ -481,4 +481,283 @@ async fn a_commune_outside_the_directory_is_refused_at_the_province_until_it_is_
         limit.lifted_at.is_some(),
         "the hold was released: {limit:?}"
     );
+}
+
+fn catalogue_file(net: &LocalNetwork, id: &str) -> PathBuf {
+    let node = net.open(&office(id)).unwrap();
+    node.dir.resolve(&node.config.catalogue)
+}
+
+/// `node` pins `old` no more, and `new` in its place with the same role
+/// and office (the re-pin docs/operations.md asks after a rotation), if it
+/// pinned `old`. Returns whether it did.
+fn repin(net: &LocalNetwork, node: &str, old: &NodeId, new: &NodeId) -> bool {
+    let n = net.open(&office(node)).unwrap();
+    let Some(pin) = n.config.peers.iter().find(|p| p.node_id == *old).cloned() else {
+        return false;
+    };
+    drop(n);
+    let data = data(net, node);
+    let role = format!("{:?}", pin.role).to_lowercase();
+    ok(&[
+        "peer",
+        "remove",
+        "--data",
+        &data,
+        "--node-id",
+        &old.to_string(),
+    ]);
+    let new = new.to_string();
+    let mut args = vec![
+        "peer",
+        "add",
+        "--data",
+        &data,
+        "--role",
+        &role,
+        "--office",
+        pin.office.as_str(),
+        "--node-id",
+        &new,
+    ];
+    if let Some(address) = &pin.address {
+        args.extend(["--address", address]);
+    }
+    ok(&args);
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_province_rotates_its_own_key_in_two_steps_and_its_new_key_signs_configuration() {
+    let root = tempfile::tempdir().unwrap();
+    let mut net = three_tiers(root.path(), &[]).await;
+    let province = data(&net, PROVINCE);
+    let old = node_id(&net, PROVINCE);
+    let old_key = Signer::new(identity(&net, PROVINCE).attestation_key_pair().unwrap());
+
+    // Wrong order: rotating at once is refused, naming the two steps.
+    net.stop(&office(PROVINCE)).await.unwrap();
+    let refused = fails(&["identity", "rotate", "--data", &province]);
+    assert!(
+        refused.contains("two steps") && refused.contains("--prepare"),
+        "{refused}"
+    );
+    assert_eq!(node_id(&net, PROVINCE), old, "nothing was changed");
+
+    // Step 1: the next key, staged (0600), then named with the old key.
+    let printed = ok(&["identity", "rotate", "--prepare", "--data", &province]);
+    let staged = DataDir::new(dir(&net, PROVINCE)).staged_identity_dir();
+    let new = NodeIdentity::load(&staged).unwrap().node_id();
+    assert!(
+        printed.contains(&format!("next node id {new}")),
+        "{printed}"
+    );
+    assert_ne!(new, old);
+    assert_eq!(node_id(&net, PROVINCE), old, "the current key stays in use");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(staged.join(NodeIdentity::KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the staged private key is the owner's only"
+        );
+    }
+    let again = fails(&["identity", "rotate", "--prepare", "--data", &province]);
+    assert!(
+        again.contains(&format!("staged already: node id {new}")),
+        "{again}"
+    );
+    let unpublished = fails(&["identity", "rotate", "--data", &province]);
+    assert!(
+        unpublished.contains(&format!("staged key {new} has no entry")),
+        "{unpublished}"
+    );
+    net.start(&office(PROVINCE)).await.unwrap();
+    ok(&[
+        "directory",
+        "add",
+        "--data",
+        &province,
+        "--node",
+        &new.to_string(),
+        "--office",
+        PROVINCE,
+    ]);
+    let names_new = |n: &mut Node| {
+        n.network
+            .directory_entries()
+            .iter()
+            .any(|e| e.node_id == new.to_string() && e.office == office(PROVINCE))
+    };
+    net.wait_until(
+        &office(COMMUNE),
+        "the new province key named",
+        WAIT,
+        names_new,
+    )
+    .await
+    .unwrap();
+
+    // Step 2: rotate; the old key's entry is ended with the new key.
+    net.stop(&office(PROVINCE)).await.unwrap();
+    let printed = ok(&["identity", "rotate", "--data", &province]);
+    assert_eq!(node_id(&net, PROVINCE), new);
+    assert!(!staged.exists(), "the staged key is now the key");
+    assert!(
+        printed.contains("ended 1 directory entry of the old key")
+            && printed.contains("signed with the new key"),
+        "{printed}"
+    );
+    let listed = ok(&["directory", "list", "--data", &province]);
+    assert!(
+        listed.contains(&format!("ended    {old}")) && listed.contains(&format!("in force {new}")),
+        "{listed}"
+    );
+    assert!(
+        repin(&net, DISTRICT, &old, &new),
+        "precondition: the district pins the province"
+    );
+    // The commune pins its district only in this tree; re-pinned if not.
+    repin(&net, COMMUNE, &old, &new);
+    // A catalogue change, published with the new key when it starts.
+    let catalogue = catalogue_file(&net, PROVINCE);
+    let changed = format!(
+        "{}\n# Sửa bằng khóa mới của tỉnh.\n",
+        std::fs::read_to_string(&catalogue).unwrap()
+    );
+    std::fs::write(&catalogue, &changed).unwrap();
+    net.start(&office(PROVINCE)).await.unwrap();
+
+    let commune_catalogue = catalogue_file(&net, COMMUNE);
+    net.wait_until(
+        &office(COMMUNE),
+        "the new key's catalogue and end",
+        WAIT,
+        |n| {
+            std::fs::read_to_string(&commune_catalogue).ok().as_deref() == Some(changed.as_str())
+                && n.network
+                    .directory_entries()
+                    .iter()
+                    .any(|e| e.node_id == old.to_string() && e.until.is_some())
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        !net.open(&office(DISTRICT))
+            .unwrap()
+            .store
+            .read(|r| r.peer(new.as_bytes()))
+            .unwrap()
+            .last_refusal
+            .is_some_and(|r| r.contains("configuration")),
+        "the district refused the new key's configuration"
+    );
+
+    // The old key (kept by a thief, say) writes the network after its end:
+    // refused, and no node applies it.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let key = lienthong::replication::config_docs::ConfigFile::Network.key();
+    let mut p = net.open(&office(PROVINCE)).unwrap();
+    let (_, held) = p.store.read(|r| r.load_document(&key)).unwrap().unwrap();
+    let mut forged = held.fork();
+    forged.set_actor(ActorId::from(old.actor_bytes().as_slice()));
+    let text = lienthong::replication::config_docs::text_of(&held).unwrap();
+    let forged_text = text.replace(
+        &format!("id = \"{new}\""),
+        &format!("id = \"{}\"", NodeId::from_bytes([7; 32])),
+    );
+    assert_ne!(
+        forged_text, text,
+        "precondition: the forgery changes the file"
+    );
+    let mut tx = forged.transaction();
+    automerge::transaction::Transactable::put(
+        &mut tx,
+        automerge::ROOT,
+        "text",
+        forged_text.as_str(),
+    )
+    .unwrap();
+    tx.commit_with(CommitOptions::default().with_time(Utc::now().timestamp_millis()));
+    let before_heads = held.get_heads();
+    let attestations: Vec<_> = forged
+        .get_changes_meta(&before_heads)
+        .iter()
+        .map(|m| old_key.sign(&DocumentId(key), &m.hash.0))
+        .collect();
+    assert!(!attestations.is_empty(), "precondition: a forged change");
+    p.store
+        .write(|w| {
+            w.put_attestations(&key, &attestations)?;
+            w.save_document(&key, DocKind::Config, &forged, &before_heads)
+        })
+        .unwrap();
+    drop(p);
+    let reason = refusal(&net, DISTRICT, &new, "ended at").await;
+    assert!(reason.contains(&old.short().to_string()), "{reason}");
+    let mut d = net.open(&office(DISTRICT)).unwrap();
+    assert!(
+        !holds_change(&mut d, &key, &forged),
+        "the district stored a network change the old province key wrote after its end"
+    );
+    for node in [DISTRICT, COMMUNE] {
+        let file = std::fs::read_to_string(network_file(&net, node)).unwrap();
+        assert!(
+            file.contains(&new.to_string())
+                && !file.contains(&NodeId::from_bytes([7; 32]).to_string()),
+            "{node} applied the old key's network"
+        );
+    }
+    net.stop_all().await;
+}
+
+/// Any node may stage its next key: `rotate` then puts exactly that key in
+/// place (the id the province was given), and the staged copy is gone. A
+/// province whose network names no node rotates in one step.
+#[test]
+fn a_staged_key_is_the_one_rotate_puts_in_place() {
+    let root = tempfile::tempdir().unwrap();
+    let commune = support::init(root.path(), "commune", COMMUNE);
+    let data = commune.display().to_string();
+    let old = NodeIdentity::load(&DataDir::new(&commune).identity_dir())
+        .unwrap()
+        .node_id();
+    let printed = ok(&["identity", "rotate", "--prepare", "--data", &data]);
+    let staged = DataDir::new(&commune).staged_identity_dir();
+    let next = NodeIdentity::load(&staged).unwrap().node_id();
+    assert!(
+        printed.contains(&format!("directory add --node {next}")),
+        "{printed}"
+    );
+    let printed = ok(&["identity", "rotate", "--data", &data]);
+    let now = NodeIdentity::load(&DataDir::new(&commune).identity_dir())
+        .unwrap()
+        .node_id();
+    assert_eq!(now, next, "the staged key, not a new one");
+    assert_ne!(now, old);
+    assert!(!staged.exists());
+    assert!(
+        printed.contains(&format!("directory end --node {old}")),
+        "{printed}"
+    );
+
+    // The shipped network names no node: pins are the directory, and the
+    // province needs no staged key.
+    let province = support::init(root.path(), "province", PROVINCE);
+    let printed = ok(&[
+        "identity",
+        "rotate",
+        "--data",
+        &province.display().to_string(),
+    ]);
+    assert!(
+        printed.contains("--role parent --office province:quang-nam"),
+        "{printed}"
+    );
+    assert!(!printed.contains("directory end"), "{printed}");
 }

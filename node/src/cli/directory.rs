@@ -1,14 +1,13 @@
-//! `lienthong directory` (the province keeps the node directory, issue 8)
-//! and `lienthong identity rotate` (a node replaces its key).
+//! `lienthong directory` (the province keeps the node directory, issue 8);
+//! `lienthong identity rotate` is in `rotate.rs`.
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use lienthong_shared::OfficeId;
-use lienthong_sync::transport::identity::{NodeId, NodeIdentity};
+use lienthong_sync::transport::identity::NodeId;
 
 use super::args::{DataArgs, parse_time};
-use crate::daemon::{HEARTBEAT_INTERVAL, daemon_heartbeat};
 use crate::node::Node;
 use crate::replication::directory_file;
 
@@ -122,85 +121,5 @@ pub fn run(command: &DirectoryCommand) -> Result<()> {
             );
         }
     }
-    Ok(())
-}
-
-#[derive(Debug, Subcommand)]
-pub enum IdentityCommand {
-    /// Replace this node's key (node stopped): prints the new id and what the operators do next.
-    Rotate {
-        #[command(flatten)]
-        data: DataArgs,
-    },
-}
-
-pub fn identity(command: &IdentityCommand) -> Result<()> {
-    match command {
-        IdentityCommand::Rotate { data } => rotate(&data.data),
-    }
-}
-
-/// A new Ed25519 identity for the node in `dir`; the old node id is kept in
-/// the store for reference, the old private key removed.
-pub fn rotate(dir: &std::path::Path) -> Result<()> {
-    let node = Node::open(dir)?;
-    let now = Utc::now();
-    if let Some((beat, pid)) = daemon_heartbeat(&node.store)
-        && (now - beat).to_std().unwrap_or_default() < HEARTBEAT_INTERVAL * 3
-    {
-        bail!(
-            "the daemon is running on {} (pid {pid}); stop it first, then rotate the key (nothing was changed)",
-            dir.display()
-        );
-    }
-    let old = node.node_id();
-    let identity_dir = node.dir.identity_dir();
-    let fresh = NodeIdentity::generate(node.office().as_str())?;
-    let staged = dir.join("identity.rotating");
-    if staged.exists() {
-        std::fs::remove_dir_all(&staged).with_context(|| {
-            format!(
-                "cannot clear {} (left by an interrupted rotation)",
-                staged.display()
-            )
-        })?;
-    }
-    fresh
-        .save(&staged)
-        .with_context(|| format!("cannot write the new key into {}", staged.display()))?;
-    node.store
-        .record_previous_identity(&old.to_string(), now)
-        .context("cannot record the old node id in the store; nothing was changed")?;
-    let retired = dir.join("identity.retired");
-    if retired.exists() {
-        std::fs::remove_dir_all(&retired)
-            .with_context(|| format!("cannot clear {}", retired.display()))?;
-    }
-    std::fs::rename(&identity_dir, &retired)
-        .with_context(|| format!("cannot move the old key aside ({})", identity_dir.display()))?;
-    std::fs::rename(&staged, &identity_dir).with_context(|| {
-        format!(
-            "cannot put the new key in place ({})",
-            identity_dir.display()
-        )
-    })?;
-    // The old key signs nothing more: it goes (its public id stays, above).
-    std::fs::remove_dir_all(&retired)
-        .with_context(|| format!("the new key is in place, but the old one could not be removed from {}; remove it by hand", retired.display()))?;
-    let new = fresh.node_id();
-    let office = node.office();
-    println!("new node id {new}");
-    println!("old node id {old} (kept in the store for reference; its key is removed)");
-    println!("Next steps:");
-    println!(
-        "  1. at the province: lienthong directory end --node {old} --at <when the old key stopped being trusted, default now>"
-    );
-    println!("     and:            lienthong directory add --node {new} --office {office}");
-    println!(
-        "  2. at the parent and each child: lienthong peer remove --node-id {old}, then lienthong peer add … --office {office} --node-id {new}"
-    );
-    println!(
-        "  3. start this node (lienthong run). Changes signed by the old key before its end stay valid everywhere."
-    );
     Ok(())
 }

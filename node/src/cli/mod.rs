@@ -19,6 +19,7 @@ pub mod notices;
 pub mod officer;
 pub mod render;
 pub mod report;
+pub mod rotate;
 pub mod status;
 pub mod view;
 
@@ -60,7 +61,7 @@ pub enum Command {
     Directory(directory::DirectoryCommand),
     /// This node's key: rotate (replace it, node stopped).
     #[command(subcommand)]
-    Identity(directory::IdentityCommand),
+    Identity(rotate::IdentityCommand),
     /// List the procedure catalogue.
     Procedures(catalogue::ProceduresArgs),
     /// List the office tree.
@@ -106,7 +107,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Invite(args) => invite::invite(args),
         Command::Peer(command) => init::peer(command),
         Command::Directory(command) => directory::run(command),
-        Command::Identity(command) => directory::identity(command),
+        Command::Identity(command) => rotate::identity(command),
         Command::Procedures(args) => catalogue::procedures(args),
         Command::Offices(args) => catalogue::offices(args),
         Command::Demo(args) => demo::run(args),

@@ -301,6 +301,7 @@ pub fn check_events(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use automerge::transaction::Transactable;
     use lienthong_sync::DocumentId;
     use lienthong_sync::protocol::attest::Signer;
     use lienthong_sync::transport::identity::NodeIdentity;
@@ -381,6 +382,83 @@ mod tests {
             check_config(&directory, "network", &by_province, root),
             Ok(())
         );
+    }
+
+    /// A change written at `at` under `by`'s actor, attested by `by`, and
+    /// the document holding it (so admission can date it).
+    fn dated_change(by: &Signer, at: DateTime<Utc>) -> (Automerge, NewChange) {
+        let mut doc = Automerge::new();
+        doc.set_actor(ActorId::from(by.actor_bytes()));
+        let mut tx = doc.transaction();
+        tx.put(ROOT, "text", "network").unwrap();
+        tx.commit_with(
+            automerge::transaction::CommitOptions::default().with_time(at.timestamp_millis()),
+        );
+        let meta = doc.get_changes_meta(&[]).pop().unwrap();
+        let change = NewChange {
+            hash: meta.hash,
+            actor: meta.actor.clone().into_owned(),
+            start_op: meta.start_op,
+            max_op: meta.max_op,
+            attestation: Some(by.sign(&DocumentId([1; 16]), &meta.hash.0)),
+        };
+        (doc, change)
+    }
+
+    #[test]
+    fn two_province_keys_in_force_both_sign_configuration_and_after_the_end_only_the_new() {
+        let t = |h| Utc.with_ymd_and_hms(2026, 12, 7, h, 0, 0).unwrap();
+        let (old, new, district) = (signer(PROVINCE), signer(PROVINCE), signer(DISTRICT));
+        let own = (*district.node_id(), DISTRICT.parse().unwrap());
+        let entry = |s: &Signer, until: Option<u32>| {
+            let mut text = format!(
+                "[[node]]\nid = \"{}\"\noffice = \"{PROVINCE}\"\n",
+                NodeId::from_bytes(*s.node_id())
+            );
+            if let Some(h) = until {
+                text.push_str(&format!("until = \"{}\"\n", t(h).to_rfc3339()));
+            }
+            text
+        };
+        let with = |entries: String| {
+            let text = format!("{}\n{entries}", lienthong_shared::builtin::QUANG_NAM_3TIER);
+            NetworkConfig::parse(std::path::Path::new("network.toml"), &text).unwrap()
+        };
+        let root: OfficeId = PROVINCE.parse().unwrap();
+        let judge = |net: &NetworkConfig, by: &Signer, at: DateTime<Utc>| {
+            let directory = Directory::new(net, own.clone(), &HashMap::new());
+            let (doc, change) = dated_change(by, at);
+            let authors = check_changes(&directory, &doc, &[0; 32], &[change])?;
+            check_config(&directory, "network", &authors, &root)
+        };
+        // Step 1 done: the directory names both keys for the root office.
+        let both = with(format!("{}{}", entry(&old, None), entry(&new, None)));
+        assert_eq!(
+            judge(&both, &old, t(10)),
+            Ok(()),
+            "the old key, mid-rotation"
+        );
+        assert_eq!(
+            judge(&both, &new, t(10)),
+            Ok(()),
+            "the new key, mid-rotation"
+        );
+        // Step 2: the old entry ended at 11:00.
+        let ended = with(format!("{}{}", entry(&old, Some(11)), entry(&new, None)));
+        assert_eq!(judge(&ended, &old, t(10)), Ok(()), "before its end");
+        assert!(matches!(
+            judge(&ended, &old, t(12)),
+            Err(AuthorshipViolation::Ended { .. })
+        ));
+        assert_eq!(judge(&ended, &new, t(12)), Ok(()));
+        let directory = Directory::new(&ended, own.clone(), &HashMap::new());
+        assert_eq!(directory.root(), Some(new.node_id()));
+        // Without step 1 the new key is nobody's.
+        let only_old = with(entry(&old, None));
+        assert!(matches!(
+            judge(&only_old, &new, t(12)),
+            Err(AuthorshipViolation::UnknownAuthor { .. })
+        ));
     }
 
     #[test]

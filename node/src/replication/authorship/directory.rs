@@ -133,8 +133,11 @@ impl Directory {
             .iter()
             .flat_map(|(id, list)| list.iter().map(move |e| (id, e)))
             .filter(|(_, e)| e.office == root_office)
-            // The entry in force now, else the one that ended last.
-            .max_by_key(|(_, e)| (e.until.is_none(), e.until, e.from))
+            // The entry in force now, else the one that ended last; of two
+            // in force (the province's key mid-rotation: both sign
+            // configuration) the one that started later, then by id, so
+            // every node names the same one.
+            .max_by_key(|(id, e)| (e.until.is_none(), e.until, e.from, **id))
             .map(|(id, _)| *id);
         Directory {
             entries,
