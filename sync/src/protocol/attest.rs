@@ -126,7 +126,10 @@ impl Attestation {
 /// second core: the same CPU, about half the wall time of the commit's
 /// verification.
 pub fn verify_many(items: &[(DocumentId, &Attestation)]) -> Vec<bool> {
-    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2;
+    // Asked once: `available_parallelism` reads the cgroup's quota files.
+    static PARALLEL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let parallel =
+        *PARALLEL.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2);
     let mut out = Vec::with_capacity(items.len());
     for part in items.chunks(MAX_BATCH) {
         if parallel && part.len() >= SPLIT_MIN {
