@@ -119,55 +119,20 @@ impl Attestation {
 /// are found and refused as a single verification would. At most
 /// [`MAX_BATCH`] are verified per batch (the caller's lists are bounded by
 /// what a peer may have pending; this bounds the scratch space).
-///
-/// A batch of at least [`SPLIT_MIN`] is split in two halves verified at
-/// once, one on a scoped helper thread (`std::thread::scope`: one thread,
-/// joined before this returns, nothing queued), when the machine has a
-/// second core: the same CPU, about half the wall time of the commit's
-/// verification.
 pub fn verify_many(items: &[(DocumentId, &Attestation)]) -> Vec<bool> {
-    // Asked once: `available_parallelism` reads the cgroup's quota files.
-    static PARALLEL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    let parallel =
-        *PARALLEL.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2);
     let mut out = Vec::with_capacity(items.len());
     for part in items.chunks(MAX_BATCH) {
-        if parallel && part.len() >= SPLIT_MIN {
-            let (left, right) = part.split_at(part.len() / 2);
-            let (left, right) = std::thread::scope(|scope| {
-                let helper = scope.spawn(|| verify_part(right));
-                let left = verify_part(left);
-                // A panic in the helper (none is expected: verification
-                // returns a bool) is taken as "verify here".
-                let right = helper
-                    .join()
-                    .unwrap_or_else(|_| right.iter().map(|(doc, a)| a.verify(doc)).collect());
-                (left, right)
-            });
-            out.extend(left);
-            out.extend(right);
+        if part.len() >= 2 && verify_batch(part) {
+            out.extend(std::iter::repeat_n(true, part.len()));
         } else {
-            out.extend(verify_part(part));
+            out.extend(part.iter().map(|(doc, a)| a.verify(doc)));
         }
     }
     out
 }
 
-/// One batch, or one by one when it fails (or holds one).
-fn verify_part(part: &[(DocumentId, &Attestation)]) -> Vec<bool> {
-    if part.len() >= 2 && verify_batch(part) {
-        vec![true; part.len()]
-    } else {
-        part.iter().map(|(doc, a)| a.verify(doc)).collect()
-    }
-}
-
 /// Most signatures verified in one batch.
 pub const MAX_BATCH: usize = 256;
-
-/// Fewest signatures in a batch worth splitting over two threads (a
-/// thread costs tens of microseconds; a signature in a batch about 25).
-pub const SPLIT_MIN: usize = 16;
 
 /// Do all of `items` verify? (Any key that is not a curve point, any
 /// signature not in canonical form: no.)
@@ -365,40 +330,6 @@ mod tests {
             "the bad one in the second batch, and only it"
         );
         assert_eq!(found.iter().filter(|ok| !**ok).count(), 1);
-    }
-
-    #[test]
-    fn a_batch_split_over_two_threads_finds_a_bad_one_in_either_half() {
-        let docs = [DocumentId([3; 16]), DocumentId([4; 16])];
-        let n = SPLIT_MIN * 3;
-        let list: Vec<Attestation> = (0..n)
-            .map(|i| {
-                let b = u8::try_from(i).expect("small");
-                Attestation::sign(&key_pair(b % 2), &docs[i % 2], &[b; 32])
-            })
-            .collect();
-        let items: Vec<_> = list
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (docs[i % 2], a))
-            .collect();
-        assert!(items.len() >= SPLIT_MIN, "precondition: the batch is split");
-        assert_eq!(verify_many(&items), vec![true; n]);
-        // A bad one in the first half (this thread), then in the second
-        // (the helper), then one in each: exactly those are refused.
-        for wrong in [vec![1], vec![n - 2], vec![2, n / 2 + 1]] {
-            let mut bad = list.clone();
-            for &i in &wrong {
-                bad[i].signature[20] ^= 1;
-            }
-            let items: Vec<_> = bad
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (docs[i % 2], a))
-                .collect();
-            let expected: Vec<bool> = (0..n).map(|i| !wrong.contains(&i)).collect();
-            assert_eq!(verify_many(&items), expected, "bad at {wrong:?}");
-        }
     }
 
     #[test]
