@@ -7,8 +7,6 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ROOT};
 use chrono::{DateTime, Utc};
@@ -23,7 +21,7 @@ use lienthong_shared::dossier::schema::{self, Applicant};
 use lienthong_shared::dossier::{Action, Event, EventId};
 use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::attest::Signer;
-use lienthong_sync::transport::identity::{NodeId, NodeIdentity};
+use lienthong_sync::transport::identity::NodeIdentity;
 use support::{COMMUNE, DISTRICT, PROVINCE, TAX, WAIT, at, office};
 
 /// Three real nodes whose network file names their ids, started.
@@ -179,21 +177,7 @@ fn store_signed(node: &mut Node, key: &DocKey, held: &Automerge, doc: &Automerge
 /// Wait until `node` has refused something from `peer` for a reason
 /// containing `why`; returns the reason.
 async fn refusal(net: &LocalNetwork, node: &str, peer: &str, why: &str) -> String {
-    let peer_id: NodeId = identity(net, peer).node_id();
-    let start = Instant::now();
-    loop {
-        let mut n = net.open(&office(node)).unwrap();
-        let row = n.store.read(|r| r.peer(peer_id.as_bytes())).unwrap();
-        if let Some(reason) = row.last_refusal.clone().filter(|r| r.contains(why)) {
-            assert!(row.refused >= 1, "refusals are counted per peer: {row:?}");
-            return reason;
-        }
-        assert!(
-            start.elapsed() < WAIT,
-            "{node} did not refuse anything from {peer} for {why:?} within {WAIT:?}: {row:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::refusal(net, node, &identity(net, peer).node_id(), why).await
 }
 
 fn holds_change(node: &mut Node, key: &DocKey, doc: &Automerge) -> bool {

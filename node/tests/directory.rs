@@ -27,7 +27,7 @@ use lienthong_shared::dossier::{Action, Event, EventId};
 use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::attest::Signer;
 use lienthong_sync::transport::identity::{NodeId, NodeIdentity};
-use support::{COMMUNE, DISTRICT, PROVINCE, WAIT, at, fails, office, ok};
+use support::{COMMUNE, DISTRICT, PROVINCE, WAIT, at, fails, office, ok, refusal};
 
 /// Three real nodes whose network file names every node's id, but those of
 /// `unnamed`; started.
@@ -124,25 +124,6 @@ async fn wait_for_dossier(net: &LocalNetwork, at_node: &str, key: &DocKey) {
             .map(|p| n.store.read(|r| r.peer(p.as_bytes())).unwrap())
             .collect();
         panic!("{e}; its peers: {rows:#?}");
-    }
-}
-
-/// Wait until `node` has refused something from `peer` for a reason
-/// containing `why`, counted; returns the reason.
-async fn refusal(net: &LocalNetwork, node: &str, peer: &NodeId, why: &str) -> String {
-    let start = Instant::now();
-    loop {
-        let mut n = net.open(&office(node)).unwrap();
-        let row = n.store.read(|r| r.peer(peer.as_bytes())).unwrap();
-        if let Some(reason) = row.last_refusal.clone().filter(|r| r.contains(why)) {
-            assert!(row.refused >= 1, "refusals are counted per peer: {row:?}");
-            return reason;
-        }
-        assert!(
-            start.elapsed() < WAIT,
-            "{node} did not refuse anything from {peer} for {why:?} within {WAIT:?}: {row:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

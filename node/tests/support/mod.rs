@@ -486,3 +486,27 @@ pub fn scope_rows(node: &Node, key: &DocKey) -> Vec<String> {
 pub fn missing<'a>(a: &'a HashSet<String>, b: &HashMap<String, StoredDossier>) -> Vec<&'a String> {
     a.iter().filter(|code| !b.contains_key(*code)).collect()
 }
+
+/// Wait until `node` has refused something from `peer` for a reason
+/// containing `why`, counted in the peer's row; returns the reason.
+pub async fn refusal(
+    net: &lienthong::local_network::LocalNetwork,
+    node: &str,
+    peer: &lienthong_sync::transport::identity::NodeId,
+    why: &str,
+) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let mut n = net.open(&office(node)).unwrap();
+        let row = n.store.read(|r| r.peer(peer.as_bytes())).unwrap();
+        if let Some(reason) = row.last_refusal.clone().filter(|r| r.contains(why)) {
+            assert!(row.refused >= 1, "refusals are counted per peer: {row:?}");
+            return reason;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "{node} did not refuse anything from {peer} for {why:?} within {WAIT:?}: {row:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
