@@ -45,12 +45,14 @@ pub fn form(args: &FormArgs) -> Result<()> {
     };
     let view = service::view(&mut node, &args.dossier, now)
         .map_err(|e| anyhow!(node.locale(lang).action_error(&e)))?;
+    let authors = service::authors::event_authors(&mut node, &view.row.key)?;
     let input = FormInput {
         dossier: &view.dossier,
         state: &view.state,
         locale: node.locale(Lang::Vi),
         printed_by: args.officer.as_deref(),
         now,
+        authors: &authors,
     };
     let Some(slug) = &args.form else {
         for (form, ready) in forms::forms_of(&input).map_err(|e| anyhow!(e.words(lang)))? {

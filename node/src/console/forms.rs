@@ -60,6 +60,7 @@ pub async fn index(
                 locale: node.locale(Lang::Vi),
                 printed_by: None,
                 now,
+                authors: &[],
             };
             let set = FormSet::of(&view.dossier.facts.rules).map_err(|e| refused(&e))?;
             let list = forms::forms_of(&input).map_err(|e| refused(&e))?;
@@ -119,12 +120,14 @@ pub async fn form(
         .run(move |node| {
             let view =
                 service::view(node, &code, now).map_err(|e| ConsoleError::action(node, &e))?;
+            let authors = service::authors::event_authors(node, &view.row.key)?;
             let input = FormInput {
                 dossier: &view.dossier,
                 state: &view.state,
                 locale: node.locale(Lang::Vi),
                 printed_by: Some(&officer_name),
                 now,
+                authors: &authors,
             };
             let markup = forms::render(&slug, &input).map_err(|e| refused(&e))?;
             Ok((

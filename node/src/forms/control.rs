@@ -8,6 +8,7 @@ use maud::{Markup, html};
 use super::layout::{self, Header, Sheet, Signature, due_words, vi};
 use super::{Form, FormInput, FormMsg};
 use crate::i18n::Lang;
+use crate::service::authors::EventAuthor;
 
 pub(super) fn render(form: Form, input: &FormInput<'_>) -> Markup {
     let l = &input.locale;
@@ -20,8 +21,8 @@ pub(super) fn render(form: Form, input: &FormInput<'_>) -> Markup {
         .map(|s| l.office(&s.office))
         .collect();
     let rows: Vec<_> = input
-        .applied()
-        .filter(|e| e.action.kind() != ActionKind::Note)
+        .applied_at()
+        .filter(|(_, e)| e.action.kind() != ActionKind::Note)
         .collect();
     let outcome = match (input.state.timeliness, input.state.due_at) {
         (Some(t), _) if input.state.ended_at.is_some() => {
@@ -52,7 +53,7 @@ pub(super) fn render(form: Form, input: &FormInput<'_>) -> Markup {
                 th { (FormMsg::ColNote.text(Lang::Vi)) }
             } }
             tbody {
-                @for (i, event) in rows.iter().enumerate() {
+                @for (i, (index, event)) in rows.iter().enumerate() {
                     tr {
                         td.n { (i + 1) }
                         td { (l.office(&event.office)) }
@@ -63,7 +64,13 @@ pub(super) fn render(form: Form, input: &FormInput<'_>) -> Markup {
                                 other => (capitalised(l.kind(other.kind()))),
                             }
                         }
-                        td { (event.officer) }
+                        td {
+                            (event.officer)
+                            @if let Some(line) = author_line(l, input.authors.get(*index)) {
+                                br;
+                                small.author { (line) }
+                            }
+                        }
                         td { (note_of(l, &event.action)) }
                     }
                 }
@@ -89,6 +96,20 @@ pub(super) fn render(form: Form, input: &FormInput<'_>) -> Markup {
         now: input.now,
     };
     layout::page(l, &sheet, body)
+}
+
+/// Under the officer's name: the node whose verified signature carries
+/// the event (issue 8), or why there is none. Nothing when the caller gave
+/// no authors.
+fn author_line(l: &crate::i18n::Locale<'_>, author: Option<&EventAuthor>) -> Option<String> {
+    let author = author?;
+    let described = crate::service::authors::describe(l, Some(author));
+    Some(match author {
+        EventAuthor::Signed { .. } => vi(FormMsg::WrittenByNode, &[("node", &described)]),
+        EventAuthor::Unsigned | EventAuthor::Invalid => {
+            vi(FormMsg::WrittenByNobody, &[("why", &described)])
+        }
+    })
 }
 
 fn capitalised(text: &str) -> String {

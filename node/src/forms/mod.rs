@@ -281,19 +281,30 @@ pub struct FormInput<'a> {
     /// The officer printing (a footer line), if known.
     pub printed_by: Option<&'a str>,
     pub now: DateTime<Utc>,
+    /// The verified author node of each event, in log order
+    /// ([`crate::service::authors::event_authors`]); the control sheet
+    /// prints it under each event's officer (issue 8). Empty where the
+    /// form printed does not show events.
+    pub authors: &'a [crate::service::authors::EventAuthor],
 }
 
 impl<'a> FormInput<'a> {
     /// The events the fold applied, in log order (conflicts left out: a
     /// form states what took effect).
     pub fn applied(&self) -> impl Iterator<Item = &'a Event> + 'a {
+        self.applied_at().map(|(_, event)| event)
+    }
+
+    /// [`Self::applied`] with each event's index in the log.
+    pub fn applied_at(&self) -> impl Iterator<Item = (usize, &'a Event)> + 'a {
         let applied = &self.state.applied;
         self.dossier
             .events
             .iter()
             .zip(applied.iter())
-            .filter_map(|(stored, ok)| match stored {
-                StoredEvent::Valid(event) if *ok => Some(event),
+            .enumerate()
+            .filter_map(|(index, (stored, ok))| match stored {
+                StoredEvent::Valid(event) if *ok => Some((index, event)),
                 _ => None,
             })
     }

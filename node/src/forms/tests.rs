@@ -70,12 +70,14 @@ fn act(node: &mut Node, code: &str, at: DateTime<Utc>, intent: Intent) {
 /// Form `slug` of dossier `code` as the console and CLI print it.
 fn print(node: &mut Node, code: &str, slug: &str, now: DateTime<Utc>) -> Result<String, FormError> {
     let view = service::view(node, code, now).unwrap();
+    let authors = service::authors::event_authors(node, &view.row.key).unwrap();
     let input = FormInput {
         dossier: &view.dossier,
         state: &view.state,
         locale: node.locale(Lang::Vi),
         printed_by: Some("Trần Thị Hoa"),
         now,
+        authors: &authors,
     };
     render(slug, &input).map(|m| m.into_string())
 }
@@ -312,6 +314,7 @@ fn a_form_the_dossier_does_not_have_yet_is_refused_with_why() {
         locale: node.locale(Lang::Vi),
         printed_by: None,
         now,
+        authors: &[],
     };
     let ready: Vec<String> = forms_of(&input)
         .unwrap()
@@ -463,6 +466,16 @@ fn a_2018_dossier_prints_the_2018_forms_and_its_control_sheet() {
     );
     assert!(control.contains("Trần Thị Hoa") && control.contains("Lê Văn Minh"));
     assert!(!control.contains("commune:"), "no office ids");
+    // Issue 8: each event's verified author node, under its officer; this
+    // node signed every event on the sheet.
+    let own = node.node_id().to_string();
+    let written = format!(
+        "Nút ghi (đã xác minh): Ủy ban nhân dân phường Điện Phương ({}…)",
+        &own[..crate::service::authors::SHORT_NODE_ID]
+    );
+    let rows = control.matches("<td class=\"n\">").count();
+    assert!(rows >= 2, "the receipt and the apology at least: {control}");
+    assert_eq!(control.matches(&written).count(), rows, "{control}");
     // 2018 has no stop notice: Mẫu 06 is the register.
     assert!(matches!(
         print(&mut node, &code, "mau-06", now),

@@ -90,6 +90,8 @@ crate::catalogue! {
     ColWhat => "Nội dung", "What was done";
     ColOfficer => "Người thực hiện", "Officer";
     ColNote => "Ghi chú", "Note";
+    WrittenByNode => "Nút ghi (đã xác minh): {node}", "Written by node (verified): {node}";
+    WrittenByNobody => "Nút ghi: {why}", "Written by node: {why}";
     HandOver => "Giao hồ sơ cho {office}", "Handed to {office}";
     Outcome => "Kết quả giải quyết hồ sơ: {outcome}", "Outcome: {outcome}";
     OutcomePending => "Kết quả giải quyết hồ sơ: đang giải quyết (hạn {time})", "Outcome: in progress (due {time})";

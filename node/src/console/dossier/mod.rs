@@ -386,6 +386,7 @@ fn forms(ui: &Ui<'_>, node: &Node, view: &DossierView, now: DateTime<Utc>) -> Ma
         locale: node.locale(Lang::Vi),
         printed_by: None,
         now,
+        authors: &[],
     };
     // A rule set whose forms this version does not know: the list page says so.
     let ready: Vec<Form> = crate::forms::forms_of(&input)
