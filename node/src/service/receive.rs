@@ -148,10 +148,7 @@ pub fn receive(
         };
         let mut doc = Automerge::new().with_actor(actor.clone());
         let mut tx = doc.transaction();
-        schema::create(&mut tx, &facts, &event)?;
-        for next in &follow_up {
-            schema::append_event(&mut tx, next)?;
-        }
+        schema::create_with_events(&mut tx, &facts, &event, &follow_up)?;
         crate::store::documents::commit_now(tx);
         let dossier = schema::read(&doc)?;
         let state = fold::fold(&dossier, &ctx);

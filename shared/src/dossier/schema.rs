@@ -259,10 +259,20 @@ pub fn create(
     facts: &DossierFacts,
     first: &Event,
 ) -> Result<(), SchemaError> {
-    tx.put(ROOT, "schema", DOSSIER_SCHEMA)?;
-    writer::facts(tx, facts)?;
-    let events = tx.put_object(ROOT, "events", ObjType::List)?;
-    writer::event(tx, &events, 0, first)?;
+    create_with_events(tx, facts, first, &[])
+}
+
+/// [`create`] followed by [`append_event`] of each of `next`, in one write
+/// (a receipt and the steps it starts, as `service::receive` records them).
+pub fn create_with_events(
+    tx: &mut Transaction<'_>,
+    facts: &DossierFacts,
+    first: &Event,
+    next: &[Event],
+) -> Result<(), SchemaError> {
+    let has_history = !tx.get_heads().is_empty();
+    let events: Vec<&Event> = std::iter::once(first).chain(next).collect();
+    writer::new_dossier(tx, has_history, facts, &events)?;
     Ok(())
 }
 
@@ -310,7 +320,7 @@ pub fn add_attachment(
                 _ => tx.put_object(&component, "attachments", ObjType::List)?,
             };
             let len = tx.length(&attachments);
-            writer::attachment(tx, &attachments, writer::At::Insert(len), &stored)?;
+            writer::attachment(tx, &attachments, len, &stored)?;
         }
         None => {
             let component = Component {

@@ -275,6 +275,8 @@ enum Step {
 struct Case {
     facts: DossierFacts,
     first: Event,
+    /// Written with the receipt, in its change (`create_with_events`).
+    follow_up: Vec<Event>,
     steps: Vec<Step>,
 }
 
@@ -284,6 +286,9 @@ fn case(draw: &mut Draw, n: usize) -> Case {
     let kinds = kinds();
     let facts = draw.facts();
     let first = draw.event(kinds[n % kinds.len()]);
+    let follow_up = (0..draw.below(3))
+        .map(|i| draw.event(kinds[(n + 7 + i as usize) % kinds.len()]))
+        .collect();
     let steps = (0..draw.below(2 * kinds.len() as u64))
         .map(|i| {
             if draw.below(6) == 0 {
@@ -300,25 +305,52 @@ fn case(draw: &mut Draw, n: usize) -> Case {
     Case {
         facts,
         first,
+        follow_up,
         steps,
     }
 }
 
-type Create = fn(&mut Transaction<'_>, &DossierFacts, &Event) -> Result<(), SchemaError>;
+type Create = fn(&mut Transaction<'_>, &DossierFacts, &Event, &[Event]) -> Result<(), SchemaError>;
 type Append = fn(&mut Transaction<'_>, &Event) -> Result<(), SchemaError>;
 type Attach = fn(&mut Transaction<'_>, &str, &AttachmentRef) -> Result<(), SchemaError>;
 
-const OLD: (Create, Append, Attach) =
-    (legacy::create, legacy::append_event, legacy::add_attachment);
-const NEW: (Create, Append, Attach) =
-    (schema::create, schema::append_event, schema::add_attachment);
+/// The former receipt: the facts and first event, then each next event.
+fn legacy_create(
+    tx: &mut Transaction<'_>,
+    facts: &DossierFacts,
+    first: &Event,
+    next: &[Event],
+) -> Result<(), SchemaError> {
+    legacy::create(tx, facts, first)?;
+    next.iter().try_for_each(|e| legacy::append_event(tx, e))
+}
+
+const OLD: (Create, Append, Attach) = (legacy_create, legacy::append_event, legacy::add_attachment);
+const NEW: (Create, Append, Attach) = (
+    schema::create_with_events,
+    schema::append_event,
+    schema::add_attachment,
+);
 
 /// Write `case`, one change per step; `writers(i)` says whose writer takes
 /// change `i` (0 is the receipt).
 fn write(case: &Case, writers: impl Fn(usize) -> (Create, Append, Attach)) -> Automerge {
-    let mut doc = Automerge::new().with_actor(ActorId::from(&[7u8; 16][..]));
+    write_onto(
+        Automerge::new().with_actor(ActorId::from(&[7u8; 16][..])),
+        case,
+        writers,
+    )
+}
+
+/// [`write`] onto `doc`, which may already hold something.
+fn write_onto(
+    mut doc: Automerge,
+    case: &Case,
+    writers: impl Fn(usize) -> (Create, Append, Attach),
+) -> Automerge {
     let mut tx = doc.transaction();
-    (writers(0).0)(&mut tx, &case.facts, &case.first).expect("the receipt is written");
+    (writers(0).0)(&mut tx, &case.facts, &case.first, &case.follow_up)
+        .expect("the receipt is written");
     tx.commit();
     for (i, step) in case.steps.iter().enumerate() {
         let (_, append, attach) = writers(i + 1);
@@ -341,7 +373,7 @@ const DOSSIERS: usize = 300;
 
 #[test]
 fn the_direct_writer_writes_the_former_writers_tree() {
-    let mut draw = Draw(0x11_2026_12_07);
+    let mut draw = Draw(0x0011_2026_1207);
     let mut seen = std::collections::BTreeSet::new();
     let (mut absent, mut present, mut files, mut attached) = (0, 0, 0, 0);
     for n in 0..DOSSIERS {
@@ -366,6 +398,7 @@ fn the_direct_writer_writes_the_former_writers_tree() {
             autosurgeon::hydrate_prop(&new, ROOT, "facts").expect("autosurgeon hydrates the facts");
         assert_eq!(facts, read.facts, "dossier {n}");
         let written: Vec<&Event> = std::iter::once(&case.first)
+            .chain(&case.follow_up)
             .chain(case.steps.iter().filter_map(|s| match s {
                 Step::Append(e) => Some(e),
                 Step::Attach(..) => None,
@@ -415,7 +448,7 @@ fn the_direct_writer_writes_the_former_writers_tree() {
 /// version appending to it) is the dossier either writes alone.
 #[test]
 fn old_and_new_writers_interleave() {
-    let mut draw = Draw(0x11_2026_12_08);
+    let mut draw = Draw(0x0011_2026_1208);
     for n in 0..DOSSIERS / 3 {
         let case = case(&mut draw, n);
         let old = write(&case, |_| OLD);
@@ -424,6 +457,30 @@ fn old_and_new_writers_interleave() {
         assert_eq!(
             reader::read(&old).expect("reads"),
             reader::read(&alternating).expect("reads")
+        );
+    }
+}
+
+/// A dossier created in a document that already holds a change (nothing
+/// does this today; the batch for an empty document must not be used
+/// there) is written key by key, in the same shape.
+#[test]
+fn creating_in_a_document_with_history() {
+    use automerge::transaction::Transactable;
+    let mut draw = Draw(0x0011_2026_1209);
+    for n in 0..30 {
+        let case = case(&mut draw, n);
+        let mut base = Automerge::new().with_actor(ActorId::from(&[9u8; 16][..]));
+        let mut tx = base.transaction();
+        tx.put(ROOT, "earlier", 1u64).expect("written");
+        tx.commit();
+        let old = write_onto(base.clone(), &case, |_| OLD);
+        let new = write_onto(base, &case, |_| NEW);
+        assert_eq!(old.hydrate(None), new.hydrate(None), "dossier {n}");
+        assert_eq!(ops_per_change(&old), ops_per_change(&new), "dossier {n}");
+        assert_eq!(
+            reader::read(&old).expect("reads"),
+            reader::read(&new).expect("reads")
         );
     }
 }
