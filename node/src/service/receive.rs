@@ -150,7 +150,11 @@ pub fn receive(
         let mut tx = doc.transaction();
         schema::create_with_events(&mut tx, &facts, &event, &follow_up)?;
         crate::store::documents::commit_now(tx);
-        let dossier = schema::read(&doc)?;
+        let written: Vec<&Event> = std::iter::once(&event).chain(&follow_up).collect();
+        let dossier = match schema::as_written(&facts, &written) {
+            Some(dossier) => dossier,
+            None => schema::read(&doc)?,
+        };
         let state = fold::fold(&dossier, &ctx);
         if let Some(reason) = dossier_conflict(&state) {
             // Nothing an officer did: a route or catalogue this build cannot follow.
