@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use super::event::{Action, ActionKind, AppraisalOutcome, AttachmentRef, Channel, Event, EventId};
 use super::schema::{
     self, Applicant, Component, DossierFacts, ProcedureSnapshot, RouteStep, SchemaError,
-    StoredAttachment, StoredEvent,
+    StoredAttachment,
 };
 use super::{legacy, reader};
 use crate::OfficeId;
