@@ -12,7 +12,7 @@
 //! └── events: [ {id, kind, at, office, officer, …payload} ]   (append-only)
 //! ```
 //!
-//! The facts are written with direct Automerge calls in the shape
+//! New object trees are written as one Automerge batch each, in the shape
 //! autosurgeon's derives give these types (`writer`; the derives stay for
 //! whoever hydrates a part of a dossier). Events are flat maps tagged by
 //! `kind`, read one by one and leniently: a malformed or unknown event (from
@@ -282,7 +282,8 @@ pub fn create_with_events(
 /// receipt). The document keeps times to the millisecond, so they are cut
 /// to it here. `None` if an event is an [`Action::Unknown`] named like a
 /// known kind (never written by this version: reading it back would parse
-/// it as that kind); read the document then.
+/// it as that kind), or a time out of the millisecond range; read the
+/// document then.
 pub fn as_written(facts: &DossierFacts, events: &[&Event]) -> Option<Dossier> {
     let events = events
         .iter()
@@ -296,16 +297,15 @@ pub fn as_written(facts: &DossierFacts, events: &[&Event]) -> Option<Dossier> {
 
 /// `event` as the document stores it (see [`as_written`]).
 fn as_stored(event: &Event) -> Option<Event> {
-    fn ms(t: &chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    fn ms(t: &chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
         chrono::DateTime::from_timestamp_millis(t.timestamp_millis())
-            .expect("any time chrono holds is a timestamp in milliseconds")
     }
     let mut stored = event.clone();
-    stored.at = ms(&event.at);
+    stored.at = ms(&event.at)?;
     match &mut stored.action {
         Action::VerificationScheduled { when: t, .. }
         | Action::Consulted { deadline: t, .. }
-        | Action::Apologized { new_due: t, .. } => *t = ms(t),
+        | Action::Apologized { new_due: t, .. } => *t = ms(t)?,
         Action::Unknown { name } if ActionKind::from_name(name).is_some() => return None,
         _ => {}
     }
