@@ -148,12 +148,13 @@ pub fn receive(
         };
         let mut doc = Automerge::new().with_actor(actor.clone());
         let mut tx = doc.transaction();
-        schema::create(&mut tx, &facts, &event)?;
-        for next in &follow_up {
-            schema::append_event(&mut tx, next)?;
-        }
+        schema::create_with_events(&mut tx, &facts, &event, &follow_up)?;
         crate::store::documents::commit_now(tx);
-        let dossier = schema::read(&doc)?;
+        let written: Vec<&Event> = std::iter::once(&event).chain(&follow_up).collect();
+        let dossier = match schema::as_written(&facts, &written) {
+            Some(dossier) => dossier,
+            None => schema::read(&doc)?,
+        };
         let state = fold::fold(&dossier, &ctx);
         if let Some(reason) = dossier_conflict(&state) {
             // Nothing an officer did: a route or catalogue this build cannot follow.

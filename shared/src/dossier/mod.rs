@@ -4,9 +4,14 @@
 pub mod attachment;
 pub mod event;
 pub mod fold;
+#[cfg(test)]
+mod legacy;
 mod reader;
 pub mod schema;
 pub mod status;
+#[cfg(test)]
+mod write_tests;
+mod writer;
 
 pub use event::{Action, ActionKind, AppraisalOutcome, AttachmentRef, Channel, Event, EventId};
 pub use schema::{Dossier, DossierFacts, DossierId, StoredEvent};

@@ -4,7 +4,7 @@
 //! and events are read from that tree. Field-by-field lookups into the
 //! document (autosurgeon's `Hydrate`, `ReadDoc::get`) cost about three
 //! times as much, and every officer command and every received change reads
-//! the whole dossier. Writing still goes through autosurgeon (`schema::create`).
+//! the whole dossier. Writing is `super::writer`.
 //!
 //! Reading is lenient per event: a malformed or unknown event never makes
 //! the dossier unreadable (see [`super::schema::StoredEvent`]); malformed

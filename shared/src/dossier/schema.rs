@@ -12,7 +12,9 @@
 //! └── events: [ {id, kind, at, office, officer, …payload} ]   (append-only)
 //! ```
 //!
-//! The facts are mapped with autosurgeon. Events are flat maps tagged by
+//! New object trees are written as one Automerge batch each, in the shape
+//! autosurgeon's derives give these types (`writer`; the derives stay for
+//! whoever hydrates a part of a dossier). Events are flat maps tagged by
 //! `kind`, read one by one and leniently: a malformed or unknown event (from
 //! a buggy or newer peer) never makes the dossier unreadable; it is kept and
 //! reported as a conflict by the fold.
@@ -26,7 +28,8 @@ use autosurgeon::{Hydrate, HydrateError, Reconcile, Reconciler};
 
 use serde::{Deserialize, Serialize};
 
-use super::event::{Action, AttachmentRef, Channel, Event};
+use super::event::{Action, ActionKind, AttachmentRef, Channel, Event};
+use super::writer;
 use crate::OfficeId;
 
 /// The `schema` value of a dossier document of this version.
@@ -256,11 +259,57 @@ pub fn create(
     facts: &DossierFacts,
     first: &Event,
 ) -> Result<(), SchemaError> {
-    tx.put(ROOT, "schema", DOSSIER_SCHEMA)?;
-    autosurgeon::reconcile_prop(tx, ROOT, "facts", facts)?;
-    let events = tx.put_object(ROOT, "events", ObjType::List)?;
-    write_event(tx, &events, 0, first)?;
+    create_with_events(tx, facts, first, &[])
+}
+
+/// [`create`] followed by [`append_event`] of each of `next`, in one write
+/// (a receipt and the steps it starts, as `service::receive` records them).
+pub fn create_with_events(
+    tx: &mut Transaction<'_>,
+    facts: &DossierFacts,
+    first: &Event,
+    next: &[Event],
+) -> Result<(), SchemaError> {
+    let has_history = !tx.get_heads().is_empty();
+    let events: Vec<&Event> = std::iter::once(first).chain(next).collect();
+    writer::new_dossier(tx, has_history, facts, &events)?;
     Ok(())
+}
+
+/// The dossier [`read`] gives back from a document [`create_with_events`]
+/// wrote from `facts` and `events`, without reading it: a receipt already
+/// holds what it wrote (reading the new document back cost a third of a
+/// receipt). The document keeps times to the millisecond, so they are cut
+/// to it here. `None` if an event is an [`Action::Unknown`] named like a
+/// known kind (never written by this version: reading it back would parse
+/// it as that kind), or a time out of the millisecond range; read the
+/// document then.
+pub fn as_written(facts: &DossierFacts, events: &[&Event]) -> Option<Dossier> {
+    let events = events
+        .iter()
+        .map(|e| as_stored(e).map(StoredEvent::Valid))
+        .collect::<Option<_>>()?;
+    Some(Dossier {
+        facts: facts.clone(),
+        events,
+    })
+}
+
+/// `event` as the document stores it (see [`as_written`]).
+fn as_stored(event: &Event) -> Option<Event> {
+    fn ms(t: &chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
+        chrono::DateTime::from_timestamp_millis(t.timestamp_millis())
+    }
+    let mut stored = event.clone();
+    stored.at = ms(&event.at)?;
+    match &mut stored.action {
+        Action::VerificationScheduled { when: t, .. }
+        | Action::Consulted { deadline: t, .. }
+        | Action::Apologized { new_due: t, .. } => *t = ms(t)?,
+        Action::Unknown { name } if ActionKind::from_name(name).is_some() => return None,
+        _ => {}
+    }
+    Some(stored)
 }
 
 /// Append an event at the end of the log.
@@ -270,11 +319,12 @@ pub fn append_event(tx: &mut Transaction<'_>, event: &Event) -> Result<(), Schem
         _ => return Err(SchemaError::NoEvents),
     };
     let len = tx.length(&events);
-    write_event(tx, &events, len, event)
+    writer::event(tx, &events, len, event)?;
+    Ok(())
 }
 
-/// Add a scanned file to component `component` (by index in `documents`);
-/// a new component is created when the index is past the end.
+/// Add a scanned file to the component named `component_name`; a new
+/// component (one copy) is created when none has that name.
 pub fn add_attachment(
     tx: &mut Transaction<'_>,
     component_name: &str,
@@ -306,7 +356,7 @@ pub fn add_attachment(
                 _ => tx.put_object(&component, "attachments", ObjType::List)?,
             };
             let len = tx.length(&attachments);
-            autosurgeon::reconcile_insert(tx, attachments, len, &stored)?;
+            writer::attachment(tx, &attachments, len, &stored)?;
         }
         None => {
             let component = Component {
@@ -314,7 +364,7 @@ pub fn add_attachment(
                 copies: 1,
                 attachments: vec![stored],
             };
-            autosurgeon::reconcile_insert(tx, documents, count, &component)?;
+            writer::component(tx, &documents, count, &component)?;
         }
     }
     Ok(())
@@ -323,124 +373,6 @@ pub fn add_attachment(
 /// Read a dossier document (see [`super::reader`]).
 pub fn read(doc: &Automerge) -> Result<Dossier, SchemaError> {
     super::reader::read(doc)
-}
-
-fn write_event(
-    tx: &mut Transaction<'_>,
-    events: &ObjId,
-    index: usize,
-    event: &Event,
-) -> Result<(), SchemaError> {
-    // One batch insert of the whole map: a third of the cost of putting its
-    // fields one by one.
-    tx.batch_create_object(events, index, &event_value(event), true)?;
-    Ok(())
-}
-
-/// An event as the flat map stored in the log.
-fn event_value(event: &Event) -> automerge::hydrate::Value {
-    use automerge::hydrate::Value as V;
-    let time =
-        |t: &chrono::DateTime<chrono::Utc>| V::scalar(ScalarValue::Timestamp(t.timestamp_millis()));
-    let text = |t: &str| V::from(t);
-    let mut fields: Vec<(&str, V)> = vec![
-        ("id", text(&event.id.0)),
-        ("kind", text(event.action.kind().as_str())),
-        ("at", time(&event.at)),
-        ("office", text(event.office.as_str())),
-        ("officer", text(&event.officer)),
-    ];
-    match &event.action {
-        Action::Submitted | Action::Received | Action::Accepted => {}
-        Action::Refused { reason }
-        | Action::ForwardCancelled { reason }
-        | Action::WithdrawalRequested { reason }
-        | Action::Stopped { reason } => fields.push(("reason", text(reason))),
-        Action::Forwarded { to, task, days } => {
-            fields.push(("to", text(to.as_str())));
-            fields.push(("task", text(task)));
-            fields.push(("days", V::from(u64::from(*days))));
-        }
-        Action::Appraised { outcome, note } => {
-            fields.push(("outcome", text(outcome.as_str())));
-            fields.push(("note", text(note)));
-        }
-        Action::VerificationScheduled { when, place, who } => {
-            fields.push(("when", time(when)));
-            fields.push(("place", text(place)));
-            fields.push(("who", text(who)));
-        }
-        Action::Consulted {
-            to,
-            question,
-            deadline,
-        } => {
-            fields.push(("to", text(to.as_str())));
-            fields.push(("question", text(question)));
-            fields.push(("deadline", time(deadline)));
-        }
-        Action::ConsultationAnswered {
-            consultation,
-            answer,
-        } => {
-            fields.push(("consultation", text(&consultation.0)));
-            fields.push(("answer", text(answer)));
-        }
-        Action::SupplementRequested { items, reason } => {
-            fields.push((
-                "items",
-                V::from(items.iter().map(|i| text(i)).collect::<Vec<_>>()),
-            ));
-            fields.push(("reason", text(reason)));
-        }
-        Action::SupplementReceived { note } | Action::Approved { note } => {
-            fields.push(("note", text(note)))
-        }
-        Action::PaymentRequested { amount_vnd, note } => {
-            fields.push(("amount_vnd", V::from(*amount_vnd)));
-            fields.push(("note", text(note)));
-        }
-        Action::Paid {
-            amount_vnd,
-            receipt,
-        } => {
-            fields.push(("amount_vnd", V::from(*amount_vnd)));
-            fields.push(("receipt", text(receipt)));
-        }
-        Action::Apologized { reason, new_due } => {
-            fields.push(("reason", text(reason)));
-            fields.push(("new_due", time(new_due)));
-        }
-        Action::ResultIssued {
-            result,
-            attachment,
-            return_office,
-        } => {
-            fields.push(("result", text(result)));
-            fields.push(("return_office", text(return_office.as_str())));
-            if let Some(a) = attachment {
-                let map: std::collections::HashMap<&str, V> = [
-                    ("hash", text(&a.hash)),
-                    ("size", V::from(a.size)),
-                    ("media_type", text(&a.media_type)),
-                    ("name", text(&a.name)),
-                    ("chunks_root", text(&a.chunks_root)),
-                ]
-                .into_iter()
-                .collect();
-                fields.push(("attachment", V::from(map)));
-            }
-        }
-        Action::Returned { channel } => fields.push(("channel", text(channel.as_str()))),
-        Action::Note { text: note } => fields.push(("text", text(note))),
-        // Only ever read, never written by this version; keep the name.
-        Action::Unknown { name } => fields[1] = ("kind", text(name)),
-    }
-    V::from(
-        fields
-            .into_iter()
-            .collect::<std::collections::HashMap<&str, V>>(),
-    )
 }
 
 fn read_scalar<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Result<ScalarValue, String> {
