@@ -339,6 +339,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc_id, change)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 14 (province under load, issue 11): the feed's sequence beside each
+    // scope row (kept by `bump_feed` and `set_scope`), so what is new for a
+    // node is read from its own rows in sequence order instead of walking
+    // the whole feed and testing each document's scope: a new commune's
+    // first sync costs its scope, not the province's store.
+    r#"
+    ALTER TABLE doc_scope ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE doc_scope
+       SET seq = coalesce((SELECT f.seq FROM feed f WHERE f.doc_id = doc_scope.doc_id), 0);
+    CREATE INDEX doc_scope_feed ON doc_scope (node, seq, doc_id);
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -138,13 +138,22 @@ struct Peers {
 
 impl Peers {
     fn start(cache: &Path, stores: &Path, peers: &[usize], deadline: Duration) -> Result<Peers> {
-        let list = peers.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(",");
+        let list = peers
+            .iter()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
         let mut child = Command::new(std::env::current_exe()?)
             .args(["province-peers", "--cache"])
             .arg(cache)
             .arg("--stores")
             .arg(stores)
-            .args(["--peers", &list, "--deadline", &deadline.as_secs().to_string()])
+            .args([
+                "--peers",
+                &list,
+                "--deadline",
+                &deadline.as_secs().to_string(),
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -153,7 +162,11 @@ impl Peers {
         let stdin = child.stdin.take().context("peers stdin")?;
         let mut lines = BufReader::new(child.stdout.take().context("peers stdout")?).lines();
         match lines.next() {
-            Some(Ok(line)) if line == "READY" => Ok(Peers { child, stdin, lines }),
+            Some(Ok(line)) if line == "READY" => Ok(Peers {
+                child,
+                stdin,
+                lines,
+            }),
             other => {
                 let _ = child.kill();
                 bail!("the peers did not start (they printed {other:?})")
@@ -183,7 +196,10 @@ fn loopback_any() -> SocketAddr {
 
 /// Seconds from `from_ms` to each peer's in-sync moment, sorted.
 fn seconds_since(runs: &[PeerRun], from_ms: u64) -> Vec<f64> {
-    let mut s: Vec<f64> = runs.iter().map(|r| r.synced_ms.saturating_sub(from_ms) as f64 / 1000.0).collect();
+    let mut s: Vec<f64> = runs
+        .iter()
+        .map(|r| r.synced_ms.saturating_sub(from_ms) as f64 / 1000.0)
+        .collect();
     s.sort_by(f64::total_cmp);
     s
 }
@@ -239,7 +255,13 @@ pub(crate) fn province(o: Options) -> Result<()> {
             for run in peers.go(province.addr, group)? {
                 let expected = scope_size(&cache.province(), &run.office)?;
                 if !run.synced || run.received != expected {
-                    bail!("peer {} ({}) got {} of its {expected} dossiers (in sync: {})", run.peer, run.office, run.received, run.synced);
+                    bail!(
+                        "peer {} ({}) got {} of its {expected} dossiers (in sync: {})",
+                        run.peer,
+                        run.office,
+                        run.received,
+                        run.synced
+                    );
                 }
                 documents += run.received;
             }
@@ -263,7 +285,12 @@ pub(crate) fn province(o: Options) -> Result<()> {
     let mut peers = Peers::start(&cache.dir, &cache.peer_stores(), &all, o.deadline)?;
     for run in peers.go(addr, &[])? {
         if !run.synced || run.received + run.offered != 0 {
-            bail!("peer {} was not in sync before the storm (received {}, offered {})", run.peer, run.received, run.offered);
+            bail!(
+                "peer {} was not in sync before the storm (received {}, offered {})",
+                run.peer,
+                run.received,
+                run.offered
+            );
         }
     }
     let mut storms = Vec::new();
@@ -272,8 +299,17 @@ pub(crate) fn province(o: Options) -> Result<()> {
         province = Province::start(&cache.province(), &cache.dir, addr)?;
         let cpu = province.cpu_seconds();
         let runs = peers.go(addr, &[])?;
-        if let Some(run) = runs.iter().find(|r| !r.synced || r.received + r.offered != 0) {
-            bail!("storm {s}: peer {} did not end idle (in sync {}, received {}, offered {})", run.peer, run.synced, run.received, run.offered);
+        if let Some(run) = runs
+            .iter()
+            .find(|r| !r.synced || r.received + r.offered != 0)
+        {
+            bail!(
+                "storm {s}: peer {} did not end idle (in sync {}, received {}, offered {})",
+                run.peer,
+                run.synced,
+                run.received,
+                run.offered
+            );
         }
         storms.push(Storm {
             start_seconds: province.start_seconds,
@@ -290,7 +326,10 @@ pub(crate) fn province(o: Options) -> Result<()> {
     // New communes, from the province and from one a tenth its size.
     let scratch = cache.dir.join("scratch");
     let mut fresh = Vec::new();
-    for (dir, at) in [(cache.province(), shape), (cache.compare(), shape.compare())] {
+    for (dir, at) in [
+        (cache.province(), shape),
+        (cache.compare(), shape.compare()),
+    ] {
         let province_n = at.n;
         eprintln!("new communes from a province of {province_n}…");
         let province = Province::start(&dir, &cache.dir, loopback_any())?;
@@ -304,10 +343,17 @@ pub(crate) fn province(o: Options) -> Result<()> {
             peers.stop()?;
             let scope = scope_size(&dir, office)?;
             if scope != at.new_commune_dossiers(c) as u64 {
-                bail!("{office}'s scope at the province of {province_n} is {scope} dossiers, not the {} generated", at.new_commune_dossiers(c));
+                bail!(
+                    "{office}'s scope at the province of {province_n} is {scope} dossiers, not the {} generated",
+                    at.new_commune_dossiers(c)
+                );
             }
             if !run.synced || run.received != scope {
-                bail!("new commune {office} got {} of its {scope} dossiers (in sync: {})", run.received, run.synced);
+                bail!(
+                    "new commune {office} got {} of its {scope} dossiers (in sync: {})",
+                    run.received,
+                    run.synced
+                );
             }
             fresh.push(Fresh {
                 province_n,
@@ -331,22 +377,46 @@ pub(crate) fn province(o: Options) -> Result<()> {
     let tree = node.network.offices.clone();
     let mut reports = Vec::new();
     for group_by in [GroupBy::Origin, GroupBy::Origin, GroupBy::Holder] {
-        let options = ReportOptions { group_by, now: now(), from: None, to: None };
+        let options = ReportOptions {
+            group_by,
+            now: now(),
+            from: None,
+            to: None,
+        };
         let t = Instant::now();
-        let built = node.store.read(|r| report::build(r, &tree, &options, false))?;
+        let built = node
+            .store
+            .read(|r| report::build(r, &tree, &options, false))?;
         reports.push(t.elapsed().as_secs_f64());
         if built.total.received != shape.n as u64 {
-            bail!("the report counts {} received dossiers, the province holds {}", built.total.received, shape.n);
+            bail!(
+                "the report counts {} received dossiers, the province holds {}",
+                built.total.received,
+                shape.n
+            );
         }
     }
     drop(node);
 
-    let body = markdown(&o, &cache.manifest, first.as_ref(), &storms, &fresh, &reports, open_seconds, peak_rss, &load_before);
+    let body = markdown(
+        &o,
+        &cache.manifest,
+        first.as_ref(),
+        &storms,
+        &fresh,
+        &reports,
+        open_seconds,
+        peak_rss,
+        &load_before,
+    );
     println!("{body}");
     if let Some(out) = &o.out {
         write_section(out, "syncbench-province", &body)?;
     }
-    let storm_max = storms.iter().filter_map(|s| s.seconds.last().copied()).fold(0.0, f64::max);
+    let storm_max = storms
+        .iter()
+        .filter_map(|s| s.seconds.last().copied())
+        .fold(0.0, f64::max);
     println!(
         "{}",
         serde_json::json!({
@@ -441,12 +511,19 @@ fn markdown(
         reports.get(1).copied().unwrap_or(0.0) * 1000.0,
         reports.get(2).copied().unwrap_or(0.0) * 1000.0,
     ));
-    let storm_max = storms.iter().filter_map(|s| s.seconds.last().copied()).fold(0.0, f64::max);
+    let storm_max = storms
+        .iter()
+        .filter_map(|s| s.seconds.last().copied())
+        .fold(0.0, f64::max);
     let pairs: Vec<String> = NEW_COMMUNES
         .iter()
         .filter_map(|office| {
-            let big = fresh.iter().find(|f| f.office == *office && f.province_n == n)?;
-            let small = fresh.iter().find(|f| f.office == *office && f.province_n != n)?;
+            let big = fresh
+                .iter()
+                .find(|f| f.office == *office && f.province_n == n)?;
+            let small = fresh
+                .iter()
+                .find(|f| f.office == *office && f.province_n != n)?;
             Some(format!(
                 "`{office}` {:.2}× the time and {:.2}× the province CPU",
                 big.seconds / small.seconds.max(1e-3),

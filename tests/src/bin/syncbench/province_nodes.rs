@@ -87,7 +87,8 @@ pub(crate) fn peer_office(k: usize) -> String {
 }
 
 /// The two communes a new node is measured for: ~1% and ~0.1% of the dossiers.
-pub(crate) const NEW_COMMUNES: [&str; 2] = ["commune:moi/mot-phan-tram", "commune:moi/mot-phan-nghin"];
+pub(crate) const NEW_COMMUNES: [&str; 2] =
+    ["commune:moi/mot-phan-tram", "commune:moi/mot-phan-nghin"];
 
 /// The builtin Quảng Nam network's province and its departments, then
 /// `ceil(peers / 10)` districts of ten communes and one district with the
@@ -98,21 +99,54 @@ fn network_text(peers: usize) -> Result<String> {
         .next()
         .context("the builtin network's layout changed: no Điện Bàn section")?;
     let mut text = String::from(header);
-    let office = |text: &mut String, id: &str, level: &str, parent: &str, name: &str, code: &str| {
+    let office = |text: &mut String,
+                  id: &str,
+                  level: &str,
+                  parent: &str,
+                  name: &str,
+                  code: &str| {
         text.push_str(&format!(
             "[[office]]\nid = \"{id}\"\nlevel = \"{level}\"\nparent = \"{parent}\"\nname = \"{name}\"\nagency_code = \"{code}\"\n\n"
         ));
     };
     for d in 0..peers.div_ceil(10) {
         let district = format!("district:h{d:02}");
-        office(&mut text, &district, "district", PROVINCE, &format!("Ủy ban nhân dân huyện {d}"), &format!("000.00.{:02}.H49", 40 + d));
+        office(
+            &mut text,
+            &district,
+            "district",
+            PROVINCE,
+            &format!("Ủy ban nhân dân huyện {d}"),
+            &format!("000.00.{:02}.H49", 40 + d),
+        );
         for c in 0..10.min(peers - d * 10) {
-            office(&mut text, &peer_office(d * 10 + c), "commune", &district, &format!("Ủy ban nhân dân xã {d}-{c}"), &format!("000.{:02}.{:02}.H49", c + 1, 40 + d));
+            office(
+                &mut text,
+                &peer_office(d * 10 + c),
+                "commune",
+                &district,
+                &format!("Ủy ban nhân dân xã {d}-{c}"),
+                &format!("000.{:02}.{:02}.H49", c + 1, 40 + d),
+            );
         }
     }
-    office(&mut text, "district:moi", "district", PROVINCE, "Ủy ban nhân dân huyện Mới", "000.00.39.H49");
+    office(
+        &mut text,
+        "district:moi",
+        "district",
+        PROVINCE,
+        "Ủy ban nhân dân huyện Mới",
+        "000.00.39.H49",
+    );
     for (c, id) in NEW_COMMUNES.iter().enumerate() {
-        office(&mut text, id, "commune", "district:moi", &format!("Ủy ban nhân dân xã Mới {c}"), &format!("000.{:02}.39.H49", c + 1));
+        office(
+            &mut text,
+            id,
+            "commune",
+            "district:moi",
+            &format!("Ủy ban nhân dân xã Mới {c}"),
+            &format!("000.{:02}.39.H49", c + 1),
+        );
     }
     Ok(text)
 }
@@ -132,13 +166,23 @@ pub(crate) struct Shape {
 impl Shape {
     /// The province: 1% and 0.1% for the new communes, the rest spread over the peers.
     pub(crate) fn province(n: usize, peers: usize) -> Shape {
-        Shape { n, a_every: 100, b_every: 1000, peers }
+        Shape {
+            n,
+            a_every: 100,
+            b_every: 1000,
+            peers,
+        }
     }
 
     /// A province a tenth the size whose new communes have the same number
     /// of dossiers as the big one's.
     pub(crate) fn compare(self) -> Shape {
-        Shape { n: self.n / 10, a_every: self.a_every / 10, b_every: self.b_every / 10, peers: self.peers }
+        Shape {
+            n: self.n / 10,
+            a_every: self.a_every / 10,
+            b_every: self.b_every / 10,
+            peers: self.peers,
+        }
     }
 
     fn origin(&self, i: usize) -> String {
@@ -180,12 +224,23 @@ struct Generated {
 /// (as the store bench's province).
 fn generate(node: &Node, shape: &Shape, i: usize) -> Result<Generated> {
     let origin: OfficeId = shape.origin(i).parse()?;
-    let procedure = node.catalogue.get(PROCEDURE).context("procedure 1.004227 missing from the catalogue")?;
+    let procedure = node
+        .catalogue
+        .get(PROCEDURE)
+        .context("procedure 1.004227 missing from the catalogue")?;
     let route = resolve_route(&node.network.offices, procedure, &origin)?;
-    let office = node.network.offices.get(&origin).context("origin not in the network")?;
+    let office = node
+        .network
+        .offices
+        .get(&origin)
+        .context("origin not in the network")?;
     let day = 2 + (i % 20) as u32;
     let received = local(3, day, 7) + chrono::Duration::minutes((i / 20 % 400) as i64);
-    let code = DossierCode::new(&office.agency_code, node.calendar.local_date(received), (i / 20 % 9999 + 1) as u32)?;
+    let code = DossierCode::new(
+        &office.agency_code,
+        node.calendar.local_date(received),
+        (i / 20 % 9999 + 1) as u32,
+    )?;
     let mut key = [0u8; 16];
     key[..8].copy_from_slice(&(i as u64).to_be_bytes());
     key[8..].copy_from_slice(b"province");
@@ -215,7 +270,11 @@ fn generate(node: &Node, shape: &Shape, i: usize) -> Result<Generated> {
         documents: procedure
             .components
             .iter()
-            .map(|c| schema::Component { name: c.name.clone(), copies: u64::from(c.copies), attachments: Vec::new() })
+            .map(|c| schema::Component {
+                name: c.name.clone(),
+                copies: u64::from(c.copies),
+                attachments: Vec::new(),
+            })
             .collect(),
     };
     let mut k = 0;
@@ -230,24 +289,53 @@ fn generate(node: &Node, shape: &Shape, i: usize) -> Result<Generated> {
         }
     };
     let mut events = vec![event(&origin, Action::Received)];
-    let processor = fold::deciding_office(&facts.route).cloned().unwrap_or_else(|| origin.clone());
+    let processor = fold::deciding_office(&facts.route)
+        .cloned()
+        .unwrap_or_else(|| origin.clone());
     let stage = i % 10;
     if stage >= 1 {
-        events.push(event(&origin, Action::Forwarded { to: processor.clone(), task: "Xử lý hồ sơ".into(), days: 8 }));
+        events.push(event(
+            &origin,
+            Action::Forwarded {
+                to: processor.clone(),
+                task: "Xử lý hồ sơ".into(),
+                days: 8,
+            },
+        ));
     }
     if stage >= 3 {
         events.push(event(&processor, Action::Accepted));
-        events.push(event(&processor, Action::Appraised { outcome: AppraisalOutcome::Ok, note: "Hồ sơ hợp lệ".into() }));
-    }
-    if stage >= 5 {
-        events.push(event(&processor, Action::Approved { note: String::new() }));
         events.push(event(
             &processor,
-            Action::ResultIssued { result: format!("Giấy chứng nhận số CS{i:07}"), attachment: None, return_office: origin.clone() },
+            Action::Appraised {
+                outcome: AppraisalOutcome::Ok,
+                note: "Hồ sơ hợp lệ".into(),
+            },
+        ));
+    }
+    if stage >= 5 {
+        events.push(event(
+            &processor,
+            Action::Approved {
+                note: String::new(),
+            },
+        ));
+        events.push(event(
+            &processor,
+            Action::ResultIssued {
+                result: format!("Giấy chứng nhận số CS{i:07}"),
+                attachment: None,
+                return_office: origin.clone(),
+            },
         ));
     }
     if stage >= 7 {
-        events.push(event(&origin, Action::Returned { channel: Channel::Direct }));
+        events.push(event(
+            &origin,
+            Action::Returned {
+                channel: Channel::Direct,
+            },
+        ));
     }
     let mut doc = Automerge::new().with_actor(node.actor());
     let mut tx = doc.transaction();
@@ -264,7 +352,13 @@ fn generate(node: &Node, shape: &Shape, i: usize) -> Result<Generated> {
         bail!("generated dossier {i} has conflicts: {:?}", state.conflicts);
     }
     let snapshot = lienthong::store::snapshot::encode(&doc);
-    Ok(Generated { key, doc, snapshot, dossier, state })
+    Ok(Generated {
+        key,
+        doc,
+        snapshot,
+        dossier,
+        state,
+    })
 }
 
 /// A province data directory holding `shape.n` dossiers: one generating
@@ -312,17 +406,29 @@ fn build_province(dir: &Path, network: &str, identity: NodeIdentity, shape: Shap
             let batch = batch?;
             store.write(|w| -> Result<(), lienthong::store::StoreError> {
                 for g in &batch {
-                    let seq = w.save_document_with(&g.key, DocKind::Dossier, &g.doc, &[], Some(&g.snapshot))?;
+                    let seq = w.save_document_with(
+                        &g.key,
+                        DocKind::Dossier,
+                        &g.doc,
+                        &[],
+                        Some(&g.snapshot),
+                    )?;
                     officer::index_dossier(w, &g.key, seq, &g.dossier, &g.state, &network.offices)?;
                 }
                 Ok(())
             })?;
             stored += batch.len();
             if stored % 50_000 < BATCH {
-                eprintln!("  {stored} of {} dossiers stored ({:.0} s)", shape.n, started.elapsed().as_secs_f64());
+                eprintln!(
+                    "  {stored} of {} dossiers stored ({:.0} s)",
+                    shape.n,
+                    started.elapsed().as_secs_f64()
+                );
             }
         }
-        store.connection().execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        store
+            .connection()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         Ok(())
     })
 }
@@ -363,7 +469,10 @@ impl Cache {
         self.dir.join("peers")
     }
     pub(crate) fn save(&self) -> Result<()> {
-        std::fs::write(self.dir.join("manifest.json"), serde_json::to_string_pretty(&self.manifest)?)?;
+        std::fs::write(
+            self.dir.join("manifest.json"),
+            serde_json::to_string_pretty(&self.manifest)?,
+        )?;
         Ok(())
     }
 }
@@ -378,7 +487,11 @@ pub(crate) fn indexed(dir: &Path) -> Result<u64> {
 /// Dossiers in `office`'s scope at the province in `dir`.
 pub(crate) fn scope_size(dir: &Path, office: &str) -> Result<u64> {
     let conn = rusqlite::Connection::open(DataDir::new(dir).store_file())?;
-    let n: i64 = conn.query_row("SELECT count(*) FROM doc_scope WHERE node = ?1", [office], |r| r.get(0))?;
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM doc_scope WHERE node = ?1",
+        [office],
+        |r| r.get(0),
+    )?;
     Ok(n as u64)
 }
 
@@ -387,17 +500,27 @@ pub(crate) fn scope_size(dir: &Path, office: &str) -> Result<u64> {
 pub(crate) fn open_or_build(dir: &Path, shape: Shape) -> Result<Cache> {
     if let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) {
         let manifest: Manifest = serde_json::from_str(&text).context("manifest.json")?;
-        let cache = Cache { dir: dir.to_path_buf(), manifest };
+        let cache = Cache {
+            dir: dir.to_path_buf(),
+            manifest,
+        };
         if cache.manifest.version == CACHE_VERSION
             && cache.manifest.seed == SEED
             && cache.manifest.shape == shape
             && indexed(&cache.province()).ok() == Some(shape.n as u64)
             && indexed(&cache.compare()).ok() == Some(shape.compare().n as u64)
         {
-            eprintln!("reusing the cache in {} ({} dossiers)", dir.display(), shape.n);
+            eprintln!(
+                "reusing the cache in {} ({} dossiers)",
+                dir.display(),
+                shape.n
+            );
             return Ok(cache);
         }
-        eprintln!("the cache in {} is not what is asked for: rebuilding it", dir.display());
+        eprintln!(
+            "the cache in {} is not what is asked for: rebuilding it",
+            dir.display()
+        );
     }
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
@@ -409,20 +532,41 @@ pub(crate) fn open_or_build(dir: &Path, shape: Shape) -> Result<Cache> {
     let province = NodeIdentity::generate(PROVINCE)?;
     province.save(&dir.join("ids").join("province"))?;
     let mut peers = Vec::new();
-    let offices = (0..shape.peers).map(peer_office).chain(NEW_COMMUNES.iter().map(|s| s.to_string()));
+    let offices = (0..shape.peers)
+        .map(peer_office)
+        .chain(NEW_COMMUNES.iter().map(|s| s.to_string()));
     for (k, office) in offices.enumerate() {
         let identity = NodeIdentity::generate(&office)?;
         identity.save(&dir.join("ids").join(k.to_string()))?;
-        peers.push(PeerEntry { id: identity.node_id().to_string(), office });
+        peers.push(PeerEntry {
+            id: identity.node_id().to_string(),
+            office,
+        });
     }
-    std::fs::write(dir.join("peers.json"), serde_json::to_string_pretty(&peers)?)?;
+    std::fs::write(
+        dir.join("peers.json"),
+        serde_json::to_string_pretty(&peers)?,
+    )?;
     eprintln!("building the province: {} dossiers…", shape.n);
     let started = Instant::now();
-    build_province(&dir.join("province"), &network, NodeIdentity::load(&dir.join("ids").join("province"))?, shape)?;
+    build_province(
+        &dir.join("province"),
+        &network,
+        NodeIdentity::load(&dir.join("ids").join("province"))?,
+        shape,
+    )?;
     let build_seconds = started.elapsed().as_secs_f64();
-    eprintln!("building the comparison province: {} dossiers…", shape.compare().n);
+    eprintln!(
+        "building the comparison province: {} dossiers…",
+        shape.compare().n
+    );
     let started = Instant::now();
-    build_province(&dir.join("compare"), &network, NodeIdentity::load(&dir.join("ids").join("province"))?, shape.compare())?;
+    build_province(
+        &dir.join("compare"),
+        &network,
+        NodeIdentity::load(&dir.join("ids").join("province"))?,
+        shape.compare(),
+    )?;
     let cache = Cache {
         dir: dir.to_path_buf(),
         manifest: Manifest {
@@ -452,7 +596,11 @@ fn province_id(cache: &Path) -> Result<NodeId> {
 /// `province-serve`: the province node's sessions, one per connecting peer
 /// (each with its own store connection, as the daemon's links), on `listen`.
 /// Prints `LISTEN <addr> <unix ms>` once listening; serves until stdin closes.
-pub(crate) async fn serve_province(node_dir: &Path, cache: &Path, listen: SocketAddr) -> Result<()> {
+pub(crate) async fn serve_province(
+    node_dir: &Path,
+    cache: &Path,
+    listen: SocketAddr,
+) -> Result<()> {
     let node = Node::open(node_dir)?;
     let (network, calendar) = (node.network.clone(), node.calendar.clone());
     drop(node);
@@ -460,7 +608,10 @@ pub(crate) async fn serve_province(node_dir: &Path, cache: &Path, listen: Socket
     let identity = NodeIdentity::load(&cache.join("ids").join("province"))?;
     let mut offices = HashMap::new();
     for peer in read_peers(cache)? {
-        let id: NodeId = peer.id.parse().map_err(|e| anyhow::anyhow!("peers.json: {e:?}"))?;
+        let id: NodeId = peer
+            .id
+            .parse()
+            .map_err(|e| anyhow::anyhow!("peers.json: {e:?}"))?;
         offices.insert(id, peer.office.parse::<OfficeId>()?);
     }
     let endpoint = Endpoint::bind(
@@ -484,19 +635,35 @@ pub(crate) async fn serve_province(node_dir: &Path, cache: &Path, listen: Socket
             _ = stop.changed() => break,
         };
         let Some(incoming) = incoming else { break };
-        let (offices, network, calendar, store_path) = (offices.clone(), network.clone(), calendar.clone(), store_path.clone());
+        let (offices, network, calendar, store_path) = (
+            offices.clone(),
+            network.clone(),
+            calendar.clone(),
+            store_path.clone(),
+        );
         let shutdown = stop.clone();
         tokio::spawn(async move {
-            let Ok(connection) = incoming.await else { return };
-            let Ok(peer) = peer_node_id(&connection) else { return };
-            let Some(office) = offices.get(&peer).cloned() else { return };
+            let Ok(connection) = incoming.await else {
+                return;
+            };
+            let Ok(peer) = peer_node_id(&connection) else {
+                return;
+            };
+            let Some(office) = offices.get(&peer).cloned() else {
+                return;
+            };
             let opened = tokio::task::spawn_blocking(move || Store::open(&store_path)).await;
             let Ok(Ok(store)) = opened else {
                 connection.close(1u32.into(), b"store");
                 return;
             };
             let peer = *peer.as_bytes();
-            let store = NodeSyncStore::new(store, network, calendar, [(peer, office)].into_iter().collect());
+            let store = NodeSyncStore::new(
+                store,
+                network,
+                calendar,
+                [(peer, office)].into_iter().collect(),
+            );
             let _ = drive(
                 connection.clone(),
                 Role::Listener,
@@ -540,7 +707,12 @@ pub(crate) struct PeerRun {
 /// prints `READY`, then for each stdin line `GO <addr> [k …]` runs those
 /// peers (all, without a list) at once, each until a session ends in sync,
 /// and prints one JSON line: the list of [`PeerRun`]s.
-pub(crate) async fn serve_peers(cache: &Path, stores: &Path, peers: &[usize], deadline: Duration) -> Result<()> {
+pub(crate) async fn serve_peers(
+    cache: &Path,
+    stores: &Path,
+    peers: &[usize],
+    deadline: Duration,
+) -> Result<()> {
     let entries = read_peers(cache)?;
     let province = province_id(cache)?;
     let node = read_network(cache)?;
@@ -548,7 +720,9 @@ pub(crate) async fn serve_peers(cache: &Path, stores: &Path, peers: &[usize], de
     std::fs::create_dir_all(stores)?;
     let mut sides = HashMap::new();
     for &k in peers {
-        let entry = entries.get(k).with_context(|| format!("peer {k}: not in peers.json"))?;
+        let entry = entries
+            .get(k)
+            .with_context(|| format!("peer {k}: not in peers.json"))?;
         let identity = NodeIdentity::load(&cache.join("ids").join(k.to_string()))?;
         let endpoint = Endpoint::bind(
             SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
@@ -581,13 +755,22 @@ pub(crate) async fn serve_peers(cache: &Path, stores: &Path, peers: &[usize], de
         }
         let addr: SocketAddr = words.next().context("GO without an address")?.parse()?;
         let chosen: Vec<usize> = words.map(str::parse).collect::<Result<_, _>>()?;
-        let chosen = if chosen.is_empty() { peers.to_vec() } else { chosen };
+        let chosen = if chosen.is_empty() {
+            peers.to_vec()
+        } else {
+            chosen
+        };
         let mut tasks = Vec::new();
         for k in chosen {
             let (sides, network) = (sides.clone(), node.clone());
             tasks.push(tokio::spawn(async move {
-                let (endpoint, store, office) = sides.get(&k).context("GO names a peer this process does not run")?;
-                run_peer(k, endpoint, store, office, province, addr, network, deadline).await
+                let (endpoint, store, office) = sides
+                    .get(&k)
+                    .context("GO names a peer this process does not run")?;
+                run_peer(
+                    k, endpoint, store, office, province, addr, network, deadline,
+                )
+                .await
             }));
         }
         let mut runs = Vec::new();
@@ -602,7 +785,10 @@ pub(crate) async fn serve_peers(cache: &Path, stores: &Path, peers: &[usize], de
 
 fn read_network(cache: &Path) -> Result<lienthong_shared::offices::NetworkConfig> {
     let text = std::fs::read_to_string(cache.join("network.toml"))?;
-    Ok(lienthong_shared::offices::NetworkConfig::parse(Path::new("network.toml"), &text)?)
+    Ok(lienthong_shared::offices::NetworkConfig::parse(
+        Path::new("network.toml"),
+        &text,
+    )?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -617,11 +803,19 @@ async fn run_peer(
     deadline: Duration,
 ) -> Result<PeerRun> {
     let calendar = lienthong_shared::calendar::WorkingCalendar::builtin();
-    let mut run = PeerRun { peer: k, office: office.to_string(), dialled_ms: unix_ms(), ..PeerRun::default() };
+    let mut run = PeerRun {
+        peer: k,
+        office: office.to_string(),
+        dialled_ms: unix_ms(),
+        ..PeerRun::default()
+    };
     let started = Instant::now();
     let peer = *province.as_bytes();
     let (_keep, shutdown) = watch::channel(false);
-    let config = DriverConfig { exit_when_synced: true, ..DriverConfig::default() };
+    let config = DriverConfig {
+        exit_when_synced: true,
+        ..DriverConfig::default()
+    };
     while started.elapsed() < deadline {
         run.attempts += 1;
         let connection = match endpoint.connect(addr, &province).await {
@@ -637,11 +831,26 @@ async fn run_peer(
             opened,
             network.clone(),
             calendar.clone(),
-            [(peer, PROVINCE.parse::<OfficeId>()?)].into_iter().collect(),
+            [(peer, PROVINCE.parse::<OfficeId>()?)]
+                .into_iter()
+                .collect(),
         );
-        let driven = drive(connection.clone(), Role::Dialer, peer, sync_store, AdmitAll, config.clone(), Arc::new(Notify::new()), shutdown.clone(), None).await;
+        let driven = drive(
+            connection.clone(),
+            Role::Dialer,
+            peer,
+            sync_store,
+            AdmitAll,
+            config.clone(),
+            Arc::new(Notify::new()),
+            shutdown.clone(),
+            None,
+        )
+        .await;
         // When the driver knew it was in sync (the close after it is not waited for).
-        let synced_ms = driven.synced_at.map_or_else(unix_ms, |at| unix_ms().saturating_sub(at.elapsed().as_millis() as u64));
+        let synced_ms = driven.synced_at.map_or_else(unix_ms, |at| {
+            unix_ms().saturating_sub(at.elapsed().as_millis() as u64)
+        });
         connection.close(0u32.into(), b"done");
         // Count the CONNECTION_CLOSE too (this peer's endpoint is its own).
         let _ = tokio::time::timeout(Duration::from_secs(1), endpoint.wait_idle()).await;
