@@ -248,8 +248,12 @@ mod tests {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        conn.execute_batch("DROP INDEX doc_scope_feed; ALTER TABLE doc_scope DROP COLUMN seq;")
-            .unwrap();
+        conn.execute_batch(
+            "DROP INDEX doc_scope_feed; ALTER TABLE doc_scope DROP COLUMN seq;
+             DROP INDEX dossiers_report; DROP INDEX dossiers_report_holder;
+             CREATE INDEX dossiers_origin ON dossiers (origin);",
+        )
+        .unwrap();
         conn.pragma_update(None, "user_version", version - 1)
             .unwrap();
         drop(store);
