@@ -186,7 +186,7 @@ impl Shape {
     }
 
     fn origin(&self, i: usize) -> String {
-        if i % self.a_every == 0 {
+        if i.is_multiple_of(self.a_every) {
             NEW_COMMUNES[0].into()
         } else if i % self.b_every == 1 {
             NEW_COMMUNES[1].into()
