@@ -24,12 +24,14 @@
 //! The modules by job: `phases` (the two sides as processes and one
 //! session between them), `measure` (CPU, machine, a bare connection's
 //! bytes), `report` (the markdown tables and targets), `scenarios` (`run`,
-//! `attachment`, `recovery`).
+//! `attachment`, `recovery`), `province` with `province_nodes` and
+//! `province_sides` (issue 11's province under load).
 
 mod measure;
 mod phases;
 mod province;
 mod province_nodes;
+mod province_sides;
 mod report;
 mod scenarios;
 
@@ -202,14 +204,14 @@ fn main() -> Result<()> {
             deadline: Duration::from_secs(deadline),
         }),
         Cmd::ProvinceServe { dir, cache, listen } => {
-            runtime.block_on(province_nodes::serve_province(&dir, &cache, listen))
+            runtime.block_on(province_sides::serve_province(&dir, &cache, listen))
         }
         Cmd::ProvincePeers {
             cache,
             stores,
             peers,
             deadline,
-        } => runtime.block_on(province_nodes::serve_peers(
+        } => runtime.block_on(province_sides::serve_peers(
             &cache,
             &stores,
             &peers,

@@ -30,7 +30,8 @@ use lienthong::node::Node;
 use lienthong::report::{self, GroupBy, ReportOptions};
 
 use crate::measure::{load_average, machine};
-use crate::province_nodes::{NEW_COMMUNES, PeerRun, Shape, now, open_or_build, scope_size};
+use crate::province_nodes::{NEW_COMMUNES, Shape, now, open_or_build, scope_size};
+use crate::province_sides::PeerRun;
 use crate::report::{kb, write_section};
 
 pub(crate) struct Options {
