@@ -339,6 +339,26 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (doc_id, change)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 14 (province under load, issue 11): the feed's sequence beside each
+    // scope row (kept by `bump_feed` and `set_scope`), so what is new for a
+    // node is read from its own rows in sequence order instead of walking
+    // the whole feed and testing each document's scope: a new commune's
+    // first sync costs its scope, not the province's store. And the
+    // consolidated report's two covering indexes (by origin, by holder:
+    // `reports.rs`), read in group order without touching the table's wide
+    // rows (under 1 s at a million dossiers); `dossiers_report` also
+    // serves what `dossiers_origin` did.
+    r#"
+    DROP INDEX dossiers_origin;
+    CREATE INDEX dossiers_report
+        ON dossiers (origin, status, ended_at, due_at, timeliness, received_at);
+    CREATE INDEX dossiers_report_holder
+        ON dossiers (coalesce(holder, origin), status, ended_at, due_at, timeliness, received_at);
+    ALTER TABLE doc_scope ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    UPDATE doc_scope
+       SET seq = coalesce((SELECT f.seq FROM feed f WHERE f.doc_id = doc_scope.doc_id), 0);
+    CREATE INDEX doc_scope_feed ON doc_scope (node, seq, doc_id);
+    "#,
 ];
 
 pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {

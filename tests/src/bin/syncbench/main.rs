@@ -5,6 +5,7 @@
 //! cargo run --release -p lienthong-tests --bin syncbench -- run --link rural --link rural-5 --n 1000
 //! cargo run --release -p lienthong-tests --bin syncbench -- attachment         # 20 MB over 384 kbit/s with cuts (~8 min)
 //! cargo run --release -p lienthong-tests --bin syncbench -- recovery --runs 3  # kill -9, cuts, stop, idle bytes (~1 min a run)
+//! cargo run --release -p lienthong-tests --bin syncbench -- province --cache /tmp/province-1m  # 1,000,000 dossiers, 100 peers
 //! ```
 //! `run` and `attachment` start the source and the sink as two processes of
 //! this binary (`serve`), put the link emulator between them when the link
@@ -23,10 +24,14 @@
 //! The modules by job: `phases` (the two sides as processes and one
 //! session between them), `measure` (CPU, machine, a bare connection's
 //! bytes), `report` (the markdown tables and targets), `scenarios` (`run`,
-//! `attachment`, `recovery`).
+//! `attachment`, `recovery`), `province` with `province_nodes` and
+//! `province_sides` (issue 11's province under load).
 
 mod measure;
 mod phases;
+mod province;
+mod province_nodes;
+mod province_sides;
 mod report;
 mod scenarios;
 
@@ -81,6 +86,47 @@ enum Cmd {
         runs: usize,
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// A province under load (issue 11): N real dossiers, P communes;
+    /// reconnect storm, new communes, memory, the consolidated report
+    /// (`province.rs`). The stores are built once into `--cache`.
+    Province {
+        #[arg(long)]
+        cache: PathBuf,
+        #[arg(long = "n", default_value_t = 1_000_000)]
+        n: usize,
+        #[arg(long, default_value_t = 100)]
+        peers: usize,
+        /// Restarts of the province measured.
+        #[arg(long, default_value_t = 3)]
+        storms: usize,
+        /// Seconds a peer may take to get in sync before the run fails.
+        #[arg(long, default_value_t = 600)]
+        deadline: u64,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The province's process of `province` (internal).
+    #[command(hide = true)]
+    ProvinceServe {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        cache: PathBuf,
+        #[arg(long)]
+        listen: SocketAddr,
+    },
+    /// The peers' process of `province` (internal).
+    #[command(hide = true)]
+    ProvincePeers {
+        #[arg(long)]
+        cache: PathBuf,
+        #[arg(long)]
+        stores: PathBuf,
+        #[arg(long, value_delimiter = ',')]
+        peers: Vec<usize>,
+        #[arg(long)]
+        deadline: u64,
     },
     /// Build D/source.db with N workload dossiers, an empty D/sink.db, and
     /// the two node identities (D/source-id, D/sink-id).
@@ -142,6 +188,35 @@ fn main() -> Result<()> {
         Cmd::Run { n, links, out } => runtime.block_on(run(n, links, out)),
         Cmd::Attachment { megabytes, out } => runtime.block_on(attachment(megabytes, out)),
         Cmd::Recovery { runs, out } => runtime.block_on(recovery(runs, out)),
+        Cmd::Province {
+            cache,
+            n,
+            peers,
+            storms,
+            deadline,
+            out,
+        } => province::province(province::Options {
+            cache,
+            n,
+            peers,
+            storms,
+            out,
+            deadline: Duration::from_secs(deadline),
+        }),
+        Cmd::ProvinceServe { dir, cache, listen } => {
+            runtime.block_on(province_sides::serve_province(&dir, &cache, listen))
+        }
+        Cmd::ProvincePeers {
+            cache,
+            stores,
+            peers,
+            deadline,
+        } => runtime.block_on(province_sides::serve_peers(
+            &cache,
+            &stores,
+            &peers,
+            Duration::from_secs(deadline),
+        )),
         Cmd::Prepare { dir, n } => runtime.block_on(async {
             let saved = prepare_dir(&dir, n)?;
             println!("{}", serde_json::json!({ "n": n, "saved_bytes": saved }));
