@@ -125,8 +125,8 @@ async fn serve_in_span(
     let network_path = shared.network_path.clone();
     let opened = tokio::task::spawn_blocking(
         move || -> Result<(NodeSyncStore, NodeAdmission, Directory), crate::store::StoreError> {
-            let store = Store::open(&path)?;
-            let policy_store = Store::open(&path)?;
+            let store = Store::open_for_session(&path)?;
+            let policy_store = Store::open_for_session(&path)?;
             // This node's id, for the directory of change authors (issue 8).
             let own = lienthong_sync::transport::identity::NodeIdentity::load(
                 &crate::config::DataDir::new(&root).identity_dir(),

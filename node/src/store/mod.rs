@@ -135,6 +135,14 @@ pub struct Store {
     signer: Option<std::sync::Arc<lienthong_sync::protocol::attest::Signer>>,
 }
 
+/// The page cache of a store opened by an officer's process or the
+/// daemon's own tasks, in KiB (SQLite's negative `cache_size`).
+const PROCESS_CACHE_KIB: i64 = 16_000;
+
+/// The page cache of one sync session's connection, in KiB
+/// ([`Store::open_for_session`]).
+pub const SESSION_CACHE_KIB: i64 = 4_000;
+
 impl Store {
     /// Create a new, empty store (fails if one exists).
     pub fn create(path: &Path) -> Result<Self> {
@@ -168,6 +176,26 @@ impl Store {
         Self::open_with(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
     }
 
+    /// Open an existing store for one peer's sync session, with a page
+    /// cache of [`SESSION_CACHE_KIB`] instead of the 16 MB an officer's
+    /// process keeps: a province holds a session (two connections) per
+    /// linked node, and ten communes' first syncs at once filled ten
+    /// 16 MB caches (313 MB at a million dossiers, `docs/benchmarks.md`,
+    /// "A province under load"). A session reads documents once each and
+    /// appends at the ends of its B-trees, so the interior pages it
+    /// reuses fit in the smaller cache.
+    pub fn open_for_session(path: &Path) -> Result<Self> {
+        let store = Self::open(path)?;
+        store
+            .conn
+            .pragma_update(None, "cache_size", -SESSION_CACHE_KIB)
+            .map_err(|source| StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(store)
+    }
+
     fn open_with(path: &Path, flags: OpenFlags) -> Result<Self> {
         let open_error = |source| StoreError::Open {
             path: path.to_path_buf(),
@@ -187,7 +215,7 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_error)?;
         // Keep the page cache modest: documents are loaded on demand.
-        conn.pragma_update(None, "cache_size", -16_000)
+        conn.pragma_update(None, "cache_size", -PROCESS_CACHE_KIB)
             .map_err(open_error)?;
         // One officer command runs about twenty distinct statements; with
         // rusqlite's default of 16 cached statements they evict each other

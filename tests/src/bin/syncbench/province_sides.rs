@@ -88,7 +88,9 @@ pub(crate) async fn serve_province(
             let Some(office) = offices.get(&peer).cloned() else {
                 return;
             };
-            let opened = tokio::task::spawn_blocking(move || Store::open(&store_path)).await;
+            // As the daemon opens a session's store (`daemon/link.rs`).
+            let opened =
+                tokio::task::spawn_blocking(move || Store::open_for_session(&store_path)).await;
             let Ok(Ok(store)) = opened else {
                 connection.close(1u32.into(), b"store");
                 return;
