@@ -275,6 +275,46 @@ mod tests {
         }
     }
 
+    /// Thousands of small frames (an `Attest` before each offer) across
+    /// many steps, then frames larger than a step: each comes out whole and
+    /// in order, and what the decoder holds is only what it has not handed
+    /// out (the small frames are taken from the step in place).
+    #[test]
+    fn small_frames_across_steps_then_large_ones() {
+        let mut frames: Vec<Vec<u8>> = (0..5000u32)
+            .map(|i| {
+                let len = 100 + (i as usize * 37) % 300;
+                (0..len).map(|j| (i as usize * 31 + j * 7) as u8).collect()
+            })
+            .collect();
+        frames.push(vec![3u8; 2 * STEP + 5]);
+        frames.push((0..STEP).map(|j| (j * 13) as u8).collect());
+        frames.push(vec![9u8; 10]);
+        let mut encoder = FrameEncoder::new().unwrap();
+        for frame in &frames {
+            encoder.push(frame).unwrap();
+        }
+        encoder.flush().unwrap();
+        let wire = encoder.take();
+        let mut decoder = FrameDecoder::new(1 << 20).unwrap();
+        let mut out = Vec::new();
+        for piece in wire.chunks(1500) {
+            decoder.push(piece);
+            while let Some(frame) = decoder.next_frame().unwrap() {
+                assert!(
+                    decoder.buffered() <= STEP + 2 * STEP + 5 + 1500,
+                    "{} bytes held after frame {}",
+                    decoder.buffered(),
+                    out.len()
+                );
+                out.push(frame);
+            }
+        }
+        assert_eq!(out.len(), frames.len());
+        assert!(out == frames, "every frame whole and in order");
+        assert_eq!(decoder.buffered(), 0);
+    }
+
     proptest! {
         #[test]
         fn frames_survive_any_chunking(
