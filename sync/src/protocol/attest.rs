@@ -441,7 +441,8 @@ mod tests {
             0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
             0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
         ];
-        let breaks: [(&str, fn(&mut Attestation, &[u8; 32])); 6] = [
+        type Spoil = fn(&mut Attestation, &[u8; 32]);
+        let breaks: [(&str, Spoil); 6] = [
             ("a bit of s", |a, _| a.signature[40] ^= 1),
             ("a bit of R", |a, _| a.signature[3] ^= 1),
             ("another change", |a, _| a.change[0] ^= 1),
