@@ -168,6 +168,13 @@ impl Frame {
         }
     }
 
+    /// Are these encoded bytes an `Attest` frame (by their type byte only:
+    /// nothing else is checked)? The shell counts an `Attest` with the
+    /// offer it precedes (`transport/driver.rs`).
+    pub fn is_attest(encoded: &[u8]) -> bool {
+        encoded.first() == Some(&ATTEST)
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.encoded_len_hint());
         match self {
@@ -595,6 +602,12 @@ mod tests {
         fn round_trips(frame in frame()) {
             let bytes = frame.encode();
             prop_assert_eq!(Frame::decode(&bytes, 1 << 20).unwrap(), frame);
+        }
+
+        #[test]
+        fn is_attest_says_what_decoding_says(frame in frame()) {
+            let bytes = frame.encode();
+            prop_assert_eq!(Frame::is_attest(&bytes), matches!(frame, Frame::Attest { .. }));
         }
 
         #[test]

