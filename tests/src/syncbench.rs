@@ -88,7 +88,13 @@ pub fn cpu_seconds() -> f64 {
 
 /// Peak resident set size of this process, in MB (VmHWM).
 pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    peak_rss_mb_of("self")
+}
+
+/// Peak resident set size (VmHWM) of process `pid` (a number, or `self`),
+/// in MB; 0 when it cannot be read.
+pub fn peak_rss_mb_of(pid: &str) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
