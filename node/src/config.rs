@@ -590,7 +590,10 @@ mod tests {
         let parsed = NodeConfig::parse(file, set).unwrap();
         assert_eq!(parsed.sync.initial_window.datagrams(), 32);
         let text = parsed.to_toml();
-        assert!(text.contains("[sync]") && text.contains("initial_window = 32"), "{text}");
+        assert!(
+            text.contains("[sync]") && text.contains("initial_window = 32"),
+            "{text}"
+        );
         assert_eq!(NodeConfig::parse(file, &text).unwrap(), parsed);
 
         for bad in ["4", "5000"] {
@@ -598,7 +601,10 @@ mod tests {
             let error = NodeConfig::parse(file, &source).unwrap_err();
             assert_eq!(error.line, Some(3), "{error}");
             let text = error.to_string();
-            assert!(text.contains(&format!("{bad} datagrams is out of range")), "{text}");
+            assert!(
+                text.contains(&format!("{bad} datagrams is out of range")),
+                "{text}"
+            );
             assert!(text.contains("give 10 to 400"), "{text}");
         }
         let typo = "office = \"commune:a/b\"\n[sync]\ninitial_windw = 32\n";

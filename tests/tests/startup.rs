@@ -121,9 +121,7 @@ async fn the_configured_initial_window_is_the_connections() {
     let initial = InitialWindow::new(40).unwrap();
     let mut transport = default_transport_config();
     set_initial_window(&mut transport, initial);
-    let (smallest, _) = timeout(PATIENCE, smallest_window(transport))
-        .await
-        .unwrap();
+    let (smallest, _) = timeout(PATIENCE, smallest_window(transport)).await.unwrap();
     // The window starts at the configured size and only grows in start-up.
     assert_eq!(smallest, initial.bytes());
 }

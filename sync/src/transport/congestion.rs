@@ -223,8 +223,6 @@ pub fn quinn_bbr(initial: InitialWindow) -> Arc<BbrConfig> {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[test]
