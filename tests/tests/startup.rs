@@ -98,8 +98,10 @@ async fn the_window_holds_through_the_start_up_at_rtt_300_ms() {
     let mut stock = default_transport_config();
     stock.congestion_controller_factory(quinn_bbr(initial));
     let (stock_smallest, stock_took) = timeout(PATIENCE, smallest_window(stock)).await.unwrap();
+    // In start-up BBR's window only grows: any value below the initial
+    // one is the probe's (¾ of a round trip's delivery at most).
     assert!(
-        stock_smallest < initial.bytes() / 2,
+        stock_smallest < initial.bytes(),
         "quinn's BBR kept {stock_smallest} B of {} B: no start-up stall to work around",
         initial.bytes()
     );
