@@ -39,6 +39,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use lienthong_shared::{ConfigError, OfficeId};
+use lienthong_sync::transport::congestion::InitialWindow;
 use lienthong_sync::transport::identity::NodeId;
 use serde::{Deserialize, Serialize};
 
@@ -175,6 +176,37 @@ pub struct NodeConfig {
     pub gateway: Option<GatewayConfig>,
     /// The national portal's endpoint (`[portal]`, the province node).
     pub portal: Option<PortalConfig>,
+    /// The sync links' transport (`[sync]`).
+    pub sync: SyncConfig,
+}
+
+/// The sync links' transport (`[sync]` in `node.toml`; read when the
+/// daemon starts). `docs/operations.md`, "The initial congestion window".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SyncConfig {
+    /// Each connection's initial congestion window, in datagrams of 1,200
+    /// bytes (`initial_window`, 10–400, default 200).
+    pub initial_window: InitialWindow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawSync {
+    initial_window: u32,
+}
+
+impl Default for RawSync {
+    fn default() -> Self {
+        RawSync {
+            initial_window: InitialWindow::DEFAULT.datagrams(),
+        }
+    }
+}
+
+impl RawSync {
+    fn is_default(&self) -> bool {
+        *self == RawSync::default()
+    }
 }
 
 /// The national portal export (`[portal]` in `node.toml`): status changes
@@ -329,6 +361,8 @@ struct RawConfig {
     gateway: Option<GatewayConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     portal: Option<PortalConfig>,
+    #[serde(default, skip_serializing_if = "RawSync::is_default")]
+    sync: RawSync,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -363,6 +397,7 @@ impl NodeConfig {
             console: ConsoleConfig::default(),
             gateway: None,
             portal: None,
+            sync: SyncConfig::default(),
         }
     }
 
@@ -427,6 +462,9 @@ impl NodeConfig {
         {
             return Err(ConfigError::at_text(file, source, "[portal]", problem));
         }
+        let initial_window = InitialWindow::new(raw.sync.initial_window).map_err(|e| {
+            ConfigError::at_text(file, source, "initial_window", format!("[sync] {e}"))
+        })?;
         Ok(NodeConfig {
             office: raw.office,
             network: raw.network,
@@ -437,6 +475,7 @@ impl NodeConfig {
             console: raw.console,
             gateway: raw.gateway,
             portal: raw.portal,
+            sync: SyncConfig { initial_window },
         })
     }
 
@@ -470,6 +509,9 @@ impl NodeConfig {
             console: self.console,
             gateway: self.gateway.clone(),
             portal: self.portal.clone(),
+            sync: RawSync {
+                initial_window: self.sync.initial_window.datagrams(),
+            },
         };
         let body = toml::to_string_pretty(&raw).unwrap_or_default();
         format!(
@@ -535,5 +577,37 @@ mod tests {
         let typo = "office = \"commune:a/b\"\nlisen = \"0.0.0.0:1\"\n";
         let error = NodeConfig::parse(Path::new("node.toml"), typo).unwrap_err();
         assert_eq!(error.line, Some(2), "{error}");
+    }
+
+    #[test]
+    fn the_initial_window_is_read_checked_and_written() {
+        let file = Path::new("node.toml");
+        let plain = NodeConfig::parse(file, "office = \"commune:a/b\"\n").unwrap();
+        assert_eq!(plain.sync.initial_window, InitialWindow::DEFAULT);
+        assert!(!plain.to_toml().contains("[sync]"), "{}", plain.to_toml());
+
+        let set = "office = \"commune:a/b\"\n[sync]\ninitial_window = 32\n";
+        let parsed = NodeConfig::parse(file, set).unwrap();
+        assert_eq!(parsed.sync.initial_window.datagrams(), 32);
+        let text = parsed.to_toml();
+        assert!(
+            text.contains("[sync]") && text.contains("initial_window = 32"),
+            "{text}"
+        );
+        assert_eq!(NodeConfig::parse(file, &text).unwrap(), parsed);
+
+        for bad in ["4", "5000"] {
+            let source = format!("office = \"commune:a/b\"\n[sync]\ninitial_window = {bad}\n");
+            let error = NodeConfig::parse(file, &source).unwrap_err();
+            assert_eq!(error.line, Some(3), "{error}");
+            let text = error.to_string();
+            assert!(
+                text.contains(&format!("{bad} datagrams is out of range")),
+                "{text}"
+            );
+            assert!(text.contains("give 10 to 400"), "{text}");
+        }
+        let typo = "office = \"commune:a/b\"\n[sync]\ninitial_windw = 32\n";
+        assert!(NodeConfig::parse(file, typo).is_err());
     }
 }

@@ -224,6 +224,93 @@ pub struct Serve<'a> {
     pub on_listen: &'a (dyn Fn(SocketAddr) + Sync),
 }
 
+/// The production transport settings, unless `SYNCBENCH_INITIAL_WINDOW`
+/// (datagrams) or `SYNCBENCH_CONGESTION=quinn-bbr` (quinn's BBR as it
+/// comes, its start-up stall included: the "before" of
+/// `docs/benchmarks.md`) ask for another start-up, to compare them with one
+/// binary.
+fn bench_transport_config() -> Result<quinn::TransportConfig> {
+    use lienthong_sync::transport::congestion::{InitialWindow, quinn_bbr};
+    let mut transport = default_transport_config();
+    let initial = match std::env::var("SYNCBENCH_INITIAL_WINDOW") {
+        Ok(datagrams) => InitialWindow::new(
+            datagrams
+                .parse()
+                .context("SYNCBENCH_INITIAL_WINDOW: a number of datagrams")?,
+        )?,
+        Err(_) => InitialWindow::DEFAULT,
+    };
+    lienthong_sync::transport::tls::set_initial_window(&mut transport, initial);
+    match std::env::var("SYNCBENCH_CONGESTION").as_deref() {
+        Ok("quinn-bbr") => {
+            transport.congestion_controller_factory(quinn_bbr(initial));
+        }
+        Ok(other) => anyhow::bail!("SYNCBENCH_CONGESTION={other}: only quinn-bbr is known"),
+        Err(_) => {}
+    }
+    Ok(transport)
+}
+
+/// With `SYNCBENCH_TRACE` set, a side prints to stderr, at each change, a
+/// line of what its connection and session did so far: wall-clock
+/// milliseconds (the two processes share the clock), quinn's RTT and
+/// congestion window, UDP bytes each way, and the session's offers,
+/// received documents, commits, documents in flight and waiting — to count
+/// where the round trips of a run go (`docs/benchmarks.md`).
+fn trace_path(
+    role: &str,
+    connection: &quinn::Connection,
+) -> Option<(
+    tokio::sync::mpsc::UnboundedSender<lienthong_sync::transport::driver::Progress>,
+    tokio::task::JoinHandle<()>,
+)> {
+    use lienthong_sync::transport::driver::Progress;
+    std::env::var_os("SYNCBENCH_TRACE")?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Progress>();
+    let role = role.to_owned();
+    let connection = connection.clone();
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(5));
+        let mut session = String::new();
+        let mut last = String::new();
+        loop {
+            tokio::select! {
+                progress = rx.recv() => match progress {
+                    Some(Progress::Stats { stats, in_flight, waiting, queued_bytes, .. }) => {
+                        session = format!(
+                            "offered {} received {} commits {} turns {} frames_tx {} in_flight {in_flight} waiting {waiting} queued {queued_bytes}",
+                            stats.offered, stats.received, stats.commits, stats.turns, stats.bytes_sent
+                        );
+                    }
+                    Some(Progress::Event(_)) => continue,
+                    None => break,
+                },
+                _ = tick.tick() => {}
+            }
+            let stats = connection.stats();
+            let line = format!(
+                "rtt {} cwnd {} tx {} rx {} lost {} blocked {}/{} | {session}",
+                stats.path.rtt.as_millis(),
+                stats.path.cwnd,
+                stats.udp_tx.bytes,
+                stats.udp_rx.bytes,
+                stats.path.lost_packets,
+                stats.frame_tx.stream_data_blocked,
+                stats.frame_tx.data_blocked,
+            );
+            if line != last {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_millis();
+                eprintln!("trace {now} {role} {line}");
+                last = line;
+            }
+        }
+    });
+    Some((tx, task))
+}
+
 /// Run one side until a session ends in sync (redialling or accepting again
 /// after a broken link), or the deadline passes.
 pub async fn serve(options: Serve<'_>) -> Result<SideReport> {
@@ -237,7 +324,7 @@ pub async fn serve(options: Serve<'_>) -> Result<SideReport> {
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         &identity,
         PinnedPeers::new([options.peer]),
-        Arc::new(default_transport_config()),
+        Arc::new(bench_transport_config()?),
     )?;
     (options.on_listen)(endpoint.local_addr()?);
     let mut report = SideReport {
@@ -283,6 +370,7 @@ pub async fn serve(options: Serve<'_>) -> Result<SideReport> {
             calendar.clone(),
             [(peer, office.clone())].into_iter().collect(),
         );
+        let trace = trace_path(&report.role, &connection);
         let driven = drive(
             connection.clone(),
             options.role,
@@ -292,9 +380,10 @@ pub async fn serve(options: Serve<'_>) -> Result<SideReport> {
             config.clone(),
             Arc::new(Notify::new()),
             shutdown.clone(),
-            None,
+            trace.as_ref().map(|(progress, _)| progress.clone()),
         )
         .await;
+        drop(trace);
         // The source is done only when the sink ended the exchange; a link
         // that timed out (a long cut) leaves the sink wanting more, and it
         // will dial again.

@@ -20,9 +20,10 @@ use lienthong_shared::OfficeId;
 use lienthong_shared::calendar::WorkingCalendar;
 use lienthong_shared::offices::NetworkConfig;
 use lienthong_sync::protocol::PeerId;
+use lienthong_sync::transport::congestion::InitialWindow;
 use lienthong_sync::transport::driver::DriverConfig;
 use lienthong_sync::transport::endpoint::{Endpoint, EndpointError};
-use lienthong_sync::transport::tls::{PinnedPeers, default_transport_config};
+use lienthong_sync::transport::tls::{PinnedPeers, default_transport_config, set_initial_window};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
@@ -95,9 +96,11 @@ pub const STOP_DRAIN: Duration = Duration::from_millis(1500);
 pub const STOP_CLOSE: Duration = Duration::from_millis(200);
 
 /// The QUIC settings of the connections the daemon dials, with its idle
-/// timeout: keep-alives every fifth of it.
-fn transport_config(idle: Duration) -> quinn::TransportConfig {
+/// timeout: keep-alives every fifth of it; each connection starts from the
+/// initial congestion window of `[sync]`.
+fn transport_config(idle: Duration, initial: InitialWindow) -> quinn::TransportConfig {
     let mut transport = default_transport_config();
+    set_initial_window(&mut transport, initial);
     let idle = idle.max(Duration::from_millis(500));
     transport
         .keep_alive_interval(Some(idle / 5))
@@ -111,8 +114,8 @@ fn transport_config(idle: Duration) -> quinn::TransportConfig {
 /// every period — one pair of datagrams instead of two on an idle link
 /// (metered commune links). A dialler that stops pinging is gone: the idle
 /// timeout ends the connection, as before.
-fn accepted_transport_config(idle: Duration) -> quinn::TransportConfig {
-    let mut transport = transport_config(idle);
+fn accepted_transport_config(idle: Duration, initial: InitialWindow) -> quinn::TransportConfig {
+    let mut transport = transport_config(idle, initial);
     transport.keep_alive_interval(None);
     transport
 }
@@ -349,8 +352,14 @@ impl Daemon {
             listen,
             &node.identity,
             pinned.clone(),
-            Arc::new(transport_config(options.idle_timeout)),
-            Arc::new(accepted_transport_config(options.idle_timeout)),
+            Arc::new(transport_config(
+                options.idle_timeout,
+                node.config.sync.initial_window,
+            )),
+            Arc::new(accepted_transport_config(
+                options.idle_timeout,
+                node.config.sync.initial_window,
+            )),
         )?;
         let local_addr = endpoint
             .local_addr()

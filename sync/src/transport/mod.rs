@@ -2,6 +2,7 @@
 //! and the driver that runs a [`crate::protocol::Session`] over a connection.
 
 pub mod budget;
+pub mod congestion;
 pub mod driver;
 pub mod endpoint;
 pub mod framing;

@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 
+use super::congestion::{InitialWindow, SyncBbrConfig};
 use super::identity::{IdentityError, NodeId, NodeIdentity};
 use super::verifier::{PinnedClientVerifier, PinnedServerVerifier};
 
@@ -308,6 +309,10 @@ pub fn quic_windows() -> super::budget::QuicWindows {
 ///   province node with hundreds of peers cannot afford), 2 MiB send window
 ///   (a session uses one stream; every byte here counts in the per-peer
 ///   memory bound, `budget.rs`).
+/// - BBR (random loss is not taken for congestion), started without quinn's
+///   start-up stall and with an initial window of
+///   [`InitialWindow::DEFAULT`] datagrams ([`super::congestion`]; change it
+///   with [`set_initial_window`]).
 pub fn default_transport_config() -> quinn::TransportConfig {
     let mut transport = quinn::TransportConfig::default();
     transport
@@ -324,8 +329,14 @@ pub fn default_transport_config() -> quinn::TransportConfig {
         // hold (see `budget.rs`).
         .receive_window(quinn::VarInt::from_u32(QUIC_RECEIVE_WINDOW as u32))
         .send_window(QUIC_SEND_WINDOW as u64)
-        .congestion_controller_factory(Arc::new(quinn::congestion::BbrConfig::default()));
+        .congestion_controller_factory(Arc::new(SyncBbrConfig::default()));
     transport
+}
+
+/// Start connections made with `transport` from an initial congestion
+/// window of `initial` (node.toml `[sync] initial_window`).
+pub fn set_initial_window(transport: &mut quinn::TransportConfig, initial: InitialWindow) {
+    transport.congestion_controller_factory(Arc::new(SyncBbrConfig::new(initial)));
 }
 
 #[cfg(test)]

@@ -26,6 +26,11 @@ pub(crate) enum Link {
     Rural5,
     #[value(name = "rural-20")]
     Rural20,
+    /// WORKLOAD.md's bandwidth run: RTT 300 ms, 384 kbit/s each way, a
+    /// 64 KiB queue in front of the link (a modem's buffer: 1.4 s of it;
+    /// what does not fit is dropped).
+    #[value(name = "rural-384k")]
+    Rural384k,
 }
 
 impl Link {
@@ -37,6 +42,7 @@ impl Link {
             Link::Rural1 => Some(rural.with_loss(0.01)),
             Link::Rural5 => Some(rural.with_loss(0.05)),
             Link::Rural20 => Some(rural.with_loss(0.20)),
+            Link::Rural384k => Some(rural.with_bandwidth(384_000).with_queue_limit(64 << 10)),
         }
     }
 
@@ -47,6 +53,7 @@ impl Link {
             Link::Rural1 => "rural, 300 ms RTT, 1% loss",
             Link::Rural5 => "rural, 300 ms RTT, 5% loss",
             Link::Rural20 => "rural, 300 ms RTT, 20% loss",
+            Link::Rural384k => "rural, 300 ms RTT, 384 kbit/s",
         }
     }
 }
