@@ -58,11 +58,14 @@ struct Gate {
     turn: Mutex<()>,
 }
 
-/// The gates of this process by (device, inode) of their lock file, so
-/// every connection to one store shares one open file (one descriptor per
-/// store and process, however many connections a daemon opens).
-fn gates() -> &'static Mutex<HashMap<(u64, u64), Weak<Gate>>> {
-    static GATES: OnceLock<Mutex<HashMap<(u64, u64), Weak<Gate>>>> = OnceLock::new();
+/// The gates of this process by (device, inode) of their lock file.
+type Gates = Mutex<HashMap<(u64, u64), Weak<Gate>>>;
+
+/// The gates of this process, so every connection to one store shares one
+/// open file (one descriptor per store and process, however many
+/// connections a daemon opens).
+fn gates() -> &'static Gates {
+    static GATES: OnceLock<Gates> = OnceLock::new();
     GATES.get_or_init(Default::default)
 }
 
