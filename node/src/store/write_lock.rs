@@ -389,6 +389,43 @@ mod tests {
         assert!(has(&mut old, "old") && has(&mut old, "new"));
     }
 
+    /// A write whose closure fails, or panics, writes nothing, ends its
+    /// transaction and gives the turn back: the next writer, on this
+    /// connection or another, goes on without waiting.
+    #[test]
+    fn a_failed_or_panicking_write_rolls_back_and_gives_the_turn_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.db");
+        let mut store = Store::create(&path).unwrap();
+        let failed = store.write(|w| {
+            w.conn()
+                .execute("INSERT INTO meta (key, value) VALUES ('failed', 1)", [])?;
+            Err::<(), _>(StoreError::Invalid("refused".into()))
+        });
+        assert!(failed.is_err());
+        assert!(store.connection().is_autocommit(), "transaction left open");
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store
+                .write(|w| {
+                    w.conn()
+                        .execute("INSERT INTO meta (key, value) VALUES ('panicked', 1)", [])?;
+                    panic!("a bug in a write");
+                    #[allow(unreachable_code)]
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+        }));
+        assert!(panicked.is_err());
+        assert!(store.connection().is_autocommit(), "transaction left open");
+        let mut other = Store::open(&path).unwrap();
+        insert(&mut other, "after");
+        insert(&mut store, "again");
+        assert_eq!(other.lock_waits(), LockWaits::default());
+        assert_eq!(store.lock_waits(), LockWaits::default());
+        assert!(!has(&mut store, "failed") && !has(&mut store, "panicked"));
+        assert!(has(&mut store, "after") && has(&mut store, "again"));
+    }
+
     /// A thread that holds the turn and writes through a second connection
     /// to the same store is not made to wait for itself: it takes no turn
     /// (SQLite decides, as before turns existed).
