@@ -319,7 +319,9 @@ impl Store {
     {
         let tx = Open::begin(&self.conn, "BEGIN DEFERRED")?;
         let value = f(&Reader { conn: &self.conn })?;
-        tx.end("COMMIT")?;
+        // Ended as rusqlite's `Transaction::finish` ended it: a read
+        // transaction is rolled back (nothing a read did is ever kept).
+        tx.end("ROLLBACK")?;
         Ok(value)
     }
 
@@ -365,7 +367,8 @@ impl<'c> Open<'c> {
         Ok(Open { conn })
     }
 
-    /// Run `sql` (`COMMIT`); if it fails, the drop rolls back.
+    /// Run `sql` (`COMMIT`, or `ROLLBACK` for a read); if it fails, the
+    /// drop rolls back.
     fn end(self, sql: &str) -> Result<()> {
         self.conn.prepare_cached(sql)?.execute([])?;
         Ok(())
