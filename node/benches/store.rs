@@ -32,6 +32,10 @@
 //! (`LIENTHONG_BENCH_DOSSIERS`, default 100,000; 0 skips part 2),
 //! `LIENTHONG_BENCH_UNSIGNED=1`: officer operations without signing their
 //! changes (issue 8's cost, against the default with signing on).
+//! `LIENTHONG_BENCH_NO_TURNS=1`: desks write without taking the writers'
+//! turn (`store/write_lock.rs`), meeting only SQLite's lock and its polling
+//! busy handler, as binaries before it did. Each run prints how often and
+//! how long a desk waited for the others (turns, busy-handler calls).
 //! `--dir DIR` (`LIENTHONG_BENCH_DIR`, where the stores go; default the
 //! system temp dir — put it on the disk you want measured), `--out FILE`
 //! (`LIENTHONG_BENCH_OUT`: also write the tables into FILE, relative to the
@@ -134,15 +138,36 @@ fn ms(d: Duration) -> f64 {
 /// Latencies per operation kind.
 type Timings = BTreeMap<&'static str, Vec<Duration>>;
 
+/// How long desks waited for each other (summed over desks).
+#[derive(Default)]
+struct Waits {
+    turns: u64,
+    turn_wait: Duration,
+    busy_calls: u64,
+    busy_wait: Duration,
+}
+
 /// One desk's work at `office`: `dossiers` birth registrations from receipt
 /// to return, each step a full officer command.
-fn desk(dir: &Path, office: &str, desk: usize, dossiers: usize, first_day: u32) -> Timings {
+fn desk(
+    dir: &Path,
+    office: &str,
+    desk: usize,
+    dossiers: usize,
+    first_day: u32,
+) -> (Timings, Waits) {
     let office: OfficeId = office.parse().unwrap();
     let mut node = Node::open(dir).unwrap();
     if std::env::var_os("LIENTHONG_BENCH_UNSIGNED").is_some() {
         // Issue 8's cost: the same operations without signing each change.
         node.store.clear_signer();
     }
+    if std::env::var_os("LIENTHONG_BENCH_NO_TURNS").is_some() {
+        // Writers as before `write_lock.rs`: SQLite's lock and its busy
+        // handler only.
+        node.store.set_take_turns(false);
+    }
+    let before = node.store.lock_waits();
     let mut timings = Timings::new();
     for i in 0..dossiers {
         // 400 a day from 07:00, from `first_day` March on.
@@ -203,7 +228,14 @@ fn desk(dir: &Path, office: &str, desk: usize, dossiers: usize, first_day: u32) 
             timings.entry(name).or_default().push(t.elapsed());
         }
     }
-    timings
+    let after = node.store.lock_waits();
+    let waits = Waits {
+        turns: after.turns_waited - before.turns_waited,
+        turn_wait: after.turn_wait - before.turn_wait,
+        busy_calls: after.busy_calls - before.busy_calls,
+        busy_wait: after.busy_wait - before.busy_wait,
+    };
+    (timings, waits)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -263,10 +295,16 @@ fn operations(
         })
         .collect();
     let mut timings = Timings::new();
+    let mut waits = Waits::default();
     for h in handles {
-        for (name, mut samples) in h.join().unwrap() {
+        let (desk_timings, desk_waits) = h.join().unwrap();
+        for (name, mut samples) in desk_timings {
             timings.entry(name).or_default().append(&mut samples);
         }
+        waits.turns += desk_waits.turns;
+        waits.turn_wait += desk_waits.turn_wait;
+        waits.busy_calls += desk_waits.busy_calls;
+        waits.busy_wait += desk_waits.busy_wait;
     }
     let elapsed = started.elapsed();
     let cpu_after = cpu_time();
@@ -297,7 +335,16 @@ fn operations(
         system: cpu_after.1 - cpu_before.1,
         rates: Vec::new(),
     };
-    eprintln!("{}: {:.0} operations per second", result.label, result.rate);
+    let n = result.all.len() as f64;
+    eprintln!(
+        "{}: {:.0} operations per second; per operation: {:.2} turns waited for ({:.0} µs), {:.2} busy-handler calls ({:.0} µs)",
+        result.label,
+        result.rate,
+        waits.turns as f64 / n,
+        waits.turn_wait.as_secs_f64() * 1e6 / n,
+        waits.busy_calls as f64 / n,
+        waits.busy_wait.as_secs_f64() * 1e6 / n,
+    );
     result
 }
 

@@ -282,7 +282,7 @@ pub fn tighten_permissions(data: &DataDir) {
     set_mode_if_looser(data.root(), 0o700);
     let store = data.store_file();
     let mut files = vec![store.clone(), data.config_file()];
-    for suffix in ["-wal", "-shm"] {
+    for suffix in ["-wal", "-shm", "-lock"] {
         let mut name = store.clone().into_os_string();
         name.push(suffix);
         files.push(name.into());

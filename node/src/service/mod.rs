@@ -235,7 +235,10 @@ pub(crate) fn check_served(node: &Node, office: &OfficeId) -> Result<()> {
 /// Find a dossier by its code, or by its id or an unambiguous id prefix (≥ 6 hex digits).
 pub fn resolve(node: &mut Node, query: &str) -> Result<IndexRow> {
     let query = query.trim();
-    node.store.read(|r| {
+    // Single statements, no transaction around them: the second runs only
+    // when the first found nothing, so they need not agree on a snapshot,
+    // and every officer's command resolves its dossier first.
+    node.store.read_now(|r| {
         let mut rows = r.find_by_code(query)?;
         if rows.is_empty() && query.len() >= 6 && query.bytes().all(|b| b.is_ascii_hexdigit()) {
             rows = r.find_by_id_prefix(query)?;

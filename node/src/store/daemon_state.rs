@@ -11,21 +11,24 @@ use super::{Result, Store};
 impl Store {
     /// Record that the daemon (process `pid`) is alive at `at`.
     pub fn record_heartbeat(&self, at: DateTime<Utc>, pid: u32) -> Result<()> {
-        self.connection().execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('daemon_heartbeat', ?1), ('daemon_pid', ?2)",
-            rusqlite::params![at.timestamp_millis(), i64::from(pid)],
-        )?;
+        self.with_turn(|conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('daemon_heartbeat', ?1), ('daemon_pid', ?2)",
+                rusqlite::params![at.timestamp_millis(), i64::from(pid)],
+            )
+        })?;
         Ok(())
     }
 
     /// The daemon stopped: no heartbeat, no peer connected.
     pub fn clear_heartbeat(&self) -> Result<()> {
-        self.connection().execute(
-            "DELETE FROM meta WHERE key IN ('daemon_heartbeat', 'daemon_pid')",
-            [],
-        )?;
-        self.connection()
-            .execute("UPDATE peers SET connected = 0", [])?;
+        self.with_turn(|conn| {
+            conn.execute(
+                "DELETE FROM meta WHERE key IN ('daemon_heartbeat', 'daemon_pid')",
+                [],
+            )?;
+            conn.execute("UPDATE peers SET connected = 0", [])
+        })?;
         Ok(())
     }
 

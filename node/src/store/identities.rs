@@ -12,10 +12,12 @@ const PREFIX: &str = "previous_node_id:";
 impl Store {
     /// Record that `node_id` was this node's identity until `at`.
     pub fn record_previous_identity(&self, node_id: &str, at: DateTime<Utc>) -> Result<()> {
-        self.connection().execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-            rusqlite::params![format!("{PREFIX}{node_id}"), at.timestamp_millis()],
-        )?;
+        self.with_turn(|conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                rusqlite::params![format!("{PREFIX}{node_id}"), at.timestamp_millis()],
+            )
+        })?;
         Ok(())
     }
 

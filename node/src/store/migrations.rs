@@ -361,7 +361,13 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
-pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+/// Bring the store up to date; `turn` takes the writers' turn
+/// (`write_lock.rs`) around each migration's transaction.
+pub(super) fn migrate<'t>(
+    conn: &mut Connection,
+    path: &Path,
+    turn: impl Fn() -> Result<Option<super::write_lock::Turn<'t>>>,
+) -> Result<()> {
     let known = MIGRATIONS.len() as i64;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if version > known {
@@ -372,6 +378,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         });
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let _turn = turn()?;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Another process may have migrated while we waited for the lock.
         let current: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;

@@ -45,11 +45,13 @@ pub mod quarantine;
 pub mod register;
 pub mod reports;
 pub mod snapshot;
+pub mod write_lock;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +86,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Busy handler: `true` = try again; `attempt` counts from 0. Short steps
 /// first (a commit takes well under a millisecond), then longer ones, and
-/// give up after about 30 s.
+/// give up after about 30 s. Only the fallback: writers of this codebase
+/// wait for each other's turn first, woken when it is given back
+/// ([`write_lock`]); this meets writers that do not take turns.
 fn wait_for_lock(attempt: i32) -> bool {
     let step = if attempt < 500 {
         Duration::from_micros(200)
@@ -133,6 +137,10 @@ pub struct Store {
     pub dossiers: cache::DossierCache,
     /// Signs the changes this node writes (issue 8); set by `Node::open`.
     signer: Option<std::sync::Arc<lienthong_sync::protocol::attest::Signer>>,
+    /// The writers' turn (`write_lock.rs`), taken around every write.
+    write_lock: write_lock::WriteLock,
+    /// How long this connection's writes waited ([`Self::lock_waits`]).
+    waits: Arc<write_lock::Counters>,
 }
 
 /// The page cache of a store opened by an officer's process or the
@@ -203,11 +211,22 @@ impl Store {
         };
         let mut conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(open_error)?;
+        let write_lock = write_lock::WriteLock::open(path)?;
         // Writers (officer commands in other processes, the daemon's
-        // sessions) wait for each other. SQLite's default wait sleeps in steps
-        // of up to 100 ms, far longer than a write here takes (a commit is
-        // under a millisecond); wait in short steps instead, up to 30 s.
-        conn.busy_handler(Some(wait_for_lock)).map_err(open_error)?;
+        // sessions) wait for each other's turn (`write_lock.rs`); a writer
+        // that takes no turn meets SQLite's lock instead. SQLite's default
+        // wait sleeps in steps of up to 100 ms, far longer than a write here
+        // takes (a commit is under a millisecond); wait in short steps
+        // instead, up to 30 s.
+        let waits = Arc::new(write_lock::Counters::default());
+        let counted = Arc::clone(&waits);
+        conn.busy_handler(Some(move |attempt| {
+            let started = Instant::now();
+            let again = wait_for_lock(attempt);
+            counted.busy(started.elapsed());
+            again
+        }))
+        .map_err(open_error)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_error)?;
         conn.pragma_update(None, "synchronous", "FULL")
@@ -226,8 +245,12 @@ impl Store {
             path: path.to_path_buf(),
             dossiers: cache::DossierCache::default(),
             signer: None,
+            write_lock,
+            waits,
         };
-        migrations::migrate(&mut store.conn, path)?;
+        migrations::migrate(&mut store.conn, path, || {
+            store.write_lock.take(&store.waits)
+        })?;
         Ok(store)
     }
 
@@ -246,23 +269,45 @@ impl Store {
         self.signer = None;
     }
 
+    /// How long this connection's writes waited for other writers, since
+    /// it was opened.
+    pub fn lock_waits(&self) -> write_lock::LockWaits {
+        self.waits.snapshot()
+    }
+
+    /// Write without taking turns (`false`), as binaries before
+    /// `write_lock.rs` did: only SQLite's lock and its busy handler. For the
+    /// benchmark's comparison and tests; every writer of the node takes
+    /// turns.
+    pub fn set_take_turns(&mut self, take: bool) {
+        self.write_lock.set_enabled(take);
+    }
+
+    /// Run `f` with this store's writers' turn held, for a statement that
+    /// writes outside [`Self::write`] (autocommit).
+    fn with_turn<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let _turn = self.write_lock.take(&self.waits)?;
+        Ok(f(&self.conn)?)
+    }
+
     /// Run `f` in one write transaction (`BEGIN IMMEDIATE`), committed only
-    /// if `f` succeeds: a refused or failed command writes nothing.
+    /// if `f` succeeds: a refused or failed command writes nothing. The
+    /// writers' turn is taken first and given back after the commit or the
+    /// rollback (`write_lock.rs`).
     pub fn write<T, E>(&mut self, f: impl FnOnce(&Writer<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
     {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
+        // Declared before the transaction, so dropped after it.
+        let _turn = self.write_lock.take(&self.waits)?;
+        let tx = Open::begin(&self.conn, "BEGIN IMMEDIATE")?;
         let writer = Writer {
-            tx,
+            conn: &self.conn,
             signer: self.signer.clone(),
         };
         let value = f(&writer)?;
         crash_point("before_commit");
-        writer.tx.commit().map_err(StoreError::from)?;
+        tx.end("COMMIT")?;
         crash_point("after_commit");
         Ok(value)
     }
@@ -272,12 +317,11 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(StoreError::from)?;
-        let value = f(&Reader { conn: &tx })?;
-        tx.finish().map_err(StoreError::from)?;
+        let tx = Open::begin(&self.conn, "BEGIN DEFERRED")?;
+        let value = f(&Reader { conn: &self.conn })?;
+        // Ended as rusqlite's `Transaction::finish` ended it: a read
+        // transaction is rolled back (nothing a read did is ever kept).
+        tx.end("ROLLBACK")?;
         Ok(value)
     }
 
@@ -308,19 +352,59 @@ impl Store {
     }
 }
 
+/// An open transaction of [`Store::write`] or [`Store::read`], rolled back
+/// when dropped unless [`Open::end`] committed it. Begun and ended with
+/// cached statements: rusqlite's `Transaction` parses `BEGIN` and `COMMIT`
+/// anew every time (two `sqlite3_prepare` a transaction, about 2% of an
+/// officer's operation).
+struct Open<'c> {
+    conn: &'c Connection,
+}
+
+impl<'c> Open<'c> {
+    fn begin(conn: &'c Connection, sql: &str) -> Result<Self> {
+        conn.prepare_cached(sql)?.execute([])?;
+        Ok(Open { conn })
+    }
+
+    /// Run `sql` (`COMMIT`, or `ROLLBACK` for a read); if it fails, the
+    /// drop rolls back.
+    fn end(self, sql: &str) -> Result<()> {
+        self.conn.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    }
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        // Committed, or already rolled back by SQLite (some errors end the
+        // transaction themselves): nothing to do.
+        if self.conn.is_autocommit() {
+            return;
+        }
+        if let Err(e) = self
+            .conn
+            .prepare_cached("ROLLBACK")
+            .and_then(|mut rollback| rollback.execute([]))
+        {
+            tracing::warn!(error = %e, "rolling back a transaction failed");
+        }
+    }
+}
+
 /// A write transaction. Derefs to a [`Reader`] for reads inside it.
 pub struct Writer<'c> {
-    tx: rusqlite::Transaction<'c>,
+    conn: &'c Connection,
     signer: Option<std::sync::Arc<lienthong_sync::protocol::attest::Signer>>,
 }
 
 impl Writer<'_> {
     pub fn conn(&self) -> &Connection {
-        &self.tx
+        self.conn
     }
 
     pub fn reader(&self) -> Reader<'_> {
-        Reader { conn: &self.tx }
+        Reader { conn: self.conn }
     }
 }
 
