@@ -41,6 +41,10 @@ pub struct Preparer {
     guard: GuardLimits,
 }
 
+/// A whole new document as `messages::whole_new_document` gives it (the
+/// document and the bytes it came in), or what stopped Automerge.
+pub(crate) type Loaded = Result<Option<(Automerge, Vec<u8>)>, GuardError>;
+
 /// An offer's message, checked and decoded ahead of the session.
 pub(crate) struct PreparedOffer {
     /// [`guard::sync_message`] of the message.
@@ -48,7 +52,7 @@ pub(crate) struct PreparedOffer {
     /// The whole document it carries, loaded strictly with its heads
     /// checked (`messages::whole_new_document`, contained): `None` when
     /// not attempted (not a single document chunk, or not prepared).
-    pub(crate) whole: Option<Result<Option<(Automerge, Vec<u8>)>, GuardError>>,
+    pub(crate) whole: Option<Loaded>,
 }
 
 /// A frame as the session takes it: decoded, and an offer possibly
@@ -124,9 +128,9 @@ impl Preparer {
         let whole = match &decoded {
             // Only a single document chunk: a change chunk is applied to
             // the copy held here (and loaded only if there is none).
-            Ok(m) if single_document_chunk(m) => Some(guard::contained(|| {
-                messages::whole_new_document(m)
-            })),
+            Ok(m) if single_document_chunk(m) => {
+                Some(guard::contained(|| messages::whole_new_document(m)))
+            }
             _ => None,
         };
         PreparedOffer { decoded, whole }

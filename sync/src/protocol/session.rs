@@ -55,9 +55,9 @@ use std::time::{Duration, Instant};
 use super::blobs::Blobs;
 use super::frame::{DecodeError, Frame, PROTOCOL_VERSION, error_code};
 use super::inbound::Inbound;
-use super::prepare::{Prepared, PreparedOffer, Preparer};
 pub use super::inbound::MAX_ROUNDS;
 use super::outbound::Outbound;
+use super::prepare::{Prepared, PreparedOffer, Preparer};
 use super::store::{Admission, PeerId, SyncStore};
 use crate::document_id::DocumentId;
 

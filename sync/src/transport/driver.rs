@@ -738,7 +738,10 @@ fn handle_prepared<S: SyncStore, A: Admission>(
         });
         for (i, range) in chunks.into_iter().enumerate() {
             let chunk: Vec<Prepared> = if ours(i) {
-                frames[range].iter().map(|f| prepare(&preparer, f)).collect()
+                frames[range]
+                    .iter()
+                    .map(|f| prepare(&preparer, f))
+                    .collect()
             } else {
                 match rx.recv() {
                     Ok(chunk) => chunk,
@@ -959,15 +962,24 @@ mod tests {
         frames
     }
 
+    /// The documents stored (saved) and the frames sent.
+    type Received = (Vec<(DocumentId, Vec<u8>)>, Vec<Vec<u8>>);
+
     /// What a receiving session made of `frames`, handed one by one or
     /// with the helper preparing them.
-    fn receive(frames: &[Vec<u8>], helper: bool) -> (Vec<(DocumentId, Vec<u8>)>, Vec<Vec<u8>>) {
+    fn receive(frames: &[Vec<u8>], helper: bool) -> Received {
         let mut store = MemoryStore::new();
         let mut session = Session::new([9; 32], SessionConfig::default(), &mut store).unwrap();
         if helper {
             let mut handled = 0;
-            handle_prepared(&mut session, &mut store, &mut AdmitAll, frames, &mut handled)
-                .unwrap();
+            handle_prepared(
+                &mut session,
+                &mut store,
+                &mut AdmitAll,
+                frames,
+                &mut handled,
+            )
+            .unwrap();
             assert_eq!(handled, frames.len(), "every frame taken");
         } else {
             for frame in frames {
@@ -980,7 +992,10 @@ mod tests {
             .map(|(id, d)| (*id, d.save_nocompress()))
             .collect();
         stored.sort();
-        (stored, std::iter::from_fn(|| session.poll_transmit()).collect())
+        (
+            stored,
+            std::iter::from_fn(|| session.poll_transmit()).collect(),
+        )
     }
 
     /// A turn prepared by the helper thread and the session's, in chunks
