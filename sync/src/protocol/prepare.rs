@@ -32,6 +32,11 @@ use super::messages;
 /// document is a few KB.
 pub const PREPARE_MAX_MESSAGE: usize = 32 << 10;
 
+/// The largest frame [`Preparer::worth_preparing`] passes: an offer of
+/// [`PREPARE_MAX_MESSAGE`] and its header (type, sequence, document id,
+/// length: well under 256 bytes).
+pub const PREPARE_MAX_FRAME: usize = PREPARE_MAX_MESSAGE + 256;
+
 /// What decoding and checking one frame needs to know of the session: its
 /// limits. Cloned out of the session (`Session::preparer`), so what it
 /// prepares is judged exactly as the session judges.
@@ -104,10 +109,11 @@ impl Preparer {
         }
     }
 
-    /// Would [`Self::prepare`] load something for a frame of `len` bytes?
-    /// (The shell budgets what it prepares ahead by this.)
+    /// May [`Self::prepare`] load something for these frame bytes (an
+    /// offer of at most [`PREPARE_MAX_FRAME`] bytes)? The shell counts and
+    /// budgets what it prepares ahead by this.
     pub fn worth_preparing(bytes: &[u8]) -> bool {
-        bytes.len() <= PREPARE_MAX_MESSAGE + 256 && Frame::is_offer(bytes)
+        bytes.len() <= PREPARE_MAX_FRAME && Frame::is_offer(bytes)
     }
 
     /// Decode the frame and, for an offer of at most

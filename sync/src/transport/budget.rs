@@ -12,7 +12,7 @@ use super::driver::{DriverConfig, PREPARE_CHUNK_BYTES, READ_CHUNK, WRITE_BATCH, 
 use super::framing::{MAX_WINDOW, STEP};
 use crate::protocol::blobs::{PARALLEL as FETCHES, STORE_BATCH as VERIFIED_CHUNKS};
 use crate::protocol::frame::{BLOB_CHUNK_SIZE, MAX_BLOB_CHUNKS};
-use crate::protocol::prepare::PREPARE_MAX_MESSAGE;
+use crate::protocol::prepare::{PREPARE_MAX_FRAME, PREPARE_MAX_MESSAGE};
 
 /// What the default configuration must stay under.
 pub const PER_PEER_TARGET: usize = 64 << 20;
@@ -125,7 +125,7 @@ impl DriverConfig {
                 ),
                 part(
                     "documents loaded ahead of the session: two chunks (issue 11)",
-                    2 * (PREPARE_CHUNK_BYTES + prepared_cost(PREPARE_MAX_MESSAGE)),
+                    2 * (PREPARE_CHUNK_BYTES + prepared_cost(PREPARE_MAX_FRAME)),
                     "PREPARE_CHUNK_BYTES",
                 ),
                 part(
