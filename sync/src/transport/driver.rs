@@ -727,17 +727,21 @@ fn handle_prepared<S: SyncStore, A: Admission>(
             .filter(|(i, _)| !ours(*i))
             .map(|(_, range)| range.clone())
             .collect();
-        scope.spawn(move || {
-            for range in theirs {
-                let chunk = frames[range].iter().map(|f| prepare(&helper, f)).collect();
-                if tx.send(chunk).is_err() {
-                    // The session stopped taking input.
-                    return;
+        // A node short of threads prepares everything on the session's.
+        let spawned = std::thread::Builder::new()
+            .name("sync-prepare".into())
+            .spawn_scoped(scope, move || {
+                for range in theirs {
+                    let chunk = frames[range].iter().map(|f| prepare(&helper, f)).collect();
+                    if tx.send(chunk).is_err() {
+                        // The session stopped taking input.
+                        return;
+                    }
                 }
-            }
-        });
+            })
+            .is_ok();
         for (i, range) in chunks.into_iter().enumerate() {
-            let chunk: Vec<Prepared> = if ours(i) {
+            let chunk: Vec<Prepared> = if ours(i) || !spawned {
                 frames[range]
                     .iter()
                     .map(|f| prepare(&preparer, f))
