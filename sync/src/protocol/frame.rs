@@ -175,6 +175,13 @@ impl Frame {
         encoded.first() == Some(&ATTEST)
     }
 
+    /// Are these encoded bytes an `Offer` frame (by their type byte only)?
+    /// The shell prepares offers ahead of the session
+    /// (`protocol::prepare`).
+    pub fn is_offer(encoded: &[u8]) -> bool {
+        encoded.first() == Some(&OFFER)
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.encoded_len_hint());
         match self {

@@ -25,6 +25,7 @@ use super::chain;
 use super::frame::Frame;
 use super::guard;
 use super::messages;
+use super::prepare::PreparedOffer;
 use super::session::{MAX_UNFINISHED_OFFERS, Output, SessionConfig, SessionError, SessionEvent};
 use super::store::{Admission, NewChange, PeerId, Received, SyncStore};
 use crate::document_id::DocumentId;
@@ -252,6 +253,7 @@ impl Inbound {
         seq: u64,
         doc: DocumentId,
         message: &[u8],
+        prepared: Option<PreparedOffer>,
         store: &mut S,
         admission: &mut A,
         config: &SessionConfig,
@@ -341,7 +343,7 @@ impl Inbound {
         } else if let Some(pending) = self.pending.get_mut(&doc) {
             pending.seqs.push(seq);
         }
-        self.apply(peer, doc, message, admission, config, out)
+        self.apply(peer, doc, message, prepared, admission, config, out)
     }
 
     /// The peer's attestations for changes of `doc` it is about to send.
@@ -409,14 +411,19 @@ impl Inbound {
             return Ok(());
         }
         pending.awaiting -= 1;
-        self.apply(peer, doc, message, admission, config, out)
+        self.apply(peer, doc, message, None, admission, config, out)
     }
 
+    /// Apply one message of the peer's to `doc`. `prepared`: the same
+    /// message checked, decoded and possibly loaded ahead
+    /// (`protocol::prepare`), used in place of doing that here.
+    #[allow(clippy::too_many_arguments)]
     fn apply<A: Admission>(
         &mut self,
         peer: &PeerId,
         doc: DocumentId,
         message: &[u8],
+        prepared: Option<PreparedOffer>,
         admission: &mut A,
         config: &SessionConfig,
         out: &mut Output,
@@ -424,9 +431,13 @@ impl Inbound {
         let Some(pending) = self.pending.get_mut(&doc) else {
             return Ok(());
         };
+        let (decoded, loaded) = match prepared {
+            Some(p) => (p.decoded, p.whole),
+            None => (guard::sync_message(message, &config.guard), None),
+        };
         // A bomb (bytes no honest node writes) closes the session; a message
         // over a limit or unreadable refuses this document only.
-        let decoded = match guard::sync_message(message, &config.guard) {
+        let decoded = match decoded {
             Ok(m) => m,
             Err(e) if e.is_hostile() => {
                 return Err(SessionError::sync_message(&doc, e));
@@ -458,12 +469,16 @@ impl Inbound {
         let fresh = !pending.existed && pending.document.get_heads().is_empty();
         // Automerge panicking on the peer's data closes the session too.
         let hostile = |e: guard::GuardError| SessionError::sync_message(&doc, e);
-        let whole = guard::contained(|| {
-            fresh
-                .then(|| messages::whole_new_document(&decoded))
-                .flatten()
-        })
-        .map_err(hostile)?;
+        let whole = match (fresh, loaded) {
+            // Loaded ahead, under the same guard: its verdict as it came.
+            (true, Some(loaded)) => loaded.map_err(hostile)?,
+            (true, None) => {
+                guard::contained(|| messages::whole_new_document(&decoded)).map_err(hostile)?
+            }
+            // Held here already: applied to our copy (a load ahead, if
+            // any, is dropped).
+            (false, _) => None,
+        };
         match whole {
             Some((document, bytes)) => {
                 // The whole document in one piece: keep it as it came.

@@ -9,8 +9,9 @@ pub mod frame;
 pub mod guard;
 pub mod inbound;
 pub mod memory;
-mod messages;
+pub(crate) mod messages;
 mod outbound;
+pub mod prepare;
 pub mod session;
 pub mod store;
 
@@ -18,6 +19,7 @@ pub use attest::Attestation;
 pub use blobs::BLOB_WINDOW_CHUNKS;
 pub use frame::{Frame, PROTOCOL_VERSION};
 pub use guard::{GuardError, GuardLimits};
+pub use prepare::{Prepared, Preparer};
 pub use session::{
     MAX_UNFINISHED_OFFERS, PathEstimate, Session, SessionConfig, SessionError, SessionEvent,
     SessionStats,

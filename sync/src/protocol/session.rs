@@ -57,6 +57,7 @@ use super::frame::{DecodeError, Frame, PROTOCOL_VERSION, error_code};
 use super::inbound::Inbound;
 pub use super::inbound::MAX_ROUNDS;
 use super::outbound::Outbound;
+use super::prepare::{Prepared, PreparedOffer, Preparer};
 use super::store::{Admission, PeerId, SyncStore};
 use crate::document_id::DocumentId;
 
@@ -405,19 +406,41 @@ impl Session {
         store: &mut S,
         admission: &mut A,
     ) -> Result<(), SessionError> {
+        let prepared = self.preparer().decode(bytes);
+        self.handle_prepared(prepared, store, admission)
+    }
+
+    /// What decodes and checks frames as this session would
+    /// ([`crate::protocol::prepare`]): the shell may prepare frames with it
+    /// on another thread and hand them over with [`Self::handle_prepared`].
+    pub fn preparer(&self) -> Preparer {
+        Preparer::new(self.config.max_message, self.config.guard.clone())
+    }
+
+    /// [`Self::handle`] for a frame decoded (and an offer possibly checked
+    /// and loaded) ahead by [`Self::preparer`]'s `prepare`: the same
+    /// checks, errors and refusals; what was prepared is not done again.
+    pub fn handle_prepared<S: SyncStore, A: Admission>(
+        &mut self,
+        prepared: Prepared,
+        store: &mut S,
+        admission: &mut A,
+    ) -> Result<(), SessionError> {
         if self.closed {
             return Ok(());
         }
         self.stats.frames_received += 1;
-        self.stats.bytes_received += bytes.len() as u64;
+        self.stats.bytes_received += prepared.len() as u64;
         if self.sent_since_receive {
             self.stats.turns += 1;
             self.sent_since_receive = false;
         }
         let committed = self.inbound.commits;
-        let result = Frame::decode(bytes, self.config.max_message)
+        let offer = prepared.offer;
+        let result = prepared
+            .frame
             .map_err(SessionError::from)
-            .and_then(|frame| self.dispatch(frame, store, admission));
+            .and_then(|frame| self.dispatch(frame, offer, store, admission));
         if self.inbound.commits != committed {
             self.blobs.documents_changed();
         }
@@ -440,6 +463,7 @@ impl Session {
     fn dispatch<S: SyncStore, A: Admission>(
         &mut self,
         frame: Frame,
+        prepared: Option<PreparedOffer>,
         store: &mut S,
         admission: &mut A,
     ) -> Result<(), SessionError> {
@@ -498,6 +522,7 @@ impl Session {
                     seq,
                     doc,
                     &message,
+                    prepared,
                     store,
                     admission,
                     &self.config,

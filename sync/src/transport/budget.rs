@@ -8,10 +8,11 @@
 //! lives in about 12 KiB + 2.2 × `n` of heap, and loading it peaks at 5–11 ×
 //! `n` for a moment (the larger the document, the lower the factor).
 
-use super::driver::{DriverConfig, READ_CHUNK, WRITE_BATCH};
+use super::driver::{DriverConfig, PREPARE_CHUNK_BYTES, READ_CHUNK, WRITE_BATCH, prepared_cost};
 use super::framing::{MAX_WINDOW, STEP};
 use crate::protocol::blobs::{PARALLEL as FETCHES, STORE_BATCH as VERIFIED_CHUNKS};
 use crate::protocol::frame::{BLOB_CHUNK_SIZE, MAX_BLOB_CHUNKS};
+use crate::protocol::prepare::{PREPARE_MAX_FRAME, PREPARE_MAX_MESSAGE};
 
 /// What the default configuration must stay under.
 pub const PER_PEER_TARGET: usize = 64 << 20;
@@ -25,6 +26,10 @@ pub const LIVE_FACTOR: usize = 3;
 /// Transient heap while Automerge applies one message, per byte of it
 /// (measured: 6.5 at 0.7 MB, the size that matters at a 1 MiB limit).
 pub const APPLY_PEAK_FACTOR: usize = 8;
+/// Transient heap while Automerge loads a small document, per byte of it
+/// (measured: 12 at 64 KB; the factor grows as documents shrink, and
+/// only offers up to `PREPARE_MAX_MESSAGE` are loaded ahead).
+pub const SMALL_LOAD_PEAK_FACTOR: usize = 12;
 /// The zstd compression context of the writer (1 MiB window, level 3).
 pub const ENCODER_CONTEXT: usize = 2 << 20;
 /// The zstd decompression context beyond its window.
@@ -117,6 +122,16 @@ impl DriverConfig {
                     "Automerge applying one message (peak)",
                     APPLY_PEAK_FACTOR * s.max_message,
                     "max_message",
+                ),
+                part(
+                    "documents loaded ahead of the session: two chunks (issue 11)",
+                    2 * (PREPARE_CHUNK_BYTES + prepared_cost(PREPARE_MAX_FRAME)),
+                    "PREPARE_CHUNK_BYTES",
+                ),
+                part(
+                    "an offer being loaded ahead (peak)",
+                    SMALL_LOAD_PEAK_FACTOR * PREPARE_MAX_MESSAGE,
+                    "PREPARE_MAX_MESSAGE",
                 ),
                 part(
                     "unfinished documents: per-document state",

@@ -45,8 +45,8 @@ use super::framing::{FrameDecoder, FrameEncoder};
 use super::identity::NodeId;
 use crate::protocol::frame::FRAME_OVERHEAD;
 use crate::protocol::{
-    Admission, Frame, PathEstimate, PeerId, Session, SessionConfig, SessionError, SessionEvent,
-    SessionStats, SyncStore,
+    Admission, Frame, PathEstimate, PeerId, Prepared, Preparer, Session, SessionConfig,
+    SessionError, SessionEvent, SessionStats, SyncStore,
 };
 
 /// Frames handed to the session per turn on the blocking thread (an
@@ -57,6 +57,24 @@ pub(crate) const INBOX_FRAMES: usize = 256;
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
 /// Compressed output gathered before one write to the stream.
 pub(crate) const WRITE_BATCH: usize = 256 * 1024;
+
+/// Offers in a turn from which a helper thread prepares them ahead of the
+/// session (`protocol::prepare`): below this, a thread costs more than it
+/// saves.
+pub(crate) const PREPARE_MIN_OFFERS: usize = 8;
+
+/// A chunk of prepared frames handed from the helper to the session closes
+/// once the documents loaded for it are counted at this many bytes
+/// ([`prepared_cost`]; about 16 dossiers). The helper holds at most one
+/// chunk beyond the one the session is handling, so what is loaded ahead
+/// stays under two chunks (`budget.rs`).
+pub(crate) const PREPARE_CHUNK_BYTES: usize = 384 << 10;
+
+/// What a document loaded from a message of `len` bytes is counted as
+/// (`budget.rs`: a loaded document's overhead and its live heap).
+pub(crate) fn prepared_cost(len: usize) -> usize {
+    super::budget::DOCUMENT_OVERHEAD + super::budget::LIVE_FACTOR * len
+}
 
 /// Which side opened the connection (the dialer opens the stream).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -623,14 +641,26 @@ where
         let mut handled = 0;
         let mut run = || {
             session.handle_timeout(now)?;
-            for frame in &frames {
-                if !session.accepts_input() {
-                    // The rest waits (with its reader-queue permits) until
-                    // the peer reads what we sent.
+            let offers = frames
+                .iter()
+                .filter(|f| Preparer::worth_preparing(f))
+                .count();
+            if offers >= PREPARE_MIN_OFFERS && second_core() {
+                handle_prepared(session, store, admission, &frames, &mut handled)?;
+                if handled < frames.len() {
+                    // The rest waits, as below.
                     return Ok(());
                 }
-                handled += 1;
-                session.handle(frame, store, admission)?;
+            } else {
+                for frame in &frames {
+                    if !session.accepts_input() {
+                        // The rest waits (with its reader-queue permits)
+                        // until the peer reads what we sent.
+                        return Ok(());
+                    }
+                    handled += 1;
+                    session.handle(frame, store, admission)?;
+                }
             }
             if idle {
                 session.flush(store)?;
@@ -652,6 +682,115 @@ where
         inbox.push_back((frame, permit));
     }
     Ok(Ok(()))
+}
+
+/// Does this machine have a core for a helper thread?
+fn second_core() -> bool {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from)) > 1
+}
+
+/// Of every [`SHARE`] chunks of a turn, the session's thread prepares the
+/// last itself and the helper the others: loading is about 70% of a
+/// receiving session's work (callgrind, 10,000 dossiers), so a helper
+/// loading everything would leave the session's thread waiting on it;
+/// this way each thread does about half.
+pub(crate) const SHARE: usize = 3;
+
+/// Hand `frames` to the session as [`handle_inbox`] does, with a helper
+/// thread preparing them ahead (`protocol::prepare`: the offers' guard
+/// checks, decoding and the loads of the whole documents they carry)
+/// while the session admits and stores the earlier ones. In order, in
+/// chunks of [`PREPARE_CHUNK_BYTES`] (every [`SHARE`]th one prepared by the
+/// session's thread itself); the helper holds at most one chunk beyond the
+/// session's. `handled` counts the frames the session took; the session
+/// stops taking input as it would without the helper, and what was
+/// prepared for the rest is dropped (they stay in the inbox, as bytes).
+fn handle_prepared<S: SyncStore, A: Admission>(
+    session: &mut Session,
+    store: &mut S,
+    admission: &mut A,
+    frames: &[Vec<u8>],
+    handled: &mut usize,
+) -> Result<(), SessionError> {
+    let preparer = session.preparer();
+    let chunks = chunks(frames);
+    let ours = |i: usize| i % SHARE == SHARE - 1;
+    std::thread::scope(|scope| {
+        // A rendezvous: the helper waits with its next chunk until the
+        // session takes it.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(0);
+        let helper = preparer.clone();
+        let theirs: Vec<_> = chunks
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !ours(*i))
+            .map(|(_, range)| range.clone())
+            .collect();
+        // A node short of threads prepares everything on the session's.
+        let spawned = std::thread::Builder::new()
+            .name("sync-prepare".into())
+            .spawn_scoped(scope, move || {
+                for range in theirs {
+                    let chunk = frames[range].iter().map(|f| prepare(&helper, f)).collect();
+                    if tx.send(chunk).is_err() {
+                        // The session stopped taking input.
+                        return;
+                    }
+                }
+            })
+            .is_ok();
+        for (i, range) in chunks.into_iter().enumerate() {
+            let chunk: Vec<Prepared> = if ours(i) || !spawned {
+                frames[range]
+                    .iter()
+                    .map(|f| prepare(&preparer, f))
+                    .collect()
+            } else {
+                match rx.recv() {
+                    Ok(chunk) => chunk,
+                    Err(_) => break,
+                }
+            };
+            for prepared in chunk {
+                if !session.accepts_input() {
+                    // Dropping `rx` stops the helper.
+                    return Ok(());
+                }
+                *handled += 1;
+                session.handle_prepared(prepared, store, admission)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+fn prepare(preparer: &Preparer, frame: &[u8]) -> Prepared {
+    if Preparer::worth_preparing(frame) {
+        preparer.prepare(frame)
+    } else {
+        preparer.decode(frame)
+    }
+}
+
+/// The turn's frames cut into chunks, each closing once its offers'
+/// documents are counted at [`PREPARE_CHUNK_BYTES`].
+fn chunks(frames: &[Vec<u8>]) -> Vec<std::ops::Range<usize>> {
+    let mut chunks = Vec::new();
+    let (mut start, mut cost) = (0, 0);
+    for (i, frame) in frames.iter().enumerate() {
+        if Preparer::worth_preparing(frame) {
+            cost += prepared_cost(frame.len());
+        }
+        if cost >= PREPARE_CHUNK_BYTES {
+            chunks.push(start..i + 1);
+            (start, cost) = (i + 1, 0);
+        }
+    }
+    if start < frames.len() {
+        chunks.push(start..frames.len());
+    }
+    chunks
 }
 
 async fn pump<S, A>(
@@ -785,4 +924,108 @@ async fn write_frames(
     // Wait until the peer has everything (or gives up) before the
     // connection may be closed.
     let _ = tokio::time::timeout(Duration::from_secs(10), send.stopped()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DocumentId;
+    use crate::protocol::memory::MemoryStore;
+    use crate::protocol::{AdmitAll, Frame, PROTOCOL_VERSION};
+    use automerge::transaction::Transactable;
+    use automerge::{ActorId, Automerge, ROOT};
+
+    fn offers(n: u8) -> Vec<Vec<u8>> {
+        let hello = Frame::Hello {
+            version: PROTOCOL_VERSION,
+            since: 0,
+            last_seq: u64::from(n),
+            window_docs: 1024,
+            window_bytes: 8 << 20,
+        };
+        let mut frames = vec![hello.encode()];
+        for i in 1..=n {
+            let mut doc = Automerge::new().with_actor(ActorId::from(&[i, 7][..]));
+            for k in 0..5 {
+                doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+                    tx.put(ROOT, format!("field {k}"), format!("hồ sơ {i}, bước {k}"))?;
+                    Ok(())
+                })
+                .unwrap();
+            }
+            let (message, _) = crate::protocol::messages::opening(&doc, &[]);
+            frames.push(
+                Frame::Offer {
+                    seq: u64::from(i),
+                    doc: DocumentId([i; 16]),
+                    message,
+                }
+                .encode(),
+            );
+        }
+        frames
+    }
+
+    /// The documents stored (saved) and the frames sent.
+    type Received = (Vec<(DocumentId, Vec<u8>)>, Vec<Vec<u8>>);
+
+    /// What a receiving session made of `frames`, handed one by one or
+    /// with the helper preparing them.
+    fn receive(frames: &[Vec<u8>], helper: bool) -> Received {
+        let mut store = MemoryStore::new();
+        let mut session = Session::new([9; 32], SessionConfig::default(), &mut store).unwrap();
+        if helper {
+            let mut handled = 0;
+            handle_prepared(
+                &mut session,
+                &mut store,
+                &mut AdmitAll,
+                frames,
+                &mut handled,
+            )
+            .unwrap();
+            assert_eq!(handled, frames.len(), "every frame taken");
+        } else {
+            for frame in frames {
+                session.handle(frame, &mut store, &mut AdmitAll).unwrap();
+            }
+        }
+        session.flush(&mut store).unwrap();
+        let mut stored: Vec<_> = store
+            .documents()
+            .map(|(id, d)| (*id, d.save_nocompress()))
+            .collect();
+        stored.sort();
+        (
+            stored,
+            std::iter::from_fn(|| session.poll_transmit()).collect(),
+        )
+    }
+
+    /// A turn prepared by the helper thread and the session's, in chunks
+    /// (here more than `SHARE`: both threads prepare some), stores and acknowledges exactly what
+    /// the session stores and acknowledges frame by frame, in order; and
+    /// only after the commit (no `Ack` before `flush` commits them).
+    #[test]
+    fn the_helper_s_turn_stores_and_acknowledges_as_the_session_alone() {
+        let frames = offers(120);
+        let loaded: usize = frames.iter().skip(1).map(|f| prepared_cost(f.len())).sum();
+        assert!(
+            loaded > (SHARE + 1) * PREPARE_CHUNK_BYTES,
+            "precondition: chunks for both threads ({loaded} B)"
+        );
+        let alone = receive(&frames, false);
+        let helped = receive(&frames, true);
+        assert_eq!(alone.0.len(), 120);
+        assert_eq!(alone, helped);
+        let acks: Vec<u64> = helped
+            .1
+            .iter()
+            .filter_map(|f| match Frame::decode(f, 1 << 24) {
+                Ok(Frame::Ack { through }) => Some(through),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(acks, [120], "one acknowledgement, after the commit");
+    }
 }
