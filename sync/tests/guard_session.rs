@@ -4,6 +4,8 @@
 
 #[path = "support/docs.rs"]
 mod docs;
+#[path = "support/session.rs"]
+mod session;
 #[path = "support/wire.rs"]
 mod wire;
 
@@ -11,12 +13,12 @@ use std::collections::VecDeque;
 
 use automerge::sync::Message;
 use docs::{dossier, sorted};
-use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::guard::{self, GuardLimits};
 use lienthong_sync::protocol::memory::MemoryStore;
 use lienthong_sync::protocol::{
-    AdmitAll, Frame, PROTOCOL_VERSION, Session, SessionConfig, SessionError, SessionEvent,
+    AdmitAll, Frame, Session, SessionConfig, SessionError, SessionEvent,
 };
+use session::{PEER, doc_id, hello};
 use wire::Msg;
 
 fn limits() -> GuardLimits {
@@ -25,23 +27,6 @@ fn limits() -> GuardLimits {
 
 fn hash(h: &automerge::ChangeHash) -> [u8; 32] {
     h.0
-}
-
-const PEER: [u8; 32] = [0xA; 32];
-
-fn doc_id(i: u8) -> DocumentId {
-    DocumentId([i; 16])
-}
-
-fn hello() -> Vec<u8> {
-    Frame::Hello {
-        version: PROTOCOL_VERSION,
-        since: 0,
-        last_seq: 1,
-        window_docs: 64,
-        window_bytes: 1 << 20,
-    }
-    .encode()
 }
 
 #[test]
@@ -116,7 +101,9 @@ fn a_bomb_in_an_offer_closes_the_session_with_the_reason() {
     for (says, bomb) in bombs {
         let mut store = MemoryStore::new();
         let mut session = Session::new(PEER, SessionConfig::default(), &mut store).unwrap();
-        session.handle(&hello(), &mut store, &mut AdmitAll).unwrap();
+        session
+            .handle(&hello(1), &mut store, &mut AdmitAll)
+            .unwrap();
         let offer = Frame::Offer {
             seq: 1,
             doc: doc_id(1),
@@ -146,7 +133,9 @@ fn a_document_over_the_limits_is_refused_and_the_session_goes_on() {
         ..SessionConfig::default()
     };
     let mut session = Session::new(PEER, config, &mut store).unwrap();
-    session.handle(&hello(), &mut store, &mut AdmitAll).unwrap();
+    session
+        .handle(&hello(1), &mut store, &mut AdmitAll)
+        .unwrap();
     let doc = dossier(7, 3);
     let message = Message {
         heads: sorted(doc.get_heads()),
@@ -184,7 +173,9 @@ fn a_duplicate_need_in_a_reply_closes_the_session_instead_of_panicking() {
     let change = doc.get_changes(&[])[0].hash();
     store.put(doc_id(3), doc);
     let mut session = Session::new(PEER, SessionConfig::default(), &mut store).unwrap();
-    session.handle(&hello(), &mut store, &mut AdmitAll).unwrap();
+    session
+        .handle(&hello(1), &mut store, &mut AdmitAll)
+        .unwrap();
     session.pump(&mut store).unwrap();
     let mut offered = false;
     while let Some(frame) = session.poll_transmit() {
@@ -308,7 +299,9 @@ fn a_chunk_automerge_panics_on_closes_the_session_instead_of_the_node() {
     let chunk = chunk_automerge_panics_on();
     let mut store = MemoryStore::new();
     let mut session = Session::new(PEER, SessionConfig::default(), &mut store).unwrap();
-    session.handle(&hello(), &mut store, &mut AdmitAll).unwrap();
+    session
+        .handle(&hello(1), &mut store, &mut AdmitAll)
+        .unwrap();
     let message = Msg {
         changes: vec![chunk],
         ..Msg::default()

@@ -6,6 +6,8 @@
 
 #[path = "support/docs.rs"]
 mod docs;
+#[path = "support/session.rs"]
+mod session;
 #[path = "support/wire.rs"]
 mod wire;
 
@@ -15,25 +17,9 @@ use docs::{dossier, sorted};
 use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::guard::{self, GuardLimits};
 use lienthong_sync::protocol::memory::MemoryStore;
-use lienthong_sync::protocol::{AdmitAll, Frame, PROTOCOL_VERSION, Session, SessionConfig};
+use lienthong_sync::protocol::{AdmitAll, Frame, Session, SessionConfig};
+use session::{PEER, doc_id, hello};
 use wire::Msg;
-
-const PEER: [u8; 32] = [0xA; 32];
-
-fn doc_id(i: u8) -> DocumentId {
-    DocumentId([i; 16])
-}
-
-fn hello() -> Vec<u8> {
-    Frame::Hello {
-        version: PROTOCOL_VERSION,
-        since: 0,
-        last_seq: 10,
-        window_docs: 64,
-        window_bytes: 1 << 20,
-    }
-    .encode()
-}
 
 fn whole(doc: &Automerge, heads: Vec<ChangeHash>) -> Vec<u8> {
     Message {
@@ -78,7 +64,7 @@ fn receive(
     let preparer = session.preparer();
     let mut results = Vec::new();
     let mut loaded = 0;
-    for frame in std::iter::once(&hello()).chain(frames) {
+    for frame in std::iter::once(&hello(10)).chain(frames) {
         let result = if prepared {
             let ready = preparer.prepare(frame);
             loaded += usize::from(ready.loaded());
