@@ -349,8 +349,11 @@ mod tests {
         assert_eq!(waits.turns_waited - before.turns_waited, 1, "{waits:?}");
         assert!(waits.turn_wait >= Duration::from_millis(100), "{waits:?}");
         assert_eq!(waits.busy_calls, before.busy_calls, "polled: {waits:?}");
+        // Woken, not polled, is what `busy_calls` proves; this bound only
+        // catches a wait that outlived the holder by far (a loaded CI
+        // machine can delay a woken thread by tens of milliseconds).
         assert!(
-            done - committed < Duration::from_millis(200),
+            done - committed < Duration::from_secs(1),
             "woken {:?} after the commit",
             done - committed
         );
