@@ -263,35 +263,8 @@ fn chunk_automerge_panics_on() -> Vec<u8> {
         .take(3)
         .map(|c| c.raw_bytes().to_vec())
         .collect();
-    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
-    let quiet = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let mut found = None;
-    for _ in 0..20_000 {
-        let bytes = &real[(next() % real.len() as u64) as usize];
-        // The data after the header (magic, checksum, type, LEB128 length).
-        let start = 9 + bytes[9..].iter().position(|b| b & 0x80 == 0).unwrap() + 1;
-        let mut data = bytes[start..].to_vec();
-        for _ in 0..1 + next() % 3 {
-            let at = (next() % data.len() as u64) as usize;
-            data[at] = next() as u8;
-        }
-        let chunk = wire::chunk(wire::CHANGE, &data);
-        if guard::document(&chunk, &limits()).is_ok()
-            && std::panic::catch_unwind(|| automerge::Automerge::load(&chunk)).is_err()
-        {
-            found = Some(chunk);
-            break;
-        }
-    }
-    std::panic::set_hook(quiet);
-    found.expect("precondition: the search finds such a chunk")
+    wire::chunk_automerge_panics_on(wire::CHANGE, &real, 0x9e37_79b9_7f4a_7c15, 20_000)
+        .expect("precondition: the search finds such a chunk")
 }
 
 #[test]

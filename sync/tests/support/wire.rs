@@ -196,3 +196,45 @@ pub fn rle_bomb_document(changes: i64) -> Vec<u8> {
         &[],
     )
 }
+
+/// A chunk of `kind` that the guard passes and Automerge panics on while
+/// loading: the data of one of the `real` chunks with one to three bytes
+/// changed and its checksum made right, found by a fixed search from
+/// `seed` in at most `tries` attempts. Panics are silenced while it looks.
+pub fn chunk_automerge_panics_on(
+    kind: u8,
+    real: &[Vec<u8>],
+    seed: u64,
+    tries: usize,
+) -> Option<Vec<u8>> {
+    use lienthong_sync::protocol::guard::{self, GuardLimits};
+    let mut rng = seed;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut found = None;
+    for _ in 0..tries {
+        let bytes = &real[(next() % real.len() as u64) as usize];
+        // The data after the header (magic, checksum, type, LEB128 length).
+        let start = 9 + bytes[9..].iter().position(|b| b & 0x80 == 0).unwrap() + 1;
+        let mut data = bytes[start..].to_vec();
+        for _ in 0..1 + next() % 3 {
+            let at = (next() % data.len() as u64) as usize;
+            data[at] = next() as u8;
+        }
+        let candidate = chunk(kind, &data);
+        if guard::document(&candidate, &GuardLimits::default()).is_ok()
+            && std::panic::catch_unwind(|| automerge::Automerge::load(&candidate)).is_err()
+        {
+            found = Some(candidate);
+            break;
+        }
+    }
+    std::panic::set_hook(quiet);
+    found
+}
