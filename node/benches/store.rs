@@ -33,7 +33,7 @@
 //! `LIENTHONG_BENCH_UNSIGNED=1`: officer operations without signing their
 //! changes (issue 8's cost, against the default with signing on).
 //! `LIENTHONG_BENCH_NO_TURNS=1`: desks write without taking the writers'
-//! turn (`store/write_lock.rs`), meeting only SQLite's lock and its polling
+//! turn (`store/write_lock/`), meeting only SQLite's lock and its polling
 //! busy handler, as binaries before it did. Each run prints how often and
 //! how long a desk waited for the others (turns, busy-handler calls).
 //! `--dir DIR` (`LIENTHONG_BENCH_DIR`, where the stores go; default the
@@ -163,7 +163,7 @@ fn desk(
         node.store.clear_signer();
     }
     if std::env::var_os("LIENTHONG_BENCH_NO_TURNS").is_some() {
-        // Writers as before `write_lock.rs`: SQLite's lock and its busy
+        // Writers as before `write_lock/`: SQLite's lock and its busy
         // handler only.
         node.store.set_take_turns(false);
     }

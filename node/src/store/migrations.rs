@@ -362,7 +362,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// Bring the store up to date; `turn` takes the writers' turn
-/// (`write_lock.rs`) around each migration's transaction.
+/// (`write_lock/`) around each migration's transaction.
 pub(super) fn migrate<'t>(
     conn: &mut Connection,
     path: &Path,

@@ -137,7 +137,7 @@ pub struct Store {
     pub dossiers: cache::DossierCache,
     /// Signs the changes this node writes (issue 8); set by `Node::open`.
     signer: Option<std::sync::Arc<lienthong_sync::protocol::attest::Signer>>,
-    /// The writers' turn (`write_lock.rs`), taken around every write.
+    /// The writers' turn (`write_lock/`), taken around every write.
     write_lock: write_lock::WriteLock,
     /// How long this connection's writes waited ([`Self::lock_waits`]).
     waits: Arc<write_lock::Counters>,
@@ -213,7 +213,7 @@ impl Store {
             .map_err(open_error)?;
         let write_lock = write_lock::WriteLock::open(path)?;
         // Writers (officer commands in other processes, the daemon's
-        // sessions) wait for each other's turn (`write_lock.rs`); a writer
+        // sessions) wait for each other's turn (`write_lock/`); a writer
         // that takes no turn meets SQLite's lock instead. SQLite's default
         // wait sleeps in steps of up to 100 ms, far longer than a write here
         // takes (a commit is under a millisecond); wait in short steps
@@ -276,7 +276,7 @@ impl Store {
     }
 
     /// Write without taking turns (`false`), as binaries before
-    /// `write_lock.rs` did: only SQLite's lock and its busy handler. For the
+    /// `write_lock/` did: only SQLite's lock and its busy handler. For the
     /// benchmark's comparison and tests; every writer of the node takes
     /// turns.
     pub fn set_take_turns(&mut self, take: bool) {
@@ -293,7 +293,7 @@ impl Store {
     /// Run `f` in one write transaction (`BEGIN IMMEDIATE`), committed only
     /// if `f` succeeds: a refused or failed command writes nothing. The
     /// writers' turn is taken first and given back after the commit or the
-    /// rollback (`write_lock.rs`).
+    /// rollback (`write_lock/`).
     pub fn write<T, E>(&mut self, f: impl FnOnce(&Writer<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError>,
