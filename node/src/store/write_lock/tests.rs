@@ -7,17 +7,19 @@ use std::sync::mpsc;
 use super::*;
 use crate::store::Store;
 
+fn try_insert(store: &mut Store, key: &str) -> Result<usize> {
+    store.write(|w| {
+        w.conn()
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, 1)",
+                rusqlite::params![key],
+            )
+            .map_err(StoreError::from)
+    })
+}
+
 fn insert(store: &mut Store, key: &str) {
-    store
-        .write(|w| {
-            w.conn()
-                .execute(
-                    "INSERT INTO meta (key, value) VALUES (?1, 1)",
-                    rusqlite::params![key],
-                )
-                .map_err(StoreError::from)
-        })
-        .unwrap();
+    try_insert(store, key).unwrap();
 }
 
 fn has(store: &mut Store, key: &str) -> bool {
@@ -229,6 +231,40 @@ fn child_holding_the_turn(path: &Path) -> Child {
     child
 }
 
+/// Write `parent` on `store` in a thread while `child` holds the turn;
+/// check that the write waits; kill the child; return the store once the
+/// write is done, and how long after the kill it was.
+fn write_while_killing(mut store: Store, mut child: Child) -> (Store, Duration) {
+    let (done_tx, done) = mpsc::channel();
+    let writer = std::thread::spawn(move || {
+        insert(&mut store, "parent");
+        done_tx.send(()).unwrap();
+        store
+    });
+    assert!(
+        done.recv_timeout(Duration::from_millis(300)).is_err(),
+        "the write went on while the child held the turn"
+    );
+    let killed = Instant::now();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    done.recv_timeout(Duration::from_secs(10))
+        .expect("the write never went on after the holder was killed");
+    let waited = killed.elapsed();
+    (writer.join().unwrap(), waited)
+}
+
+/// Insert `key`, which must fail as a writer that gave up on its turn:
+/// the error says nothing was written, and how to find the holder.
+fn refused_insert(store: &mut Store, key: &str) {
+    let refused = try_insert(store, key)
+        .expect_err("wrote while another writer held the turn")
+        .to_string();
+    assert!(refused.contains("nothing was written"), "{refused}");
+    assert!(refused.contains("fuser -v"), "{refused}");
+    assert!(refused.contains("store.db-lock"), "{refused}");
+}
+
 /// A writer behind a holder in this process gives up after its limit
 /// with an error that says nothing was written and how to find the
 /// holder; the turn is not left taken, and both writes that did happen
@@ -256,18 +292,8 @@ fn a_writer_behind_a_hung_one_gives_up_after_the_limit() {
     });
     inside.recv_timeout(Duration::from_secs(10)).unwrap();
     let started = Instant::now();
-    let refused = second
-        .write(|w| {
-            w.conn()
-                .execute("INSERT INTO meta (key, value) VALUES ('second', 1)", [])
-                .map_err(StoreError::from)
-        })
-        .expect_err("wrote while another writer held the turn")
-        .to_string();
+    refused_insert(&mut second, "second");
     assert!(started.elapsed() >= Duration::from_millis(200));
-    assert!(refused.contains("nothing was written"), "{refused}");
-    assert!(refused.contains("fuser -v"), "{refused}");
-    assert!(refused.contains("store.db-lock"), "{refused}");
     release_tx.send(()).unwrap();
     let mut first = holder.join().unwrap();
     insert(&mut second, "again");
@@ -284,7 +310,7 @@ fn a_writer_behind_a_hung_process_gives_up_and_leaves_one_waiter() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     let mut store = Store::create(&path).unwrap();
-    let mut child = child_holding_the_turn(&path);
+    let child = child_holding_the_turn(&path);
     store.write_lock.limit = Duration::from_millis(300);
     let waiter = |store: &Store| {
         lock(&store.write_lock.gate.waiter)
@@ -292,38 +318,15 @@ fn a_writer_behind_a_hung_process_gives_up_and_leaves_one_waiter() {
             .map(Arc::as_ptr)
             .expect("no thread left waiting for the lock file")
     };
-    let first = store
-        .write(|w| {
-            w.conn()
-                .execute("INSERT INTO meta (key, value) VALUES ('one', 1)", [])
-                .map_err(StoreError::from)
-        })
-        .expect_err("wrote while the child held the turn")
-        .to_string();
-    assert!(first.contains("nothing was written"), "{first}");
+    refused_insert(&mut store, "one");
     let left = waiter(&store);
-    assert!(store.write(|_| Ok::<_, StoreError>(())).is_err());
+    refused_insert(&mut store, "two");
     assert_eq!(waiter(&store), left, "a second waiting thread was started");
     // A third writer, with time to wait, adopts the same thread and is
     // handed the lock when the holder dies.
     store.write_lock.limit = TURN_LIMIT;
-    let (done_tx, done) = mpsc::channel();
-    let writer = std::thread::spawn(move || {
-        insert(&mut store, "parent");
-        done_tx.send(()).unwrap();
-        store
-    });
-    assert!(
-        done.recv_timeout(Duration::from_millis(300)).is_err(),
-        "the write went on while the child held the turn"
-    );
-    let killed = Instant::now();
-    child.0.kill().unwrap();
-    child.0.wait().unwrap();
-    done.recv_timeout(Duration::from_secs(10))
-        .expect("the waiting thread never handed the lock over");
-    assert!(killed.elapsed() < Duration::from_secs(2));
-    let mut store = writer.join().unwrap();
+    let (mut store, waited) = write_while_killing(store, child);
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
     assert!(
         lock(&store.write_lock.gate.waiter).is_none(),
         "the lock was not handed over by the adopted thread"
@@ -334,7 +337,7 @@ fn a_writer_behind_a_hung_process_gives_up_and_leaves_one_waiter() {
         "{:?}",
         store.lock_waits()
     );
-    assert!(has(&mut store, "parent") && !has(&mut store, "one"));
+    assert!(has(&mut store, "parent") && !has(&mut store, "one") && !has(&mut store, "two"));
     // The waiting thread left by the writers that gave up either handed
     // its lock over or released it: no lock is left behind, and
     // another process can take its turn.
@@ -372,25 +375,9 @@ fn a_killed_holder_does_not_block_the_others() {
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let mut store = Store::create(&path).unwrap();
-    let mut child = child_holding_the_turn(&path);
-    let (done_tx, done) = mpsc::channel();
-    let writer = std::thread::spawn(move || {
-        insert(&mut store, "parent");
-        done_tx.send(()).unwrap();
-        store
-    });
-    assert!(
-        done.recv_timeout(Duration::from_millis(300)).is_err(),
-        "the write went on while the child held the turn"
-    );
-    let killed = Instant::now();
-    child.0.kill().unwrap();
-    child.0.wait().unwrap();
-    done.recv_timeout(Duration::from_secs(10))
-        .expect("the killed child's turn was never released");
-    let waited = killed.elapsed();
-    let mut store = writer.join().unwrap();
+    let store = Store::create(&path).unwrap();
+    let child = child_holding_the_turn(&path);
+    let (mut store, waited) = write_while_killing(store, child);
     assert!(waited < Duration::from_secs(2), "{waited:?}");
     let waits = store.lock_waits();
     // (A busy-handler call or two may follow: the kernel may release
