@@ -118,3 +118,37 @@ fn a_desk_sees_the_step_another_desk_took_on_the_dossier_it_kept() {
         "{kinds:?}"
     );
 }
+
+/// Officers' commands take `now` with nanoseconds, the document keeps
+/// milliseconds: the copy a desk keeps after a step must read as the
+/// document does (before, it kept the nanoseconds, and a debug build
+/// stopped on the cache's check after every command without `--at`).
+#[test]
+fn a_kept_dossier_reads_as_its_document_whatever_the_clock_s_precision() {
+    use lienthong_shared::dossier::Action;
+    let root = tempfile::tempdir().unwrap();
+    let dir = init(root.path(), "commune", COMMUNE);
+    let office: OfficeId = COMMUNE.parse().unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 3, 2, 2, 0, 0).unwrap()
+        + chrono::Duration::nanoseconds(123_456_789);
+    let mut hoa = Node::open(&dir).unwrap();
+    let code = officer::receive(&mut hoa, &office, "Hoa", at, &new_dossier(0, 0))
+        .unwrap()
+        .code;
+    let later = at + chrono::Duration::nanoseconds(1_987_654_321);
+    let note = Action::Note {
+        text: "ghi chú".into(),
+    };
+    officer::record(&mut hoa, &code, None, "Hoa", later, note).unwrap();
+    let mut fresh = Node::open(&dir).unwrap();
+    let key = officer::resolve(&mut fresh, &code).unwrap().key;
+    let (doc, stored) = officer::load(&mut fresh, &key).unwrap();
+    let kept = hoa
+        .store
+        .dossiers
+        .take(&key, &doc.get_heads())
+        .expect("the desk kept the dossier it wrote, at the stored heads");
+    assert_eq!(kept.dossier, stored);
+    let last = stored.valid_events().last().unwrap();
+    assert_eq!(last.at.timestamp_subsec_nanos(), 111_000_000, "{}", last.at);
+}

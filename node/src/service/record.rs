@@ -143,10 +143,18 @@ pub fn act(
         }
         crate::store::documents::commit_now(tx);
         // The log now ends with the events just checked: the state after
-        // them is the one `check_planned` derived.
-        dossier
-            .events
-            .extend(events.iter().cloned().map(StoredEvent::Valid));
+        // them is the one `check_planned` derived. They are kept as the
+        // document stores them (times to the millisecond: `now` has
+        // nanoseconds), so the copy the desk keeps reads as its document.
+        match events
+            .iter()
+            .map(|e| schema::as_stored(e).map(StoredEvent::Valid))
+            .collect::<Option<Vec<_>>>()
+        {
+            Some(stored) => dossier.events.extend(stored),
+            // A time the document cannot keep as given: read it back.
+            None => dossier = schema::read(&doc)?,
+        }
         let written = store.write(|w| -> Result<Option<i64>> {
             if !same_heads(w.reader().document_heads(&key)?.as_deref(), &heads) {
                 return Ok(None);

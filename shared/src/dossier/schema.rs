@@ -295,8 +295,10 @@ pub fn as_written(facts: &DossierFacts, events: &[&Event]) -> Option<Dossier> {
     })
 }
 
-/// `event` as the document stores it (see [`as_written`]).
-fn as_stored(event: &Event) -> Option<Event> {
+/// `event` as the document stores it (times to the millisecond; see
+/// [`as_written`]), for a dossier held in memory after a write to read as
+/// its document does.
+pub fn as_stored(event: &Event) -> Option<Event> {
     fn ms(t: &chrono::DateTime<chrono::Utc>) -> Option<chrono::DateTime<chrono::Utc>> {
         chrono::DateTime::from_timestamp_millis(t.timestamp_millis())
     }
