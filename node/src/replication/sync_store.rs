@@ -7,16 +7,18 @@ use automerge::{Automerge, ChangeHash};
 use lienthong_shared::OfficeId;
 use lienthong_shared::calendar::WorkingCalendar;
 use lienthong_shared::dossier::fold::{self, FoldContext};
-use lienthong_shared::dossier::schema;
+use lienthong_shared::dossier::{Dossier, schema};
 use lienthong_shared::offices::NetworkConfig;
 use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::{
-    BlobHash, BlobSaved, Checkpoints, FeedItem, PeerId, Received, SyncStore, WantedBlob,
+    BlobHash, BlobSaved, Checkpoints, FeedItem, PeerId, Reading, Received, SyncStore, WantedBlob,
     WholeDocument,
 };
 use sha2::{Digest, Sha256};
 
-use super::admission::{limit_has_lifted, local_day, new_attachment_bytes, under_disk_floor};
+use super::admission::{
+    AdmittedDossier, limit_has_lifted, local_day, new_attachment_bytes, under_disk_floor,
+};
 use super::config_docs;
 use super::{Clock, DocumentSchema, schema_of};
 use crate::config::Limits;
@@ -138,6 +140,14 @@ fn merge_with_stored(
     Ok((current, stored, None))
 }
 
+/// The dossier admission read (`AdmittedDossier`), if it was read from
+/// this very document (same heads: not merged since with a stored copy
+/// that moved).
+fn admitted_dossier(reading: Option<Reading>, document: &Automerge) -> Option<Dossier> {
+    let admitted = reading?.downcast::<AdmittedDossier>().ok()?;
+    (admitted.heads == document.get_heads()).then_some(admitted.dossier)
+}
+
 impl SyncStore for NodeSyncStore {
     type Error = StoreError;
 
@@ -247,6 +257,7 @@ impl SyncStore for NodeSyncStore {
                     peer_heads,
                     snapshot,
                     attestations,
+                    reading,
                 } = r;
                 let (document, before, snapshot) =
                     match merge_with_stored(w, &doc, document, before, snapshot) {
@@ -265,7 +276,11 @@ impl SyncStore for NodeSyncStore {
                 let mut attachment_bytes = 0;
                 match schema_of(&document) {
                     DocumentSchema::Dossier => {
-                        let dossier = match schema::read(&document) {
+                        let dossier = match admitted_dossier(reading, &document) {
+                            Some(dossier) => Ok(dossier),
+                            None => schema::read(&document),
+                        };
+                        let dossier = match dossier {
                             Ok(dossier) => dossier,
                             Err(e) => {
                                 // Admission read it; only a damaged stored
