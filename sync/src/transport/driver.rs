@@ -65,12 +65,12 @@ pub(crate) const PREPARE_MIN_OFFERS: usize = 8;
 
 /// A chunk of prepared frames handed from the helper to the session closes
 /// once the documents loaded for it are counted at this many bytes
-/// ([`prepared_cost`]; about 9 dossiers). Beside the chunk the session is
-/// handling, the helper holds at most one finished chunk and the session
-/// at most one it prepared ahead, so what is loaded ahead stays under
-/// three chunks (`budget.rs`; 224 KiB keeps the three about where two
-/// chunks of 384 KiB were).
-pub(crate) const PREPARE_CHUNK_BYTES: usize = 224 << 10;
+/// ([`prepared_cost`]; about 6 dossiers). Beside the chunk the session is
+/// handling, at most two finished chunks wait for it (one in the channel,
+/// one the helper holds) and the session holds at most one it prepared
+/// ahead, so what is loaded ahead stays under four chunks (`budget.rs`;
+/// 144 KiB keeps the four about where two chunks of 384 KiB were).
+pub(crate) const PREPARE_CHUNK_BYTES: usize = 144 << 10;
 
 /// What a document loaded from a message of `len` bytes is counted as
 /// (`budget.rs`: a loaded document's overhead and its live heap).
@@ -704,8 +704,9 @@ fn second_core() -> bool {
 /// thread waits while there is a chunk left to prepare (a fixed share left
 /// the session waiting on the helper at some chunks and the helper waiting
 /// on the session at others: `docs/benchmarks.md`, "The whole run").
-/// At most three chunks are loaded ahead: the one being handled, one the
-/// session prepared ahead, one the helper finished (`budget.rs`).
+/// At most four chunks are loaded ahead: the one being handled, one the
+/// session prepared ahead (or part of it), one finished in the channel
+/// and one the helper finished and waits to send (`budget.rs`).
 /// `handled` counts the frames the session took; the session stops taking
 /// input as it would without the helper, and what was prepared for the
 /// rest is dropped (they stay in the inbox, as bytes).
@@ -729,10 +730,12 @@ fn handle_prepared<S: SyncStore, A: Admission>(
             .collect()
     };
     std::thread::scope(|scope| {
-        // A rendezvous: the helper waits with a finished chunk until the
-        // session takes it. It sends only chunks it claimed, in the order
-        // it claimed them, which is the order the session needs them in.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(0);
+        // Room for one finished chunk: the helper goes on with the next
+        // while the session handles the last, and waits with a finished
+        // one when that room is taken. It sends only chunks it claimed, in
+        // the order it claimed them, which is the order the session needs
+        // them in.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(1);
         let helper = preparer.clone();
         let (next_, prepare_chunk_) = (&next, &prepare_chunk);
         let total = chunks.len();
@@ -752,12 +755,25 @@ fn handle_prepared<S: SyncStore, A: Admission>(
                 }
             })
             .is_ok();
-        // A chunk the session prepared while the helper prepared the one
-        // before it.
+        // A chunk the session claimed while the helper prepared the one
+        // before it, and the frames of it prepared so far: the session
+        // prepares it frame by frame, between looks at the helper, and
+        // stops as soon as the helper's chunk is there (the rest of it is
+        // prepared when its turn comes).
         let mut ahead: Option<(usize, Vec<Prepared>)> = None;
+        let finish = |k: usize, mut chunk: Vec<Prepared>| -> Vec<Prepared> {
+            let range = chunks[k].clone();
+            let done = chunk.len();
+            chunk.extend(
+                frames[range.start + done..range.end]
+                    .iter()
+                    .map(|f| prepare(&preparer, f)),
+            );
+            chunk
+        };
         for i in 0..total {
             let chunk = match ahead.take() {
-                Some((j, chunk)) if j == i => chunk,
+                Some((j, chunk)) if j == i => finish(j, chunk),
                 kept => {
                     ahead = kept;
                     let ours = !spawned
@@ -775,10 +791,27 @@ fn handle_prepared<S: SyncStore, A: Admission>(
                                 if ahead.is_none() {
                                     let k = next.fetch_add(1, Ordering::AcqRel);
                                     if k < total {
-                                        ahead = Some((k, prepare_chunk(&preparer, k)));
+                                        ahead = Some((k, Vec::new()));
                                     }
                                 }
-                                match rx.recv() {
+                                let mut got = None;
+                                if let Some((k, partial)) = &mut ahead {
+                                    let range = chunks[*k].clone();
+                                    while partial.len() < range.len() {
+                                        match rx.try_recv() {
+                                            Ok(chunk) => {
+                                                got = Some(chunk);
+                                                break;
+                                            }
+                                            Err(TryRecvError::Disconnected) => break,
+                                            Err(TryRecvError::Empty) => partial.push(prepare(
+                                                &preparer,
+                                                &frames[range.start + partial.len()],
+                                            )),
+                                        }
+                                    }
+                                }
+                                match got.map_or_else(|| rx.recv(), Ok) {
                                     Ok(chunk) => chunk,
                                     Err(_) => break,
                                 }
