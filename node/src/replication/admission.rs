@@ -501,7 +501,7 @@ impl Admission for NodeAdmission {
             DocumentSchema::Dossier => {
                 let dossier = read.insert(self.dossier(document)?);
                 if !before.is_empty() {
-                    self.history(peer, document, before, &dossier)?;
+                    self.history(peer, document, before, dossier)?;
                 }
                 attested::check_events(&self.network, document, &authors)
                     .map_err(|v| self.violation(peer, &dossier.facts.code, v))?;
@@ -523,11 +523,8 @@ impl Admission for NodeAdmission {
         };
         let now = self.clock.now();
         let calendar = &self.calendar;
-        match &mut self.policy {
-            Some(policy) => {
-                policy.check(peer, doc, existed, new_attachment_bytes, calendar, now)?
-            }
-            None => {}
+        if let Some(policy) = &mut self.policy {
+            policy.check(peer, doc, existed, new_attachment_bytes, calendar, now)?;
         }
         if let Some(dossier) = read {
             let heads = document.get_heads();
