@@ -848,6 +848,7 @@ fn two_sessions_committing_the_same_dossier_keep_both_changes() {
             before: loaded.clone(),
             snapshot: None,
             attestations: Vec::new(),
+            reading: None,
         };
         store
             .commit_received(&[peer; 32], vec![received], 1)
@@ -1130,4 +1131,151 @@ async fn the_configuration_flows_down_from_the_province_and_never_up() {
         corrected
     );
     net.stop_all().await;
+}
+
+/// What a node stored of received documents, table by table (not
+/// `origin_arrivals`, which records the commit's time).
+fn stored_rows(node: &Node) -> Vec<(String, Vec<Vec<String>>)> {
+    [
+        "documents",
+        "doc_chunks",
+        "dossiers",
+        "doc_scope",
+        "dossier_search",
+        "feed",
+        "peer_docs",
+        "outbox",
+    ]
+    .into_iter()
+    .map(|table| {
+        let conn = node.store.connection();
+        let mut statement = conn
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+            .unwrap();
+        let columns = statement.column_count();
+        let rows = statement
+            .query_map([], |r| {
+                (0..columns)
+                    .map(|i| {
+                        r.get::<_, rusqlite::types::Value>(i)
+                            .map(|v| format!("{v:?}"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        (table.to_string(), rows)
+    })
+    .collect()
+}
+
+/// Admission's reading of a dossier (`AdmittedDossier`), handed to the
+/// commit in `Received::reading`, is what the commit stores from: the same
+/// rows as when the commit reads the dossier itself; used only when it was
+/// read at the heads of the document committed (a reading of another
+/// state of the dossier is ignored and the document read again).
+#[test]
+fn the_commit_stores_from_admission_s_reading_only_at_the_same_heads() {
+    use lienthong::replication::admission::AdmittedDossier;
+    let init = |dir: &Path| {
+        Node::init(
+            dir,
+            &office(COMMUNE),
+            InitSources {
+                network: (builtin::QUANG_NAM_3TIER, Path::new("network.toml")),
+                catalogue: (builtin::CATALOGUE, Path::new("catalogue.toml")),
+            },
+        )
+        .unwrap()
+    };
+    let source_dir = tempfile::tempdir().unwrap();
+    let mut source = init(source_dir.path());
+    let desk = source.office().clone();
+    let code = officer::receive(&mut source, &desk, "Hoa", at(2, 8, 0), &land_dossier("An"))
+        .unwrap()
+        .code;
+    let key = officer::resolve(&mut source, &code).unwrap().key;
+    let (_, first) = source
+        .store
+        .read(|r| r.load_document(&key))
+        .unwrap()
+        .unwrap();
+    record(
+        &mut source,
+        &code,
+        None,
+        at(2, 9, 0),
+        Action::Note {
+            text: "một".into()
+        },
+    );
+    let (_, document) = source
+        .store
+        .read(|r| r.load_document(&key))
+        .unwrap()
+        .unwrap();
+    assert_ne!(
+        first.get_heads(),
+        document.get_heads(),
+        "precondition: two states"
+    );
+
+    let peers: std::collections::HashMap<_, _> =
+        [([1u8; 32], office(DISTRICT))].into_iter().collect();
+    // Commit `document` into a fresh node with `reading`; its rows.
+    let commit = |reading: Option<AdmittedDossier>| {
+        let dir = tempfile::tempdir().unwrap();
+        let node = init(dir.path());
+        let mut store = NodeSyncStore::new(
+            Store::open(&node.dir.store_file()).unwrap(),
+            node.network.clone(),
+            node.calendar.clone(),
+            peers.clone(),
+        );
+        let received = Received {
+            doc: DocumentId(key),
+            peer_heads: document.get_heads(),
+            document: document.fork(),
+            before: Vec::new(),
+            snapshot: Some(document.save()),
+            attestations: Vec::new(),
+            reading: reading.map(|r| Box::new(r) as lienthong_sync::protocol::Reading),
+        };
+        store.commit_received(&[1; 32], vec![received], 1).unwrap();
+        drop(store);
+        stored_rows(&node)
+    };
+    let read = |d: &automerge::Automerge| schema::read(d).unwrap();
+    let alone = commit(None);
+    let dossiers = alone.iter().find(|(t, _)| t == "dossiers").unwrap();
+    assert_eq!(dossiers.1.len(), 1, "precondition: the dossier is indexed");
+
+    // Admission's reading at the same heads: the same rows.
+    let reused = commit(Some(AdmittedDossier {
+        heads: document.get_heads(),
+        dossier: read(&document),
+    }));
+    assert_eq!(reused, alone);
+
+    // A reading of the earlier state: ignored, the document read again.
+    let stale = commit(Some(AdmittedDossier {
+        heads: first.get_heads(),
+        dossier: read(&first),
+    }));
+    assert_eq!(stale, alone);
+
+    // And the reading is what the commit stores from: one altered here,
+    // at the document's heads, shows in the index.
+    let mut altered = read(&document);
+    altered.facts.applicant.name = "Người Khác".into();
+    let used = commit(Some(AdmittedDossier {
+        heads: document.get_heads(),
+        dossier: altered,
+    }));
+    assert_ne!(used, alone);
+    assert!(
+        format!("{used:?}").contains("Người Khác"),
+        "the index was written from the reading"
+    );
 }

@@ -25,7 +25,7 @@ use lienthong_shared::dossier::{Dossier, schema};
 use lienthong_shared::offices::NetworkConfig;
 use lienthong_shared::{OfficeId, scope};
 use lienthong_sync::DocumentId;
-use lienthong_sync::protocol::{Admission, NewChange, PeerId};
+use lienthong_sync::protocol::{Admission, NewChange, PeerId, Reading};
 
 use super::authorship;
 use super::authorship::attested::{self, Authors, AuthorshipViolation, Directory};
@@ -51,6 +51,20 @@ pub struct NodeAdmission {
     /// The store, for quotas, holds and quarantine; without it only the
     /// checks on the document itself apply.
     policy: Option<Policy>,
+    /// The dossier the last successful `admit` read, for the commit
+    /// (`Admission::take_reading`).
+    reading: Option<(DocumentId, AdmittedDossier)>,
+}
+
+/// A dossier as admission read it, handed to the commit with the document
+/// (`Received::reading`) so `sync_store::commit_received` does not read it
+/// again: the heads it was read at, which the commit compares with the
+/// document it stores (a document merged with a stored copy that moved is
+/// read again).
+#[derive(Debug)]
+pub struct AdmittedDossier {
+    pub heads: Vec<ChangeHash>,
+    pub dossier: Dossier,
 }
 
 /// The store side of admission: quotas, the disk floor, quarantine.
@@ -89,6 +103,7 @@ impl NodeAdmission {
             limits: Limits::default(),
             clock: Clock::system(),
             policy: None,
+            reading: None,
         }
     }
 
@@ -447,6 +462,7 @@ impl Admission for NodeAdmission {
         before: &[ChangeHash],
         changes: &[NewChange],
     ) -> Result<(), String> {
+        self.reading = None;
         // Who wrote each new change, before anything else is read.
         let authors = match attested::check_changes(&self.directory, document, peer, changes) {
             Ok(authors) => authors,
@@ -480,18 +496,19 @@ impl Admission for NodeAdmission {
                 ));
             }
         }
+        let mut read = None;
         let new_attachment_bytes = match schema_of(document) {
             DocumentSchema::Dossier => {
-                let dossier = self.dossier(document)?;
+                let dossier = read.insert(self.dossier(document)?);
                 if !before.is_empty() {
-                    self.history(peer, document, before, &dossier)?;
+                    self.history(peer, document, before, dossier)?;
                 }
                 attested::check_events(&self.network, document, &authors)
                     .map_err(|v| self.violation(peer, &dossier.facts.code, v))?;
                 match &mut self.policy {
                     Some(policy) => policy
                         .store
-                        .read_now(|r| new_attachment_bytes(r, &dossier))
+                        .read_now(|r| new_attachment_bytes(r, dossier))
                         .map_err(Policy::store_err)?,
                     None => 0,
                 }
@@ -506,9 +523,20 @@ impl Admission for NodeAdmission {
         };
         let now = self.clock.now();
         let calendar = &self.calendar;
-        match &mut self.policy {
-            Some(policy) => policy.check(peer, doc, existed, new_attachment_bytes, calendar, now),
-            None => Ok(()),
+        if let Some(policy) = &mut self.policy {
+            policy.check(peer, doc, existed, new_attachment_bytes, calendar, now)?;
+        }
+        if let Some(dossier) = read {
+            let heads = document.get_heads();
+            self.reading = Some((*doc, AdmittedDossier { heads, dossier }));
+        }
+        Ok(())
+    }
+
+    fn take_reading(&mut self, doc: &DocumentId) -> Option<Reading> {
+        match self.reading.take() {
+            Some((admitted, reading)) if admitted == *doc => Some(Box::new(reading)),
+            _ => None,
         }
     }
 }

@@ -1,27 +1,29 @@
 //! The node's SQLite store as the sync session's [`SyncStore`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use automerge::{Automerge, ChangeHash};
 use lienthong_shared::OfficeId;
 use lienthong_shared::calendar::WorkingCalendar;
 use lienthong_shared::dossier::fold::{self, FoldContext};
-use lienthong_shared::dossier::schema;
+use lienthong_shared::dossier::{Dossier, schema};
 use lienthong_shared::offices::NetworkConfig;
 use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::{
-    BlobHash, BlobSaved, Checkpoints, FeedItem, PeerId, Received, SyncStore, WantedBlob,
+    BlobHash, BlobSaved, Checkpoints, FeedItem, PeerId, Reading, Received, SyncStore, WantedBlob,
     WholeDocument,
 };
 use sha2::{Digest, Sha256};
 
-use super::admission::{limit_has_lifted, local_day, new_attachment_bytes, under_disk_floor};
+use super::admission::{
+    AdmittedDossier, limit_has_lifted, local_day, new_attachment_bytes, under_disk_floor,
+};
 use super::config_docs;
 use super::{Clock, DocumentSchema, schema_of};
 use crate::config::Limits;
 use crate::officer::index_dossier;
-use crate::store::documents::DocKind;
+use crate::store::documents::{DocKey, DocKind, Stored};
 use crate::store::feed::EVERY_NODE;
 use crate::store::limits::PeerDay;
 use crate::store::{Store, StoreError, Writer};
@@ -115,10 +117,12 @@ fn merge_with_stored(
     document: Automerge,
     before: Vec<ChangeHash>,
     snapshot: Option<Vec<u8>>,
+    stored: Option<&Stored>,
 ) -> Result<ToStore, StoreError> {
-    let Some(mut stored) = w.reader().document_heads(&doc.0)? else {
+    let Some(stored) = stored else {
         return Ok((document, before, snapshot));
     };
+    let mut stored = stored.heads()?;
     let mut loaded = before.clone();
     loaded.sort();
     stored.sort();
@@ -136,6 +140,14 @@ fn merge_with_stored(
             problem: format!("merging received changes: {e}"),
         })?;
     Ok((current, stored, None))
+}
+
+/// The dossier admission read (`AdmittedDossier`), if it was read from
+/// this very document (same heads: not merged since with a stored copy
+/// that moved).
+fn admitted_dossier(reading: Option<Reading>, document: &Automerge) -> Option<Dossier> {
+    let admitted = reading?.downcast::<AdmittedDossier>().ok()?;
+    (admitted.heads == document.get_heads()).then_some(admitted.dossier)
 }
 
 impl SyncStore for NodeSyncStore {
@@ -239,6 +251,12 @@ impl SyncStore for NodeSyncStore {
         };
         store.write(|w| {
             let mut sent = PeerDay::default();
+            // What the store holds of the batch's documents, in one
+            // lookup; a document named twice in a batch is looked up
+            // again the second time (its first write changed it).
+            let keys: Vec<DocKey> = received.iter().map(|r| r.doc.0).collect();
+            let mut held = w.reader().stored_of(&keys)?;
+            let mut seen = HashSet::with_capacity(keys.len());
             for r in received {
                 let Received {
                     doc,
@@ -247,9 +265,15 @@ impl SyncStore for NodeSyncStore {
                     peer_heads,
                     snapshot,
                     attestations,
+                    reading,
                 } = r;
+                let stored = if seen.insert(doc.0) {
+                    held.remove(&doc.0)
+                } else {
+                    w.reader().stored_of(&[doc.0])?.remove(&doc.0)
+                };
                 let (document, before, snapshot) =
-                    match merge_with_stored(w, &doc, document, before, snapshot) {
+                    match merge_with_stored(w, &doc, document, before, snapshot, stored.as_ref()) {
                         Ok(merged) => merged,
                         Err(StoreError::CorruptDocument { problem, .. }) => {
                             // Our copy is damaged: keep it as it is, aside.
@@ -258,14 +282,18 @@ impl SyncStore for NodeSyncStore {
                         }
                         Err(e) => return Err(e),
                     };
-                let stored_before = w.reader().document_bytes_of(&doc.0)?;
+                let stored_before = stored.map(|s| s.bytes);
                 // The authors' attestations, verified by admission, in the
                 // same transaction as the changes they attest.
                 w.put_attestations(&doc.0, &attestations)?;
                 let mut attachment_bytes = 0;
                 match schema_of(&document) {
                     DocumentSchema::Dossier => {
-                        let dossier = match schema::read(&document) {
+                        let dossier = match admitted_dossier(reading, &document) {
+                            Some(dossier) => Ok(dossier),
+                            None => schema::read(&document),
+                        };
+                        let dossier = match dossier {
                             Ok(dossier) => dossier,
                             Err(e) => {
                                 // Admission read it; only a damaged stored

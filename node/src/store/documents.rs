@@ -1,6 +1,8 @@
 //! Automerge documents: a compacted snapshot plus incremental chunks.
 
 use automerge::{Automerge, ChangeHash};
+use std::collections::HashMap;
+
 use rusqlite::{OptionalExtension, params};
 
 use super::{Reader, Result, StoreError, Writer};
@@ -85,6 +87,47 @@ impl Reader<'_> {
                     })
             }
         }
+    }
+
+    /// Of `keys`, those this store holds, each with its stored heads and
+    /// bytes (snapshot and chunks): what a commit of received documents
+    /// needs to know of each before it writes, read in one statement per
+    /// [`STORED_LOOKUP_KEYS`] keys instead of two lookups a document.
+    /// Heads are decoded when asked for ([`Stored::heads`]), so one
+    /// damaged row is that document's error only.
+    pub fn stored_of(&self, keys: &[DocKey]) -> Result<HashMap<DocKey, Stored>> {
+        let mut stored = HashMap::with_capacity(keys.len());
+        for group in keys.chunks(STORED_LOOKUP_KEYS) {
+            let marks = vec!["?"; group.len()].join(", ");
+            let mut statement = self.conn().prepare_cached(&format!(
+                "SELECT doc_id, heads, snapshot_bytes + chunk_bytes FROM documents WHERE doc_id IN ({marks})"
+            ))?;
+            let rows = statement.query_map(
+                rusqlite::params_from_iter(group.iter().map(|k| &k[..])),
+                |row| {
+                    Ok((
+                        row.get::<_, Vec<u8>>(0)?,
+                        row.get::<_, Vec<u8>>(1)?,
+                        row.get::<_, i64>(2)?,
+                    ))
+                },
+            )?;
+            for row in rows {
+                let (key, heads, bytes) = row?;
+                let Ok(key) = DocKey::try_from(key.as_slice()) else {
+                    continue;
+                };
+                stored.insert(
+                    key,
+                    Stored {
+                        key,
+                        heads,
+                        bytes: bytes.max(0) as u64,
+                    },
+                );
+            }
+        }
+        Ok(stored)
     }
 
     /// A document's snapshot and heads, when it has no chunks after it.
@@ -289,5 +332,96 @@ impl Writer<'_> {
         }
         let seq = self.bump_feed(key)?;
         Ok(Some(seq))
+    }
+}
+
+/// Keys per statement of [`Reader::stored_of`] (SQLite allows 32,766
+/// parameters; a statement per distinct count is cached, so the count is
+/// fixed but for the last group).
+pub const STORED_LOOKUP_KEYS: usize = 64;
+
+/// A stored document as [`Reader::stored_of`] found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    key: DocKey,
+    heads: Vec<u8>,
+    /// Snapshot and chunks, in bytes.
+    pub bytes: u64,
+}
+
+impl Stored {
+    /// The stored heads, as [`Reader::document_heads`] gives them.
+    pub fn heads(&self) -> Result<Vec<ChangeHash>> {
+        decode_heads(&self.heads).ok_or_else(|| StoreError::CorruptDocument {
+            doc: hex(&self.key),
+            problem: "stored heads are not a list of 32-byte hashes".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+
+    use super::*;
+    use crate::store::Store;
+
+    fn key(i: u8) -> DocKey {
+        [i; 16]
+    }
+
+    /// Present and missing documents over more than one statement's worth
+    /// of keys: exactly the present ones, each with what the one-document
+    /// lookups say; a row with damaged heads is that document's error only.
+    #[test]
+    fn stored_of_finds_the_present_documents_of_a_batch_as_single_lookups_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(&dir.path().join("store.db")).unwrap();
+        let present: Vec<u8> = (0..150).filter(|i| i % 3 != 0).collect();
+        store
+            .write(|w| -> Result<()> {
+                for &i in &present {
+                    let mut doc = Automerge::new();
+                    doc.transact::<_, _, automerge::AutomergeError>(|tx| {
+                        tx.put(automerge::ROOT, "n", i64::from(i))?;
+                        Ok(())
+                    })
+                    .unwrap();
+                    w.save_document(&key(i), DocKind::Opaque, &doc, &[])?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        store
+            .connection()
+            .execute(
+                "UPDATE documents SET heads = x'0102' WHERE doc_id = ?1",
+                [&key(7)[..]],
+            )
+            .unwrap();
+        let keys: Vec<DocKey> = (0..150).map(key).collect();
+        assert!(
+            keys.len() > 2 * STORED_LOOKUP_KEYS,
+            "precondition: three statements"
+        );
+        let stored = store.read(|r| r.stored_of(&keys)).unwrap();
+        assert_eq!(stored.len(), present.len());
+        for i in 0..150u8 {
+            let single_bytes = store.read(|r| r.document_bytes_of(&key(i))).unwrap();
+            let found = stored.get(&key(i));
+            assert_eq!(found.map(|s| s.bytes), single_bytes, "document {i}");
+            if i == 7 {
+                assert!(found.unwrap().heads().is_err(), "damaged heads: an error");
+                assert!(store.read(|r| r.document_heads(&key(i))).is_err());
+                continue;
+            }
+            let single_heads = store.read(|r| r.document_heads(&key(i))).unwrap();
+            assert_eq!(
+                found.map(|s| s.heads().unwrap()),
+                single_heads,
+                "document {i}"
+            );
+        }
+        assert!(store.read(|r| r.stored_of(&[])).unwrap().is_empty());
     }
 }

@@ -27,7 +27,7 @@ use super::guard;
 use super::messages;
 use super::prepare::PreparedOffer;
 use super::session::{MAX_UNFINISHED_OFFERS, Output, SessionConfig, SessionError, SessionEvent};
-use super::store::{Admission, NewChange, PeerId, Received, SyncStore};
+use super::store::{Admission, NewChange, PeerId, Reading, Received, SyncStore};
 use crate::document_id::DocumentId;
 use crate::transport::identity::NodeId;
 
@@ -63,6 +63,8 @@ struct Pending {
     /// Those of them whose signature is still to be verified (in a batch,
     /// at the next commit, before anything is stored).
     unverified: Vec<Attestation>,
+    /// What admission read of it (`Admission::take_reading`), for the store.
+    reading: Option<Reading>,
 }
 
 /// Heap per Automerge operation of a loaded document (measured: 50 to 60
@@ -338,6 +340,7 @@ impl Inbound {
                     loaded,
                     attestations: Vec::new(),
                     unverified: Vec::new(),
+                    reading: None,
                 },
             );
         } else if let Some(pending) = self.pending.get_mut(&doc) {
@@ -525,6 +528,7 @@ impl Inbound {
                 return Ok(());
             }
             pending.complete = true;
+            pending.reading = admission.take_reading(&doc);
             pending.unverified = unverified;
             // Stored: the attestations that proved something, each once
             // (under the change it names); the changes they prove through
@@ -706,6 +710,7 @@ impl Inbound {
                     document: pending.document,
                     snapshot: pending.snapshot,
                     attestations: pending.attestations,
+                    reading: pending.reading,
                 });
             }
             self.drop_attestations(&doc);

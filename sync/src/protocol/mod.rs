@@ -26,5 +26,5 @@ pub use session::{
 };
 pub use store::{
     Admission, AdmitAll, BlobHash, BlobSaved, Checkpoints, ChunkRanges, FeedItem, NewChange,
-    PeerId, Received, SyncStore, WantedBlob, WholeDocument,
+    PeerId, Reading, Received, SyncStore, WantedBlob, WholeDocument,
 };

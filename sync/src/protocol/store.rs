@@ -48,7 +48,18 @@ pub struct Received {
     /// case, the earlier changes proven through the chain
     /// (`protocol::chain`).
     pub attestations: Vec<Attestation>,
+    /// What admission read of this document when it admitted it
+    /// ([`Admission::take_reading`]; the node: the dossier), so the store
+    /// need not read it again. The store checks that it was read from the
+    /// document it commits (the node: the same heads) and reads it itself
+    /// otherwise.
+    pub reading: Option<Reading>,
 }
+
+/// What an [`Admission`] read of a document it admitted, handed to the
+/// [`SyncStore`] with the document ([`Received::reading`]). Opaque to the
+/// protocol: the node's admission and store agree on what it holds.
+pub type Reading = Box<dyn std::any::Any + Send>;
 
 /// A change the peer's message adds to a document (not held here before),
 /// with the verified attestation that proves who wrote it.
@@ -343,6 +354,14 @@ pub trait Admission {
         before: &[ChangeHash],
         changes: &[NewChange],
     ) -> Result<(), String>;
+
+    /// What the last `admit` that returned `Ok` for `doc` read of it, if
+    /// the store can reuse it at the commit (the node's dossier, read once
+    /// instead of twice). Asked once, right after that `admit`; `None` by
+    /// default.
+    fn take_reading(&mut self, _doc: &DocumentId) -> Option<Reading> {
+        None
+    }
 }
 
 /// Admit everything (tests, benchmarks).

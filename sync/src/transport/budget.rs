@@ -124,8 +124,8 @@ impl DriverConfig {
                     "max_message",
                 ),
                 part(
-                    "documents loaded ahead of the session: two chunks (issue 11)",
-                    2 * (PREPARE_CHUNK_BYTES + prepared_cost(PREPARE_MAX_FRAME)),
+                    "documents loaded ahead of the session: four chunks (issue 11)",
+                    4 * (PREPARE_CHUNK_BYTES + prepared_cost(PREPARE_MAX_FRAME)),
                     "PREPARE_CHUNK_BYTES",
                 ),
                 part(

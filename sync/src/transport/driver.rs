@@ -65,10 +65,12 @@ pub(crate) const PREPARE_MIN_OFFERS: usize = 8;
 
 /// A chunk of prepared frames handed from the helper to the session closes
 /// once the documents loaded for it are counted at this many bytes
-/// ([`prepared_cost`]; about 16 dossiers). The helper holds at most one
-/// chunk beyond the one the session is handling, so what is loaded ahead
-/// stays under two chunks (`budget.rs`).
-pub(crate) const PREPARE_CHUNK_BYTES: usize = 384 << 10;
+/// ([`prepared_cost`]; about 6 dossiers). Beside the chunk the session is
+/// handling, at most two finished chunks wait for it (one in the channel,
+/// one the helper holds) and the session holds at most one it prepared
+/// ahead, so what is loaded ahead stays under four chunks (`budget.rs`;
+/// 144 KiB keeps the four about where two chunks of 384 KiB were).
+pub(crate) const PREPARE_CHUNK_BYTES: usize = 144 << 10;
 
 /// What a document loaded from a message of `len` bytes is counted as
 /// (`budget.rs`: a loaded document's overhead and its live heap).
@@ -690,22 +692,24 @@ fn second_core() -> bool {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from)) > 1
 }
 
-/// Of every [`SHARE`] chunks of a turn, the session's thread prepares the
-/// last itself and the helper the others: loading is about 70% of a
-/// receiving session's work (callgrind, 10,000 dossiers), so a helper
-/// loading everything would leave the session's thread waiting on it;
-/// this way each thread does about half.
-pub(crate) const SHARE: usize = 3;
-
 /// Hand `frames` to the session as [`handle_inbox`] does, with a helper
 /// thread preparing them ahead (`protocol::prepare`: the offers' guard
 /// checks, decoding and the loads of the whole documents they carry)
 /// while the session admits and stores the earlier ones. In order, in
-/// chunks of [`PREPARE_CHUNK_BYTES`] (every [`SHARE`]th one prepared by the
-/// session's thread itself); the helper holds at most one chunk beyond the
-/// session's. `handled` counts the frames the session took; the session
-/// stops taking input as it would without the helper, and what was
-/// prepared for the rest is dropped (they stay in the inbox, as bytes).
+/// chunks of [`PREPARE_CHUNK_BYTES`]. Who prepares a chunk is decided as
+/// the turn goes, not in advance: the helper claims the next unclaimed
+/// chunk whenever it is free; the session claims the chunk it needs if
+/// nobody has, and, when the helper is still preparing that one, prepares
+/// the next unclaimed chunk itself instead of waiting for it. So neither
+/// thread waits while there is a chunk left to prepare (a fixed share left
+/// the session waiting on the helper at some chunks and the helper waiting
+/// on the session at others: `docs/benchmarks.md`, "The whole run").
+/// At most four chunks are loaded ahead: the one being handled, one the
+/// session prepared ahead (or part of it), one finished in the channel
+/// and one the helper finished and waits to send (`budget.rs`).
+/// `handled` counts the frames the session took; the session stops taking
+/// input as it would without the helper, and what was prepared for the
+/// rest is dropped (they stay in the inbox, as bytes).
 fn handle_prepared<S: SyncStore, A: Admission>(
     session: &mut Session,
     store: &mut S,
@@ -713,43 +717,107 @@ fn handle_prepared<S: SyncStore, A: Admission>(
     frames: &[Vec<u8>],
     handled: &mut usize,
 ) -> Result<(), SessionError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc::TryRecvError;
     let preparer = session.preparer();
     let chunks = chunks(frames);
-    let ours = |i: usize| i % SHARE == SHARE - 1;
-    std::thread::scope(|scope| {
-        // A rendezvous: the helper waits with its next chunk until the
-        // session takes it.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(0);
-        let helper = preparer.clone();
-        let theirs: Vec<_> = chunks
+    // The first chunk nobody has claimed; claims go in increasing order.
+    let next = AtomicUsize::new(0);
+    let prepare_chunk = |preparer: &Preparer, i: usize| -> Vec<Prepared> {
+        frames[chunks[i].clone()]
             .iter()
-            .enumerate()
-            .filter(|(i, _)| !ours(*i))
-            .map(|(_, range)| range.clone())
-            .collect();
+            .map(|f| prepare(preparer, f))
+            .collect()
+    };
+    std::thread::scope(|scope| {
+        // Room for one finished chunk: the helper goes on with the next
+        // while the session handles the last, and waits with a finished
+        // one when that room is taken. It sends only chunks it claimed, in
+        // the order it claimed them, which is the order the session needs
+        // them in.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(1);
+        let helper = preparer.clone();
+        let (next_, prepare_chunk_) = (&next, &prepare_chunk);
+        let total = chunks.len();
         // A node short of threads prepares everything on the session's.
         let spawned = std::thread::Builder::new()
             .name("sync-prepare".into())
             .spawn_scoped(scope, move || {
-                for range in theirs {
-                    let chunk = frames[range].iter().map(|f| prepare(&helper, f)).collect();
-                    if tx.send(chunk).is_err() {
+                loop {
+                    let i = next_.fetch_add(1, Ordering::AcqRel);
+                    if i >= total {
+                        return;
+                    }
+                    if tx.send(prepare_chunk_(&helper, i)).is_err() {
                         // The session stopped taking input.
                         return;
                     }
                 }
             })
             .is_ok();
-        for (i, range) in chunks.into_iter().enumerate() {
-            let chunk: Vec<Prepared> = if ours(i) || !spawned {
-                frames[range]
+        // A chunk the session claimed while the helper prepared the one
+        // before it, and the frames of it prepared so far: the session
+        // prepares it frame by frame, between looks at the helper, and
+        // stops as soon as the helper's chunk is there (the rest of it is
+        // prepared when its turn comes).
+        let mut ahead: Option<(usize, Vec<Prepared>)> = None;
+        let finish = |k: usize, mut chunk: Vec<Prepared>| -> Vec<Prepared> {
+            let range = chunks[k].clone();
+            let done = chunk.len();
+            chunk.extend(
+                frames[range.start + done..range.end]
                     .iter()
-                    .map(|f| prepare(&preparer, f))
-                    .collect()
-            } else {
-                match rx.recv() {
-                    Ok(chunk) => chunk,
-                    Err(_) => break,
+                    .map(|f| prepare(&preparer, f)),
+            );
+            chunk
+        };
+        for i in 0..total {
+            let chunk = match ahead.take() {
+                Some((j, chunk)) if j == i => finish(j, chunk),
+                kept => {
+                    ahead = kept;
+                    let ours = !spawned
+                        || next
+                            .compare_exchange(i, i + 1, Ordering::AcqRel, Ordering::Acquire)
+                            .is_ok();
+                    if ours {
+                        prepare_chunk(&preparer, i)
+                    } else {
+                        // The helper claimed chunk `i`.
+                        match rx.try_recv() {
+                            Ok(chunk) => chunk,
+                            Err(TryRecvError::Disconnected) => break,
+                            Err(TryRecvError::Empty) => {
+                                if ahead.is_none() {
+                                    let k = next.fetch_add(1, Ordering::AcqRel);
+                                    if k < total {
+                                        ahead = Some((k, Vec::new()));
+                                    }
+                                }
+                                let mut got = None;
+                                if let Some((k, partial)) = &mut ahead {
+                                    let range = chunks[*k].clone();
+                                    while partial.len() < range.len() {
+                                        match rx.try_recv() {
+                                            Ok(chunk) => {
+                                                got = Some(chunk);
+                                                break;
+                                            }
+                                            Err(TryRecvError::Disconnected) => break,
+                                            Err(TryRecvError::Empty) => partial.push(prepare(
+                                                &preparer,
+                                                &frames[range.start + partial.len()],
+                                            )),
+                                        }
+                                    }
+                                }
+                                match got.map_or_else(|| rx.recv(), Ok) {
+                                    Ok(chunk) => chunk,
+                                    Err(_) => break,
+                                }
+                            }
+                        }
+                    }
                 }
             };
             for prepared in chunk {
@@ -1003,7 +1071,7 @@ mod tests {
     }
 
     /// A turn prepared by the helper thread and the session's, in chunks
-    /// (here more than `SHARE`: both threads prepare some), stores and acknowledges exactly what
+    /// (here many: both threads prepare some), stores and acknowledges exactly what
     /// the session stores and acknowledges frame by frame, in order; and
     /// only after the commit (no `Ack` before `flush` commits them).
     #[test]
@@ -1011,7 +1079,7 @@ mod tests {
         let frames = offers(120);
         let loaded: usize = frames.iter().skip(1).map(|f| prepared_cost(f.len())).sum();
         assert!(
-            loaded > (SHARE + 1) * PREPARE_CHUNK_BYTES,
+            loaded > 4 * PREPARE_CHUNK_BYTES,
             "precondition: chunks for both threads ({loaded} B)"
         );
         let alone = receive(&frames, false);
