@@ -104,13 +104,7 @@ impl Reader<'_> {
             ))?;
             let rows = statement.query_map(
                 rusqlite::params_from_iter(group.iter().map(|k| &k[..])),
-                |row| {
-                    Ok((
-                        row.get::<_, Vec<u8>>(0)?,
-                        row.get::<_, Vec<u8>>(1)?,
-                        row.get::<_, i64>(2)?,
-                    ))
-                },
+                |row| <(Vec<u8>, Vec<u8>, i64)>::try_from(row),
             )?;
             for row in rows {
                 let (key, heads, bytes) = row?;

@@ -129,13 +129,7 @@ impl Writer<'_> {
                     clamp(limits.max_attachment_bytes.max(NO_NODE_HOLDS)),
                     MAX_MEDIA_TYPE as i64
                 ],
-                |row| {
-                    Ok((
-                        row.get::<_, Vec<u8>>(0)?,
-                        row.get::<_, Vec<u8>>(1)?,
-                        row.get::<_, i64>(2)?,
-                    ))
-                },
+                |row| <(Vec<u8>, Vec<u8>, i64)>::try_from(row),
             )?;
             for row in rows {
                 let (doc, hash, size) = row?;
