@@ -8,8 +8,9 @@
 //! lives in about 12 KiB + 2.2 × `n` of heap, and loading it peaks at 5–11 ×
 //! `n` for a moment (the larger the document, the lower the factor).
 
-use super::driver::{DriverConfig, PREPARE_CHUNK_BYTES, READ_CHUNK, WRITE_BATCH, prepared_cost};
+use super::driver::{DriverConfig, READ_CHUNK, WRITE_BATCH};
 use super::framing::{MAX_WINDOW, STEP};
+use super::sink_helper::{PREPARE_CHUNK_BYTES, prepared_cost};
 use crate::protocol::blobs::{PARALLEL as FETCHES, STORE_BATCH as VERIFIED_CHUNKS};
 use crate::protocol::frame::{BLOB_CHUNK_SIZE, MAX_BLOB_CHUNKS};
 use crate::protocol::prepare::{PREPARE_MAX_FRAME, PREPARE_MAX_MESSAGE};

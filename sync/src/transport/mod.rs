@@ -7,5 +7,6 @@ pub mod driver;
 pub mod endpoint;
 pub mod framing;
 pub mod identity;
+mod sink_helper;
 pub mod tls;
 pub mod verifier;
