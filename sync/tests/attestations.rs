@@ -58,11 +58,11 @@ impl Admission for Proving {
         _: bool,
         _: &[ChangeHash],
         changes: &[NewChange],
-    ) -> Result<(), String> {
+    ) -> Result<Option<lienthong_sync::protocol::Reading>, String> {
         self.0.extend_from_slice(changes);
         match changes.iter().find(|c| c.attestation.is_none()) {
             Some(c) => Err(format!("change {} unsigned", c.hash)),
-            None => Ok(()),
+            None => Ok(None),
         }
     }
 }

@@ -667,9 +667,9 @@ impl lienthong_sync::protocol::Admission for Recording {
         _: bool,
         _: &[ChangeHash],
         changes: &[lienthong_sync::protocol::NewChange],
-    ) -> Result<(), String> {
+    ) -> Result<Option<lienthong_sync::protocol::Reading>, String> {
         self.0.extend_from_slice(changes);
-        Ok(())
+        Ok(None)
     }
 }
 

@@ -237,7 +237,8 @@ fn bench_transport_config() -> Result<quinn::TransportConfig> {
             datagrams
                 .parse()
                 .context("SYNCBENCH_INITIAL_WINDOW: a number of datagrams")?,
-        )?,
+        )
+        .context("SYNCBENCH_INITIAL_WINDOW")?,
         Err(_) => InitialWindow::DEFAULT,
     };
     lienthong_sync::transport::tls::set_initial_window(&mut transport, initial);

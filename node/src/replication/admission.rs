@@ -51,13 +51,10 @@ pub struct NodeAdmission {
     /// The store, for quotas, holds and quarantine; without it only the
     /// checks on the document itself apply.
     policy: Option<Policy>,
-    /// The dossier the last successful `admit` read, for the commit
-    /// (`Admission::take_reading`).
-    reading: Option<(DocumentId, AdmittedDossier)>,
 }
 
-/// A dossier as admission read it, handed to the commit with the document
-/// (`Received::reading`) so `sync_store::commit_received` does not read it
+/// A dossier as admission read it, returned by `admit` and handed to the
+/// commit with the document (`Received::reading`) so `sync_store::commit_received` does not read it
 /// again: the heads it was read at, which the commit compares with the
 /// document it stores (a document merged with a stored copy that moved is
 /// read again).
@@ -103,7 +100,6 @@ impl NodeAdmission {
             limits: Limits::default(),
             clock: Clock::system(),
             policy: None,
-            reading: None,
         }
     }
 
@@ -461,8 +457,7 @@ impl Admission for NodeAdmission {
         existed: bool,
         before: &[ChangeHash],
         changes: &[NewChange],
-    ) -> Result<(), String> {
-        self.reading = None;
+    ) -> Result<Option<Reading>, String> {
         // Who wrote each new change, before anything else is read.
         let authors = match attested::check_changes(&self.directory, document, peer, changes) {
             Ok(authors) => authors,
@@ -526,18 +521,10 @@ impl Admission for NodeAdmission {
         if let Some(policy) = &mut self.policy {
             policy.check(peer, doc, existed, new_attachment_bytes, calendar, now)?;
         }
-        if let Some(dossier) = read {
+        Ok(read.map(|dossier| {
             let heads = document.get_heads();
-            self.reading = Some((*doc, AdmittedDossier { heads, dossier }));
-        }
-        Ok(())
-    }
-
-    fn take_reading(&mut self, doc: &DocumentId) -> Option<Reading> {
-        match self.reading.take() {
-            Some((admitted, reading)) if admitted == *doc => Some(Box::new(reading)),
-            _ => None,
-        }
+            Box::new(AdmittedDossier { heads, dossier }) as Reading
+        }))
     }
 }
 

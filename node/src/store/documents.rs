@@ -76,17 +76,7 @@ impl Reader<'_> {
             .prepare_cached("SELECT heads FROM documents WHERE doc_id = ?1")?
             .query_row([&key[..]], |row| row.get(0))
             .optional()?;
-        match bytes {
-            None => Ok(None),
-            Some(bytes) => {
-                decode_heads(&bytes)
-                    .map(Some)
-                    .ok_or_else(|| StoreError::CorruptDocument {
-                        doc: hex(key),
-                        problem: "stored heads are not a list of 32-byte hashes".into(),
-                    })
-            }
-        }
+        bytes.map(|bytes| stored_heads(key, &bytes)).transpose()
     }
 
     /// Of `keys`, those this store holds, each with its stored heads and
@@ -346,11 +336,17 @@ pub struct Stored {
 impl Stored {
     /// The stored heads, as [`Reader::document_heads`] gives them.
     pub fn heads(&self) -> Result<Vec<ChangeHash>> {
-        decode_heads(&self.heads).ok_or_else(|| StoreError::CorruptDocument {
-            doc: hex(&self.key),
-            problem: "stored heads are not a list of 32-byte hashes".into(),
-        })
+        stored_heads(&self.key, &self.heads)
     }
+}
+
+/// The `heads` column of document `key`, decoded; damaged, an error naming
+/// the document.
+fn stored_heads(key: &DocKey, bytes: &[u8]) -> Result<Vec<ChangeHash>> {
+    decode_heads(bytes).ok_or_else(|| StoreError::CorruptDocument {
+        doc: hex(key),
+        problem: "stored heads are not a list of 32-byte hashes".into(),
+    })
 }
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ struct Pending {
     /// Those of them whose signature is still to be verified (in a batch,
     /// at the next commit, before anything is stored).
     unverified: Vec<Attestation>,
-    /// What admission read of it (`Admission::take_reading`), for the store.
+    /// What admission read of it (`Admission::admit`), for the store.
     reading: Option<Reading>,
 }
 
@@ -523,12 +523,14 @@ impl Inbound {
                 )
             })
             .map_err(hostile)?;
-            if let Err(reason) = admitted {
-                self.refuse(doc, reason, out);
-                return Ok(());
-            }
+            pending.reading = match admitted {
+                Ok(reading) => reading,
+                Err(reason) => {
+                    self.refuse(doc, reason, out);
+                    return Ok(());
+                }
+            };
             pending.complete = true;
-            pending.reading = admission.take_reading(&doc);
             pending.unverified = unverified;
             // Stored: the attestations that proved something, each once
             // (under the change it names); the changes they prove through

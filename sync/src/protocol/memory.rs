@@ -372,11 +372,11 @@ impl Admission for RefuseList {
         _: bool,
         _: &[automerge::ChangeHash],
         _: &[super::store::NewChange],
-    ) -> Result<(), String> {
+    ) -> Result<Option<super::store::Reading>, String> {
         if self.0.contains(doc) {
             Err("not in this node's scope".into())
         } else {
-            Ok(())
+            Ok(None)
         }
     }
 }

@@ -49,7 +49,7 @@ pub struct Received {
     /// (`protocol::chain`).
     pub attestations: Vec<Attestation>,
     /// What admission read of this document when it admitted it
-    /// ([`Admission::take_reading`]; the node: the dossier), so the store
+    /// (returned by [`Admission::admit`]; the node: the dossier), so the store
     /// need not read it again. The store checks that it was read from the
     /// document it commits (the node: the same heads) and reads it itself
     /// otherwise.
@@ -344,7 +344,10 @@ pub trait Admission {
     /// for a new document), so the document as it was can be compared with
     /// what the changes make of it (`Automerge::fork_at`). `changes`: the
     /// changes new to this node, each with its verified attestation if the
-    /// peer sent one (issue 8).
+    /// peer sent one (issue 8). `Ok` may carry what admission read of the
+    /// document, for the store to reuse at the commit
+    /// ([`Received::reading`]; the node's dossier, read once instead of
+    /// twice).
     fn admit(
         &mut self,
         peer: &PeerId,
@@ -353,15 +356,7 @@ pub trait Admission {
         existed: bool,
         before: &[ChangeHash],
         changes: &[NewChange],
-    ) -> Result<(), String>;
-
-    /// What the last `admit` that returned `Ok` for `doc` read of it, if
-    /// the store can reuse it at the commit (the node's dossier, read once
-    /// instead of twice). Asked once, right after that `admit`; `None` by
-    /// default.
-    fn take_reading(&mut self, _doc: &DocumentId) -> Option<Reading> {
-        None
-    }
+    ) -> Result<Option<Reading>, String>;
 }
 
 /// Admit everything (tests, benchmarks).
@@ -376,8 +371,8 @@ impl Admission for AdmitAll {
         _: bool,
         _: &[ChangeHash],
         _: &[NewChange],
-    ) -> Result<(), String> {
-        Ok(())
+    ) -> Result<Option<Reading>, String> {
+        Ok(None)
     }
 }
 

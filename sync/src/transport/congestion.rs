@@ -11,7 +11,7 @@
 //! window fell from 241 kB to 43 kB for 0.5 s and start-up began again
 //! from there (`docs/benchmarks.md`, "Start-up without the stall"). msquic
 //! fixed the same defect (microsoft/msquic#6118: ProbeRtt refreshes an RTT
-//! estimate; with none yet it is of no use). [`SyncBbr`] builds quinn's
+//! estimate; with none yet it is of no use). [`SyncBbrConfig`] builds quinn's
 //! controller and starts that first probe when the connection is created,
 //! before anything is sent: with nothing in flight and no bandwidth sample
 //! its window is the initial window, it ends at the first round trip past
@@ -30,11 +30,10 @@
 //! 10 datagrams), so the first flight is not one burst
 //! (`docs/operations.md`, "The initial congestion window").
 
-use std::any::Any;
 use std::sync::Arc;
 use std::time::Instant;
 
-use quinn::congestion::{BbrConfig, Controller, ControllerFactory, ControllerMetrics};
+use quinn::congestion::{BbrConfig, Controller, ControllerFactory};
 
 /// The datagram size quinn counts initial windows in (its
 /// `BASE_DATAGRAM_SIZE`, QUIC's minimum: our endpoints never send larger
@@ -90,38 +89,18 @@ impl Default for InitialWindow {
     }
 }
 
-impl TryFrom<u32> for InitialWindow {
-    type Error = InitialWindowError;
-    fn try_from(datagrams: u32) -> Result<Self, Self::Error> {
-        Self::new(datagrams)
-    }
-}
-
-impl From<InitialWindow> for u32 {
-    fn from(window: InitialWindow) -> u32 {
-        window.0
-    }
-}
-
-/// The factory of [`SyncBbr`] controllers.
+/// The factory of quinn's BBR controllers with their first `ProbeRtt`
+/// moved to the connection's creation (see the module documentation).
 #[derive(Debug, Clone)]
 pub struct SyncBbrConfig {
     bbr: Arc<BbrConfig>,
-    initial: InitialWindow,
 }
 
 impl SyncBbrConfig {
     pub fn new(initial: InitialWindow) -> Self {
-        let mut bbr = BbrConfig::default();
-        bbr.initial_window(initial.bytes());
         SyncBbrConfig {
-            bbr: Arc::new(bbr),
-            initial,
+            bbr: quinn_bbr(initial),
         }
-    }
-
-    pub fn initial_window(&self) -> InitialWindow {
-        self.initial
     }
 }
 
@@ -140,78 +119,7 @@ impl ControllerFactory for SyncBbrConfig {
         // bandwidth sample, so its window is the initial window; it ends at
         // the first round trip 200 ms on, and the next is due in 10 s.
         bbr.on_end_acks(now, 0, false, None);
-        Box::new(SyncBbr { inner: bbr })
-    }
-}
-
-/// quinn's BBR, its first `ProbeRtt` moved to the connection's creation
-/// (see the module documentation). Everything else is quinn's.
-pub struct SyncBbr {
-    inner: Box<dyn Controller>,
-}
-
-impl Controller for SyncBbr {
-    fn on_sent(&mut self, now: Instant, bytes: u64, last_packet_number: u64) {
-        self.inner.on_sent(now, bytes, last_packet_number);
-    }
-
-    fn on_ack(
-        &mut self,
-        now: Instant,
-        sent: Instant,
-        bytes: u64,
-        app_limited: bool,
-        rtt: &quinn_proto::RttEstimator,
-    ) {
-        self.inner.on_ack(now, sent, bytes, app_limited, rtt);
-    }
-
-    fn on_end_acks(
-        &mut self,
-        now: Instant,
-        in_flight: u64,
-        app_limited: bool,
-        largest_packet_num_acked: Option<u64>,
-    ) {
-        self.inner
-            .on_end_acks(now, in_flight, app_limited, largest_packet_num_acked);
-    }
-
-    fn on_congestion_event(
-        &mut self,
-        now: Instant,
-        sent: Instant,
-        is_persistent_congestion: bool,
-        lost_bytes: u64,
-    ) {
-        self.inner
-            .on_congestion_event(now, sent, is_persistent_congestion, lost_bytes);
-    }
-
-    fn on_mtu_update(&mut self, new_mtu: u16) {
-        self.inner.on_mtu_update(new_mtu);
-    }
-
-    fn window(&self) -> u64 {
-        self.inner.window()
-    }
-
-    fn metrics(&self) -> ControllerMetrics {
-        self.inner.metrics()
-    }
-
-    fn clone_box(&self) -> Box<dyn Controller> {
-        Box::new(SyncBbr {
-            inner: self.inner.clone_box(),
-        })
-    }
-
-    fn initial_window(&self) -> u64 {
-        self.inner.initial_window()
-    }
-
-    fn into_any(self: Box<Self>) -> Box<dyn Any> {
-        self
+        bbr
     }
 }
 

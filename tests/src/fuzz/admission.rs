@@ -361,6 +361,7 @@ mod tests {
         ADMISSION.with(|a| {
             a.borrow_mut()
                 .admit(&PEERS[peer].0, &id, &doc, false, &[], &[])
+                .map(|_| ())
         })
     }
 

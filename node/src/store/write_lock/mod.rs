@@ -230,7 +230,7 @@ impl WriteLock {
             let meta = file.metadata().map_err(|e| cannot_open(&path, e))?;
             (meta.dev(), meta.ino())
         };
-        let mut gates = gates().lock().unwrap_or_else(|e| e.into_inner());
+        let mut gates = lock(gates());
         gates.retain(|_, gate| gate.strong_count() > 0);
         let gate = match gates.get(&id).and_then(Weak::upgrade) {
             // Drop the new descriptor: every connection of this process
@@ -273,21 +273,16 @@ impl WriteLock {
             return Ok(None);
         }
         let started = Instant::now();
-        let mut waited = false;
+        let mut waited;
         {
             let taken = lock(&self.gate.taken);
-            let taken = if *taken {
-                waited = true;
-                let (taken, _) = self
-                    .gate
-                    .free
-                    .wait_timeout_while(taken, self.limit, |taken| *taken)
-                    .unwrap_or_else(|e| e.into_inner());
-                taken
-            } else {
-                taken
-            };
-            let mut taken = taken;
+            waited = *taken;
+            // Returns at once when the turn is free.
+            let (mut taken, _) = self
+                .gate
+                .free
+                .wait_timeout_while(taken, self.limit, |taken| *taken)
+                .unwrap_or_else(|e| e.into_inner());
             if *taken {
                 return Err(self.gave_up());
             }

@@ -35,6 +35,33 @@ fn has(store: &mut Store, key: &str) -> bool {
         == 1
 }
 
+/// In a thread, `store` writes `key` and holds its transaction (and its
+/// turn) until `release` returns; this returns once the write is inside
+/// its transaction. The thread gives back when it committed, and the store.
+fn hold_in_thread(
+    mut store: Store,
+    key: &'static str,
+    release: impl FnOnce() + Send + 'static,
+) -> std::thread::JoinHandle<(Instant, Store)> {
+    let (inside_tx, inside) = mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        store
+            .write(|w| {
+                w.conn().execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, 1)",
+                    rusqlite::params![key],
+                )?;
+                inside_tx.send(()).unwrap();
+                release();
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        (Instant::now(), store)
+    });
+    inside.recv_timeout(Duration::from_secs(10)).unwrap();
+    holder
+}
+
 /// Two connections in two threads: the second writer waits for the
 /// first's turn and is woken when it commits — not a busy-handler poll
 /// — and both writes are kept.
@@ -42,26 +69,15 @@ fn has(store: &mut Store, key: &str) -> bool {
 fn a_waiting_writer_is_woken_as_soon_as_the_first_commits() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let mut first = Store::create(&path).unwrap();
+    let first = Store::create(&path).unwrap();
     let mut second = Store::open(&path).unwrap();
     assert!(
         Arc::ptr_eq(&first.write_lock.gate, &second.write_lock.gate),
         "one lock file descriptor per process and store"
     );
-    let (inside_tx, inside) = mpsc::channel();
-    let holder = std::thread::spawn(move || {
-        first
-            .write(|w| {
-                w.conn()
-                    .execute("INSERT INTO meta (key, value) VALUES ('first', 1)", [])?;
-                inside_tx.send(()).unwrap();
-                std::thread::sleep(Duration::from_millis(300));
-                Ok::<_, StoreError>(())
-            })
-            .unwrap();
-        (Instant::now(), first)
+    let holder = hold_in_thread(first, "first", || {
+        std::thread::sleep(Duration::from_millis(300))
     });
-    inside.recv_timeout(Duration::from_secs(10)).unwrap();
     let before = second.lock_waits();
     insert(&mut second, "second");
     let done = Instant::now();
@@ -96,21 +112,11 @@ fn a_writer_without_turns_is_still_waited_for_by_the_busy_handler() {
     let mut old = Store::create(&path).unwrap();
     old.set_take_turns(false);
     let mut new = Store::open(&path).unwrap();
-    let (inside_tx, inside) = mpsc::channel();
-    let holder = std::thread::spawn(move || {
-        old.write(|w| {
-            w.conn()
-                .execute("INSERT INTO meta (key, value) VALUES ('old', 1)", [])?;
-            inside_tx.send(()).unwrap();
-            std::thread::sleep(Duration::from_millis(100));
-            Ok::<_, StoreError>(())
-        })
-        .unwrap();
-        old
+    let holder = hold_in_thread(old, "old", || {
+        std::thread::sleep(Duration::from_millis(100))
     });
-    inside.recv_timeout(Duration::from_secs(10)).unwrap();
     insert(&mut new, "new");
-    let mut old = holder.join().unwrap();
+    let (_, mut old) = holder.join().unwrap();
     let waits = new.lock_waits();
     assert_eq!(waits.turns_waited, 0, "{waits:?}");
     assert!(waits.busy_calls > 0, "{waits:?}");
@@ -273,29 +279,18 @@ fn refused_insert(store: &mut Store, key: &str) {
 fn a_writer_behind_a_hung_one_gives_up_after_the_limit() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let mut first = Store::create(&path).unwrap();
+    let first = Store::create(&path).unwrap();
     let mut second = Store::open(&path).unwrap();
     second.write_lock.limit = Duration::from_millis(200);
-    let (inside_tx, inside) = mpsc::channel();
     let (release_tx, release) = mpsc::channel::<()>();
-    let holder = std::thread::spawn(move || {
-        first
-            .write(|w| {
-                w.conn()
-                    .execute("INSERT INTO meta (key, value) VALUES ('first', 1)", [])?;
-                inside_tx.send(()).unwrap();
-                let _ = release.recv_timeout(Duration::from_secs(30));
-                Ok::<_, StoreError>(())
-            })
-            .unwrap();
-        first
+    let holder = hold_in_thread(first, "first", move || {
+        let _ = release.recv_timeout(Duration::from_secs(30));
     });
-    inside.recv_timeout(Duration::from_secs(10)).unwrap();
     let started = Instant::now();
     refused_insert(&mut second, "second");
     assert!(started.elapsed() >= Duration::from_millis(200));
     release_tx.send(()).unwrap();
-    let mut first = holder.join().unwrap();
+    let (_, mut first) = holder.join().unwrap();
     insert(&mut second, "again");
     assert!(has(&mut first, "first") && has(&mut first, "again"));
     assert!(!has(&mut first, "second"));

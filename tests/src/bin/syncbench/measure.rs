@@ -13,7 +13,8 @@ use lienthong_tests::syncbench::{self, SideReport};
 use crate::phases::{Pair, session};
 
 /// The bytes of a bare QUIC connection on loopback, with the benchmark's
-/// identities and transport settings: connect, let the handshake settle
+/// identities and the nodes' default transport settings (not the
+/// `SYNCBENCH_*` start-up overrides, which a handshake does not meet): connect, let the handshake settle
 /// (HANDSHAKE_DONE, connection ids, acknowledgements), close, drain.
 /// Returns (dialer's UDP bytes sent, listener's UDP bytes sent).
 pub(crate) async fn bare_connection() -> Result<(u64, u64)> {
