@@ -6,9 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use automerge::transaction::Transactable;
 use automerge::{ActorId, Automerge, ObjType, ROOT, ReadDoc};
+use lienthong_sync::DocumentId;
 use lienthong_sync::protocol::inbound::HEAP_PER_OP;
+use lienthong_sync::protocol::memory::MemoryStore;
+use lienthong_sync::protocol::{AdmitAll, Frame, PROTOCOL_VERSION, Session, SessionConfig};
 use lienthong_sync::transport::budget::{
-    APPLY_PEAK_FACTOR, DOCUMENT_OVERHEAD, LIVE_FACTOR, PER_PEER_TARGET,
+    APPLY_PEAK_FACTOR, DOCUMENT_OVERHEAD, LIVE_FACTOR, OFFER_STATE, PER_PEER_TARGET,
 };
 use lienthong_sync::transport::driver::DriverConfig;
 use lienthong_sync::transport::tls::quic_windows;
@@ -32,8 +35,12 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// One test at a time: the counter is the whole process's.
+static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn the_default_configuration_stays_under_64_mib_per_peer() {
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let bound = DriverConfig::default().memory_bound(quic_windows());
     eprintln!("{}", bound.table());
     assert!(
@@ -82,6 +89,7 @@ fn dossier(events: usize, changes: usize) -> Automerge {
 
 #[test]
 fn automerge_holds_documents_within_the_factors_the_bound_uses() {
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let max_message = DriverConfig::default().session.max_message;
     for (events, changes) in [(5, 5), (40, 40), (400, 100), (3000, 100)] {
         let bytes = dossier(events, changes).save_nocompress();
@@ -117,4 +125,60 @@ fn automerge_holds_documents_within_the_factors_the_bound_uses() {
         }
         drop(loaded);
     }
+}
+
+/// What the sender keeps for each document it has in flight to a peer that
+/// holds none of it (an initial sync: the window's every offer), measured
+/// after the offers were sent and dropped: the bound's "our offers in
+/// flight" line counts [`OFFER_STATE`] for each of `max_window_docs`.
+#[test]
+fn a_sender_keeps_no_more_per_offer_in_flight_than_the_bound_counts() {
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    // One past what 4,096 buckets hold (7/8 of them): the map of exchanges
+    // has just doubled, the most it holds per entry.
+    let n: u32 = 3585;
+    let mut store = MemoryStore::new();
+    for i in 0..n {
+        let mut id = [0u8; 16];
+        id[..4].copy_from_slice(&i.to_be_bytes());
+        store.put(DocumentId(id), dossier(8, 4));
+    }
+    let mut session = Session::new([0xA; 32], SessionConfig::default(), &mut store).unwrap();
+    while session.poll_transmit().is_some() {}
+    let hello = Frame::Hello {
+        version: PROTOCOL_VERSION,
+        since: 0,
+        last_seq: 0,
+        window_docs: n,
+        window_bytes: 32 << 20,
+    }
+    .encode();
+    let before = LIVE.load(Ordering::SeqCst);
+    session.handle(&hello, &mut store, &mut AdmitAll).unwrap();
+    let mut offers = 0;
+    loop {
+        while let Some(frame) = session.poll_transmit() {
+            if matches!(
+                Frame::decode(&frame, usize::MAX).unwrap(),
+                Frame::Offer { .. }
+            ) {
+                offers += 1;
+            }
+        }
+        if !session.wants_pump() {
+            break;
+        }
+        session.pump(&mut store).unwrap();
+    }
+    let kept = LIVE.load(Ordering::SeqCst).saturating_sub(before);
+    // The precondition: every document went out as an offer and is still
+    // in flight (nothing acknowledged it).
+    assert_eq!(offers, n as usize);
+    assert_eq!(session.in_flight(), n as usize);
+    let per_offer = kept / n as usize;
+    eprintln!("{kept} bytes kept for {n} offers in flight: {per_offer} each");
+    assert!(
+        per_offer <= OFFER_STATE,
+        "{per_offer} bytes kept per offer in flight, the bound counts {OFFER_STATE}"
+    );
 }

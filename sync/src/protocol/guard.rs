@@ -489,9 +489,9 @@ mod tests {
         let doc = dossier(80);
         let changes = doc.get_changes(&[]);
         let known = vec![changes[10].hash()];
-        for (message, _) in [
-            messages::opening(&doc, &[]),
-            messages::opening(&doc, &known),
+        for message in [
+            messages::opening(&doc, &[]).0,
+            messages::opening(&doc, &known).0,
             messages::opening_whole(doc.save_nocompress(), doc.get_heads()),
         ] {
             let checked = sync_message(&message, &limits).unwrap();
@@ -501,7 +501,7 @@ mod tests {
         // A whole snapshot saved deflated would not pass: the sender re-saves it.
         let deflated = doc.save();
         assert!(!uncompressed(&deflated), "precondition: deflated columns");
-        let (message, _) = messages::opening_whole(deflated, doc.get_heads());
+        let message = messages::opening_whole(deflated, doc.get_heads());
         assert!(sync_message(&message, &limits).unwrap_err().is_hostile());
     }
 }

@@ -22,8 +22,9 @@ fn flags() -> MessageFlags {
 }
 
 /// The opening message for a peer believed to hold `known` (may be empty),
-/// and the sender-side state to continue the exchange with.
-pub(crate) fn opening(doc: &Automerge, known: &[ChangeHash]) -> (Vec<u8>, State) {
+/// and the heads it takes as shared: with the document's heads, what
+/// [`opening_state`] rebuilds the sender's state from.
+pub(crate) fn opening(doc: &Automerge, known: &[ChangeHash]) -> (Vec<u8>, Vec<ChangeHash>) {
     let heads = doc.get_heads();
     let known_here = !known.is_empty()
         && known
@@ -47,7 +48,7 @@ pub(crate) fn opening(doc: &Automerge, known: &[ChangeHash]) -> (Vec<u8>, State)
     } else {
         Vec::new()
     };
-    (message(heads.clone(), payload), sender_state(shared, heads))
+    (message(heads, payload), shared)
 }
 
 /// The changes [`opening`] sends a peer believed to hold `known`: those
@@ -65,11 +66,9 @@ pub(crate) fn sent_changes<'a>(
 
 /// The opening message carrying a whole saved document as it is stored,
 /// for a peer that has none of it (what Automerge's own sync sends then).
-pub(crate) fn opening_whole(bytes: Vec<u8>, heads: Vec<ChangeHash>) -> (Vec<u8>, State) {
-    (
-        message(heads.clone(), bytes),
-        sender_state(Vec::new(), heads),
-    )
+/// It takes nothing as shared.
+pub(crate) fn opening_whole(bytes: Vec<u8>, heads: Vec<ChangeHash>) -> Vec<u8> {
+    message(heads, bytes)
 }
 
 fn message(heads: Vec<ChangeHash>, payload: Vec<u8>) -> Vec<u8> {
@@ -88,7 +87,11 @@ fn message(heads: Vec<ChangeHash>, payload: Vec<u8>) -> Vec<u8> {
     .encode()
 }
 
-fn sender_state(shared_heads: Vec<ChangeHash>, heads: Vec<ChangeHash>) -> State {
+/// The sender-side state an opening of `heads`, taking `shared_heads` as
+/// shared, leaves. A sender keeps only those two lists for each offer in
+/// flight (thousands in an initial sync) and rebuilds the state to answer a
+/// reply (`outbound.rs`; the per-peer bound, `budget.rs`).
+pub(crate) fn opening_state(shared_heads: Vec<ChangeHash>, heads: Vec<ChangeHash>) -> State {
     State {
         shared_heads,
         last_sent_heads: heads,

@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
 use automerge::ChangeHash;
-use automerge::sync::{State, SyncDoc};
+use automerge::sync::SyncDoc;
 
 use super::attest::{ATTESTATION_LEN, Attestation, MAX_ATTESTATIONS};
 use super::chain;
@@ -72,7 +72,17 @@ pub(crate) struct Outbound {
 }
 
 struct Exchange {
-    state: State,
+    /// Our latest offer of the document (in flight while the exchange
+    /// lasts: acknowledgements go in order, and the exchange ends with the
+    /// document's last offer in flight).
+    seq: u64,
+    /// The heads that offer took as shared. With the offer's heads, they
+    /// make the state its opening left (`messages::opening_state`): each
+    /// reply of the peer's is answered from that state rebuilt, so nothing
+    /// the peer sends (its heads, needs, Bloom filters) outlives its reply,
+    /// and an offer in flight costs only this (`budget.rs`). The reply
+    /// says what the peer holds now, which is all a continuation needs.
+    shared: Vec<ChangeHash>,
     /// Offers and continuations sent that the peer has not replied to.
     unanswered: u32,
     /// Replies received.
@@ -257,18 +267,18 @@ impl Outbound {
         } else {
             None
         };
-        let (message, state, heads, attestations) = match whole {
+        let (message, shared, heads, attestations) = match whole {
             Some(whole) => {
                 let heads = whole.heads.clone();
-                let (message, state) = messages::opening_whole(whole.bytes, whole.heads);
+                let message = messages::opening_whole(whole.bytes, whole.heads);
                 let attestations = whole_attestations(&doc, &heads, store)?;
-                (message, state, heads, attestations)
+                (message, Vec::new(), heads, attestations)
             }
             None => {
                 let Some(document) = store.load(&doc).map_err(SessionError::store)? else {
                     return Ok(());
                 };
-                let (message, state) = messages::opening(&document, &known);
+                let (message, shared) = messages::opening(&document, &known);
                 // One attestation per actor among the changes sent: its
                 // latest's, which proves the rest through the hash chain.
                 let sent = messages::sent_changes(&document, &known);
@@ -281,7 +291,7 @@ impl Outbound {
                         .map_err(SessionError::store)?;
                     chain::select(&sent, None, &stored)
                 };
-                (message, state, document.get_heads(), attestations)
+                (message, shared, document.get_heads(), attestations)
             }
         };
         if attestations.len() > MAX_PENDING_ATTESTATIONS {
@@ -331,7 +341,8 @@ impl Outbound {
         self.exchanges.insert(
             doc,
             Exchange {
-                state,
+                seq,
+                shared,
                 unanswered: unanswered + 1,
                 rounds: 0,
             },
@@ -353,7 +364,13 @@ impl Outbound {
         out: &mut Output,
     ) -> Result<(), SessionError> {
         self.take_reply_credit(&doc)?;
-        let Some(state) = self.exchanges.get_mut(&doc).map(|e| &mut e.state) else {
+        let Some(mut state) = self.exchanges.get(&doc).and_then(|e| {
+            let offered = self.in_flight.get(&e.seq)?;
+            Some(messages::opening_state(
+                e.shared.clone(),
+                offered.heads.clone(),
+            ))
+        }) else {
             return Err(SessionError::Protocol(format!(
                 "reply for document {doc} that was not offered"
             )));
@@ -365,10 +382,12 @@ impl Outbound {
         };
         // Read-only state: the peer's changes, if any, are ignored here.
         let hostile = |e: &dyn std::fmt::Display| SessionError::sync_message(&doc, e);
-        guard::contained(|| document.receive_sync_message(state, message))
+        guard::contained(|| document.receive_sync_message(&mut state, message))
             .map_err(|e| hostile(&e))?
             .map_err(|e| hostile(&e))?;
-        if let Some(next) = guard::uncompressed_reply(&document, state).map_err(|e| hostile(&e))? {
+        if let Some(next) =
+            guard::uncompressed_reply(&document, &mut state).map_err(|e| hostile(&e))?
+        {
             if let Some(exchange) = self.exchanges.get_mut(&doc) {
                 exchange.unanswered += 1;
             }

@@ -35,9 +35,18 @@ pub const SMALL_LOAD_PEAK_FACTOR: usize = 12;
 pub const ENCODER_CONTEXT: usize = 2 << 20;
 /// The zstd decompression context beyond its window.
 pub const DECODER_CONTEXT: usize = 128 << 10;
-/// The state kept per document we have in flight to the peer (its heads
-/// and the Automerge sync state of the exchange).
-pub const EXCHANGE_STATE: usize = 1 << 10;
+/// The state kept per document we have in flight to the peer: its
+/// sequence, identifier, heads and size, and the heads our opening message
+/// left the exchange at (`messages::Opening`; a reply of the peer's is
+/// answered from a state rebuilt from them and dropped with the reply).
+/// Measured at the worst point of the maps' growth by
+/// `sync/tests/budget.rs::a_sender_keeps_no_more_per_offer_in_flight_than_the_bound_counts`.
+pub const OFFER_STATE: usize = 448;
+/// What the receiver keeps per offer of the peer's between its arrival and
+/// our `Ack` (its sequence and size for the window, its sequence and
+/// document while the document is open: three B-tree entries of 8–24
+/// bytes, with the trees' node overhead).
+pub const RECEIVED_OFFER_STATE: usize = 128;
 
 /// Bytes QUIC may buffer for the connection: the receive window (what the
 /// peer may send us unread) and the send window (what we have sent and the
@@ -153,8 +162,13 @@ impl DriverConfig {
                     "held_bytes (estimated from operations)",
                 ),
                 part(
-                    "our exchanges in flight",
-                    s.max_window_docs * EXCHANGE_STATE,
+                    "the peer's offers in our window, not yet acknowledged",
+                    s.window_docs as usize * RECEIVED_OFFER_STATE,
+                    "window_docs",
+                ),
+                part(
+                    "our offers in flight",
+                    s.max_window_docs * OFFER_STATE,
                     "max_window_docs",
                 ),
                 part(
