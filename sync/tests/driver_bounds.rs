@@ -13,7 +13,9 @@ use lienthong_sync::transport::driver::{DriveError, DriverConfig, Role, drive};
 use lienthong_sync::transport::endpoint::Endpoint;
 use lienthong_sync::transport::framing::FrameEncoder;
 use lienthong_sync::transport::identity::NodeIdentity;
-use lienthong_sync::transport::tls::{PinnedPeers, default_transport_config};
+use lienthong_sync::transport::tls::{
+    PinnedPeers, QUIC_STREAM_RECEIVE_WINDOW, default_transport_config,
+};
 use tokio::sync::{Notify, watch};
 
 /// Incompressible bytes, so what crosses the wire is what the frames weigh.
@@ -124,8 +126,8 @@ async fn the_reader_queue_holds_at_most_its_bytes() {
     let pushed = pushed_before_blocking(queue, frame, cap).await;
     eprintln!("pushed {pushed} bytes before the victim stopped reading");
     // The reader queue, one frame waiting for it and one in the decoder,
-    // QUIC's stream window (1 MiB) and a write's worth of slack.
-    let bound = queue + 2 * frame + (1 << 20) + 2 * frame;
+    // QUIC's stream window and a write's worth of slack.
+    let bound = queue + 2 * frame + QUIC_STREAM_RECEIVE_WINDOW + 2 * frame;
     assert!(pushed < cap, "the peer was never stopped");
     assert!(pushed <= bound, "{pushed} bytes pushed, bound {bound}");
     assert!(pushed >= queue, "precondition: the queue itself filled");

@@ -198,16 +198,23 @@ impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
             // In flight: a 300 ms round trip at the rate a node stores
-            // dossiers (about 6,000 a second, 2.8 KB each before the
-            // stream's zstd) needs about 2,000 documents and 5 MB; what a
-            // path does not need, the sender does not use (it sizes its
-            // window from the path, `PathEstimate`).
-            window_docs: 4096,
-            window_bytes: 12 << 20,
+            // dossiers (about 4,000–6,000 a second, 2.8–3.3 KB each
+            // before the stream's zstd) needs about 2,000 documents and
+            // 6 MB without loss. With loss, a gap in the one ordered stream
+            // holds every acknowledgement behind it for about 1.5 round
+            // trips more, so the window covers some 2.5: 7,168 / 21 MiB
+            // (issue 11: 5% loss at 10,000 went from 1.4–1.5× the
+            // loss-free time to 1.2–1.3×; 8,192 / 24 MiB did no better
+            // and passes the per-peer bound). Offers cost memory per
+            // offer (`budget.rs`: the peer's not yet acknowledged, ours in
+            // flight); what a path does not need, the sender does not use
+            // (it sizes its window from the path, `PathEstimate`).
+            window_docs: 7168,
+            window_bytes: 21 << 20,
             // Held: what memory the peer's documents may take here.
             held_docs: MAX_UNFINISHED_OFFERS,
             held_bytes: 3 << 20,
-            max_window_docs: 4096,
+            max_window_docs: 7168,
             max_window_bytes: 32 << 20,
             // A commit is an fsync and rewrites the last pages of every
             // table and index it touches: large batches (the bytes bound,

@@ -274,6 +274,11 @@ pub fn peer_node_id(connection: &quinn::Connection) -> Result<NodeId, TlsError> 
 
 /// Bytes the peer may send on the connection before we read them.
 pub const QUIC_RECEIVE_WINDOW: usize = 2 << 20;
+/// Bytes the peer may send on the session's stream unread: the
+/// connection's whole window (one stream carries a session), so that under
+/// loss the data behind a gap can fill it while the gap is repaired
+/// (issue 11).
+pub const QUIC_STREAM_RECEIVE_WINDOW: usize = QUIC_RECEIVE_WINDOW;
 /// Bytes sent and not yet acknowledged by the peer that QUIC keeps.
 pub const QUIC_SEND_WINDOW: usize = 2 << 20;
 
@@ -304,7 +309,7 @@ pub fn quic_windows() -> super::budget::QuicWindows {
 ///   transfers. This also avoids black holes on tunnels and odd links.
 /// - No unreliable datagrams (the protocol does not use them).
 /// - 64 concurrent bidirectional streams (plenty for pipelined batches) and
-///   16 unidirectional ones; 1 MiB per stream and 2 MiB per connection of
+///   16 unidirectional ones; 2 MiB per stream and per connection of
 ///   receive window (quinn's default connection window is unlimited, which a
 ///   province node with hundreds of peers cannot afford), 2 MiB send window
 ///   (a session uses one stream; every byte here counts in the per-peer
@@ -323,7 +328,7 @@ pub fn default_transport_config() -> quinn::TransportConfig {
         .datagram_receive_buffer_size(None)
         .max_concurrent_bidi_streams(quinn::VarInt::from_u32(64))
         .max_concurrent_uni_streams(quinn::VarInt::from_u32(16))
-        .stream_receive_window(quinn::VarInt::from_u32(1 << 20))
+        .stream_receive_window(quinn::VarInt::from_u32(QUIC_STREAM_RECEIVE_WINDOW as u32))
         // One stream carries a session: the connection needs little more
         // than its window, and every byte here is one a peer can make us
         // hold (see `budget.rs`).

@@ -17,7 +17,7 @@ fn doc_id(i: u32) -> DocumentId {
 
 /// Issue 7, attack 5a: 2,000 offers of new documents, each naming a head
 /// it never delivers, so none ever completes — twice the 1,024 documents
-/// the district holds unfinished (`held_docs`; its window allows 4,096 in
+/// the district holds unfinished (`held_docs`; its window allows 7,168 in
 /// flight since issue 11).
 #[test]
 fn two_thousand_offers_that_never_complete() {
