@@ -127,34 +127,15 @@ fn automerge_holds_documents_within_the_factors_the_bound_uses() {
     }
 }
 
-/// What the sender keeps for each document it has in flight to a peer that
-/// holds none of it (an initial sync: the window's every offer), measured
-/// after the offers were sent and dropped: the bound's "our offers in
-/// flight" line counts [`OFFER_STATE`] for each of `max_window_docs`.
-#[test]
-fn a_sender_keeps_no_more_per_offer_in_flight_than_the_bound_counts() {
-    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
-    // One past what 4,096 buckets hold (7/8 of them): the map of exchanges
-    // has just doubled, the most it holds per entry.
-    let n: u32 = 3585;
-    let mut store = MemoryStore::new();
-    for i in 0..n {
-        let mut id = [0u8; 16];
-        id[..4].copy_from_slice(&i.to_be_bytes());
-        store.put(DocumentId(id), dossier(8, 4));
-    }
-    let mut session = Session::new([0xA; 32], SessionConfig::default(), &mut store).unwrap();
-    while session.poll_transmit().is_some() {}
-    let hello = Frame::Hello {
-        version: PROTOCOL_VERSION,
-        since: 0,
-        last_seq: 0,
-        window_docs: n,
-        window_bytes: 32 << 20,
-    }
-    .encode();
-    let before = LIVE.load(Ordering::SeqCst);
-    session.handle(&hello, &mut store, &mut AdmitAll).unwrap();
+fn budget_doc_id(i: u32) -> DocumentId {
+    let mut id = [0u8; 16];
+    id[..4].copy_from_slice(&i.to_be_bytes());
+    DocumentId(id)
+}
+
+/// Everything the session sends, pumping again while it wants to; the
+/// offers among it are counted.
+fn drain_offers(session: &mut Session, store: &mut MemoryStore) -> usize {
     let mut offers = 0;
     loop {
         while let Some(frame) = session.poll_transmit() {
@@ -166,10 +147,46 @@ fn a_sender_keeps_no_more_per_offer_in_flight_than_the_bound_counts() {
             }
         }
         if !session.wants_pump() {
-            break;
+            return offers;
         }
-        session.pump(&mut store).unwrap();
+        session.pump(store).unwrap();
     }
+}
+
+/// A sending session over `n` dossiers, started, nothing sent yet, and the
+/// peer's Hello that opens a window for all of them.
+fn sender_of(n: u32) -> (Session, MemoryStore, Vec<u8>) {
+    let mut store = MemoryStore::new();
+    for i in 0..n {
+        store.put(budget_doc_id(i), dossier(8, 4));
+    }
+    let mut session = Session::new([0xA; 32], SessionConfig::default(), &mut store).unwrap();
+    while session.poll_transmit().is_some() {}
+    let hello = Frame::Hello {
+        version: PROTOCOL_VERSION,
+        since: 0,
+        last_seq: 0,
+        window_docs: n,
+        window_bytes: 32 << 20,
+    }
+    .encode();
+    (session, store, hello)
+}
+
+/// What the sender keeps for each document it has in flight to a peer that
+/// holds none of it (an initial sync: the window's every offer), measured
+/// after the offers were sent and dropped: the bound's "our offers in
+/// flight" line counts [`OFFER_STATE`] for each of `max_window_docs`.
+#[test]
+fn a_sender_keeps_no_more_per_offer_in_flight_than_the_bound_counts() {
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    // One past what 4,096 buckets hold (7/8 of them): the map of exchanges
+    // has just doubled, the most it holds per entry.
+    let n: u32 = 3585;
+    let (mut session, mut store, hello) = sender_of(n);
+    let before = LIVE.load(Ordering::SeqCst);
+    session.handle(&hello, &mut store, &mut AdmitAll).unwrap();
+    let offers = drain_offers(&mut session, &mut store);
     let kept = LIVE.load(Ordering::SeqCst).saturating_sub(before);
     // The precondition: every document went out as an offer and is still
     // in flight (nothing acknowledged it).
@@ -180,5 +197,75 @@ fn a_sender_keeps_no_more_per_offer_in_flight_than_the_bound_counts() {
     assert!(
         per_offer <= OFFER_STATE,
         "{per_offer} bytes kept per offer in flight, the bound counts {OFFER_STATE}"
+    );
+}
+
+/// A hostile peer replies to every offer in flight with a sync message as
+/// large as the guard lets through in heads, needs and Bloom filters, and
+/// never acknowledges. The sender answers each reply, and keeps nothing of
+/// it: before, each offer's Automerge state held its last reply's lists
+/// for as long as the offer was in flight (here some 200 KB an offer).
+#[test]
+fn a_peer_s_replies_are_not_kept_while_its_offers_stay_in_flight() {
+    use automerge::ChangeHash;
+    use automerge::sync::{BloomFilter, Have, Message};
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let n: u32 = 100;
+    let (mut session, mut store, hello) = sender_of(n);
+    session.handle(&hello, &mut store, &mut AdmitAll).unwrap();
+    assert_eq!(drain_offers(&mut session, &mut store), n as usize);
+    let hashes = |salt: u8| -> Vec<ChangeHash> {
+        (0..1024u32)
+            .map(|i| {
+                let mut h = [salt; 32];
+                h[..4].copy_from_slice(&i.to_be_bytes());
+                ChangeHash(h)
+            })
+            .collect()
+    };
+    let reply = Message {
+        heads: hashes(1),
+        need: hashes(2),
+        have: (0..4u8)
+            .map(|k| Have {
+                last_sync: hashes(10 + k),
+                bloom: BloomFilter::from_hashes(hashes(20 + k).into_iter()),
+            })
+            .collect(),
+        changes: automerge::sync::ChunkList::empty(),
+        flags: None,
+        version: automerge::sync::MessageVersion::V2,
+    }
+    .encode();
+    let before = LIVE.load(Ordering::SeqCst);
+    let mut continuations = 0;
+    for i in 0..n {
+        let frame = Frame::Reply {
+            doc: budget_doc_id(i),
+            message: reply.clone(),
+        }
+        .encode();
+        session.handle(&frame, &mut store, &mut AdmitAll).unwrap();
+        while let Some(frame) = session.poll_transmit() {
+            if matches!(
+                Frame::decode(&frame, usize::MAX).unwrap(),
+                Frame::Continue { .. }
+            ) {
+                continuations += 1;
+            }
+        }
+    }
+    let kept = LIVE.load(Ordering::SeqCst).saturating_sub(before);
+    // The preconditions: every reply was read and answered, and the offers
+    // are all still in flight.
+    assert_eq!(continuations, n as usize);
+    assert_eq!(session.in_flight(), n as usize);
+    eprintln!(
+        "{kept} bytes kept after {n} replies of {} bytes",
+        reply.len()
+    );
+    assert!(
+        kept <= n as usize * 64,
+        "{kept} bytes kept after {n} replies: the replies' lists outlived them"
     );
 }
