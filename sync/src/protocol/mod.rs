@@ -5,6 +5,7 @@
 pub mod attest;
 pub(crate) mod blobs;
 pub mod chain;
+mod config;
 pub mod frame;
 pub mod guard;
 pub mod inbound;
