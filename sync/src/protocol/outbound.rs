@@ -482,14 +482,15 @@ impl Outbound {
             } else {
                 self.now
             };
-        }
-        // Documents still in flight, gathered once: asking the whole
-        // window for each acknowledged document cost the sending side a
-        // tenth of its CPU in an initial sync (issue 11).
-        let still: HashSet<&DocumentId> = self.in_flight.values().map(|o| &o.doc).collect();
-        for doc in latest.keys() {
-            if !still.contains(doc) {
-                self.exchanges.remove(doc);
+            // Documents still in flight, gathered once (and only when an
+            // acknowledgement moved): asking the whole window for each
+            // acknowledged document cost the sending side a tenth of its
+            // CPU in an initial sync (issue 11).
+            let still: HashSet<&DocumentId> = self.in_flight.values().map(|o| &o.doc).collect();
+            for doc in latest.keys() {
+                if !still.contains(doc) {
+                    self.exchanges.remove(doc);
+                }
             }
         }
         store
