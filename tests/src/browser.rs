@@ -62,7 +62,8 @@ fn require_binaries(binaries: &[(&str, &str)]) -> Result<()> {
             bail!(
                 "{path} is missing, so the console's browser tests cannot run. Install it with \
                  `.ci/run` (which runs `apt-get install -y chromium chromium-driver \
-                 fonts-noto-core fonts-dejavu-core`), or `apt-get install {package}` yourself"
+                 fonts-noto-core fonts-dejavu-core fonts-liberation`), or `apt-get install \
+                 {package}` yourself"
             );
         }
     }
@@ -81,7 +82,7 @@ fn require_vietnamese_font() -> Result<()> {
         bail!(
             "no font with Vietnamese glyphs is installed (`fc-list :lang=vi` lists none), so the \
              console's pages cannot render their diacritics. Run `.ci/run` (it installs \
-             fonts-noto-core and fonts-dejavu-core)"
+             fonts-noto-core, fonts-dejavu-core and fonts-liberation)"
         );
     }
     Ok(())

@@ -443,7 +443,11 @@ mod tests {
                 let text = String::from_utf8_lossy(&bytes);
                 let pages =
                     text.matches("/Type /Page").count() - text.matches("/Type /Pages").count();
-                assert_eq!(pages, 1, "Mẫu 01 fits on one A4 sheet");
+                assert_eq!(
+                    pages, 1,
+                    "Mẫu 01 fits on one A4 sheet (in Times New Roman or Liberation Serif: \
+                     is fonts-liberation installed?)"
+                );
                 assert!(text.contains("/MediaBox [0 0 594.9"), "A4 is 595 × 842 pt");
             }
         }

@@ -12,12 +12,16 @@ use super::{Form, FormMsg};
 use crate::i18n::{Lang, Locale};
 
 /// Print CSS: A4 with the margins of Nghị định 30/2020/NĐ-CP (left 30 mm,
-/// right 15 mm, top and bottom 20 mm), serif type as on official papers.
+/// right 15 mm, top and bottom 20 mm), serif type as on official papers:
+/// Times New Roman, or a font with its metrics (Liberation Serif, Debian's
+/// `fonts-liberation`; Tinos), so that a form fits the sheets it fits on
+/// an office's Windows PC. A wider fallback (DejaVu Serif) wraps more lines
+/// and can push Mẫu 01 onto a second sheet.
 const CSS: &str = r#"
 @page { size: A4; margin: 20mm 15mm 20mm 30mm; }
 @page landscape { size: A4 landscape; margin: 15mm 15mm 15mm 20mm; }
 * { box-sizing: border-box; }
-body { margin: 0; background: #ddd; font-family: "Times New Roman", "Liberation Serif", "DejaVu Serif", serif; font-size: 13pt; line-height: 1.25; color: #000; }
+body { margin: 0; background: #ddd; font-family: "Times New Roman", "Liberation Serif", "Tinos", "DejaVu Serif", serif; font-size: 13pt; line-height: 1.25; color: #000; }
 .sheet { background: #fff; width: 210mm; min-height: 297mm; margin: 8mm auto; padding: 20mm 15mm 20mm 30mm; }
 .sheet.wide { width: 297mm; min-height: 210mm; padding: 15mm 15mm 15mm 20mm; page: landscape; }
 .chrome { font-family: sans-serif; font-size: 11pt; text-align: center; padding: 4mm; }
