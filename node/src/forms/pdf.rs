@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
 /// The environment variable naming the browser to print with.
@@ -45,11 +45,52 @@ pub fn find_browser() -> Option<PathBuf> {
 /// more, and an office prints a form at a time; others wait their turn.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// Families with Times New Roman's metrics: the forms are laid out for
+/// them (`layout.rs`), and in a wider font Mẫu 01 runs onto a second sheet.
+const FORM_SERIF_FAMILIES: [&str; 3] = ["Times New Roman", "Liberation Serif", "Tinos"];
+
+/// Whether the family fontconfig gives for Times New Roman (`fc-match -f
+/// '%{family}'`, a comma-separated list of names) keeps its metrics.
+fn keeps_form_metrics(families: &str) -> bool {
+    families.split(',').any(|family| {
+        FORM_SERIF_FAMILIES
+            .iter()
+            .any(|known| family.trim().eq_ignore_ascii_case(known))
+    })
+}
+
+/// Once per process, before the first print: warn the operator when the
+/// machine has no font with Times New Roman's metrics, so that forms
+/// printed here may take more sheets than on an office's PC. Says nothing
+/// when fontconfig cannot be asked (the browser then finds what it finds).
+fn check_form_fonts() {
+    static CHECKED: Once = Once::new();
+    CHECKED.call_once(|| {
+        let answer = Command::new("fc-match")
+            .args(["-f", "%{family}", "Times New Roman"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output();
+        let Ok(answer) = answer else { return };
+        let families = String::from_utf8_lossy(&answer.stdout);
+        if answer.status.success() && !keeps_form_metrics(&families) {
+            tracing::warn!(
+                fallback = %families,
+                "the forms are set in Times New Roman, and neither it nor a font with its \
+                 metrics (Liberation Serif, Tinos) is installed: printed forms use the fallback \
+                 and may run onto more sheets (Mẫu 01 onto two); install Debian's \
+                 fonts-liberation"
+            );
+        }
+    });
+}
+
 /// Print `html` to PDF with `browser`.
 pub fn print(browser: &Path, html: &str) -> Result<Vec<u8>, PdfError> {
     let _turn = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
+    check_form_fonts();
     let failed = |what: &str, e: &dyn std::fmt::Display| PdfError::Failed(format!("{what}: {e}"));
     let dir = tempfile::tempdir().map_err(|e| failed("a temporary directory", &e))?;
     let page = dir.path().join("form.html");
@@ -110,4 +151,22 @@ pub fn print(browser: &Path, html: &str) -> Result<Vec<u8>, PdfError> {
         return Err(PdfError::Failed("the browser's output is not a PDF".into()));
     }
     Ok(pdf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keeps_form_metrics;
+
+    #[test]
+    fn only_fonts_with_times_new_roman_s_metrics_keep_the_forms_sheets() {
+        assert!(keeps_form_metrics("Liberation Serif"));
+        assert!(keeps_form_metrics("Times New Roman"));
+        assert!(keeps_form_metrics("Tinos,Tinos Regular"));
+        assert!(keeps_form_metrics(" liberation serif "));
+        // What a machine without them falls back to (found on one, 8 Dec
+        // 2026: Mẫu 01 on two sheets in DejaVu Serif, and in Noto Serif).
+        assert!(!keeps_form_metrics("DejaVu Serif"));
+        assert!(!keeps_form_metrics("Noto Serif,Noto Serif Display"));
+        assert!(!keeps_form_metrics(""));
+    }
 }
