@@ -37,7 +37,7 @@ pub const ENCODER_CONTEXT: usize = 2 << 20;
 pub const DECODER_CONTEXT: usize = 128 << 10;
 /// The state kept per document we have in flight to the peer: its
 /// sequence, identifier, heads and size, and the heads our opening message
-/// left the exchange at (`messages::Opening`; a reply of the peer's is
+/// left the exchange at (`messages::opening_state`; a reply of the peer's is
 /// answered from a state rebuilt from them and dropped with the reply).
 /// Measured at the worst point of the maps' growth by
 /// `sync/tests/budget.rs::a_sender_keeps_no_more_per_offer_in_flight_than_the_bound_counts`.
