@@ -7,15 +7,26 @@ use std::sync::mpsc;
 use super::*;
 use crate::store::Store;
 
+/// The row every test writes: `key` in `meta`.
+fn put(conn: &rusqlite::Connection, key: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, 1)",
+        rusqlite::params![key],
+    )
+}
+
 fn try_insert(store: &mut Store, key: &str) -> Result<usize> {
-    store.write(|w| {
-        w.conn()
-            .execute(
-                "INSERT INTO meta (key, value) VALUES (?1, 1)",
-                rusqlite::params![key],
-            )
-            .map_err(StoreError::from)
-    })
+    store.write(|w| put(w.conn(), key).map_err(StoreError::from))
+}
+
+/// A new store and two connections to it in this process (they share its
+/// lock file descriptor); the directory lives as long as the first.
+fn two_connections() -> (tempfile::TempDir, Store, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let first = Store::create(&path).unwrap();
+    let second = Store::open(&path).unwrap();
+    (dir, first, second)
 }
 
 fn insert(store: &mut Store, key: &str) {
@@ -47,10 +58,7 @@ fn hold_in_thread(
     let holder = std::thread::spawn(move || {
         store
             .write(|w| {
-                w.conn().execute(
-                    "INSERT INTO meta (key, value) VALUES (?1, 1)",
-                    rusqlite::params![key],
-                )?;
+                put(w.conn(), key)?;
                 inside_tx.send(()).unwrap();
                 release();
                 Ok::<_, StoreError>(())
@@ -67,10 +75,7 @@ fn hold_in_thread(
 /// — and both writes are kept.
 #[test]
 fn a_waiting_writer_is_woken_as_soon_as_the_first_commits() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store.db");
-    let first = Store::create(&path).unwrap();
-    let mut second = Store::open(&path).unwrap();
+    let (_dir, first, mut second) = two_connections();
     assert!(
         Arc::ptr_eq(&first.write_lock.gate, &second.write_lock.gate),
         "one lock file descriptor per process and store"
@@ -132,8 +137,7 @@ fn a_failed_or_panicking_write_rolls_back_and_gives_the_turn_back() {
     let path = dir.path().join("store.db");
     let mut store = Store::create(&path).unwrap();
     let failed = store.write(|w| {
-        w.conn()
-            .execute("INSERT INTO meta (key, value) VALUES ('failed', 1)", [])?;
+        put(w.conn(), "failed")?;
         Err::<(), _>(StoreError::Invalid("refused".into()))
     });
     assert!(failed.is_err());
@@ -141,8 +145,7 @@ fn a_failed_or_panicking_write_rolls_back_and_gives_the_turn_back() {
     let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         store
             .write(|w| {
-                w.conn()
-                    .execute("INSERT INTO meta (key, value) VALUES ('panicked', 1)", [])?;
+                put(w.conn(), "panicked")?;
                 panic!("a bug in a write");
                 #[allow(unreachable_code)]
                 Ok::<_, StoreError>(())
@@ -277,10 +280,7 @@ fn refused_insert(store: &mut Store, key: &str) {
 /// are kept.
 #[test]
 fn a_writer_behind_a_hung_one_gives_up_after_the_limit() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store.db");
-    let first = Store::create(&path).unwrap();
-    let mut second = Store::open(&path).unwrap();
+    let (_dir, first, mut second) = two_connections();
     second.write_lock.limit = Duration::from_millis(200);
     let (release_tx, release) = mpsc::channel::<()>();
     let holder = hold_in_thread(first, "first", move || {
@@ -355,8 +355,7 @@ fn a_killed_holder_does_not_block_the_others() {
         let mut store = Store::open(Path::new(&path)).unwrap();
         store
             .write(|w| {
-                w.conn()
-                    .execute("INSERT INTO meta (key, value) VALUES ('child', 1)", [])?;
+                put(w.conn(), "child")?;
                 println!("HOLDING");
                 std::io::Write::flush(&mut std::io::stdout()).unwrap();
                 loop {
