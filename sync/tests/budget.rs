@@ -12,6 +12,7 @@ use lienthong_sync::protocol::memory::MemoryStore;
 use lienthong_sync::protocol::{AdmitAll, Frame, PROTOCOL_VERSION, Session, SessionConfig};
 use lienthong_sync::transport::budget::{
     APPLY_PEAK_FACTOR, DOCUMENT_OVERHEAD, LIVE_FACTOR, OFFER_STATE, PER_PEER_TARGET,
+    RECEIVED_OFFER_STATE,
 };
 use lienthong_sync::transport::driver::DriverConfig;
 use lienthong_sync::transport::tls::quic_windows;
@@ -268,4 +269,118 @@ fn a_peer_s_replies_are_not_kept_while_its_offers_stay_in_flight() {
         kept <= n as usize * 64,
         "{kept} bytes kept after {n} replies: the replies' lists outlived them"
     );
+}
+
+/// A sync message of `heads` carrying no changes.
+fn bare_message(heads: Vec<automerge::ChangeHash>) -> Vec<u8> {
+    automerge::sync::Message {
+        heads,
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: automerge::sync::ChunkList::empty(),
+        flags: None,
+        version: automerge::sync::MessageVersion::V2,
+    }
+    .encode()
+}
+
+/// Everything the session has to send and to report, dropped (the driver
+/// takes both after every turn).
+fn drain(session: &mut Session) {
+    while session.poll_transmit().is_some() {}
+    while session.poll_event().is_some() {}
+}
+
+/// What the receiver keeps for each offer of the peer's in its window until
+/// its `Ack`: the bound's line "the peer's offers in our window" counts
+/// [`RECEIVED_OFFER_STATE`] for each of `window_docs`. The worst a peer can
+/// make of it: it leaves its first offer unfinished (so no `Ack` can pass
+/// it) and fills the rest of the window with offers of one document it
+/// completes, each a few bytes, so every offer stays open (sequence,
+/// document, size, and the document's list of sequences) until the commit;
+/// after the commit only the size stays, until the first is finished.
+#[test]
+fn a_receiver_keeps_no_more_per_offer_in_its_window_than_the_bound_counts() {
+    let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
+    let config = SessionConfig::default();
+    let window = config.window_docs as u64;
+    let mut store = MemoryStore::new();
+    let mut session = Session::new([0xB; 32], config, &mut store).unwrap();
+    let hello = Frame::Hello {
+        version: PROTOCOL_VERSION,
+        since: 0,
+        last_seq: window,
+        window_docs: 1024,
+        window_bytes: 8 << 20,
+    };
+    session
+        .handle(&hello.encode(), &mut store, &mut AdmitAll)
+        .unwrap();
+    let offer =
+        |seq: u64, doc: DocumentId, message: Vec<u8>| Frame::Offer { seq, doc, message }.encode();
+    // Sequence 1: a head we do not hold and no change: we reply, and the
+    // document waits for a continuation that never comes.
+    let unfinished = offer(
+        1,
+        budget_doc_id(1),
+        bare_message(vec![automerge::ChangeHash([7; 32])]),
+    );
+    session
+        .handle(&unfinished, &mut store, &mut AdmitAll)
+        .unwrap();
+    // Sequence 2 opens the other document (complete at once: it names no
+    // head), so what follows adds only per-offer state.
+    let repeated = bare_message(Vec::new());
+    session
+        .handle(
+            &offer(2, budget_doc_id(2), repeated.clone()),
+            &mut store,
+            &mut AdmitAll,
+        )
+        .unwrap();
+    drain(&mut session);
+    let before = LIVE.load(Ordering::SeqCst);
+    for seq in 3..=window {
+        session
+            .handle(
+                &offer(seq, budget_doc_id(2), repeated.clone()),
+                &mut store,
+                &mut AdmitAll,
+            )
+            .unwrap();
+        drain(&mut session);
+    }
+    let offers = (window - 2) as usize;
+    let open = LIVE.load(Ordering::SeqCst).saturating_sub(before);
+    // The preconditions: the window is full, nothing is acknowledged, every
+    // offer is still open.
+    assert_eq!(session.window_used().0, window as usize);
+    assert_eq!(session.waiting(), window as usize);
+    // The peer's run is over: the complete document is committed; the
+    // first sequence still holds the acknowledgement back.
+    session.flush(&mut store).unwrap();
+    let mut acks = 0;
+    while let Some(frame) = session.poll_transmit() {
+        acks += usize::from(matches!(
+            Frame::decode(&frame, usize::MAX).unwrap(),
+            Frame::Ack { .. }
+        ));
+    }
+    while session.poll_event().is_some() {}
+    assert_eq!(session.stats().commits, 1, "precondition: committed");
+    assert_eq!(acks, 0, "precondition: nothing acknowledged");
+    assert_eq!(session.waiting(), 1);
+    assert_eq!(session.window_used().0, window as usize);
+    let committed = LIVE.load(Ordering::SeqCst).saturating_sub(before);
+    eprintln!(
+        "{open} bytes kept for {offers} open offers ({} each); {committed} once committed ({} each)",
+        open / offers,
+        committed / offers
+    );
+    assert!(
+        open / offers <= RECEIVED_OFFER_STATE,
+        "{} bytes kept per open offer in our window, the bound counts {RECEIVED_OFFER_STATE}",
+        open / offers
+    );
+    assert!(committed <= open);
 }
