@@ -17,6 +17,9 @@ use crate::i18n::{Lang, Locale};
 /// `fonts-liberation`; Tinos), so that a form fits the sheets it fits on
 /// an office's Windows PC. A wider fallback (DejaVu Serif) wraps more lines
 /// and can push Mẫu 01 onto a second sheet.
+///
+/// The body's font stack opens with [`FORM_SERIF_FAMILIES`], in order (a
+/// test holds them together).
 const CSS: &str = r#"
 @page { size: A4; margin: 20mm 15mm 20mm 30mm; }
 @page landscape { size: A4 landscape; margin: 15mm 15mm 15mm 20mm; }
@@ -63,6 +66,11 @@ table.signatures td { width: 50%; text-align: center; vertical-align: top; }
 "#;
 
 /// The top of a form.
+/// Families with Times New Roman's metrics, which the forms are laid out
+/// for: the CSS asks for them first, and a print checks that one of them is
+/// installed (`pdf.rs`).
+pub(crate) const FORM_SERIF_FAMILIES: [&str; 3] = ["Times New Roman", "Liberation Serif", "Tinos"];
+
 pub struct Header<'a> {
     /// The issuing office (its parent printed above it, when it has one).
     pub office: &'a OfficeId,
@@ -240,7 +248,30 @@ pub fn page(l: &Locale<'_>, sheet: &Sheet<'_>, body: Markup) -> Markup {
 
 #[cfg(test)]
 mod tests {
-    use super::place_of;
+    use super::{CSS, FORM_SERIF_FAMILIES, place_of};
+
+    /// The fonts the print check accepts are the ones the page asks for
+    /// first: a family added to one list and not the other would pass the
+    /// check while the page fell back to a wider font, or warn of a font
+    /// the page never asks for.
+    #[test]
+    fn the_page_asks_first_for_the_families_the_print_check_accepts() {
+        let body = CSS
+            .lines()
+            .find(|line| line.starts_with("body {"))
+            .expect("a body rule");
+        let stack = body
+            .split("font-family:")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .expect("a font-family in the body rule");
+        let families: Vec<&str> = stack
+            .split(',')
+            .map(|f| f.trim().trim_matches('"'))
+            .collect();
+        assert_eq!(families[..FORM_SERIF_FAMILIES.len()], FORM_SERIF_FAMILIES);
+        assert_eq!(families.last(), Some(&"serif"), "a generic family last");
+    }
 
     #[test]
     fn the_place_is_the_locality_the_office_is_named_after() {

@@ -8,6 +8,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
+use super::layout::FORM_SERIF_FAMILIES;
+
 /// The environment variable naming the browser to print with.
 pub const BROWSER_ENV: &str = "LIENTHONG_CHROMIUM";
 
@@ -44,10 +46,6 @@ pub fn find_browser() -> Option<PathBuf> {
 /// One print at a time per process: a browser costs a hundred megabytes or
 /// more, and an office prints a form at a time; others wait their turn.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// Families with Times New Roman's metrics: the forms are laid out for
-/// them (`layout.rs`), and in a wider font Mẫu 01 runs onto a second sheet.
-const FORM_SERIF_FAMILIES: [&str; 3] = ["Times New Roman", "Liberation Serif", "Tinos"];
 
 /// Whether the family fontconfig gives for Times New Roman (`fc-match -f
 /// '%{family}'`, a comma-separated list of names) keeps its metrics.
