@@ -134,19 +134,36 @@ fn budget_doc_id(i: u32) -> DocumentId {
     DocumentId(id)
 }
 
+/// A sync message of these heads, needs and haves, carrying no changes.
+fn sync_message(
+    heads: Vec<automerge::ChangeHash>,
+    need: Vec<automerge::ChangeHash>,
+    have: Vec<automerge::sync::Have>,
+) -> Vec<u8> {
+    automerge::sync::Message {
+        heads,
+        need,
+        have,
+        changes: automerge::sync::ChunkList::empty(),
+        flags: None,
+        version: automerge::sync::MessageVersion::V2,
+    }
+    .encode()
+}
+
+/// The frames the session has to send, taken; those `of_kind` are counted.
+fn take_sent(session: &mut Session, of_kind: fn(&Frame) -> bool) -> usize {
+    std::iter::from_fn(|| session.poll_transmit())
+        .filter(|frame| of_kind(&Frame::decode(frame, usize::MAX).unwrap()))
+        .count()
+}
+
 /// Everything the session sends, pumping again while it wants to; the
 /// offers among it are counted.
 fn drain_offers(session: &mut Session, store: &mut MemoryStore) -> usize {
     let mut offers = 0;
     loop {
-        while let Some(frame) = session.poll_transmit() {
-            if matches!(
-                Frame::decode(&frame, usize::MAX).unwrap(),
-                Frame::Offer { .. }
-            ) {
-                offers += 1;
-            }
-        }
+        offers += take_sent(session, |f| matches!(f, Frame::Offer { .. }));
         if !session.wants_pump() {
             return offers;
         }
@@ -209,7 +226,7 @@ fn a_sender_keeps_no_more_per_offer_in_flight_than_the_bound_counts() {
 #[test]
 fn a_peer_s_replies_are_not_kept_while_its_offers_stay_in_flight() {
     use automerge::ChangeHash;
-    use automerge::sync::{BloomFilter, Have, Message};
+    use automerge::sync::{BloomFilter, Have};
     let _one = MEASURING.lock().unwrap_or_else(|e| e.into_inner());
     let n: u32 = 100;
     let (mut session, mut store, hello) = sender_of(n);
@@ -224,20 +241,16 @@ fn a_peer_s_replies_are_not_kept_while_its_offers_stay_in_flight() {
             })
             .collect()
     };
-    let reply = Message {
-        heads: hashes(1),
-        need: hashes(2),
-        have: (0..4u8)
+    let reply = sync_message(
+        hashes(1),
+        hashes(2),
+        (0..4u8)
             .map(|k| Have {
                 last_sync: hashes(10 + k),
                 bloom: BloomFilter::from_hashes(hashes(20 + k).into_iter()),
             })
             .collect(),
-        changes: automerge::sync::ChunkList::empty(),
-        flags: None,
-        version: automerge::sync::MessageVersion::V2,
-    }
-    .encode();
+    );
     let before = LIVE.load(Ordering::SeqCst);
     let mut continuations = 0;
     for i in 0..n {
@@ -247,14 +260,7 @@ fn a_peer_s_replies_are_not_kept_while_its_offers_stay_in_flight() {
         }
         .encode();
         session.handle(&frame, &mut store, &mut AdmitAll).unwrap();
-        while let Some(frame) = session.poll_transmit() {
-            if matches!(
-                Frame::decode(&frame, usize::MAX).unwrap(),
-                Frame::Continue { .. }
-            ) {
-                continuations += 1;
-            }
-        }
+        continuations += take_sent(&mut session, |f| matches!(f, Frame::Continue { .. }));
     }
     let kept = LIVE.load(Ordering::SeqCst).saturating_sub(before);
     // The preconditions: every reply was read and answered, and the offers
@@ -269,19 +275,6 @@ fn a_peer_s_replies_are_not_kept_while_its_offers_stay_in_flight() {
         kept <= n as usize * 64,
         "{kept} bytes kept after {n} replies: the replies' lists outlived them"
     );
-}
-
-/// A sync message of `heads` carrying no changes.
-fn bare_message(heads: Vec<automerge::ChangeHash>) -> Vec<u8> {
-    automerge::sync::Message {
-        heads,
-        need: Vec::new(),
-        have: Vec::new(),
-        changes: automerge::sync::ChunkList::empty(),
-        flags: None,
-        version: automerge::sync::MessageVersion::V2,
-    }
-    .encode()
 }
 
 /// Everything the session has to send and to report, dropped (the driver
@@ -323,14 +316,14 @@ fn a_receiver_keeps_no_more_per_offer_in_its_window_than_the_bound_counts() {
     let unfinished = offer(
         1,
         budget_doc_id(1),
-        bare_message(vec![automerge::ChangeHash([7; 32])]),
+        sync_message(vec![automerge::ChangeHash([7; 32])], Vec::new(), Vec::new()),
     );
     session
         .handle(&unfinished, &mut store, &mut AdmitAll)
         .unwrap();
     // Sequence 2 opens the other document (complete at once: it names no
     // head), so what follows adds only per-offer state.
-    let repeated = bare_message(Vec::new());
+    let repeated = sync_message(Vec::new(), Vec::new(), Vec::new());
     session
         .handle(
             &offer(2, budget_doc_id(2), repeated.clone()),
@@ -359,13 +352,7 @@ fn a_receiver_keeps_no_more_per_offer_in_its_window_than_the_bound_counts() {
     // The peer's run is over: the complete document is committed; the
     // first sequence still holds the acknowledgement back.
     session.flush(&mut store).unwrap();
-    let mut acks = 0;
-    while let Some(frame) = session.poll_transmit() {
-        acks += usize::from(matches!(
-            Frame::decode(&frame, usize::MAX).unwrap(),
-            Frame::Ack { .. }
-        ));
-    }
+    let acks = take_sent(&mut session, |f| matches!(f, Frame::Ack { .. }));
     while session.poll_event().is_some() {}
     assert_eq!(session.stats().commits, 1, "precondition: committed");
     assert_eq!(acks, 0, "precondition: nothing acknowledged");

@@ -72,12 +72,13 @@ fn check_form_fonts() {
         let Ok(answer) = answer else { return };
         let families = String::from_utf8_lossy(&answer.stdout);
         if answer.status.success() && !keeps_form_metrics(&families) {
+            let [face, alike @ ..] = FORM_SERIF_FAMILIES;
             tracing::warn!(
                 fallback = %families,
-                "the forms are set in Times New Roman, and neither it nor a font with its \
-                 metrics (Liberation Serif, Tinos) is installed: printed forms use the fallback \
-                 and may run onto more sheets (Mẫu 01 onto two); install Debian's \
-                 fonts-liberation"
+                "the forms are set in {face}, and neither it nor a font with its metrics ({}) is \
+                 installed: printed forms use the fallback and may run onto more sheets (Mẫu 01 \
+                 onto two); install Debian's fonts-liberation",
+                alike.join(", ")
             );
         }
     });

@@ -47,8 +47,8 @@ pub const OFFER_STATE: usize = 448;
 /// is open its sequence, the document, and the sequence in the document's
 /// list. Measured at the full window, every offer open, by
 /// `sync/tests/budget.rs::a_receiver_keeps_no_more_per_offer_in_its_window_than_the_bound_counts`:
-/// 111 bytes an offer (36 once the document is committed and only the size
-/// waits for the `Ack`).
+/// 111–112 bytes an offer (the test alone, or among the file's others; 36
+/// once the document is committed and only the size waits for the `Ack`).
 pub const RECEIVED_OFFER_STATE: usize = 128;
 
 /// Bytes QUIC may buffer for the connection: the receive window (what the
